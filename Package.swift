@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+// tts-repl: a content-addressed, two-tier cache for text-to-speech audio, with a REPL on top.
+// No package dependencies: Foundation, Dispatch, XCTest and Debian's C libraries only.
+import PackageDescription
+
+let package = Package(
+    name: "tts-repl",
+    products: [
+        .executable(name: "tts-repl", targets: ["tts-repl"]),
+        .executable(name: "fake-gemini", targets: ["fake-gemini"]),
+    ],
+    targets: [
+        // C surface only: module maps over Debian's libraries, and one shim for what Swift
+        // cannot call (variadic functions, cast macros).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // No pkgConfig for hiredis: its flags carry -D_FILE_OFFSET_BITS=64, which SwiftPM rejects.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CEspeak", providers: [.apt(["libespeak-ng-dev"])]),
+        .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
+
+        .target(name: "TTSCore"),
+        .target(name: "TTSStore", dependencies: ["TTSCore", "CSQLite", "CHiredis", "CShims"]),
+        .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
+        .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
+        .target(name: "LineEditor"),
+        .executableTarget(name: "tts-repl", dependencies: ["TTSService", "LineEditor"]),
+        .executableTarget(name: "fake-gemini", dependencies: ["TTSCore"]),
+
+        .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
+        .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore"]),
+        .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines"]),
+        .testTarget(name: "TTSServiceTests", dependencies: ["TTSService"]),
+        .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

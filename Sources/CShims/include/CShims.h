@@ -1,0 +1,18 @@
+// Non-variadic, non-macro entry points for the C APIs Swift cannot call directly.
+#ifndef TTS_CSHIMS_H
+#define TTS_CSHIMS_H
+#include <sqlite3.h>
+#include <curl/curl.h>
+
+/// SQLITE_TRANSIENT is a cast macro: SQLite copies the bound value before returning.
+sqlite3_destructor_type tts_sqlite_transient(void);
+
+/// curl_easy_setopt / curl_easy_getinfo are variadic; one typed wrapper per argument kind.
+CURLcode tts_curl_setopt_long(CURL *handle, CURLoption option, long value);
+CURLcode tts_curl_setopt_string(CURL *handle, CURLoption option, const char *value);
+CURLcode tts_curl_setopt_pointer(CURL *handle, CURLoption option, void *value);
+CURLcode tts_curl_setopt_offset(CURL *handle, CURLoption option, curl_off_t value);
+CURLcode tts_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
+CURLcode tts_curl_getinfo_double(CURL *handle, CURLINFO info, double *value);
+
+#endif

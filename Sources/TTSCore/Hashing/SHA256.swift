@@ -1,0 +1,157 @@
+import Foundation
+
+/// SHA-256 (FIPS 180-4), written here because the product takes no package dependencies.
+///
+/// Names blobs (the hash of the WAV bytes) and request keys (the hash of the canonical
+/// request). Streaming: feed any number of `update` calls, then `finalize()` once.
+///
+/// ```swift
+/// SHA256.hash(Data("abc".utf8)).hex  // "ba7816bf…f20015ad"
+/// ```
+public struct SHA256: Sendable {
+    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    private var buffer = [UInt8](repeating: 0, count: 64)
+    private var buffered = 0
+    private var totalBytes: UInt64 = 0
+
+    public init() {}
+
+    public static func hash(_ data: Data) -> SHA256Digest {
+        var hasher = SHA256()
+        hasher.update(data)
+        return hasher.finalize()
+    }
+
+    public static func hash(_ bytes: [UInt8]) -> SHA256Digest {
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize()
+    }
+
+    public static func hash(_ string: String) -> SHA256Digest {
+        hash(Data(string.utf8))
+    }
+
+    public mutating func update(_ data: Data) {
+        data.withUnsafeBytes { update($0) }
+    }
+
+    public mutating func update(_ input: UnsafeRawBufferPointer) {
+        guard var base = input.baseAddress else { return }
+        var remaining = input.count
+        totalBytes &+= UInt64(remaining)
+        if buffered > 0 {
+            let take = min(64 - buffered, remaining)
+            buffer.withUnsafeMutableBytes { buf in
+                (buf.baseAddress! + buffered).copyMemory(from: base, byteCount: take)
+            }
+            buffered += take
+            base += take
+            remaining -= take
+            if buffered == 64 {
+                let block = buffer
+                block.withUnsafeBytes { compress($0.baseAddress!, blocks: 1) }
+                buffered = 0
+            }
+        }
+        if remaining >= 64 {
+            let blocks = remaining / 64
+            compress(base, blocks: blocks)
+            base += blocks * 64
+            remaining -= blocks * 64
+        }
+        if remaining > 0 {
+            buffer.withUnsafeMutableBytes { buf in
+                buf.baseAddress!.copyMemory(from: base, byteCount: remaining)
+            }
+            buffered = remaining
+        }
+    }
+
+    public consuming func finalize() -> SHA256Digest {
+        let bitLength = totalBytes &* 8
+        var tail = [UInt8](buffer[0..<buffered])
+        tail.append(0x80)
+        while tail.count % 64 != 56 { tail.append(0) }
+        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        tail.withUnsafeBytes { compress($0.baseAddress!, blocks: tail.count / 64) }
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
+            out.append(UInt8(truncatingIfNeeded: word >> 24))
+            out.append(UInt8(truncatingIfNeeded: word >> 16))
+            out.append(UInt8(truncatingIfNeeded: word >> 8))
+            out.append(UInt8(truncatingIfNeeded: word))
+        }
+        return SHA256Digest(bytes: out)
+    }
+
+    private static let k: [UInt32] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]
+
+    @inline(__always)
+    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- n)) }
+
+    private mutating func compress(_ input: UnsafeRawPointer, blocks: Int) {
+        var (h0, h1, h2, h3, h4, h5, h6, h7) = state
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            SHA256.k.withUnsafeBufferPointer { k in
+                for block in 0..<blocks {
+                    let p = input + block * 64
+                    for t in 0..<16 {
+                        w[t] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self))
+                    }
+                    for t in 16..<64 {
+                        let s0 = SHA256.rotr(w[t - 15], 7) ^ SHA256.rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
+                        let s1 = SHA256.rotr(w[t - 2], 17) ^ SHA256.rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
+                        w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+                    }
+                    var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
+                    for t in 0..<64 {
+                        let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
+                        let ch = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ ch &+ k[t] &+ w[t]
+                        let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
+                        let maj = (a & b) ^ (a & c) ^ (b & c)
+                        let t2 = s0 &+ maj
+                        h = g; g = f; f = e; e = d &+ t1
+                        d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                    h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d
+                    h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
+                }
+            }
+        }
+        state = (h0, h1, h2, h3, h4, h5, h6, h7)
+    }
+}
+
+/// A SHA-256 value: 32 bytes, shown as 64 lowercase hex characters.
+public struct SHA256Digest: Sendable, Hashable {
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count == 32, "a SHA-256 digest is 32 bytes")
+        self.bytes = bytes
+    }
+
+    public var hex: String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

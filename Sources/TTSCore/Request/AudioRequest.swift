@@ -1,0 +1,87 @@
+/// What a person asked to hear: text in a voice and language, from an engine and model.
+///
+/// A request is built from user input, then `normalized(maxTextCharacters:)` validates it and
+/// brings the text to its canonical form; only a normalized request may be keyed or sent to an
+/// engine. Voice resolution (filling in the engine's default voice for the language) is the
+/// engine's job and happens before keying, so the key always names a concrete voice.
+///
+/// ```swift
+/// let request = try AudioRequest(text: "Hello   world", voice: "en-us", engine: "espeak",
+///                                model: "espeak-ng").normalized(maxTextCharacters: 5000)
+/// request.text   // "Hello world"
+/// ```
+public struct AudioRequest: Sendable, Hashable, Codable {
+    public var text: String
+    /// Engine-specific voice name; empty means "the engine's default for the language".
+    public var voice: String
+    /// BCP-47 tag; empty means "let the engine decide" (Gemini detects the language itself).
+    public var language: String
+    public var engine: String
+    public var model: String
+    /// Delivery style ("cheerfully"); part of the key because it changes the audio.
+    public var style: String
+    /// Two-speaker dialogue: speaker name → voice. Empty for single-speaker requests.
+    public var speakers: [SpeakerVoice]
+
+    public init(text: String, voice: String = "", language: String = "", engine: String,
+                model: String, style: String = "", speakers: [SpeakerVoice] = []) {
+        self.text = text
+        self.voice = voice
+        self.language = language
+        self.engine = engine
+        self.model = model
+        self.style = style
+        self.speakers = speakers
+    }
+
+    /// Validates the request and returns it with its text normalized.
+    ///
+    /// Throws a validation error naming the field and what is accepted: empty or
+    /// whitespace-only text, text longer than `maxTextCharacters` (counted after
+    /// normalization, in characters), or a language tag that is not well-formed BCP-47.
+    public func normalized(maxTextCharacters: Int) throws -> AudioRequest {
+        var copy = self
+        copy.text = TextNormalizer.normalize(text)
+        copy.voice = voice.trimmingWhitespace()
+        copy.language = language.trimmingWhitespace()
+        copy.engine = engine.trimmingWhitespace().lowercased()
+        copy.model = model.trimmingWhitespace()
+        copy.style = TextNormalizer.normalize(style)
+        if copy.text.isEmpty {
+            throw TTSError.validation("text", "text is empty: give the words to speak, e.g. `say Hello world`")
+        }
+        let length = copy.text.count
+        if length > maxTextCharacters {
+            throw TTSError.validation("text", "text is \(length) characters long; the limit is \(maxTextCharacters) (TTS_MAX_TEXT_CHARS). Split it into shorter clips.")
+        }
+        if !copy.language.isEmpty && !LanguageTag.isWellFormed(copy.language) {
+            throw TTSError.validation("language", "language '\(copy.language)' is not a well-formed BCP-47 tag: use a code such as en-US, de-DE, pt-BR or ja")
+        }
+        if copy.engine.isEmpty {
+            throw TTSError.validation("engine", "no engine given: use espeak or gemini")
+        }
+        for speaker in copy.speakers where speaker.name.isEmpty || speaker.voice.isEmpty {
+            throw TTSError.validation("speakers", "each speaker needs a name and a voice, as in Joe=Kore,Jane=Puck")
+        }
+        return copy
+    }
+}
+
+/// One speaker of a two-speaker dialogue and the voice that reads their lines.
+public struct SpeakerVoice: Sendable, Hashable, Codable {
+    public var name: String
+    public var voice: String
+    public init(name: String, voice: String) {
+        self.name = name
+        self.voice = voice
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[first...last])
+    }
+}

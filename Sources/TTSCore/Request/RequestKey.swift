@@ -1,0 +1,39 @@
+/// The name of what was asked for: SHA-256 over the canonical form of a normalized, resolved
+/// request. Two requests that would produce the same audio share a key; the key never depends
+/// on the audio itself (engines are not bit-for-bit repeatable).
+///
+/// Canonical form: `tts/v1 ␟ engine ␟ model ␟ voice ␟ language ␟ text`, fields joined by
+/// U+001F (unit separator, which normalization keeps out of every field). Style and speakers,
+/// when present, follow as `style=…` and `speakers=name:voice,…`; a request without them keys
+/// exactly as the base form, so adding those features did not move any existing key.
+public struct RequestKey: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    /// 64 lowercase hex characters.
+    public let hex: String
+
+    public init(_ request: AudioRequest) {
+        hex = SHA256.hash(RequestKey.canonicalForm(of: request)).hex
+    }
+
+    /// Accepts a full 64-character hex key (as printed by `ls --json`).
+    public init?(hex: String) {
+        let lower = hex.lowercased()
+        guard lower.utf8.count == 64, lower.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            return nil
+        }
+        self.hex = lower
+    }
+
+    public static func canonicalForm(of request: AudioRequest) -> String {
+        var fields = ["tts/v1", request.engine, request.model, request.voice, request.language, request.text]
+        if !request.style.isEmpty { fields.append("style=" + request.style) }
+        if !request.speakers.isEmpty {
+            fields.append("speakers=" + request.speakers.map { "\($0.name):\($0.voice)" }.joined(separator: ","))
+        }
+        return fields.joined(separator: "\u{1F}")
+    }
+
+    /// The first eight hex characters, for people and file names.
+    public var short: String { String(hex.prefix(8)) }
+    public var description: String { hex }
+    public static func < (a: RequestKey, b: RequestKey) -> Bool { a.hex < b.hex }
+}

@@ -1,0 +1,1 @@
+// TTSService: see DESIGN.md

@@ -1,0 +1,1 @@
+// TTSStore: see DESIGN.md

@@ -1,0 +1,1 @@
+print("tts-repl: not built yet")

@@ -1,0 +1,46 @@
+import XCTest
+@testable import TTSCore
+
+final class RequestKeyTests: XCTestCase {
+    private func request(_ text: String, voice: String = "en-us", language: String = "") throws -> AudioRequest {
+        try AudioRequest(text: text, voice: voice, language: language, engine: "espeak", model: "espeak-ng")
+            .normalized(maxTextCharacters: 5000)
+    }
+
+    func testWhitespaceRunsShareAKey() throws {
+        XCTAssertEqual(RequestKey(try request("Hello world")), RequestKey(try request("  Hello \t\n  world ")))
+    }
+
+    func testCaseChangesTheKey() throws {
+        XCTAssertNotEqual(RequestKey(try request("US")), RequestKey(try request("us")))
+    }
+
+    func testNFCAndNFDShareAKey() throws {
+        XCTAssertEqual(RequestKey(try request("caf\u{E9}")), RequestKey(try request("cafe\u{301}")))
+    }
+
+    func testEveryFieldChangesTheKey() throws {
+        let base = try request("Hi")
+        var variants = [base]
+        var v = base; v.voice = "de"; variants.append(v)
+        v = base; v.language = "en-GB"; variants.append(v)
+        v = base; v.engine = "gemini"; variants.append(v)
+        v = base; v.model = "other"; variants.append(v)
+        v = base; v.style = "cheerfully"; variants.append(v)
+        v = base; v.speakers = [SpeakerVoice(name: "Joe", voice: "Kore")]; variants.append(v)
+        XCTAssertEqual(Set(variants.map(RequestKey.init)).count, variants.count)
+    }
+
+    func testKeyIsSHA256OfTheDocumentedCanonicalForm() throws {
+        let r = try request("Hello world", language: "en-US")
+        XCTAssertEqual(RequestKey.canonicalForm(of: r), "tts/v1\u{1F}espeak\u{1F}espeak-ng\u{1F}en-us\u{1F}en-US\u{1F}Hello world")
+        XCTAssertEqual(RequestKey(r).hex, SHA256.hash(RequestKey.canonicalForm(of: r)).hex)
+        XCTAssertEqual(RequestKey(r).hex.count, 64)
+    }
+
+    func testHexParsing() {
+        XCTAssertNil(RequestKey(hex: "abc"))
+        XCTAssertNil(RequestKey(hex: String(repeating: "g", count: 64)))
+        XCTAssertEqual(RequestKey(hex: String(repeating: "A", count: 64))?.hex, String(repeating: "a", count: 64))
+    }
+}
