@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,1 +1,103 @@
-print("tts-repl: not built yet")
+import Foundation
+import Glibc
+import TTSCore
+import TTSService
+
+/// Exit statuses: the sqlite3 shell's convention, plus 2 for usage and configuration.
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let commandFailed: Int32 = 1
+    static let usage: Int32 = 2
+}
+
+let version = "0.1.0"
+
+func runMain() -> Int32 {
+    let invocation: Invocation
+    do {
+        invocation = try Invocation.parse(Array(CommandLine.arguments.dropFirst()))
+    } catch let error as TTSError {
+        Output(json: false).error(error)
+        return ExitStatus.usage
+    } catch {
+        return ExitStatus.usage
+    }
+    let output = Output(json: invocation.json)
+    if invocation.showHelp {
+        output.write(Invocation.usage + "\n", to: .standardOutput)
+        return ExitStatus.ok
+    }
+    if invocation.showVersion {
+        output.write("tts-repl \(version)\n", to: .standardOutput)
+        return ExitStatus.ok
+    }
+
+    let runtime: Runtime
+    do {
+        let dotEnv = try DotEnv.load(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".env"))
+        let configuration = try Configuration.load(flags: invocation.settingFlags,
+                                                   environment: ProcessInfo.processInfo.environment, dotEnv: dotEnv)
+        runtime = try Runtime(configuration: configuration)
+    } catch let error as TTSError {
+        output.error(error)
+        return ExitStatus.usage
+    } catch {
+        output.error(TTSError(.config, "\(error)"))
+        return ExitStatus.usage
+    }
+    defer { runtime.close() }
+    if let problem = runtime.logger.openError { output.notice("warning: \(problem); continuing without a log") }
+
+    let shell = Shell(runtime: runtime, output: output)
+    if !invocation.commandWords.isEmpty {
+        guard let outcome = shell.runArguments(invocation.commandWords) else {
+            let word = invocation.commandWords[0]
+            let hint = shell.table.suggestion(for: word).map { " Did you mean `\($0)`?" } ?? ""
+            output.error(TTSError.validation("command", "unknown command '\(word)'.\(hint) See `tts-repl help`."))
+            return ExitStatus.usage
+        }
+        return outcome == .failed ? ExitStatus.commandFailed : ExitStatus.ok
+    }
+    if isatty(0) == 1 && !invocation.json {
+        return runInteractive(shell, output: output)
+    }
+    return runScript(shell, bail: invocation.bail)
+}
+
+/// Commands from a pipe or file, one per line; errors carry line numbers, like the sqlite3 shell.
+func runScript(_ shell: Shell, bail: Bool) -> Int32 {
+    var failed = false
+    var lineNumber = 0
+    while let line = readLine(strippingNewline: true) {
+        lineNumber += 1
+        switch shell.execute(line: line, lineNumber: lineNumber) {
+        case .succeeded: continue
+        case .quit: return failed ? ExitStatus.commandFailed : ExitStatus.ok
+        case .failed:
+            failed = true
+            if bail { return ExitStatus.commandFailed }
+        }
+    }
+    return failed ? ExitStatus.commandFailed : ExitStatus.ok
+}
+
+/// The interactive prompt. Plain line reading for now; the line editor replaces it.
+func runInteractive(_ shell: Shell, output: Output) -> Int32 {
+    output.write("tts-repl \(version) — type `help` for commands, `quit` or Ctrl-D to leave.\n", to: .standardOutput)
+    var failed = false
+    while true {
+        output.write(shell.session.prompt, to: .standardOutput)
+        guard let line = readLine(strippingNewline: true) else {
+            output.write("\n", to: .standardOutput)
+            break
+        }
+        switch shell.execute(line: line) {
+        case .succeeded: continue
+        case .failed: failed = true
+        case .quit: return failed ? ExitStatus.commandFailed : ExitStatus.ok
+        }
+    }
+    return failed ? ExitStatus.commandFailed : ExitStatus.ok
+}
+
+exit(runMain())

@@ -1,0 +1,51 @@
+# tts-repl — the two set-up commands are `make run` and `make test`; both install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# Swift lives in the toolchain folder when it is not on PATH (see the machine notes).
+SWIFT_DIR := $(shell command -v swift >/dev/null 2>&1 || echo /opt/swift/usr/bin)
+export PATH := $(if $(SWIFT_DIR),$(SWIFT_DIR):,)$(PATH)
+SWIFT := swift
+
+APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release run demo test bench clean help
+
+help:
+	@echo "make run    build and open the REPL (installs missing system packages)"
+	@echo "make test   run every test against a throwaway redis-server"
+	@echo "make bench  release build and benchmarks"
+	@echo "make clean  remove build products"
+
+## deps: install only the Debian packages that are missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift not found on PATH nor in /opt/swift/usr/bin: install the Swift 6 toolchain"; exit 2; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	@$$($(SWIFT) build --show-bin-path)/tts-repl
+
+## test: starts redis-server on a free loopback port in a temporary folder, runs every test,
+## and stops the server afterwards, also when tests fail.
+test: deps
+	$(SWIFT) build --build-tests
+	@bash Tests/with-redis.sh $(SWIFT) test --skip-build --disable-swift-testing
+
+bench: deps
+	@echo "make bench: the benchmark harness is not built yet (see issue: Benchmarks)"; exit 1
+
+clean:
+	rm -rf .build

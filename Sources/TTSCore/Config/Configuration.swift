@@ -1,0 +1,109 @@
+import Foundation
+
+/// The validated configuration of one tts-repl process, with the origin of every value.
+///
+/// Built once at the edge by `Configuration.load` (flags > environment > `.env` in the working
+/// directory > defaults) and passed in; nothing below the executables reads the environment.
+public struct Configuration: Sendable {
+    public var storeURL: URL
+    public var engine: String
+    public var voice: String
+    public var language: String
+    public var maxTextCharacters: Int
+    /// nil when Redis is off on purpose (`--redis off`).
+    public var redisURL: String?
+    public var geminiAPIKeys: [String]
+    public var geminiBaseURL: String
+    public var geminiModel: String
+    public var logLevel: LogLevel
+    public var logFileURL: URL
+    /// The setting name → where its value came from.
+    public var origins: [String: ConfigSource]
+
+    /// Loads and validates; throws a `.config` error naming the variable and what it accepts.
+    ///
+    /// - Parameters:
+    ///   - flags: values given on the command line, by setting name (`TTS_STORE`, …).
+    ///   - environment: the process environment.
+    ///   - dotEnv: values read from `.env`.
+    public static func load(flags: [String: String] = [:], environment: [String: String],
+                            dotEnv: [String: String] = [:]) throws -> Configuration {
+        var origins: [String: ConfigSource] = [:]
+        func raw(_ setting: Setting) -> String? {
+            let candidates: [(String?, ConfigSource)] = [
+                (flags[setting.name], .flag), (environment[setting.name], .environment), (dotEnv[setting.name], .dotenv),
+            ]
+            for (value, source) in candidates {
+                if let value, !value.trimmingCharacters(in: .whitespaces).isEmpty {
+                    origins[setting.name] = source
+                    return value.trimmingCharacters(in: .whitespaces)
+                }
+            }
+            origins[setting.name] = .default
+            return nil
+        }
+
+        let home = environment["HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser
+        let cacheHome = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? home.appendingPathComponent(".cache")
+        let storeURL = raw(.store).map { URL(fileURLWithPath: expandTilde($0, home: home)) }
+            ?? cacheHome.appendingPathComponent("tts-repl")
+
+        let keys = (raw(.geminiAPIKey) ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
+        let engine = (raw(.engine) ?? (keys.isEmpty ? "espeak" : "gemini")).lowercased()
+        guard ["espeak", "gemini"].contains(engine) else {
+            throw TTSError.config("TTS_ENGINE is '\(engine)'; accepted: espeak, gemini")
+        }
+
+        let language = raw(.language) ?? ""
+        if !language.isEmpty && !LanguageTag.isWellFormed(language) {
+            throw TTSError.config("TTS_LANGUAGE is '\(language)', not a well-formed BCP-47 tag; use e.g. en-US or de-DE")
+        }
+
+        let maxText = raw(.maxTextChars) ?? "5000"
+        guard let maxTextCharacters = Int(maxText), (1...1_000_000).contains(maxTextCharacters) else {
+            throw TTSError.config("TTS_MAX_TEXT_CHARS is '\(maxText)'; accepted: a whole number from 1 to 1000000")
+        }
+
+        var redisURL: String? = raw(.redisURL) ?? "redis://127.0.0.1:6379"
+        if let url = redisURL {
+            if url.lowercased() == "off" || url.lowercased() == "none" {
+                redisURL = nil
+            } else if !(url.hasPrefix("redis://") || url.hasPrefix("unix://")) {
+                throw TTSError.config("REDIS_URL must start with redis:// or unix://, or be 'off'")
+            }
+        }
+
+        let baseURL = raw(.geminiBaseURL) ?? "https://generativelanguage.googleapis.com"
+        guard let parsed = URL(string: baseURL), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+            throw TTSError.config("GEMINI_BASE_URL is '\(baseURL)'; accepted: an http(s) URL such as https://generativelanguage.googleapis.com")
+        }
+
+        let levelText = (raw(.logLevel) ?? "info").lowercased()
+        guard let logLevel = LogLevel(rawValue: levelText) else {
+            throw TTSError.config("TTS_LOG_LEVEL is '\(levelText)'; accepted: debug, info, warn, error")
+        }
+        let logFileURL = raw(.logFile).map { URL(fileURLWithPath: expandTilde($0, home: home)) }
+            ?? storeURL.appendingPathComponent("tts.log")
+
+        return Configuration(
+            storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
+            maxTextCharacters: maxTextCharacters, redisURL: redisURL, geminiAPIKeys: keys,
+            geminiBaseURL: baseURL, geminiModel: raw(.geminiModel) ?? "gemini-3.8-flash-lite-tts",
+            logLevel: logLevel, logFileURL: logFileURL, origins: origins)
+    }
+
+    private static func expandTilde(_ path: String, home: URL) -> String {
+        if path == "~" { return home.path }
+        if path.hasPrefix("~/") { return home.path + path.dropFirst(1) }
+        return path
+    }
+
+    /// Shows a secret as its last four characters, for `config` and diagnostics.
+    public static func redact(_ secret: String) -> String {
+        secret.count <= 4 ? "****" : "…" + secret.suffix(4)
+    }
+}

@@ -1,0 +1,57 @@
+/// Where a configuration value came from, highest precedence first.
+public enum ConfigSource: String, Sendable, Comparable {
+    case flag
+    case environment
+    case dotenv = ".env"
+    case `default`
+
+    private var rank: Int {
+        switch self {
+        case .flag: 0
+        case .environment: 1
+        case .dotenv: 2
+        case .default: 3
+        }
+    }
+    public static func < (a: ConfigSource, b: ConfigSource) -> Bool { a.rank < b.rank }
+}
+
+/// One configuration variable: its environment name, the command-line flag that overrides it,
+/// and what it means. The table below is the one place settings are declared; the loader, the
+/// `config` command and the README's table all come from it.
+public struct Setting: Sendable, Hashable {
+    public let name: String
+    public let flag: String?
+    public let defaultText: String
+    public let summary: String
+    /// Secret values are never shown, logged or kept in history; `config` shows the last four
+    /// characters at most.
+    public let isSecret: Bool
+
+    public init(_ name: String, flag: String? = nil, default defaultText: String, _ summary: String, secret: Bool = false) {
+        self.name = name
+        self.flag = flag
+        self.defaultText = defaultText
+        self.summary = summary
+        self.isSecret = secret
+    }
+
+    public static let store = Setting("TTS_STORE", flag: "--store", default: "$XDG_CACHE_HOME/tts-repl, else ~/.cache/tts-repl", "Folder of the local tier: index.sqlite, blobs/, tts.log")
+    public static let engine = Setting("TTS_ENGINE", flag: "--engine", default: "gemini when GEMINI_API_KEY is set, else espeak", "Speech engine: espeak or gemini")
+    public static let voice = Setting("TTS_VOICE", flag: "--voice", default: "engine default (Kore; espeak: from the language)", "Voice name as the engine knows it")
+    public static let language = Setting("TTS_LANGUAGE", flag: "--lang", default: "unset (engine decides; espeak: en-us)", "BCP-47 language tag, e.g. en-US")
+    public static let maxTextChars = Setting("TTS_MAX_TEXT_CHARS", default: "5000", "Longest text accepted, in characters")
+    public static let redisURL = Setting("REDIS_URL", flag: "--redis", default: "redis://127.0.0.1:6379 (used when reachable)", "Shared tier: redis://[user:pass@]host[:port][/db], unix:///path?db=N, or off")
+    public static let geminiAPIKey = Setting("GEMINI_API_KEY", default: "unset", "Gemini API key; several keys separated by commas rotate", secret: true)
+    public static let geminiBaseURL = Setting("GEMINI_BASE_URL", default: "https://generativelanguage.googleapis.com", "Gemini endpoint (fake-gemini for tests and demos)")
+    public static let geminiModel = Setting("GEMINI_MODEL", default: "gemini-3.8-flash-lite-tts", "Gemini TTS model")
+    public static let logLevel = Setting("TTS_LOG_LEVEL", default: "info", "debug, info, warn or error")
+    public static let logFile = Setting("TTS_LOG_FILE", default: "<store>/tts.log", "JSON-lines log file")
+
+    public static let all: [Setting] = [
+        .store, .engine, .voice, .language, .maxTextChars, .redisURL,
+        .geminiAPIKey, .geminiBaseURL, .geminiModel, .logLevel, .logFile,
+    ]
+
+    public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
+}

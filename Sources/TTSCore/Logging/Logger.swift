@@ -1,0 +1,63 @@
+import Foundation
+
+public enum LogLevel: String, Sendable, Comparable, CaseIterable {
+    case debug, info, warn, error
+
+    private var rank: Int { LogLevel.allCases.firstIndex(of: self)! }
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
+}
+
+/// Structured log: one JSON object per line, appended to a file so nothing clutters the REPL's
+/// screen. Each line has `ts`, `level`, `event`, then the caller's fields.
+///
+/// ```swift
+/// logger.info("generate", ["key": .string(key.short), "tier": "engine", "ms": 12])
+/// ```
+public final class Logger: @unchecked Sendable {
+    public let minimumLevel: LogLevel
+    private let handle: FileHandle?
+    /// Guards writes to `handle` so lines from concurrent tasks never interleave.
+    private let writeLock = NSLock()
+
+    /// Opens (creating) the log file; a log that cannot be opened disables logging rather than
+    /// failing the command, and `openError` says why.
+    public init(file: URL?, level: LogLevel) {
+        minimumLevel = level
+        var handle: FileHandle?
+        var openError: String?
+        if let file {
+            do {
+                try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                if !FileManager.default.fileExists(atPath: file.path) {
+                    FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+                }
+                handle = try FileHandle(forWritingTo: file)
+                try handle?.seekToEnd()
+            } catch {
+                openError = "cannot open log file \(file.path): \(error.localizedDescription)"
+            }
+        }
+        self.handle = handle
+        self.openError = openError
+    }
+
+    public let openError: String?
+
+    /// A logger that writes nothing, for tests and tools.
+    public static let disabled = Logger(file: nil, level: .error)
+
+    public func log(_ level: LogLevel, _ event: String, _ fields: [(String, JSONValue)] = []) {
+        guard level >= minimumLevel, let handle else { return }
+        let timestamp = Date().timeIntervalSince1970
+        let line = JSONValue.object([("ts", .double((timestamp * 1000).rounded() / 1000)), ("level", .string(level.rawValue)),
+                                     ("event", .string(event))] + fields).serialized() + "\n"
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        try? handle.write(contentsOf: Data(line.utf8))
+    }
+
+    public func debug(_ event: String, _ fields: [(String, JSONValue)] = []) { log(.debug, event, fields) }
+    public func info(_ event: String, _ fields: [(String, JSONValue)] = []) { log(.info, event, fields) }
+    public func warn(_ event: String, _ fields: [(String, JSONValue)] = []) { log(.warn, event, fields) }
+    public func error(_ event: String, _ fields: [(String, JSONValue)] = []) { log(.error, event, fields) }
+}

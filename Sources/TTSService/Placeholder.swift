@@ -1,1 +1,0 @@
-// TTSService: see DESIGN.md

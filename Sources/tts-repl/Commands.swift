@@ -1,0 +1,250 @@
+import Foundation
+import TTSCore
+import TTSEngines
+import TTSService
+import TTSStore
+
+/// What a command may use besides the session: the runtime and the command table (for help).
+struct CommandContext: Sendable {
+    let runtime: Runtime
+    let table: @Sendable () -> CommandTable
+    var service: SpeechService { runtime.service }
+}
+
+/// The REPL's commands. Adding a command means adding one entry here.
+func makeCommandTable() -> CommandTable {
+    let commands: [Command] = [
+        Command("say", aliases: ["s"], group: .speech, usage: "say TEXT",
+                summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be",
+                examples: ["say Hello world", "say Your call is important to us."],
+                arguments: .restOfLine, run: say),
+        Command("voices", group: .speech, usage: "voices [FILTER]",
+                summary: "List the voices of the current engine, optionally only those whose name or language contains FILTER",
+                examples: ["voices", "voices de"], run: voices),
+        Command("voice", group: .session, usage: "voice [NAME | default]",
+                summary: "Show or set the voice; `default` lets the engine choose from the language",
+                examples: ["voice en-gb", "voice Kore", "voice default"], run: voice),
+        Command("lang", aliases: ["language"], group: .session, usage: "lang [CODE | auto]",
+                summary: "Show or set the BCP-47 language; `auto` leaves it to the engine",
+                examples: ["lang de-DE", "lang auto"], run: lang),
+        Command("engine", group: .session, usage: "engine [espeak | gemini]",
+                summary: "Show or set the speech engine",
+                examples: ["engine espeak"], run: engine),
+        Command("ls", aliases: ["list"], group: .cache,
+                usage: "ls [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--limit N] [--offset N]",
+                summary: "List cached clips, newest first",
+                examples: ["ls", "ls --match hello --limit 5", "ls --voice de"], run: list),
+        Command("info", group: .cache, usage: "info [KEY | KEY-PREFIX]",
+                summary: "Show everything about one clip (the last one when no key is given)",
+                examples: ["info", "info 3fa4c2d1"], run: info),
+        Command("help", aliases: ["?"], group: .shell, usage: "help [COMMAND]",
+                summary: "List commands, or show one command's usage and examples",
+                examples: ["help", "help say"], run: help),
+        Command("quit", aliases: ["exit", "q"], group: .shell, usage: "quit",
+                summary: "Leave tts-repl (Ctrl-D does the same)", run: { _, _, _ in throw Quit() }),
+    ]
+    return CommandTable(commands: commands)
+}
+
+/// Thrown by `quit` to end the command loop.
+struct Quit: Error {}
+
+// MARK: - Speech
+
+@Sendable func say(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let text = words.first ?? ""
+    let result = try await context.service.generateOrFetch(session.request(text: text))
+    session.lastClip = result.clip
+    let clip = result.clip
+    let human = "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
+        + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(String(format: "%.1f", result.elapsedMs)) ms  \(result.path.path)"
+    var fields: [(String, JSONValue)] = [("key", .string(clip.key.hex)), ("tier", .string(result.tier.rawValue)),
+                                         ("path", .string(result.path.path))]
+    fields += clipFields(clip).filter { $0.0 != "key" }
+    fields.append(("elapsed_ms", .double((result.elapsedMs * 1000).rounded() / 1000)))
+    return Report(human: human, json: .object(fields))
+}
+
+@Sendable func voices(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let engine = try context.service.engines.engine(named: session.engine)
+    let filter = words.first?.lowercased()
+    let all = try await engine.voices()
+    let shown = all.filter { voice in
+        guard let filter else { return true }
+        return voice.name.lowercased().contains(filter) || voice.summary.lowercased().contains(filter)
+            || voice.languages.contains { $0.lowercased().contains(filter) }
+    }
+    let rows = shown.map { [$0.name, $0.languages.joined(separator: " "), $0.summary] }
+    let human = shown.isEmpty ? "no \(engine.name) voice matches '\(filter ?? "")'"
+        : table(["VOICE", "LANGUAGES", "DESCRIPTION"], rows) + "\n\(shown.count) of \(all.count) \(engine.name) voices"
+    let json = shown.map { v -> JSONValue in
+        .object([("engine", .string(engine.name)), ("voice", .string(v.name)),
+                 ("languages", .array(v.languages.map { .string($0) })), ("description", .string(v.summary))])
+    }
+    return Report(human: human, json: json)
+}
+
+// MARK: - Session
+
+@Sendable func voice(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    if let name = words.first {
+        if name.lowercased() == "default" {
+            session.voice = ""
+        } else {
+            // Resolve a sample request so an unknown voice is refused now, not at the next `say`.
+            var probe = session.request(text: "probe")
+            probe.voice = name
+            let resolved = try await context.service.prepare(probe)
+            session.voice = resolved.voice
+        }
+    }
+    return sessionReport(session, "voice", session.voice.isEmpty ? "(engine default)" : session.voice)
+}
+
+@Sendable func lang(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    if let code = words.first {
+        if code.lowercased() == "auto" {
+            session.language = ""
+        } else {
+            guard LanguageTag.isWellFormed(code) else {
+                throw TTSError.validation("language", "language '\(code)' is not a well-formed BCP-47 tag: use a code such as en-US, de-DE, pt-BR or ja, or `auto`")
+            }
+            session.language = code
+        }
+    }
+    return sessionReport(session, "language", session.language.isEmpty ? "(auto)" : session.language)
+}
+
+@Sendable func engine(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    if let name = words.first?.lowercased() {
+        let engine = try context.service.engines.engine(named: name)
+        if name != session.engine {
+            session.engine = name
+            session.model = name == "gemini" ? context.runtime.configuration.geminiModel : ""
+            // Voices belong to an engine: keep the voice only if the new engine has it.
+            if !session.voice.isEmpty, (try? await engine.resolve(session.request(text: "probe"))) == nil {
+                session.voice = ""
+            }
+        }
+    }
+    return sessionReport(session, "engine", session.engine)
+}
+
+private func sessionReport(_ session: Session, _ name: String, _ shown: String) -> Report {
+    Report(human: "\(name): \(shown)",
+           json: .object([("engine", .string(session.engine)), ("voice", .string(session.voice)),
+                          ("language", .string(session.language)), ("model", .string(session.model))]))
+}
+
+// MARK: - Cache
+
+@Sendable func list(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["voice", "lang", "engine", "model", "match", "limit", "offset"], command: "ls")
+    if let extra = options.positional.first {
+        throw TTSError.validation("ls", "ls takes options only, not '\(extra)'; to search text use --match \"\(extra)\"")
+    }
+    let filter = ClipFilter(voice: options.values["voice"], language: options.values["lang"],
+                            engine: options.values["engine"], model: options.values["model"],
+                            textContains: options.values["match"])
+    let limit = try options.int("limit", default: 20, range: 1...100_000)
+    let offset = try options.int("offset", default: 0, range: 0...Int.max)
+    let clips = try context.service.index.list(filter, limit: limit, offset: offset)
+    let total = try context.service.index.count(filter)
+    let rows = clips.map { [$0.key.short, $0.engine, $0.voice, $0.language.isEmpty ? "-" : $0.language,
+                            formatSeconds($0.durationMs), String($0.hits), excerpt($0.text, 50)] }
+    var human = clips.isEmpty ? "no clips match" : table(["KEY", "ENGINE", "VOICE", "LANG", "AUDIO", "HITS", "TEXT"], rows)
+    if !clips.isEmpty { human += "\n\(offset + 1)–\(offset + clips.count) of \(total) clips" }
+    return Report(human: human, json: clips.map { .object(clipFields($0)) })
+}
+
+@Sendable func info(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let clip: Clip
+    if let word = words.first {
+        clip = try findClip(word, in: context.service.index)
+    } else if let last = session.lastClip {
+        clip = last
+    } else {
+        throw TTSError.validation("key", "info needs a key (see `ls`), or a clip made earlier in this session")
+    }
+    let current = try context.service.index.clip(for: clip.key) ?? clip
+    let path = context.service.blobs.url(for: current.blob).path
+    let fields = clipFields(current) + [("path", .string(path))]
+    let human = fields.map { name, value in
+        let shown: String = switch value {
+        case .string(let s): s
+        default: value.serialized()
+        }
+        return "\(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(shown)"
+    }.joined(separator: "\n")
+    return Report(human: human, json: .object(fields))
+}
+
+/// A clip by its full key or a unique prefix of at least four hex characters.
+func findClip(_ word: String, in index: ClipIndex) throws -> Clip {
+    let prefix = word.lowercased()
+    if let key = RequestKey(hex: prefix) {
+        if let clip = try index.clip(for: key) { return clip }
+        throw TTSError.validation("key", "no clip has the key \(prefix)")
+    }
+    guard prefix.count >= 4, prefix.allSatisfy({ $0.isHexDigit }) else {
+        throw TTSError.validation("key", "'\(word)' is not a key: give the full key or at least its first 4 hex characters (see `ls`)")
+    }
+    let matches = try index.clips(withKeyPrefix: prefix, limit: 2)
+    guard let first = matches.first else { throw TTSError.validation("key", "no clip key starts with \(prefix)") }
+    guard matches.count == 1 else { throw TTSError.validation("key", "several clips start with \(prefix): give more characters") }
+    return first
+}
+
+// MARK: - Shell
+
+@Sendable func help(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let table = context.table()
+    if let word = words.first {
+        guard let command = table.command(named: word) else {
+            let hint = table.suggestion(for: word).map { " Did you mean `\($0)`?" } ?? ""
+            throw TTSError.validation("command", "no command '\(word)'.\(hint) Type `help` for the list.")
+        }
+        var lines = ["usage: \(command.usage)", "", command.summary]
+        if !command.aliases.isEmpty { lines.append("aliases: \(command.aliases.joined(separator: ", "))") }
+        if !command.examples.isEmpty { lines += ["", "examples:"] + command.examples.map { "  \($0)" } }
+        return Report(human: lines.joined(separator: "\n"), json: commandJSON(command))
+    }
+    var lines: [String] = []
+    for group in Command.Group.allCases {
+        let members = table.commands.filter { $0.group == group }
+        guard !members.isEmpty else { continue }
+        lines.append("\(group.rawValue):")
+        for command in members {
+            lines.append("  \(command.usage.padding(toLength: 30, withPad: " ", startingAt: 0)) \(command.summary)")
+        }
+    }
+    lines.append("\nType `help COMMAND` for examples. Ctrl-C cancels a running command; Ctrl-D or `quit` leaves.")
+    return Report(human: lines.joined(separator: "\n"), json: table.commands.map(commandJSON))
+}
+
+private func commandJSON(_ command: Command) -> JSONValue {
+    .object([("command", .string(command.name)), ("usage", .string(command.usage)), ("group", .string(command.group.rawValue)),
+             ("summary", .string(command.summary)), ("aliases", .array(command.aliases.map { .string($0) })),
+             ("examples", .array(command.examples.map { .string($0) }))])
+}
+
+// MARK: - Formatting
+
+func clipFields(_ clip: Clip) -> [(String, JSONValue)] {
+    [("key", .string(clip.key.hex)), ("blob", .string(clip.blob.hex)), ("bytes", .int(clip.bytes)),
+     ("duration_ms", .int(clip.durationMs)), ("sample_rate", .int(clip.sampleRate)),
+     ("engine", .string(clip.engine)), ("model", .string(clip.model)), ("voice", .string(clip.voice)),
+     ("language", .string(clip.language)), ("style", .string(clip.style)), ("text", .string(clip.text)),
+     ("hits", .int(clip.hits)), ("created", .string(iso8601(clip.createdAt))), ("last_used", .string(iso8601(clip.lastUsedAt)))]
+}
+
+func formatSeconds(_ ms: Int) -> String { String(format: "%.2f s", Double(ms) / 1000) }
+
+func excerpt(_ text: String, _ limit: Int) -> String {
+    text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+}
+
+func iso8601(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    return formatter.string(from: date)
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Glibc
+import TTSCore
+
+/// Where command results go: aligned human text, or one JSON object per line with `--json`.
+/// Commands produce `Report`s; only this type knows the difference.
+final class Output: @unchecked Sendable {
+    let json: Bool
+    /// Guards stdout/stderr writes so progress from tasks never interleaves a line.
+    private let writeLock = NSLock()
+
+    init(json: Bool) {
+        self.json = json
+    }
+
+    func emit(_ report: Report) {
+        if json {
+            for object in report.json { write(object.serialized() + "\n", to: .standardOutput) }
+        } else if !report.human.isEmpty {
+            write(report.human.hasSuffix("\n") ? report.human : report.human + "\n", to: .standardOutput)
+        }
+    }
+
+    func error(_ error: TTSError, line: Int? = nil) {
+        if json {
+            var fields: [(String, JSONValue)] = [("kind", .string(error.kind.rawValue)), ("message", .string(error.message))]
+            if let field = error.field { fields.append(("field", .string(field))) }
+            if let line { fields.append(("line", .int(line))) }
+            write(JSONValue.object([("error", .object(fields))]).serialized() + "\n", to: .standardOutput)
+        } else {
+            let location = line.map { "line \($0): " } ?? ""
+            write("error: \(location)\(error.message)\n", to: .standardError)
+        }
+    }
+
+    /// A notice for people (degraded mode, hints); never mixed into JSON output on stdout.
+    func notice(_ text: String) {
+        write(text + "\n", to: .standardError)
+    }
+
+    enum Stream: Int32 {
+        case standardOutput = 1
+        case standardError = 2
+    }
+
+    func write(_ text: String, to stream: Stream) {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        writeAll(Array(text.utf8), to: stream.rawValue)
+    }
+}
+
+/// write(2) until every byte is out; a closed pipe ends the attempt quietly.
+func writeAll(_ bytes: [UInt8], to fd: Int32) {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}
+
+/// What a command says: text for people and the same facts as JSON objects.
+struct Report {
+    var human: String
+    var json: [JSONValue]
+
+    init(human: String, json: [JSONValue]) {
+        self.human = human
+        self.json = json
+    }
+
+    init(human: String, json: JSONValue) {
+        self.init(human: human, json: [json])
+    }
+
+    static let empty = Report(human: "", json: [])
+}
+
+/// Lays out rows in aligned columns.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    let all = [header] + rows
+    var widths = [Int](repeating: 0, count: header.count)
+    for row in all {
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
+    return all.map { row in
+        row.enumerated().map { i, cell in
+            i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }.joined(separator: "\n")
+}

@@ -1,0 +1,157 @@
+import Dispatch
+import Foundation
+import TTSCore
+import TTSService
+
+/// Runs command lines against the session: the same code for the interactive prompt, scripts
+/// on stdin and one-shot invocations; only where lines come from differs.
+final class Shell: @unchecked Sendable {
+    enum Outcome { case succeeded, failed, quit }
+
+    private(set) var session: Session
+    let table: CommandTable
+    let context: CommandContext
+    let output: Output
+    private let runner = CommandRunner()
+
+    init(runtime: Runtime, output: Output) {
+        let table = makeCommandTable()
+        self.table = table
+        self.output = output
+        session = Session(configuration: runtime.configuration)
+        context = CommandContext(runtime: runtime, table: { table })
+    }
+
+    /// Runs one line as typed or read from a script. Blank lines and `#` comments do nothing.
+    func execute(line: String, lineNumber: Int? = nil) -> Outcome {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed.hasPrefix("#") { return .succeeded }
+        let (word, rest) = Tokenizer.headAndRest(trimmed)
+        guard let command = table.command(named: word) else {
+            let hint = table.suggestion(for: word).map { " Did you mean `\($0)`?" } ?? ""
+            output.error(TTSError.validation("command", "unknown command '\(word)'.\(hint) Type `help` for the list."), line: lineNumber)
+            return .failed
+        }
+        let arguments: [String]
+        switch command.arguments {
+        case .restOfLine:
+            arguments = [rest]
+        case .words:
+            do {
+                arguments = try Tokenizer.split(rest)
+            } catch let error as Tokenizer.Unterminated {
+                output.error(TTSError.validation("line", "unterminated \(error.quote) quote: close it, or escape it with \\"), line: lineNumber)
+                return .failed
+            } catch {
+                return .failed
+            }
+        }
+        return run(command, arguments, lineNumber: lineNumber)
+    }
+
+    /// Runs a command with its arguments already split (one-shot mode passes argv through).
+    func run(_ command: Command, _ arguments: [String], lineNumber: Int? = nil) -> Outcome {
+        let result = runner.run(session: session) { [context] session in
+            try await command.run(&session, context, arguments)
+        }
+        session = result.session
+        switch result.outcome {
+        case .success(let report):
+            output.emit(report)
+            return .succeeded
+        case .failure(let error as TTSError):
+            output.error(error, line: lineNumber)
+            return .failed
+        case .failure(is Quit):
+            return .quit
+        case .failure(is CancellationError):
+            output.error(TTSError(.cancelled, "cancelled"), line: lineNumber)
+            return .failed
+        case .failure(let error):
+            output.error(TTSError(.internal, "\(error)"), line: lineNumber)
+            return .failed
+        }
+    }
+
+    /// Runs one-shot argv: the command word, then its arguments (for `say`, the rest joined).
+    func runArguments(_ words: [String]) -> Outcome? {
+        guard let word = words.first, let command = table.command(named: word) else { return nil }
+        let rest = Array(words.dropFirst())
+        return run(command, command.arguments == .restOfLine ? [rest.joined(separator: " ")] : rest)
+    }
+}
+
+extension Command.Arguments: Equatable {}
+
+/// Runs one command at a time as a task while the calling thread (which reads input, and must
+/// not be a cooperative-pool thread) waits; Ctrl-C cancels that task, never the REPL.
+final class CommandRunner: @unchecked Sendable {
+    struct Result {
+        var session: Session
+        var outcome: Swift.Result<Report, Error>
+    }
+
+    /// Guards `current`, which the SIGINT handler reads from the signal queue.
+    private let lock = NSLock()
+    private var current: Task<Void, Never>?
+    private var interruptSource: DispatchSourceSignal?
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [weak self] in self?.interrupt() }
+        source.resume()
+        interruptSource = source
+    }
+
+    /// Cancels the running command; with none running, a script run ends with status 130.
+    private func interrupt() {
+        lock.lock()
+        let task = current
+        lock.unlock()
+        if let task {
+            task.cancel()
+        } else if isatty(0) == 0 {
+            exit(130)
+        }
+    }
+
+    func run(session: Session, _ body: @escaping @Sendable (inout Session) async throws -> Report) -> Result {
+        let box = ResultBox(session: session)
+        let done = DispatchSemaphore(value: 0)
+        let task = Task.detached {
+            var session = box.session
+            do {
+                let report = try await body(&session)
+                box.set(session: session, outcome: .success(report))
+            } catch {
+                box.set(session: session, outcome: .failure(error))
+            }
+            done.signal()
+        }
+        lock.lock()
+        current = task
+        lock.unlock()
+        done.wait()
+        lock.lock()
+        current = nil
+        lock.unlock()
+        return box.result
+    }
+}
+
+/// Hands a command's result from its task back to the waiting thread.
+private final class ResultBox: @unchecked Sendable {
+    /// Written once by the task before it signals; read by the waiter after.
+    private(set) var session: Session
+    private var outcome: Swift.Result<Report, Error> = .success(.empty)
+
+    init(session: Session) { self.session = session }
+
+    func set(session: Session, outcome: Swift.Result<Report, Error>) {
+        self.session = session
+        self.outcome = outcome
+    }
+
+    var result: CommandRunner.Result { CommandRunner.Result(session: session, outcome: outcome) }
+}

@@ -1,0 +1,59 @@
+/// Splits a command line into words: whitespace separates, `"…"` and `'…'` group, a backslash
+/// escapes the next character (inside double quotes too). Single quotes are literal.
+enum Tokenizer {
+    struct Unterminated: Error {
+        let quote: Character
+    }
+
+    static func split(_ line: String) throws -> [String] {
+        var words: [String] = []
+        var current = ""
+        var inWord = false
+        var quote: Character?
+        var escaping = false
+        for c in line {
+            if escaping {
+                current.append(c)
+                escaping = false
+                inWord = true
+                continue
+            }
+            if let q = quote {
+                if c == q {
+                    quote = nil
+                } else if c == "\\" && q == "\"" {
+                    escaping = true
+                } else {
+                    current.append(c)
+                }
+                continue
+            }
+            switch c {
+            case "\"", "'":
+                quote = c
+                inWord = true
+            case "\\":
+                escaping = true
+            case _ where c.isWhitespace:
+                if inWord { words.append(current) }
+                current = ""
+                inWord = false
+            default:
+                current.append(c)
+                inWord = true
+            }
+        }
+        if let quote { throw Unterminated(quote: quote) }
+        if escaping { current.append("\\") }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    /// The command word and the raw remainder of the line, for commands such as `say` that take
+    /// the rest of the line as text (so `say don't panic` keeps its apostrophe).
+    static func headAndRest(_ line: String) -> (String, String) {
+        let trimmed = line.drop { $0.isWhitespace }
+        guard let space = trimmed.firstIndex(where: { $0.isWhitespace }) else { return (String(trimmed), "") }
+        return (String(trimmed[..<space]), String(trimmed[space...].drop { $0.isWhitespace }))
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import XCTest
+import TTSCore
+import TTSEngines
+import TTSStore
+@testable import TTSService
+
+/// An engine for tests that must count or shape engine calls: a tone whose pitch follows the
+/// text, optional latency, optional broken answers. Real espeak is used where counting is not
+/// the point.
+final class ToneEngine: SpeechEngine, @unchecked Sendable {
+    let name = "tone"
+    let defaultModel = "tone-1"
+    private let lock = NSLock()
+    private var _calls = 0
+    var latency: Duration = .zero
+    var answer: (@Sendable (AudioRequest) -> Data)?
+
+    var calls: Int { lock.lock(); defer { lock.unlock() }; return _calls }
+
+    func voices() async throws -> [VoiceInfo] { [VoiceInfo(name: "a"), VoiceInfo(name: "b")] }
+
+    func resolve(_ request: AudioRequest) async throws -> AudioRequest {
+        var r = request
+        if r.voice.isEmpty { r.voice = "a" }
+        if r.model.isEmpty { r.model = defaultModel }
+        guard ["a", "b"].contains(r.voice) else { throw TTSError.validation("voice", "unknown voice \(r.voice)") }
+        return r
+    }
+
+    func synthesize(_ request: AudioRequest) async throws -> Data {
+        lock.lock(); _calls += 1; lock.unlock()
+        if latency > .zero { try await Task.sleep(for: latency) }
+        try Task.checkCancellation()
+        if let answer { return answer(request) }
+        return ToneEngine.tone(for: request.text)
+    }
+
+    static func tone(for text: String, sampleRate: Int = 16000) -> Data {
+        let frequency = 200.0 + Double(abs(text.hashValue % 600))
+        var pcm = Data()
+        for i in 0..<(sampleRate / 10) {
+            let sample = Int16(8000 * sin(2 * Double.pi * frequency * Double(i) / Double(sampleRate)))
+            pcm.append(UInt8(truncatingIfNeeded: sample)); pcm.append(UInt8(truncatingIfNeeded: sample >> 8))
+        }
+        return WAVAudio(format: PCMFormat(sampleRate: sampleRate), pcm: pcm).encoded()
+    }
+}
+
+struct ServiceFixture {
+    let root: URL
+    let layout: StoreLayout
+    let service: SpeechService
+    let tone: ToneEngine
+
+    init(maxText: Int = 5000) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("tts-service-\(UUID().uuidString)")
+        layout = StoreLayout(root: root)
+        tone = ToneEngine()
+        var engines = EngineRegistry()
+        engines.register(tone)
+        engines.register(EspeakEngine())
+        service = SpeechService(engines: engines, index: try ClipIndex(url: layout.indexURL),
+                                blobs: try BlobStore(layout: layout), maxTextCharacters: maxText)
+    }
+
+    func request(_ text: String, engine: String = "tone", voice: String = "", language: String = "") -> AudioRequest {
+        AudioRequest(text: text, voice: voice, language: language, engine: engine, model: "")
+    }
+
+    /// Every file under the store, for "nothing changed" assertions.
+    func files() -> [String] {
+        (FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String } ?? [])
+            .filter { $0.hasSuffix(".wav") }.sorted()
+    }
+}
