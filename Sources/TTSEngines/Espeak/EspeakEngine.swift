@@ -4,7 +4,7 @@ import TTSCore
 /// The offline engine: espeak-ng, linked in process (no CLI, no shell), 22,050 Hz mono WAV.
 ///
 /// Voice names are espeak language names in lower case (`en-us`, `de`, `vi-vn-x-central`),
-/// the same names `espeak-ng -v` accepts. A request without a voice gets the voice for its
+/// as `espeak-ng --voices` lists them. A request without a voice gets the voice for its
 /// language (`en-US` → `en-us`, `de-AT` → `de`), or `en-us` when it names no language.
 ///
 /// ```swift
@@ -55,11 +55,15 @@ public struct EspeakEngine: SpeechEngine {
         let (resolved, catalog) = try await resolved(request)
         let samples = try await EspeakLibrary.shared.synthesize(
             resolved.text, voice: try catalog.identifier(of: resolved.voice))
-        guard !samples.pcm.isEmpty else {
+        // Text with nothing speakable still yields a few hundred zero samples (the end pause);
+        // a clip of pure silence is no audio, not something to cache.
+        guard samples.pcm.contains(where: { $0 != 0 }) else {
             throw TTSError(.content, "espeak-ng produced no audio for voice '\(resolved.voice)' and text \"\(resolved.text.prefix(40))\"; the text may have nothing speakable in that language. Check the text or pick another voice.")
         }
-        // WAV samples are little-endian whatever the host's byte order.
-        let pcm = samples.pcm.map(\.littleEndian).withUnsafeBytes { Data($0) }
+        // WAV samples are little-endian whatever the host's byte order. A closure, not the key
+        // path \.littleEndian: the key path is not optimised away and cost ~2.4 ms per clip,
+        // as much as the synthesis itself.
+        let pcm = samples.pcm.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
         return WAVAudio(format: PCMFormat(sampleRate: samples.sampleRate), pcm: pcm).encoded()
     }
 }
