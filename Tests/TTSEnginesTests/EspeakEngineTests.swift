@@ -129,10 +129,14 @@ final class EspeakEngineTests: XCTestCase {
         }
     }
 
-    func testResolveRejectsLanguageWhosePrimarySubtagIsNoVoiceAndSuggestsVariants() async throws {
+    func testResolvePicksAVoiceThatListsTheLanguageWhenNoVoiceIsNamedForIt() async throws {
         try await requireEspeak()
-        await assertValidationError(field: "language", containing: ["en-AU", "en-gb"]) {
-            _ = try await self.engine.resolve(self.request("hi", voice: "", language: "en-AU"))
+        let voices = try await engine.voices()
+        for tag in ["en", "en-AU"] {
+            let resolved = try await engine.resolve(request("hi", voice: "", language: tag))
+            let voice = try XCTUnwrap(voices.first { $0.name == resolved.voice })
+            XCTAssertTrue(voice.languages.contains("en"), "\(tag) resolved to \(resolved.voice), which does not speak en")
+            XCTAssertEqual(resolved.language, tag)
         }
     }
 

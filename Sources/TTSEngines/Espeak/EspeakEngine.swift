@@ -93,13 +93,20 @@ struct EspeakVoiceCatalog {
     }
 
     /// The voice for a BCP-47 tag: the voice of that exact name, else the voice named by its
-    /// primary subtag; `en-us` for no tag.
+    /// primary subtag, else a voice that lists the tag among its languages; `en-us` for no tag.
     func voice(forLanguage language: String) throws -> String {
         let tag = language.lowercased()
         if tag.isEmpty { return EspeakEngine.defaultVoice }
         if names.contains(tag) { return tag }
         let primary = Self.primarySubtag(tag)
         if names.contains(primary) { return primary }
+        // espeak's voices list further languages they speak ("en-gb" also speaks "en"): the
+        // first voice that lists the tag, or its primary subtag, is espeak's own choice too.
+        for candidate in [tag, primary] {
+            if let voice = voices.first(where: { $0.languages.contains { $0.lowercased() == candidate } }) {
+                return voice.name
+            }
+        }
         let near = voices.map(\.name).filter { $0 == primary || $0.hasPrefix(primary + "-") }.prefix(3)
         let hint = near.isEmpty ? "" : " Voices close to it: \(near.joined(separator: ", "))."
         throw TTSError.validation("language", "espeak has no voice for language '\(language)'.\(hint) Name a voice explicitly, or list the voices with `voices` and pick one.")
