@@ -1,0 +1,265 @@
+import Foundation
+import Synchronization
+import TTSCore
+
+/// The SQLite index of the local tier: request key → clip row (which blob, what was asked,
+/// what the audio is, how often it was used).
+///
+/// One connection per instance, used behind one lock; a process may also open several
+/// instances on one file, and several processes may share it (WAL, busy timeout, write
+/// transactions that take the lock up front). A point look-up by key is a few microseconds, so
+/// calling it inline from async code is fine; bulk writes should run off the cooperative pool.
+///
+/// Hits are buffered in memory and written in one transaction per 256 (and by `flush()`,
+/// `close()` and deinit), so serving a hit costs no write. Reads show the flushed counts.
+///
+/// Sendable without `@unchecked`: the connection lives inside a `Mutex`.
+///
+/// ```swift
+/// let index = try ClipIndex(url: layout.indexURL)
+/// if let clip = try index.clip(for: key) { index.recordHit(key, at: Date()) }
+/// ```
+public final class ClipIndex: Sendable {
+    /// Pending hits that trigger a flush.
+    public static let hitFlushThreshold = 256
+    /// The schema version this code creates and understands.
+    public static var latestSchemaVersion: Int { ClipIndexSchema.latestVersion }
+
+    public let url: URL
+    public let busyTimeoutMs: Int
+    /// Guards the SQLite connection, its prepared statements and the buffered hits: SQLite
+    /// runs in multi-thread mode, so the connection must never be used by two threads at once.
+    private let connection: Mutex<Connection>
+
+    private struct Connection {
+        var database: SQLiteDatabase?
+        /// The hot path's statement, also held in the database's cache (which finalizes it).
+        var lookup: SQLiteStatement?
+        var pendingHits: [RequestKey: PendingHit] = [:]
+        var pendingHitCount = 0
+        /// Pending count at which the next automatic flush is tried; pushed back after a failed
+        /// flush so a locked database does not make every hit wait for the busy timeout.
+        var nextFlushAt = ClipIndex.hitFlushThreshold
+    }
+
+    private struct PendingHit {
+        var count: Int
+        var lastUsed: Date
+    }
+
+    private static let columns = "key, blob, text, voice, language, engine, model, style, bytes, duration_ms, sample_rate, created_at, last_used_at, hits"
+    private static let lookupSQL = "SELECT \(columns) FROM clips WHERE key = ?1"
+
+    /// Opens the index, creating the file (and its folder) when missing; switches it to WAL,
+    /// and applies pending schema migrations. Throws a `.store` error for a file that is not a
+    /// tts-repl index, is damaged, or comes from a newer tts-repl.
+    public init(url: URL, busyTimeoutMs: Int = 5000) throws {
+        self.url = url
+        self.busyTimeoutMs = busyTimeoutMs
+        let file = url.path
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let database: SQLiteDatabase
+        let lookup: SQLiteStatement
+        do {
+            database = try SQLiteDatabase(path: file, busyTimeoutMs: busyTimeoutMs)
+            try ClipIndexSchema.prepare(database, file: file, busyTimeoutMs: busyTimeoutMs)
+            try database.defineTextFunction(ClipFilter.foldFunctionName, ClipFilter.fold)
+            lookup = try database.cachedStatement(ClipIndex.lookupSQL)
+        } catch let error as SQLiteError {
+            throw error.storeError(file: file, busyTimeoutMs: busyTimeoutMs)
+        }
+        connection = Mutex(Connection(database: database, lookup: lookup))
+    }
+
+    deinit { close() }
+
+    /// `PRAGMA user_version` of the file: how many migrations it has.
+    public var schemaVersion: Int {
+        get throws {
+            try withDatabase { database, _ in try ClipIndexSchema.userVersion(database) }
+        }
+    }
+
+    // MARK: Reading
+
+    /// The clip stored under `key`, or nil. The hot path: one prepared statement, reused.
+    public func clip(for key: RequestKey) throws -> Clip? {
+        try withDatabase { _, state in
+            guard let lookup = state.lookup else { throw closedError() }
+            defer { lookup.reset() }
+            try lookup.bind(key.hex, at: 1)
+            return try lookup.step() ? try decodeClip(lookup) : nil
+        }
+    }
+
+    /// Every clip whose audio is `blob` (identical audio from several requests), newest first.
+    public func clips(forBlob blob: BlobHash) throws -> [Clip] {
+        try withDatabase { database, _ in
+            try database.cachedStatement("SELECT \(ClipIndex.columns) FROM clips WHERE blob = ?1 ORDER BY created_at DESC, key")
+                .rows([.text(blob.hex)], decodeClip)
+        }
+    }
+
+    /// A page of the clips matching `filter`, newest first (`created_at` descending, then key).
+    /// `limit` is the page size (a negative limit means no limit), `offset` the rows to skip.
+    public func list(_ filter: ClipFilter, limit: Int, offset: Int) throws -> [Clip] {
+        let (condition, values) = filter.whereClause
+        let sql = "SELECT \(ClipIndex.columns) FROM clips\(condition) ORDER BY created_at DESC, key LIMIT ?\(values.count + 1) OFFSET ?\(values.count + 2)"
+        return try withDatabase { database, _ in
+            try database.cachedStatement(sql)
+                .rows(values + [.integer(limit < 0 ? -1 : limit), .integer(max(0, offset))], decodeClip)
+        }
+    }
+
+    /// How many clips match `filter`.
+    public func count(_ filter: ClipFilter) throws -> Int {
+        let (condition, values) = filter.whereClause
+        return try withDatabase { database, _ in
+            try database.cachedStatement("SELECT count(*) FROM clips\(condition)").firstRow(values) { $0.int(at: 0) } ?? 0
+        }
+    }
+
+    /// Clip rows, distinct blobs they point at, and the bytes of those blobs (each counted once).
+    public func totals() throws -> (clips: Int, blobs: Int, bytes: Int) {
+        try withDatabase { database, _ in
+            let sql = """
+                SELECT (SELECT count(*) FROM clips), count(*), coalesce(sum(bytes), 0)
+                FROM (SELECT blob, max(bytes) AS bytes FROM clips GROUP BY blob)
+                """
+            return try database.cachedStatement(sql).firstRow { ($0.int(at: 0), $0.int(at: 1), $0.int(at: 2)) } ?? (0, 0, 0)
+        }
+    }
+
+    // MARK: Writing
+
+    /// Inserts `clip`, or replaces every field of the row with the same key (hits included).
+    public func upsert(_ clip: Clip) throws {
+        try upsert([clip])
+    }
+
+    /// Inserts or replaces all `clips` in one transaction: all or none are stored.
+    public func upsert(_ clips: [Clip]) throws {
+        guard !clips.isEmpty else { return }
+        try withDatabase { database, _ in
+            let statement = try database.cachedStatement(
+                "INSERT OR REPLACE INTO clips (\(ClipIndex.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
+            try database.writeTransaction {
+                for clip in clips {
+                    try statement.run([
+                        .text(clip.key.hex), .text(clip.blob.hex), .text(clip.text), .text(clip.voice),
+                        .text(clip.language), .text(clip.engine), .text(clip.model), .text(clip.style),
+                        .integer(clip.bytes), .integer(clip.durationMs), .integer(clip.sampleRate),
+                        .real(clip.createdAt.timeIntervalSince1970), .real(clip.lastUsedAt.timeIntervalSince1970),
+                        .integer(clip.hits),
+                    ])
+                }
+            }
+        }
+    }
+
+    /// Deletes the clip row (not its blob, which other clips may share). Returns whether a row
+    /// was there. Buffered hits for the key are dropped.
+    @discardableResult
+    public func remove(_ key: RequestKey) throws -> Bool {
+        try withDatabase { database, state in
+            if let pending = state.pendingHits.removeValue(forKey: key) { state.pendingHitCount -= pending.count }
+            try database.cachedStatement("DELETE FROM clips WHERE key = ?1").run([.text(key.hex)])
+            return database.changes > 0
+        }
+    }
+
+    /// Counts a use of the clip at `date`, in memory. Written by the next flush: automatically
+    /// once `hitFlushThreshold` hits are pending, or by `flush()`, `close()` and deinit. Never
+    /// throws: a failed automatic flush keeps the hits and retries later.
+    public func recordHit(_ key: RequestKey, at date: Date = Date()) {
+        connection.withLock { state in
+            if var pending = state.pendingHits[key] {
+                pending.count += 1
+                if date > pending.lastUsed { pending.lastUsed = date }
+                state.pendingHits[key] = pending
+            } else {
+                state.pendingHits[key] = PendingHit(count: 1, lastUsed: date)
+            }
+            state.pendingHitCount += 1
+            if state.pendingHitCount >= state.nextFlushAt {
+                do {
+                    try flushPendingHits(&state)
+                } catch {
+                    state.nextFlushAt = state.pendingHitCount + ClipIndex.hitFlushThreshold
+                }
+            }
+        }
+    }
+
+    /// Hits recorded but not yet written.
+    public var pendingHitCount: Int {
+        connection.withLock { $0.pendingHitCount }
+    }
+
+    /// Writes buffered hits now, in one transaction: `hits += n`, `last_used_at` = the later of
+    /// the stored and the recorded time. Hits for keys that were removed meanwhile are dropped.
+    public func flush() throws {
+        try withDatabase { _, state in try flushPendingHits(&state) }
+    }
+
+    /// Flushes buffered hits (best effort) and closes the connection. Later calls throw.
+    public func close() {
+        connection.withLock { state in
+            try? flushPendingHits(&state)
+            state.database?.close()
+            state.database = nil
+            state.lookup = nil
+            state.pendingHits.removeAll()
+            state.pendingHitCount = 0
+        }
+    }
+
+    // MARK: Helpers
+
+    private func flushPendingHits(_ state: inout Connection) throws {
+        guard !state.pendingHits.isEmpty, let database = state.database else { return }
+        let statement = try database.cachedStatement(
+            "UPDATE clips SET hits = hits + ?2, last_used_at = max(last_used_at, ?3) WHERE key = ?1")
+        let pending = state.pendingHits
+        try database.writeTransaction {
+            for (key, hit) in pending {
+                try statement.run([.text(key.hex), .integer(hit.count), .real(hit.lastUsed.timeIntervalSince1970)])
+            }
+        }
+        state.pendingHits.removeAll(keepingCapacity: true)
+        state.pendingHitCount = 0
+        state.nextFlushAt = ClipIndex.hitFlushThreshold
+    }
+
+    /// Runs `body` under the connection lock, turning SQLite failures into `.store` errors that
+    /// name this index file.
+    private func withDatabase<T: Sendable>(_ body: (SQLiteDatabase, inout Connection) throws -> T) throws -> T {
+        try connection.withLock { state in
+            guard let database = state.database else { throw closedError() }
+            do {
+                return try body(database, &state)
+            } catch let error as SQLiteError {
+                throw error.storeError(file: url.path, busyTimeoutMs: busyTimeoutMs)
+            }
+        }
+    }
+
+    private func closedError() -> TTSError {
+        TTSError(.internal, "index \(url.path) was used after close(); this is a bug in tts-repl, please report it.")
+    }
+
+    private func decodeClip(_ row: SQLiteStatement) throws -> Clip {
+        let keyText = row.text(at: 0)
+        let blobText = row.text(at: 1)
+        guard let key = RequestKey(hex: keyText), let blob = BlobHash(hex: blobText) else {
+            throw TTSError.store("index \(url.path) has a row with a malformed key '\(keyText)' or blob '\(blobText)': the file was edited by hand or is damaged. Remove that row, or move the file aside to start a fresh index.")
+        }
+        return Clip(key: key, blob: blob, text: row.text(at: 2), voice: row.text(at: 3),
+                    language: row.text(at: 4), engine: row.text(at: 5), model: row.text(at: 6),
+                    style: row.text(at: 7), bytes: row.int(at: 8), durationMs: row.int(at: 9),
+                    sampleRate: row.int(at: 10),
+                    createdAt: Date(timeIntervalSince1970: row.double(at: 11)),
+                    lastUsedAt: Date(timeIntervalSince1970: row.double(at: 12)),
+                    hits: row.int(at: 13))
+    }
+}

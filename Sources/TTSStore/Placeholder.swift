@@ -1,1 +1,0 @@
-// TTSStore: see DESIGN.md

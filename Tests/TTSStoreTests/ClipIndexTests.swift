@@ -1,0 +1,347 @@
+import Foundation
+import Synchronization
+import TTSCore
+import XCTest
+@testable import TTSStore
+
+final class ClipIndexTests: XCTestCase {
+    private func makeIndexURL() throws -> URL {
+        try makeTemporaryFolder(self).appendingPathComponent("store/index.sqlite")
+    }
+
+    // MARK: Opening and migrations
+
+    func testFreshIndexIsAtTheLatestSchemaVersion() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        XCTAssertEqual(try index.schemaVersion, ClipIndex.latestSchemaVersion)
+        XCTAssertGreaterThan(ClipIndex.latestSchemaVersion, 0)
+    }
+
+    func testReopeningKeepsTheVersionAndTheData() throws {
+        let url = try makeIndexURL()
+        let clip = sampleClip()
+        do {
+            let index = try ClipIndex(url: url)
+            try index.upsert(clip)
+            index.close()
+        }
+        let reopened = try ClipIndex(url: url)
+        XCTAssertEqual(try reopened.schemaVersion, ClipIndex.latestSchemaVersion)
+        XCTAssertEqual(try reopened.clip(for: clip.key), clip)
+    }
+
+    func testIndexUsesWriteAheadLogging() throws {
+        let url = try makeIndexURL()
+        let index = try ClipIndex(url: url)
+        try index.upsert(sampleClip())
+        let database = try SQLiteDatabase(path: url.path, busyTimeoutMs: 1000)
+        XCTAssertEqual(try database.prepare("PRAGMA journal_mode").firstRow { $0.text(at: 0) }, "wal")
+    }
+
+    func testIndexFromANewerVersionIsRefusedAndLeftUnchanged() throws {
+        let url = try makeIndexURL()
+        try ClipIndex(url: url).close()
+        let future = ClipIndex.latestSchemaVersion + 5
+        do {
+            let database = try SQLiteDatabase(path: url.path, busyTimeoutMs: 1000)
+            try database.execute("PRAGMA user_version = \(future)")
+        }
+        assertThrowsTTSError(.store, containing: ["schema version \(future)", "Upgrade tts-repl", url.path]) {
+            _ = try ClipIndex(url: url)
+        }
+        let database = try SQLiteDatabase(path: url.path, busyTimeoutMs: 1000)
+        XCTAssertEqual(try ClipIndexSchema.userVersion(database), future)
+    }
+
+    func testGarbageFileIsAClearStoreError() throws {
+        let url = try makeIndexURL()
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(String(repeating: "this is not a database. ", count: 400).utf8).write(to: url)
+        assertThrowsTTSError(.store, containing: ["SQLITE_NOTADB", "not a SQLite database", url.path]) {
+            _ = try ClipIndex(url: url)
+        }
+    }
+
+    func testSQLiteFileOfAnotherProgramIsRefusedAndLeftUnchanged() throws {
+        let url = try makeIndexURL()
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        do {
+            let database = try SQLiteDatabase(path: url.path, busyTimeoutMs: 1000)
+            try database.execute("CREATE TABLE contacts (name TEXT)")
+        }
+        assertThrowsTTSError(.store, containing: ["another program", "not a tts-repl index"]) {
+            _ = try ClipIndex(url: url)
+        }
+        let database = try SQLiteDatabase(path: url.path, busyTimeoutMs: 1000)
+        XCTAssertEqual(try database.prepare("SELECT group_concat(name) FROM sqlite_master").firstRow { $0.text(at: 0) }, "contacts")
+        XCTAssertEqual(try database.prepare("PRAGMA journal_mode").firstRow { $0.text(at: 0) }, "delete")
+    }
+
+    // MARK: Reading and writing clips
+
+    func testUpsertThenLookupReturnsEveryField() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        var clip = sampleClip(text: "Grüß dich, 世界 — \"quoted\" 'single'", voice: "Kore", language: "de-DE",
+                              engine: "gemini", model: "gemini-2.5-flash-preview-tts", style: "cheerfully",
+                              blobSeed: 8, bytes: 123_456, createdAt: 1_650_000_000.75, hits: 3)
+        clip.durationMs = 2_718
+        clip.sampleRate = 24_000
+        clip.lastUsedAt = Date(timeIntervalSince1970: 1_750_000_000.125)
+        try index.upsert(clip)
+        XCTAssertEqual(try index.clip(for: clip.key), clip)
+    }
+
+    func testEmptyStringsStayEmptyText() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clip = sampleClip(language: "", style: "")
+        try index.upsert(clip)
+        XCTAssertEqual(try index.clip(for: clip.key), clip)
+        XCTAssertEqual(try index.count(ClipFilter(language: "")), 1)
+    }
+
+    func testUnknownKeyGivesNil() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        try index.upsert(sampleClip())
+        XCTAssertNil(try index.clip(for: RequestKey(hex: String(repeating: "0", count: 64))!))
+    }
+
+    func testUpsertReplacesTheRowWithTheSameKey() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        var clip = sampleClip()
+        try index.upsert(clip)
+        clip.blob = BlobHash(of: sampleWAV(seed: 77))
+        clip.bytes = 999
+        try index.upsert(clip)
+        XCTAssertEqual(try index.clip(for: clip.key), clip)
+        XCTAssertEqual(try index.count(.all), 1)
+    }
+
+    func testBatchUpsertStoresAll() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clips = (0..<50).map { sampleClip(text: "phrase \($0)", blobSeed: UInt8($0)) }
+        try index.upsert(clips)
+        XCTAssertEqual(try index.count(.all), 50)
+        XCTAssertEqual(try index.clip(for: clips[17].key), clips[17])
+    }
+
+    func testClipsForBlobListsEveryClipSharingIt() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let a = sampleClip(text: "one", blobSeed: 1, createdAt: 1_000)
+        let b = sampleClip(text: "two", blobSeed: 1, createdAt: 2_000)
+        let c = sampleClip(text: "three", blobSeed: 2)
+        try index.upsert([a, b, c])
+        XCTAssertEqual(try index.clips(forBlob: a.blob), [b, a])
+        XCTAssertEqual(try index.clips(forBlob: BlobHash(of: sampleWAV(seed: 200))), [])
+    }
+
+    func testRemoveDeletesOnlyThatClip() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let a = sampleClip(text: "a"), b = sampleClip(text: "b")
+        try index.upsert([a, b])
+        XCTAssertTrue(try index.remove(a.key))
+        XCTAssertFalse(try index.remove(a.key))
+        XCTAssertNil(try index.clip(for: a.key))
+        XCTAssertEqual(try index.clip(for: b.key), b)
+    }
+
+    func testTotalsCountASharedBlobOnce() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        XCTAssertTrue(try index.totals() == (0, 0, 0))
+        try index.upsert([sampleClip(text: "a", blobSeed: 1, bytes: 1000),
+                          sampleClip(text: "b", blobSeed: 1, bytes: 1000),
+                          sampleClip(text: "c", blobSeed: 2, bytes: 300)])
+        let totals = try index.totals()
+        XCTAssertEqual(totals.clips, 3)
+        XCTAssertEqual(totals.blobs, 2)
+        XCTAssertEqual(totals.bytes, 1300)
+    }
+
+    // MARK: Filters and paging
+
+    private func filterFixture() throws -> (ClipIndex, [String: Clip]) {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clips: [String: Clip] = [
+            "espeakHello": sampleClip(text: "Hello there", voice: "en-us", language: "en-US", engine: "espeak", model: "espeak-ng", createdAt: 1),
+            "espeakBonjour": sampleClip(text: "Bonjour", voice: "fr", language: "fr-FR", engine: "espeak", model: "espeak-ng", createdAt: 2),
+            "geminiHello": sampleClip(text: "HELLO world", voice: "Kore", language: "en-US", engine: "gemini", model: "flash", createdAt: 3),
+            "geminiPro": sampleClip(text: "Good morning", voice: "Kore", language: "en-US", engine: "gemini", model: "pro", createdAt: 4),
+            "geminiPuck": sampleClip(text: "hello again", voice: "Puck", language: "en-GB", engine: "gemini", model: "flash", createdAt: 5),
+        ]
+        try index.upsert(Array(clips.values))
+        return (index, clips)
+    }
+
+    private func texts(_ index: ClipIndex, _ filter: ClipFilter) throws -> Set<String> {
+        Set(try index.list(filter, limit: 100, offset: 0).map(\.text))
+    }
+
+    func testEachFilterMatchesExactly() throws {
+        let (index, _) = try filterFixture()
+        XCTAssertEqual(try texts(index, ClipFilter(voice: "Kore")), ["HELLO world", "Good morning"])
+        XCTAssertEqual(try texts(index, ClipFilter(language: "en-US")), ["Hello there", "HELLO world", "Good morning"])
+        XCTAssertEqual(try texts(index, ClipFilter(engine: "espeak")), ["Hello there", "Bonjour"])
+        XCTAssertEqual(try texts(index, ClipFilter(model: "flash")), ["HELLO world", "hello again"])
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "hello")), ["Hello there", "HELLO world", "hello again"])
+        XCTAssertEqual(try texts(index, ClipFilter(voice: "kore")), [], "voice matches case-sensitively")
+        XCTAssertEqual(try texts(index, .all).count, 5)
+    }
+
+    func testFiltersCombineWithAnd() throws {
+        let (index, _) = try filterFixture()
+        XCTAssertEqual(try texts(index, ClipFilter(engine: "gemini", textContains: "HeLLo")), ["HELLO world", "hello again"])
+        XCTAssertEqual(try texts(index, ClipFilter(voice: "Kore", language: "en-US", engine: "gemini", model: "flash", textContains: "world")), ["HELLO world"])
+        XCTAssertEqual(try texts(index, ClipFilter(voice: "Kore", model: "espeak-ng")), [])
+        XCTAssertEqual(try index.count(ClipFilter(engine: "gemini", model: "flash")), 2)
+    }
+
+    func testCountMatchesTheFilter() throws {
+        let (index, _) = try filterFixture()
+        XCTAssertEqual(try index.count(.all), 5)
+        XCTAssertEqual(try index.count(ClipFilter(voice: "Kore")), 2)
+        XCTAssertEqual(try index.count(ClipFilter(textContains: "nothing like this")), 0)
+    }
+
+    func testTextFilterTreatsWildcardsAndQuotesLiterally() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let samples = ["100% sure", "100 percent sure", "snake_case", "snakeXcase", "it's \"quoted\"",
+                       "its quoted", "back\\slash", "Café au lait"]
+        try index.upsert(samples.map { sampleClip(text: $0) })
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "%")), ["100% sure"])
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "0% s")), ["100% sure"])
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "_")), ["snake_case"])
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "'s \"")), ["it's \"quoted\""])
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "\\")), ["back\\slash"])
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "'; DROP TABLE clips; --")), [])
+        XCTAssertEqual(try texts(index, ClipFilter(textContains: "CAFÉ")), ["Café au lait"], "case folding covers non-ASCII letters")
+        XCTAssertEqual(try index.count(.all), samples.count)
+    }
+
+    func testListPagesNewestFirst() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clips = (0..<7).map { sampleClip(text: "clip \($0)", createdAt: Double(1_000 + $0)) }
+        try index.upsert(clips.shuffled())
+        let newestFirst = clips.reversed().map(\.text)
+        XCTAssertEqual(try index.list(.all, limit: 3, offset: 0).map(\.text), Array(newestFirst[0..<3]))
+        XCTAssertEqual(try index.list(.all, limit: 3, offset: 3).map(\.text), Array(newestFirst[3..<6]))
+        XCTAssertEqual(try index.list(.all, limit: 3, offset: 6).map(\.text), Array(newestFirst[6...]))
+        XCTAssertEqual(try index.list(.all, limit: 3, offset: 9), [])
+        XCTAssertEqual(try index.list(.all, limit: -1, offset: 0).count, 7)
+    }
+
+    func testClipsCreatedAtTheSameTimeAreOrderedByKey() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clips = (0..<4).map { sampleClip(text: "same time \($0)", createdAt: 5_000) }
+        try index.upsert(clips)
+        XCTAssertEqual(try index.list(.all, limit: 10, offset: 0).map(\.key), clips.map(\.key).sorted())
+    }
+
+    // MARK: Hits
+
+    func testHitsAreBufferedUntilFlushed() throws {
+        let url = try makeIndexURL()
+        let index = try ClipIndex(url: url)
+        let a = sampleClip(text: "a", createdAt: 1_000), b = sampleClip(text: "b", createdAt: 1_000)
+        try index.upsert([a, b])
+        index.recordHit(a.key, at: Date(timeIntervalSince1970: 3_000))
+        index.recordHit(a.key, at: Date(timeIntervalSince1970: 5_000))
+        index.recordHit(a.key, at: Date(timeIntervalSince1970: 4_000))
+        index.recordHit(b.key, at: Date(timeIntervalSince1970: 2_000))
+        XCTAssertEqual(index.pendingHitCount, 4)
+        XCTAssertEqual(try index.clip(for: a.key)?.hits, 0, "no write per hit")
+
+        try index.flush()
+        XCTAssertEqual(index.pendingHitCount, 0)
+        XCTAssertEqual(try index.clip(for: a.key)?.hits, 3)
+        XCTAssertEqual(try index.clip(for: a.key)?.lastUsedAt, Date(timeIntervalSince1970: 5_000))
+        XCTAssertEqual(try index.clip(for: b.key)?.hits, 1)
+        XCTAssertEqual(try index.clip(for: b.key)?.lastUsedAt, Date(timeIntervalSince1970: 2_000))
+        index.close()
+
+        let reopened = try ClipIndex(url: url)
+        XCTAssertEqual(try reopened.clip(for: a.key)?.hits, 3)
+        XCTAssertEqual(try reopened.clip(for: a.key)?.lastUsedAt, Date(timeIntervalSince1970: 5_000))
+    }
+
+    func testAnOlderHitDoesNotMoveLastUsedBack() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clip = sampleClip(createdAt: 9_000)  // last used 9000.5
+        try index.upsert(clip)
+        index.recordHit(clip.key, at: Date(timeIntervalSince1970: 100))
+        try index.flush()
+        XCTAssertEqual(try index.clip(for: clip.key)?.lastUsedAt, clip.lastUsedAt)
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, 1)
+    }
+
+    func testHitsFlushByThemselvesAtTheThreshold() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clip = sampleClip()
+        try index.upsert(clip)
+        for _ in 0..<ClipIndex.hitFlushThreshold - 1 { index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000)) }
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, 0)
+        index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000))
+        XCTAssertEqual(index.pendingHitCount, 0)
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, ClipIndex.hitFlushThreshold)
+    }
+
+    func testCloseAndDeinitFlushHits() throws {
+        let url = try makeIndexURL()
+        let clip = sampleClip()
+        do {
+            let index = try ClipIndex(url: url)
+            try index.upsert(clip)
+            index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000))
+            index.close()
+        }
+        do {
+            let index = try ClipIndex(url: url)
+            index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000))
+        }  // released here
+        XCTAssertEqual(try ClipIndex(url: url).clip(for: clip.key)?.hits, 2)
+    }
+
+    func testHitsForARemovedClipAreDropped() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clip = sampleClip()
+        try index.upsert(clip)
+        index.recordHit(clip.key, at: Date())
+        XCTAssertTrue(try index.remove(clip.key))
+        XCTAssertEqual(index.pendingHitCount, 0)
+        XCTAssertNoThrow(try index.flush())
+        XCTAssertNil(try index.clip(for: clip.key))
+    }
+
+    // MARK: Several connections
+
+    func testTwoConnectionsOnOneFileBothWrite() throws {
+        let url = try makeIndexURL()
+        let first = try ClipIndex(url: url)
+        let second = try ClipIndex(url: url)
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            let index = worker == 0 ? first : second
+            for n in 0..<40 {
+                do {
+                    let clip = sampleClip(text: "worker \(worker) clip \(n)")
+                    try index.upsert(clip)
+                    index.recordHit(clip.key, at: Date(timeIntervalSince1970: 10_000))
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        try first.flush()
+        try second.flush()
+        XCTAssertEqual(try first.count(.all), 80)
+        XCTAssertEqual(try second.count(.all), 80)
+        let other = sampleClip(text: "worker 1 clip 7")
+        XCTAssertEqual(try first.clip(for: other.key)?.hits, 1)
+    }
+
+    func testUseAfterCloseThrows() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        index.close()
+        XCTAssertThrowsError(try index.clip(for: sampleClip().key))
+        index.close()  // idempotent
+    }
+}
