@@ -215,7 +215,12 @@ func findClip(_ word: String, in index: ClipIndex) throws -> Clip {
         guard !members.isEmpty else { continue }
         lines.append("\(group.rawValue):")
         for command in members {
-            lines.append("  \(command.usage.padding(toLength: 30, withPad: " ", startingAt: 0)) \(command.summary)")
+            if command.usage.count <= 30 {
+                lines.append("  \(command.usage.padding(toLength: 30, withPad: " ", startingAt: 0)) \(command.summary)")
+            } else {
+                lines.append("  \(command.usage)")
+                lines.append("  \(String(repeating: " ", count: 30)) \(command.summary)")
+            }
         }
     }
     lines.append("\nType `help COMMAND` for examples. Ctrl-C cancels a running command; Ctrl-D or `quit` leaves.")

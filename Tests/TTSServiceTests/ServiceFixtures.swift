@@ -16,7 +16,7 @@ final class ToneEngine: SpeechEngine, @unchecked Sendable {
     var latency: Duration = .zero
     var answer: (@Sendable (AudioRequest) -> Data)?
 
-    var calls: Int { lock.lock(); defer { lock.unlock() }; return _calls }
+    var calls: Int { lock.withLock { _calls } }
 
     func voices() async throws -> [VoiceInfo] { [VoiceInfo(name: "a"), VoiceInfo(name: "b")] }
 
@@ -29,7 +29,7 @@ final class ToneEngine: SpeechEngine, @unchecked Sendable {
     }
 
     func synthesize(_ request: AudioRequest) async throws -> Data {
-        lock.lock(); _calls += 1; lock.unlock()
+        lock.withLock { _calls += 1 }
         if latency > .zero { try await Task.sleep(for: latency) }
         try Task.checkCancellation()
         if let answer { return answer(request) }

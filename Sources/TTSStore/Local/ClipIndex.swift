@@ -100,6 +100,15 @@ public final class ClipIndex: Sendable {
         }
     }
 
+    /// Clips whose key starts with `prefix` (lowercase hex), in key order: lets people name a clip
+    /// by the first characters of its key. A range scan on the primary key, not a LIKE.
+    public func clips(withKeyPrefix prefix: String, limit: Int) throws -> [Clip] {
+        try withDatabase { database, _ in
+            try database.cachedStatement("SELECT \(ClipIndex.columns) FROM clips WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3")
+                .rows([.text(prefix), .text(prefix + "g"), .integer(limit)], decodeClip)
+        }
+    }
+
     /// A page of the clips matching `filter`, newest first (`created_at` descending, then key).
     /// `limit` is the page size (a negative limit means no limit), `offset` the rows to skip.
     public func list(_ filter: ClipFilter, limit: Int, offset: Int) throws -> [Clip] {
