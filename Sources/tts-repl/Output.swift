@@ -35,7 +35,24 @@ final class Output: @unchecked Sendable {
 
     /// A notice for people (degraded mode, hints); never mixed into JSON output on stdout.
     func notice(_ text: String) {
-        write(text + "\n", to: .standardError)
+        if let sink = noticeSink { sink(text) } else { write(text + "\n", to: .standardError) }
+    }
+
+    /// Whether progress can redraw one line in place (stderr is a terminal).
+    let progressIsLive = isatty(2) == 1
+
+    /// Set while the interactive line editor shows a prompt: notices are printed above it.
+    nonisolated(unsafe) var noticeSink: (@Sendable (String) -> Void)?
+
+    /// Progress of long work (prewarm, export), on stderr so stdout stays clean for scripts.
+    /// On a terminal the line is redrawn in place; `done` ends it with a newline. Elsewhere each
+    /// call prints one line: callers print every few seconds, not every item.
+    func progress(_ text: String, done: Bool = false) {
+        if progressIsLive {
+            write("\r\u{1B}[K" + text + (done ? "\n" : ""), to: .standardError)
+        } else {
+            write(text + "\n", to: .standardError)
+        }
     }
 
     enum Stream: Int32 {

@@ -19,7 +19,7 @@ final class Shell: @unchecked Sendable {
         self.table = table
         self.output = output
         session = Session(configuration: runtime.configuration)
-        context = CommandContext(runtime: runtime, table: { table })
+        context = CommandContext(runtime: runtime, output: output, table: { table })
     }
 
     /// Runs one line as typed or read from a script. Blank lines and `#` comments do nothing.

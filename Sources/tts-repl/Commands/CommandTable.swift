@@ -7,6 +7,9 @@ struct Command: Sendable {
         case speech = "Speech"
         case session = "Session"
         case cache = "Cache"
+        case prewarm = "Pre-warm"
+        case export = "Export"
+        case operations = "Operations"
         case shell = "Shell"
     }
 

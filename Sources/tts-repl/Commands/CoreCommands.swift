@@ -4,16 +4,23 @@ import TTSEngines
 import TTSService
 import TTSStore
 
-/// What a command may use besides the session: the runtime and the command table (for help).
+/// What a command may use besides the session: the runtime, the output (for progress and
+/// notices) and the command table (for help).
 struct CommandContext: Sendable {
     let runtime: Runtime
+    let output: Output
     let table: @Sendable () -> CommandTable
     var service: SpeechService { runtime.service }
 }
 
-/// The REPL's commands. Adding a command means adding one entry here.
+/// The REPL's commands, one table for parsing, `help` and completion. Each group of commands
+/// lives in its own file under Commands/ and is listed here once.
 func makeCommandTable() -> CommandTable {
-    let commands: [Command] = [
+    CommandTable(commands: coreCommands + prewarmCommands + exportCommands + operationsCommands)
+}
+
+/// Speech, session, cache browsing and shell commands.
+let coreCommands: [Command] = [
         Command("say", aliases: ["s"], group: .speech, usage: "say TEXT",
                 summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be",
                 examples: ["say Hello world", "say Your call is important to us."],
@@ -42,9 +49,7 @@ func makeCommandTable() -> CommandTable {
                 examples: ["help", "help say"], run: help),
         Command("quit", aliases: ["exit", "q"], group: .shell, usage: "quit",
                 summary: "Leave tts-repl (Ctrl-D does the same)", run: { _, _, _ in throw Quit() }),
-    ]
-    return CommandTable(commands: commands)
-}
+]
 
 /// Thrown by `quit` to end the command loop.
 struct Quit: Error {}

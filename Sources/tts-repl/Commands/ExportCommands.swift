@@ -1,0 +1,2 @@
+/// Export commands (see the issue that builds them); empty until then.
+let exportCommands: [Command] = []

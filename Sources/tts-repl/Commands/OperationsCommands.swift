@@ -1,0 +1,2 @@
+/// Operations commands (see the issue that builds them); empty until then.
+let operationsCommands: [Command] = []
