@@ -76,11 +76,16 @@ final class RedisTestServer {
         throw Failure(description: "redis-server on port \(port) did not answer PING. Its log:\n\(log.suffix(2000))")
     }
 
-    /// Terminates the server and waits (bounded) for it to exit; SIGKILL if it lingers.
+    /// Shuts the server down and waits (bounded) for it to exit; SIGKILL if it lingers.
+    ///
+    /// SHUTDOWN rather than SIGTERM: a child spawned from a Dispatch worker thread (any async
+    /// test) inherits that thread's blocked signal mask, and never sees SIGTERM.
     func stop() {
         guard let child = process else { return }
         process = nil
-        if child.isRunning { child.terminate() }
+        if child.isRunning, let connection = try? RedisConnection(url: url, connectTimeout: .milliseconds(200)) {
+            _ = try? connection.command(["SHUTDOWN", "NOSAVE"])
+        }
         for _ in 0..<200 where child.isRunning { usleep(10_000) }
         if child.isRunning {
             kill(child.processIdentifier, SIGKILL)

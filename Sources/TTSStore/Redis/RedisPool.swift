@@ -77,6 +77,8 @@ public actor RedisPool {
     private var nextConnectAttempt: ContinuousClock.Instant?
     private var lastConnectError: TTSError?
     private var connectionsMade = 0
+    /// Highest `openCount` seen; lets tests check the bound.
+    private(set) var peakConnectionCount = 0
     private var isClosed = false
 
     public init(_ configuration: RedisPoolConfiguration) {
@@ -160,6 +162,7 @@ public actor RedisPool {
                     throw TTSError(.store, lastConnectError.message + " (Next connection attempt in \(wait) ms.)")
                 }
                 openCount += 1
+                peakConnectionCount = max(peakConnectionCount, openCount)
                 do {
                     let pooled = try await connect()
                     reconnectDelay = .zero
