@@ -142,6 +142,18 @@ class RedisServerTestCase: XCTestCase {
     }
 
     override func tearDown() {
+        // On the shared server, remove this test's keys (databases 0 and 3 are the ones used).
+        if ownServer == nil, let url = try? serverURL() {
+            for database in [0, 3] {
+                var target = url
+                target.database = database
+                let connection = try? RedisConnection(url: target)
+                _ = try? connection?.command([
+                    "EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1] .. '*')) do redis.call('DEL', k) end",
+                    "0", prefix,
+                ])
+            }
+        }
         ownServer?.stop()
         ownServer = nil
         super.tearDown()
