@@ -187,14 +187,10 @@ func assertThrowsTTSError(_ kind: TTSError.Kind, file: StaticString = #filePath,
                           _ body: () throws -> Void) -> TTSError? {
     do {
         try body()
-        XCTFail("expected a \(kind) error, nothing was thrown", file: file, line: line)
-    } catch let error as TTSError {
-        XCTAssertEqual(error.kind, kind, error.message, file: file, line: line)
-        return error
+        return checkTTSError(nil, kind, file: file, line: line)
     } catch {
-        XCTFail("expected a TTSError, got \(error)", file: file, line: line)
+        return checkTTSError(error, kind, file: file, line: line)
     }
-    return nil
 }
 
 @discardableResult
@@ -202,12 +198,21 @@ func assertThrowsTTSErrorAsync(_ kind: TTSError.Kind, file: StaticString = #file
                                _ body: () async throws -> Void) async -> TTSError? {
     do {
         try await body()
-        XCTFail("expected a \(kind) error, nothing was thrown", file: file, line: line)
-    } catch let error as TTSError {
-        XCTAssertEqual(error.kind, kind, error.message, file: file, line: line)
-        return error
+        return checkTTSError(nil, kind, file: file, line: line)
     } catch {
-        XCTFail("expected a TTSError, got \(error)", file: file, line: line)
+        return checkTTSError(error, kind, file: file, line: line)
     }
-    return nil
+}
+
+private func checkTTSError(_ error: (any Error)?, _ kind: TTSError.Kind, file: StaticString, line: UInt) -> TTSError? {
+    guard let error else {
+        XCTFail("expected a \(kind) error, nothing was thrown", file: file, line: line)
+        return nil
+    }
+    guard let ttsError = error as? TTSError else {
+        XCTFail("expected a TTSError, got \(error)", file: file, line: line)
+        return nil
+    }
+    XCTAssertEqual(ttsError.kind, kind, ttsError.message, file: file, line: line)
+    return ttsError
 }
