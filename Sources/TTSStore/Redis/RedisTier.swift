@@ -1,0 +1,270 @@
+import Foundation
+import TTSCore
+
+/// A clip found in Redis, with its WAV bytes when they are shared there.
+public struct RedisHit: Sendable, Equatable {
+    public var clip: Clip
+    /// The blob's bytes, or `nil` when this machine must generate or already has them.
+    public var audio: Data?
+
+    public init(clip: Clip, audio: Data?) {
+        self.clip = clip
+        self.audio = audio
+    }
+}
+
+/// Proof of holding the cross-process generation lock for one request key. Only the holder
+/// knows `token`, so only the holder can release it; the lock also expires by itself after
+/// its time-to-live, so a crashed holder cannot block a key for ever.
+public struct RedisLock: Sendable, Equatable {
+    public let key: RequestKey
+    /// Random, 32 hex characters; compared by the release script.
+    public let token: String
+    public let ttlMs: Int
+
+    init(key: RequestKey, token: String, ttlMs: Int) {
+        self.key = key
+        self.token = token
+        self.ttlMs = ttlMs
+    }
+}
+
+/// The shared tier: clip metadata (and, size-capped, WAV bytes) in Redis, so another process
+/// or machine can reuse a clip without calling the engine.
+///
+/// Key space, all under `prefix` (default `tts:`):
+///
+/// | key | type | contents |
+/// |---|---|---|
+/// | `tts:clip:<request key>` | hash | blob, bytes, duration_ms, sample_rate, engine, model, voice, language, style, text, created (unix seconds) |
+/// | `tts:blob:<blob hash>` | string | the WAV bytes, when sharing is on and the file is at most `maxAudioBytes` |
+/// | `tts:lock:<request key>` | string | the holder's random token, with a millisecond expiry |
+/// | `tts:stats` | hash | counters (`hits`, `misses`, …) |
+///
+/// Clips and blobs expire `ttlSeconds` after their last write or hit, so a shared Redis keeps
+/// what is used and forgets the rest.
+///
+/// ```swift
+/// let tier = RedisTier(pool: pool)
+/// if let hit = try await tier.lookup(key) { use(hit.clip, hit.audio) }
+/// else if let lock = try await tier.acquireLock(key, ttlMs: 30_000) {
+///     let clip = … generate …
+///     try await tier.publish(clip, audio: wav)
+///     try await tier.release(lock)
+/// }
+/// ```
+///
+/// Every failure is a `TTSError` of kind `.store`; deciding to carry on without Redis is the
+/// caller's job.
+public final class RedisTier: Sendable {
+    public let pool: RedisPool
+    public let prefix: String
+    /// Expiry of clips and blobs after the last write or hit; 0 or less means never.
+    public let ttlSeconds: Int
+    /// Whether `publish` stores WAV bytes (up to `maxAudioBytes`) next to the metadata.
+    public let shareAudio: Bool
+    public let maxAudioBytes: Int
+
+    public static let defaultTTLSeconds = 30 * 24 * 3600
+    public static let defaultMaxAudioBytes = 4 << 20
+
+    public init(pool: RedisPool, prefix: String = "tts:", ttlSeconds: Int = RedisTier.defaultTTLSeconds,
+                shareAudio: Bool = true, maxAudioBytes: Int = RedisTier.defaultMaxAudioBytes) {
+        self.pool = pool
+        self.prefix = prefix
+        self.ttlSeconds = ttlSeconds
+        self.shareAudio = shareAudio
+        self.maxAudioBytes = maxAudioBytes
+    }
+
+    // MARK: - Key space
+
+    func clipKey(_ key: RequestKey) -> String { prefix + "clip:" + key.hex }
+    func blobKey(_ blob: BlobHash) -> String { prefix + "blob:" + blob.hex }
+    func lockKey(_ key: RequestKey) -> String { prefix + "lock:" + key.hex }
+    var statsKey: String { prefix + "stats" }
+
+    // MARK: - Clips
+
+    /// The clip stored for `key`, and its audio when shared and `withAudio` is true, in one
+    /// round trip; refreshes the time-to-live of both. A missing or malformed entry is a miss
+    /// (a malformed one is overwritten by the next publish for the key).
+    public func lookup(_ key: RequestKey, withAudio: Bool = true) async throws -> RedisHit? {
+        let reply = try await pool.command([
+            "EVAL", RedisTier.lookupScript, "1", clipKey(key),
+            String(max(ttlSeconds, 0)), withAudio ? "1" : "0", prefix + "blob:",
+        ])
+        try check(reply, doing: "look up clip \(key.short)")
+        guard let parts = reply.elements, parts.count == 2, let fields = parts[0].elements,
+              let clip = RedisTier.decodeClip(key: key, fields: fields) else {
+            return nil
+        }
+        // A blob whose length disagrees with the metadata is not trusted (the local store
+        // checks its hash when it takes the bytes in).
+        let audio = parts[1].data.flatMap { $0.count == clip.bytes ? $0 : nil }
+        return RedisHit(clip: clip, audio: audio)
+    }
+
+    /// Stores the clip's metadata and, when sharing is on and it fits under the cap, its WAV
+    /// bytes (`audio` must be the bytes named by `clip.blob`). One atomic MULTI/EXEC, one
+    /// round trip; both keys get the configured time-to-live.
+    public func publish(_ clip: Clip, audio: Data?) async throws {
+        var commands: [[Data]] = [["MULTI"].map { Data($0.utf8) }]
+        if let audio, shareAudio, audio.count <= maxAudioBytes {
+            var set = [Data("SET".utf8), Data(blobKey(clip.blob).utf8), audio]
+            if ttlSeconds > 0 { set += [Data("EX".utf8), Data(String(ttlSeconds).utf8)] }
+            commands.append(set)
+        }
+        let clipKey = clipKey(clip.key)
+        commands.append(([Data("HSET".utf8), Data(clipKey.utf8)] + RedisTier.encodeClip(clip)))
+        if ttlSeconds > 0 {
+            commands.append(["EXPIRE", clipKey, String(ttlSeconds)].map { Data($0.utf8) })
+        }
+        commands.append([Data("EXEC".utf8)])
+        let replies = try await pool.pipeline(commands)
+        for reply in replies { try check(reply, doing: "publish clip \(clip.key.short)") }
+        guard let results = replies.last?.elements else {
+            throw TTSError.store("Redis at \(pool.url) discarded the transaction publishing clip \(clip.key.short); it is not shared. Publishing again may succeed.")
+        }
+        for result in results { try check(result, doing: "publish clip \(clip.key.short)") }
+    }
+
+    /// Whether metadata for `key` is in Redis (without refreshing its time-to-live).
+    public func hasClip(_ key: RequestKey) async throws -> Bool {
+        let reply = try await pool.command(["EXISTS", clipKey(key)])
+        try check(reply, doing: "check clip \(key.short)")
+        return reply.integer == 1
+    }
+
+    // MARK: - Generation locks
+
+    /// Takes the lock for generating `key` across processes and machines, or returns `nil`
+    /// when someone else holds it. The lock expires after `ttlMs` even if never released.
+    public func acquireLock(_ key: RequestKey, ttlMs: Int) async throws -> RedisLock? {
+        let token = RedisTier.randomToken()
+        let reply = try await pool.command(["SET", lockKey(key), token, "NX", "PX", String(max(ttlMs, 1))])
+        try check(reply, doing: "lock clip \(key.short)")
+        return reply.isOK ? RedisLock(key: key, token: token, ttlMs: ttlMs) : nil
+    }
+
+    /// Releases a lock if it is still this holder's (same token); returns false when it had
+    /// expired or been taken by someone else, whose lock is left alone.
+    @discardableResult
+    public func release(_ lock: RedisLock) async throws -> Bool {
+        let reply = try await pool.command(["EVAL", RedisTier.releaseScript, "1", lockKey(lock.key), lock.token])
+        try check(reply, doing: "unlock clip \(lock.key.short)")
+        return reply.integer == 1
+    }
+
+    // MARK: - Counters
+
+    /// Adds to a shared counter. Statistics must never fail a request, so errors are dropped.
+    public func increment(_ counter: String, by amount: Int = 1) async {
+        _ = try? await pool.command(["HINCRBY", statsKey, counter, String(amount)])
+    }
+
+    /// Every shared counter by name.
+    public func counters() async throws -> [String: Int] {
+        let reply = try await pool.command(["HGETALL", statsKey])
+        try check(reply, doing: "read counters")
+        var result: [String: Int] = [:]
+        let elements = reply.elements ?? []
+        var i = 0
+        while i + 1 < elements.count {
+            if let name = elements[i].text, let value = elements[i + 1].text.flatMap({ Int($0) }) {
+                result[name] = value
+            }
+            i += 2
+        }
+        return result
+    }
+
+    // MARK: - Encoding
+
+    static func encodeClip(_ clip: Clip) -> [Data] {
+        let fields: [(String, String)] = [
+            ("blob", clip.blob.hex),
+            ("bytes", String(clip.bytes)),
+            ("duration_ms", String(clip.durationMs)),
+            ("sample_rate", String(clip.sampleRate)),
+            ("engine", clip.engine),
+            ("model", clip.model),
+            ("voice", clip.voice),
+            ("language", clip.language),
+            ("style", clip.style),
+            ("text", clip.text),
+            ("created", String(Int(clip.createdAt.timeIntervalSince1970.rounded(.down)))),
+        ]
+        return fields.flatMap { [Data($0.0.utf8), Data($0.1.utf8)] }
+    }
+
+    /// `lastUsedAt` is the time of this lookup and `hits` is 0: use statistics stay local.
+    static func decodeClip(key: RequestKey, fields: [RedisReply]) -> Clip? {
+        var map: [String: String] = [:]
+        var i = 0
+        while i + 1 < fields.count {
+            if let name = fields[i].text, let value = fields[i + 1].text { map[name] = value }
+            i += 2
+        }
+        guard let blob = map["blob"].flatMap({ BlobHash(hex: $0) }),
+              let bytes = map["bytes"].flatMap({ Int($0) }),
+              let durationMs = map["duration_ms"].flatMap({ Int($0) }),
+              let sampleRate = map["sample_rate"].flatMap({ Int($0) }),
+              let created = map["created"].flatMap({ Double($0) }),
+              let engine = map["engine"], let model = map["model"], let voice = map["voice"],
+              let text = map["text"] else {
+            return nil
+        }
+        return Clip(key: key, blob: blob, text: text, voice: voice, language: map["language"] ?? "",
+                    engine: engine, model: model, style: map["style"] ?? "", bytes: bytes,
+                    durationMs: durationMs, sampleRate: sampleRate,
+                    createdAt: Date(timeIntervalSince1970: created), lastUsedAt: Date(), hits: 0)
+    }
+
+    // MARK: - Helpers
+
+    private func check(_ reply: RedisReply, doing what: String) throws {
+        if let message = reply.errorMessage {
+            let line = String(message.prefix { $0 != "\n" && $0 != "\r" }.prefix(200))
+            throw TTSError.store("Redis at \(pool.url) refused to \(what): \(line).")
+        }
+    }
+
+    private static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    /// Metadata, its blob (when asked for and present) and both expiries in one round trip.
+    /// The blob key is derived inside the script from the metadata, which a standalone Redis
+    /// allows (a Redis Cluster would not: the key is not declared).
+    /// ARGV: ttl seconds (0 = leave expiry alone), "1" to fetch audio, blob key prefix.
+    static let lookupScript = """
+        local meta = redis.call('HGETALL', KEYS[1])
+        if #meta == 0 then return false end
+        local ttl = tonumber(ARGV[1])
+        if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+        local audio = false
+        if ARGV[2] == '1' then
+          for i = 1, #meta, 2 do
+            if meta[i] == 'blob' then
+              local blobKey = ARGV[3] .. meta[i + 1]
+              audio = redis.call('GET', blobKey)
+              if audio and ttl > 0 then redis.call('EXPIRE', blobKey, ttl) end
+            end
+          end
+        end
+        return {meta, audio}
+        """
+
+    /// Compare-and-delete: only the holder of the token removes the lock.
+    static let releaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """
+}

@@ -1,0 +1,112 @@
+import Foundation
+import TTSCore
+import XCTest
+@testable import TTSStore
+
+final class RedisPoolTests: RedisServerTestCase {
+    func testConcurrentCallersShareAtMostMaxConnections() async throws {
+        let pool = try makePool(maxConnections: 2)
+        let key = prefix + "counter"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask { _ = try await pool.command(["INCR", key]) }
+            }
+            try await group.waitForAll()
+        }
+        let count = try await pool.command(["GET", key])
+        XCTAssertEqual(count, .string(Data("20".utf8)))
+        let peak = await pool.peakConnectionCount
+        XCTAssertLessThanOrEqual(peak, 2)
+        XCTAssertGreaterThanOrEqual(peak, 1)
+    }
+
+    func testPipelineRunsOnOneConnection() async throws {
+        let pool = try makePool()
+        let replies = try await pool.pipeline([["CLIENT", "ID"], ["CLIENT", "ID"]].map { $0.map { Data($0.utf8) } })
+        XCTAssertEqual(replies.count, 2)
+        XCTAssertEqual(replies[0], replies[1])
+    }
+
+    func testStoppedServerIsAStoreErrorAndARestartedOneIsReachedBySamePool() async throws {
+        let server = try RedisTestServer()
+        let pool = RedisPool(RedisPoolConfiguration(url: server.url, maxConnections: 2,
+                                                    initialReconnectDelay: .milliseconds(20),
+                                                    maxReconnectDelay: .milliseconds(200)))
+        let ping = try await pool.command(["PING"])
+        XCTAssertEqual(ping, .status("PONG"))
+
+        server.stop()
+        // The idle connection fails on use; after that, connecting is refused (or skipped
+        // during the back-off): every call is a .store error.
+        for _ in 0..<3 {
+            await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
+        }
+
+        try server.start()
+        var reply: RedisReply?
+        for _ in 0..<100 where reply == nil {  // bounded: at most ~5 s
+            reply = try? await pool.command(["PING"])
+            if reply == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        XCTAssertEqual(reply, .status("PONG"), "the pool did not reconnect after the server came back")
+    }
+
+    func testIdleConnectionDroppedByServerIsReplacedAfterHealthCheck() async throws {
+        var configuration = RedisPoolConfiguration(url: try serverURL(), maxConnections: 1)
+        configuration.healthCheckAfterIdle = .zero
+        let pool = RedisPool(configuration)
+        let firstID = try await pool.command(["CLIENT", "ID"]).integer
+        try kill(clientID: XCTUnwrap(firstID))
+        // The PING before hand-out notices the dead socket; the caller never sees it.
+        let secondID = try await pool.command(["CLIENT", "ID"]).integer
+        XCTAssertNotNil(secondID)
+        XCTAssertNotEqual(firstID, secondID)
+    }
+
+    func testBrokenConnectionIsDiscardedAndTheNextCallConnectsAgain() async throws {
+        var configuration = RedisPoolConfiguration(url: try serverURL(), maxConnections: 1)
+        configuration.healthCheckAfterIdle = .seconds(3600)
+        let pool = RedisPool(configuration)
+        let firstID = try await pool.command(["CLIENT", "ID"]).integer
+        try kill(clientID: XCTUnwrap(firstID))
+        await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["CLIENT", "ID"]) }
+        let secondID = try await pool.command(["CLIENT", "ID"]).integer
+        XCTAssertNotNil(secondID)
+        XCTAssertNotEqual(firstID, secondID)
+        let open = await pool.connectionCount
+        XCTAssertEqual(open, 1)
+    }
+
+    func testWrongPasswordThroughThePoolStaysAClearStoreError() async throws {
+        let server = try RedisTestServer(password: "right pw")
+        var url = server.url
+        url.password = "wrong pw"
+        let pool = RedisPool(url: url)
+        for _ in 0..<2 {  // the second call falls in the back-off and repeats the reason
+            let error = await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
+            XCTAssertTrue(error?.message.contains("Redis refused the password for redis://:***@127.0.0.1:\(server.port)/0: check REDIS_URL") ?? false,
+                          error?.message ?? "")
+            XCTAssertFalse(error?.message.contains("pw") ?? true)
+        }
+    }
+
+    func testUnreachableServerIsAStoreError() async throws {
+        let pool = RedisPool(url: RedisURL(endpoint: .tcp(host: "127.0.0.1", port: try RedisTestServer.freePort())))
+        await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
+        let open = await pool.connectionCount
+        XCTAssertEqual(open, 0)
+    }
+
+    func testClosedPoolRefusesCalls() async throws {
+        let pool = try makePool()
+        _ = try await pool.command(["PING"])
+        await pool.close()
+        let error = await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
+        XCTAssertTrue(error?.message.contains("closed") ?? false, error?.message ?? "")
+    }
+
+    private func kill(clientID: Int) throws {
+        let admin = try RedisConnection(url: serverURL())
+        XCTAssertEqual(try admin.command(["CLIENT", "KILL", "ID", String(clientID)]), .integer(1))
+    }
+}
