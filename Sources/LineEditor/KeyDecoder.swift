@@ -37,6 +37,8 @@ public struct KeyDecoder: Sendable {
         case paste([UInt8])
     }
     private var state: State = .ground
+    /// CR LF (a paste without bracketed-paste mode) is one Enter, not two.
+    private var afterCR = false
     private static let pasteEnd: [UInt8] = Array("\u{1b}[201~".utf8)
 
     public init() {}
@@ -47,10 +49,19 @@ public struct KeyDecoder: Sendable {
         return false
     }
 
+    private var isGround: Bool {
+        if case .ground = state { return true }
+        return false
+    }
+
     /// Decodes `bytes`, returning the keys they complete.
     public mutating func feed(_ bytes: [UInt8]) -> [Key] {
         var keys: [Key] = []
-        for byte in bytes { feed(byte, into: &keys) }
+        for byte in bytes {
+            let skip = afterCR && byte == 0x0A
+            afterCR = byte == 0x0D && isGround
+            if !skip { feed(byte, into: &keys) }
+        }
         return keys
     }
 
@@ -83,8 +94,9 @@ public struct KeyDecoder: Sendable {
             bytes.append(byte)
             if bytes.count == expected {
                 state = .ground
-                let scalars = String(decoding: bytes, as: UTF8.self)
-                keys.append(.character(scalars.first ?? "\u{FFFD}"))
+                let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first ?? "\u{FFFD}"
+                // C1 controls (U+0080–U+009F) would reach the terminal raw: not text.
+                keys.append(scalar.value < 0xA0 ? .unknown : .character(Character(scalar)))
             } else {
                 state = .utf8(expected: expected, bytes: bytes)
             }

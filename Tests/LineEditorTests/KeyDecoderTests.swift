@@ -7,9 +7,17 @@ final class KeyDecoderTests: XCTestCase {
         return decoder.feed(Array(text.utf8))
     }
 
+    func testCRLFIsOneEnter() {
+        XCTAssertEqual(decode("a\r\nb\n\n"), [.character("a"), .enter, .character("b"), .enter, .enter])
+    }
+
+    func testC1ControlIsNotText() {
+        XCTAssertEqual(decode("\u{85}x"), [.unknown, .character("x")])
+    }
+
     func testPrintableAndControlBytes() {
-        XCTAssertEqual(decode("a\r\n\t\u{7f}\u{8}\u{1}\u{12}"),
-                       [.character("a"), .enter, .enter, .tab, .backspace, .backspace, .control("a"), .control("r")])
+        XCTAssertEqual(decode("a\r\t\u{7f}\u{8}\u{1}\u{12}"),
+                       [.character("a"), .enter, .tab, .backspace, .backspace, .control("a"), .control("r")])
     }
 
     func testUTF8SplitAcrossReadsMakesOneCharacter() {
