@@ -1,0 +1,167 @@
+import Foundation
+import XCTest
+@testable import TTSCore
+
+final class AudioRequestTests: XCTestCase {
+    private func request(_ text: String = "Hello world", voice: String = "en-us", language: String = "",
+                         engine: String = "espeak", model: String = "espeak-ng", style: String = "",
+                         speakers: [SpeakerVoice] = []) -> AudioRequest {
+        AudioRequest(text: text, voice: voice, language: language, engine: engine, model: model,
+                     style: style, speakers: speakers)
+    }
+
+    /// Asserts `normalized` throws a validation error for `field`, and returns its message.
+    @discardableResult
+    private func assertInvalid(_ request: AudioRequest, limit: Int = 5000, field: String,
+                               file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            let accepted = try request.normalized(maxTextCharacters: limit)
+            XCTFail("expected a validation error on '\(field)', got \(accepted)", file: file, line: line)
+            return ""
+        } catch let error as TTSError {
+            XCTAssertEqual(error.kind, .validation, file: file, line: line)
+            XCTAssertEqual(error.field, field, error.message, file: file, line: line)
+            XCTAssertFalse(error.isTransient, file: file, line: line)
+            return error.message
+        } catch {
+            XCTFail("expected a TTSError, got \(error)", file: file, line: line)
+            return ""
+        }
+    }
+
+    // MARK: Text
+
+    func testEmptyTextIsRejectedOnTheTextField() {
+        let message = assertInvalid(request(""), field: "text")
+        XCTAssertTrue(message.contains("empty"), message)
+    }
+
+    func testWhitespaceOnlyTextIsRejectedOnTheTextField() {
+        for blank in [" ", "\t\n  \r\n", "\u{A0}\u{2003}\u{3000}", "\u{0}\u{7}"] {
+            assertInvalid(request(blank), field: "text")
+        }
+    }
+
+    func testTextAtTheLimitIsAcceptedAndOneMoreIsRejected() throws {
+        for limit in [1, 2, 10, 5000] {
+            let atLimit = String(repeating: "a", count: limit)
+            XCTAssertEqual(try request(atLimit).normalized(maxTextCharacters: limit).text.count, limit)
+            let message = assertInvalid(request(atLimit + "b"), limit: limit, field: "text")
+            XCTAssertTrue(message.contains("\(limit + 1) characters"), message)
+            XCTAssertTrue(message.contains("limit is \(limit)"), message)
+        }
+    }
+
+    func testTextLengthCountsCharactersNotBytesOrScalars() throws {
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}"  // 1 character, 7 scalars, 25 bytes
+        let flag = "\u{1F1EF}\u{1F1F5}"                                               // 1 character, 2 scalars
+        XCTAssertEqual(try request(family).normalized(maxTextCharacters: 1).text.count, 1)
+        XCTAssertEqual(try request(flag + flag).normalized(maxTextCharacters: 2).text.count, 2)
+        assertInvalid(request(flag + flag + flag), limit: 2, field: "text")
+        // CJK: 3 bytes per character in UTF-8, one character each.
+        XCTAssertNoThrow(try request("\u{4F60}\u{597D}\u{4E16}\u{754C}").normalized(maxTextCharacters: 4))
+        assertInvalid(request("\u{4F60}\u{597D}\u{4E16}\u{754C}!"), limit: 4, field: "text")
+        // A decomposed é is one character either way.
+        XCTAssertNoThrow(try request("cafe\u{301}").normalized(maxTextCharacters: 4))
+    }
+
+    func testTextLengthIsCountedAfterNormalization() throws {
+        // 3 characters once the spaces collapse and the ends are trimmed.
+        XCTAssertEqual(try request("  a \t\n b  ").normalized(maxTextCharacters: 3).text, "a b")
+        assertInvalid(request("  a \t\n bc  "), limit: 3, field: "text")
+    }
+
+    func testTextIsNormalized() throws {
+        let r = try request("  Hello \t\n  Caf\u{65}\u{301}\u{0}  WORLD ").normalized(maxTextCharacters: 100)
+        XCTAssertEqual(scalars(r.text), scalars("Hello Caf\u{E9} WORLD"))
+    }
+
+    // MARK: Language
+
+    func testMalformedLanguageIsRejectedOnTheLanguageField() {
+        for tag in ["en_US", "e", "english language", "en--US", "123", "\u{1F1FA}\u{1F1F8}"] {
+            let message = assertInvalid(request(language: tag), field: "language")
+            XCTAssertTrue(message.contains("BCP-47"), message)
+        }
+    }
+
+    func testEmptyLanguageMeansTheEngineDecides() throws {
+        XCTAssertEqual(try request(language: "").normalized(maxTextCharacters: 100).language, "")
+        XCTAssertEqual(try request(language: "   ").normalized(maxTextCharacters: 100).language, "")
+    }
+
+    func testLanguageIsTrimmedAndItsCaseKept() throws {
+        XCTAssertEqual(try request(language: " en-US\t").normalized(maxTextCharacters: 100).language, "en-US")
+        XCTAssertEqual(try request(language: "zh-Hans-CN").normalized(maxTextCharacters: 100).language, "zh-Hans-CN")
+    }
+
+    // MARK: Engine, voice, model, style
+
+    func testEmptyEngineIsRejectedOnTheEngineField() {
+        assertInvalid(request(engine: ""), field: "engine")
+        assertInvalid(request(engine: " \t "), field: "engine")
+    }
+
+    func testEngineIsTrimmedAndLowercased() throws {
+        XCTAssertEqual(try request(engine: "  ESPEAK ").normalized(maxTextCharacters: 100).engine, "espeak")
+        XCTAssertEqual(try request(engine: "Gemini").normalized(maxTextCharacters: 100).engine, "gemini")
+    }
+
+    func testVoiceAndModelAreTrimmedWithCaseKept() throws {
+        let r = try request(voice: "  Kore ", engine: "gemini", model: " gemini-2.5-flash-preview-tts\n")
+            .normalized(maxTextCharacters: 100)
+        XCTAssertEqual(r.voice, "Kore")
+        XCTAssertEqual(r.model, "gemini-2.5-flash-preview-tts")
+    }
+
+    func testEmptyVoiceMeansTheEngineDefault() throws {
+        XCTAssertEqual(try request(voice: "").normalized(maxTextCharacters: 100).voice, "")
+    }
+
+    func testStyleIsNormalizedLikeText() throws {
+        let r = try request(style: "  say   it\tcheerfully\n").normalized(maxTextCharacters: 100)
+        XCTAssertEqual(r.style, "say it cheerfully")
+    }
+
+    // MARK: Speakers
+
+    func testSpeakerWithoutAVoiceIsRejectedOnTheSpeakersField() {
+        let speakers = [SpeakerVoice(name: "Joe", voice: "Kore"), SpeakerVoice(name: "Jane", voice: "")]
+        let message = assertInvalid(request(engine: "gemini", speakers: speakers), field: "speakers")
+        XCTAssertTrue(message.contains("name and a voice"), message)
+    }
+
+    func testSpeakerWithoutANameIsRejectedOnTheSpeakersField() {
+        assertInvalid(request(engine: "gemini", speakers: [SpeakerVoice(name: "", voice: "Kore")]), field: "speakers")
+    }
+
+    func testTwoNamedSpeakersWithVoicesAreAccepted() throws {
+        let speakers = [SpeakerVoice(name: "Joe", voice: "Kore"), SpeakerVoice(name: "Jane", voice: "Puck")]
+        let r = try request("Joe: Hi. Jane: Hello.", engine: "gemini", speakers: speakers).normalized(maxTextCharacters: 100)
+        XCTAssertEqual(r.speakers, speakers)
+    }
+
+    // MARK: Whole request
+
+    func testNormalizingANormalizedRequestChangesNothing() throws {
+        let once = try request("  Hi\tthere ", voice: " en-us ", language: " en-US ", engine: " ESPEAK ",
+                               model: " espeak-ng ", style: " calm  ").normalized(maxTextCharacters: 100)
+        let twice = try once.normalized(maxTextCharacters: 100)
+        XCTAssertEqual(once, twice)
+        XCTAssertEqual(RequestKey(once), RequestKey(twice))
+    }
+
+    func testNormalizedDoesNotChangeTheOriginal() throws {
+        let original = request("  spaced  out ", engine: "ESPEAK")
+        _ = try original.normalized(maxTextCharacters: 100)
+        XCTAssertEqual(original.text, "  spaced  out ")
+        XCTAssertEqual(original.engine, "ESPEAK")
+    }
+
+    func testRequestsRoundTripThroughJSON() throws {
+        let r = request("Hi \u{1F600}", voice: "Kore", language: "en-US", engine: "gemini", model: "m", style: "calm",
+                        speakers: [SpeakerVoice(name: "A", voice: "Kore"), SpeakerVoice(name: "B", voice: "Puck")])
+        let back = try JSONDecoder().decode(AudioRequest.self, from: JSONEncoder().encode(r))
+        XCTAssertEqual(back, r)
+    }
+}
