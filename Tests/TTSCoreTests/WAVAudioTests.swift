@@ -95,6 +95,21 @@ final class WAVAudioTests: XCTestCase {
         }
     }
 
+    func testAnOddSizedDataChunkIsFollowedByAPadByte() throws {
+        // RIFF chunks are word-aligned: an odd data chunk (8-bit mono, or 24-bit mono with an odd
+        // frame count) gets a zero pad byte that the data size excludes and the RIFF size includes.
+        for (format, count) in [(PCMFormat(sampleRate: 8_000, bitsPerSample: 8), 7),
+                                (PCMFormat(sampleRate: 48_000, bitsPerSample: 24), 3 * 5)] {
+            let wav = WAVAudio(format: format, pcm: samples(count))
+            let bytes = [UInt8](wav.encoded())
+            XCTAssertEqual(bytes.count, 44 + count + 1, "\(format)")
+            XCTAssertEqual(readLE32(bytes, 4), bytes.count - 8, "RIFF size counts the pad byte; \(format)")
+            XCTAssertEqual(readLE32(bytes, 40), count, "data size excludes the pad byte; \(format)")
+            XCTAssertEqual(bytes.last, 0)
+            XCTAssertEqual(try WAVAudio.decode(Data(bytes)), wav)
+        }
+    }
+
     func testEncodeThenDecodeRoundTrips() throws {
         let formats = [
             PCMFormat(sampleRate: 24_000), PCMFormat(sampleRate: 22_050),
@@ -425,6 +440,7 @@ final class WAVAudioTests: XCTestCase {
         let wav = try WAVAudio.decode(bytes)
         XCTAssertEqual(wav.format, PCMFormat(sampleRate: 22_050, channels: 1, bitsPerSample: 8))
         XCTAssertEqual(wav.frameCount, 1001)
+        XCTAssertEqual(wav.encoded(), bytes, "we write the same bytes sox does, pad byte included")
     }
 
     func testRejectsFloatALawAndMuLawFilesWrittenBySox() throws {
