@@ -165,3 +165,43 @@ final class AudioRequestTests: XCTestCase {
         XCTAssertEqual(back, r)
     }
 }
+
+/// The request key joins fields with U+001F and speakers with ':' and ','; a field that carries
+/// one of those could make two different requests share a key (and one be served the other's
+/// audio). Validation keeps them out.
+final class AudioRequestKeySafetyTests: XCTestCase {
+    private func assertInvalid(_ request: AudioRequest, field: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try request.normalized(maxTextCharacters: 5000), file: file, line: line) { error in
+            XCTAssertEqual((error as? TTSError)?.kind, .validation, file: file, line: line)
+            XCTAssertEqual((error as? TTSError)?.field, field, "\(error)", file: file, line: line)
+        }
+    }
+
+    func testRequestsThatWouldCollideThroughTheUnitSeparatorAreRejected() {
+        // Without validation both canonicalize to …␟m␟v␟w␟…: the same key.
+        let a = AudioRequest(text: "Hi", voice: "w", engine: "gemini", model: "m\u{1F}v")
+        let b = AudioRequest(text: "Hi", voice: "v\u{1F}w", engine: "gemini", model: "m")
+        XCTAssertEqual(RequestKey.canonicalForm(of: a), RequestKey.canonicalForm(of: b))
+        assertInvalid(a, field: "model")
+        assertInvalid(b, field: "voice")
+        assertInvalid(AudioRequest(text: "Hi", engine: "espeak\u{1F}x", model: "m"), field: "engine")
+    }
+
+    func testControlCharactersInVoiceModelAndEngineAreRejected() {
+        for control in ["\u{0}", "\u{7}", "\u{1B}", "\u{7F}", "\u{85}"] {
+            assertInvalid(AudioRequest(text: "Hi", voice: "en\(control)us", engine: "espeak", model: "m"), field: "voice")
+            assertInvalid(AudioRequest(text: "Hi", engine: "espeak", model: "espeak\(control)ng"), field: "model")
+            assertInvalid(AudioRequest(text: "Hi", engine: "esp\(control)eak", model: "m"), field: "engine")
+        }
+    }
+
+    func testOrdinaryVoiceAndModelNamesStayAccepted() throws {
+        for (engine, voice, model) in [("espeak", "en-us", "espeak-ng"), ("espeak", "gmw/en-US", "espeak-ng"),
+                                       ("espeak", "en+f3", "espeak-ng"), ("gemini", "Kore", "gemini-2.5-flash-preview-tts"),
+                                       ("gemini", "Zephyr", "models/gemini-2.5-pro-preview-tts")] {
+            let r = try AudioRequest(text: "Hi", voice: voice, engine: engine, model: model).normalized(maxTextCharacters: 100)
+            XCTAssertEqual(r.voice, voice)
+            XCTAssertEqual(r.model, model)
+        }
+    }
+}

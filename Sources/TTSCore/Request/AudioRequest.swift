@@ -38,7 +38,12 @@ public struct AudioRequest: Sendable, Hashable, Codable {
     ///
     /// Throws a validation error naming the field and what is accepted: empty or
     /// whitespace-only text, text longer than `maxTextCharacters` (counted after
-    /// normalization, in characters), or a language tag that is not well-formed BCP-47.
+    /// normalization, in characters), a language tag that is not well-formed BCP-47, or an
+    /// engine, model or voice with a control character.
+    ///
+    /// The control-character check keeps the request key unambiguous: its canonical form joins
+    /// fields with U+001F, so a field carrying one could make two different requests share a
+    /// key, and one be served the other's audio.
     public func normalized(maxTextCharacters: Int) throws -> AudioRequest {
         var copy = self
         copy.text = TextNormalizer.normalize(text)
@@ -60,6 +65,10 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         if copy.engine.isEmpty {
             throw TTSError.validation("engine", "no engine given: use espeak or gemini")
         }
+        for (field, value) in [("engine", copy.engine), ("model", copy.model), ("voice", copy.voice)]
+        where value.containsControlCharacter {
+            throw TTSError.validation(field, "\(field) \(value.debugDescription) contains a control character: give the plain name, as listed by `voices`")
+        }
         for speaker in copy.speakers where speaker.name.isEmpty || speaker.voice.isEmpty {
             throw TTSError.validation("speakers", "each speaker needs a name and a voice, as in Joe=Kore,Jane=Puck")
         }
@@ -78,6 +87,10 @@ public struct SpeakerVoice: Sendable, Hashable, Codable {
 }
 
 extension String {
+    var containsControlCharacter: Bool {
+        unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
     func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
