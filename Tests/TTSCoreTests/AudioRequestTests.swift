@@ -195,6 +195,36 @@ final class AudioRequestKeySafetyTests: XCTestCase {
         }
     }
 
+    func testSpeakerListsThatWouldCollideThroughTheirSeparatorsAreRejected() {
+        let two = [SpeakerVoice(name: "Joe", voice: "Kore"), SpeakerVoice(name: "Jane", voice: "Puck")]
+        let smuggled = [SpeakerVoice(name: "Joe:Kore,Jane", voice: "Puck")]
+        let a = AudioRequest(text: "Hi", engine: "gemini", model: "m", speakers: two)
+        let b = AudioRequest(text: "Hi", engine: "gemini", model: "m", speakers: smuggled)
+        XCTAssertEqual(RequestKey.canonicalForm(of: a), RequestKey.canonicalForm(of: b))
+        XCTAssertNoThrow(try a.normalized(maxTextCharacters: 100))
+        assertInvalid(b, field: "speakers")
+        for bad in [SpeakerVoice(name: "Jo:e", voice: "Kore"), SpeakerVoice(name: "Joe", voice: "Ko,re"),
+                    SpeakerVoice(name: "Jo\u{1F}e", voice: "Kore"), SpeakerVoice(name: "Joe", voice: "Kore\u{0}")] {
+            assertInvalid(AudioRequest(text: "Hi", engine: "gemini", model: "m", speakers: [bad]), field: "speakers")
+        }
+    }
+
+    func testWhitespaceOnlySpeakerNamesAndVoicesAreRejected() {
+        assertInvalid(AudioRequest(text: "Hi", engine: "gemini", model: "m", speakers: [SpeakerVoice(name: " ", voice: "Kore")]),
+                      field: "speakers")
+        assertInvalid(AudioRequest(text: "Hi", engine: "gemini", model: "m", speakers: [SpeakerVoice(name: "Joe", voice: "\t")]),
+                      field: "speakers")
+    }
+
+    func testSpeakerNamesAndVoicesAreTrimmedSoPaddingDoesNotMoveTheKey() throws {
+        let plain = try AudioRequest(text: "Hi", engine: "gemini", model: "m",
+                                     speakers: [SpeakerVoice(name: "Joe", voice: "Kore")]).normalized(maxTextCharacters: 100)
+        let padded = try AudioRequest(text: "Hi", engine: "gemini", model: "m",
+                                      speakers: [SpeakerVoice(name: " Joe ", voice: "Kore\n")]).normalized(maxTextCharacters: 100)
+        XCTAssertEqual(padded.speakers, plain.speakers)
+        XCTAssertEqual(RequestKey(padded), RequestKey(plain))
+    }
+
     func testOrdinaryVoiceAndModelNamesStayAccepted() throws {
         for (engine, voice, model) in [("espeak", "en-us", "espeak-ng"), ("espeak", "gmw/en-US", "espeak-ng"),
                                        ("espeak", "en+f3", "espeak-ng"), ("gemini", "Kore", "gemini-2.5-flash-preview-tts"),

@@ -38,12 +38,13 @@ public struct AudioRequest: Sendable, Hashable, Codable {
     ///
     /// Throws a validation error naming the field and what is accepted: empty or
     /// whitespace-only text, text longer than `maxTextCharacters` (counted after
-    /// normalization, in characters), a language tag that is not well-formed BCP-47, or an
-    /// engine, model or voice with a control character.
+    /// normalization, in characters), a language tag that is not well-formed BCP-47, an
+    /// engine, model or voice with a control character, or a speaker without a name or voice
+    /// or with ':' or ',' in either.
     ///
-    /// The control-character check keeps the request key unambiguous: its canonical form joins
-    /// fields with U+001F, so a field carrying one could make two different requests share a
-    /// key, and one be served the other's audio.
+    /// The last two keep the request key unambiguous: its canonical form joins fields with
+    /// U+001F and speakers with ':' and ',', so a field carrying one of them could make two
+    /// different requests share a key, and one be served the other's audio.
     public func normalized(maxTextCharacters: Int) throws -> AudioRequest {
         var copy = self
         copy.text = TextNormalizer.normalize(text)
@@ -52,6 +53,9 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         copy.engine = engine.trimmingWhitespace().lowercased()
         copy.model = model.trimmingWhitespace()
         copy.style = TextNormalizer.normalize(style)
+        copy.speakers = speakers.map {
+            SpeakerVoice(name: $0.name.trimmingWhitespace(), voice: $0.voice.trimmingWhitespace())
+        }
         if copy.text.isEmpty {
             throw TTSError.validation("text", "text is empty: give the words to speak, e.g. `say Hello world`")
         }
@@ -71,6 +75,10 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         }
         for speaker in copy.speakers where speaker.name.isEmpty || speaker.voice.isEmpty {
             throw TTSError.validation("speakers", "each speaker needs a name and a voice, as in Joe=Kore,Jane=Puck")
+        }
+        for speaker in copy.speakers
+        where [speaker.name, speaker.voice].contains(where: { $0.containsControlCharacter || $0.contains(where: { $0 == ":" || $0 == "," }) }) {
+            throw TTSError.validation("speakers", "speaker \(speaker.name.debugDescription) with voice \(speaker.voice.debugDescription) contains ':', ',' or a control character: use plain names, as in Joe=Kore,Jane=Puck")
         }
         return copy
     }
