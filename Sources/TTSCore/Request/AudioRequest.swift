@@ -71,7 +71,7 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         }
         for (field, value) in [("engine", copy.engine), ("model", copy.model), ("voice", copy.voice)]
         where value.containsControlCharacter {
-            throw TTSError.validation(field, "\(field) \(value.debugDescription) contains a control character: give the plain name, as listed by `voices`")
+            throw TTSError.validation(field, "\(field) \(value.debugDescription) contains a control character (from a paste or a script?): remove it and give the plain name")
         }
         for speaker in copy.speakers where speaker.name.isEmpty || speaker.voice.isEmpty {
             throw TTSError.validation("speakers", "each speaker needs a name and a voice, as in Joe=Kore,Jane=Puck")
