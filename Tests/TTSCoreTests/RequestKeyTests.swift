@@ -44,3 +44,30 @@ final class RequestKeyTests: XCTestCase {
         XCTAssertEqual(RequestKey(hex: String(repeating: "A", count: 64))?.hex, String(repeating: "a", count: 64))
     }
 }
+
+final class RequestKeyDecodingTests: XCTestCase {
+    private func decode(_ json: String) throws -> RequestKey {
+        try JSONDecoder().decode(RequestKey.self, from: Data(json.utf8))
+    }
+
+    func testDecodingKeepsTheEncodedShape() throws {
+        let key = RequestKey(hex: String(repeating: "ab", count: 32))!
+        let json = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
+        XCTAssertEqual(json, "{\"hex\":\"\(key.hex)\"}")
+        XCTAssertEqual(try decode(json), key)
+    }
+
+    func testDecodingLowercasesLikeInitHex() throws {
+        XCTAssertEqual(try decode("{\"hex\":\"\(String(repeating: "AB", count: 32))\"}").hex, String(repeating: "ab", count: 32))
+    }
+
+    func testDecodingRejectsWhatInitHexRejects() {
+        // A record from Redis or disk is input like any other: a key that is not 64 hex digits
+        // (here one that would climb out of a directory if used in a file name) must not load.
+        for bad in ["", "abc", String(repeating: "g", count: 64), "../../" + String(repeating: "a", count: 58)] {
+            XCTAssertThrowsError(try decode("{\"hex\":\"\(bad)\"}"), bad) { error in
+                guard case DecodingError.dataCorrupted = error else { return XCTFail("\(error)") }
+            }
+        }
+    }
+}

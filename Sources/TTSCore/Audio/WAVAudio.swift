@@ -46,10 +46,14 @@ public struct WAVAudio: Sendable, Equatable {
         format.sampleRate == 0 ? 0 : Int(Int64(frameCount) * 1000 / Int64(format.sampleRate))
     }
 
+    /// The canonical 44-byte header, the samples, and, when the sample bytes are odd in number
+    /// (8-bit mono, 24-bit mono with an odd frame count), the zero pad byte RIFF requires after
+    /// an odd-sized chunk: the data size excludes it, the RIFF size includes it.
     public func encoded() -> Data {
-        var out = Data(capacity: 44 + pcm.count)
+        let pad = pcm.count & 1
+        var out = Data(capacity: 44 + pcm.count + pad)
         out.append(contentsOf: Array("RIFF".utf8))
-        out.appendLE(UInt32(36 + pcm.count))
+        out.appendLE(UInt32(36 + pcm.count + pad))
         out.append(contentsOf: Array("WAVE".utf8))
         out.append(contentsOf: Array("fmt ".utf8))
         out.appendLE(UInt32(16))
@@ -62,6 +66,7 @@ public struct WAVAudio: Sendable, Equatable {
         out.append(contentsOf: Array("data".utf8))
         out.appendLE(UInt32(pcm.count))
         out.append(pcm)
+        if pad == 1 { out.append(0) }
         return out
     }
 

@@ -38,7 +38,13 @@ public struct AudioRequest: Sendable, Hashable, Codable {
     ///
     /// Throws a validation error naming the field and what is accepted: empty or
     /// whitespace-only text, text longer than `maxTextCharacters` (counted after
-    /// normalization, in characters), or a language tag that is not well-formed BCP-47.
+    /// normalization, in characters), a language tag that is not well-formed BCP-47, an
+    /// engine, model or voice with a control character, or a speaker without a name or voice
+    /// or with ':' or ',' in either.
+    ///
+    /// The last two keep the request key unambiguous: its canonical form joins fields with
+    /// U+001F and speakers with ':' and ',', so a field carrying one of them could make two
+    /// different requests share a key, and one be served the other's audio.
     public func normalized(maxTextCharacters: Int) throws -> AudioRequest {
         var copy = self
         copy.text = TextNormalizer.normalize(text)
@@ -47,6 +53,9 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         copy.engine = engine.trimmingWhitespace().lowercased()
         copy.model = model.trimmingWhitespace()
         copy.style = TextNormalizer.normalize(style)
+        copy.speakers = speakers.map {
+            SpeakerVoice(name: $0.name.trimmingWhitespace(), voice: $0.voice.trimmingWhitespace())
+        }
         if copy.text.isEmpty {
             throw TTSError.validation("text", "text is empty: give the words to speak, e.g. `say Hello world`")
         }
@@ -60,8 +69,16 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         if copy.engine.isEmpty {
             throw TTSError.validation("engine", "no engine given: use espeak or gemini")
         }
+        for (field, value) in [("engine", copy.engine), ("model", copy.model), ("voice", copy.voice)]
+        where value.containsControlCharacter {
+            throw TTSError.validation(field, "\(field) \(value.debugDescription) contains a control character (from a paste or a script?): remove it and give the plain name")
+        }
         for speaker in copy.speakers where speaker.name.isEmpty || speaker.voice.isEmpty {
             throw TTSError.validation("speakers", "each speaker needs a name and a voice, as in Joe=Kore,Jane=Puck")
+        }
+        for speaker in copy.speakers
+        where [speaker.name, speaker.voice].contains(where: { $0.containsControlCharacter || $0.contains(where: { $0 == ":" || $0 == "," }) }) {
+            throw TTSError.validation("speakers", "speaker \(speaker.name.debugDescription) with voice \(speaker.voice.debugDescription) contains ':', ',' or a control character: use plain names, as in Joe=Kore,Jane=Puck")
         }
         return copy
     }
@@ -78,6 +95,10 @@ public struct SpeakerVoice: Sendable, Hashable, Codable {
 }
 
 extension String {
+    var containsControlCharacter: Bool {
+        unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
     func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }

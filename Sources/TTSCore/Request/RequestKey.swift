@@ -23,6 +23,21 @@ public struct RequestKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.hex = lower
     }
 
+    private enum CodingKeys: String, CodingKey { case hex }
+
+    /// Decodes `{"hex": "…"}` and applies the same check as `init?(hex:)`: a key read from
+    /// Redis or disk is input like any other, and one that is not 64 hex digits must not load
+    /// (the key names files on export).
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let text = try container.decode(String.self, forKey: .hex)
+        guard let key = RequestKey(hex: text) else {
+            throw DecodingError.dataCorruptedError(forKey: .hex, in: container,
+                                                   debugDescription: "a request key is 64 hex digits, got \(text.debugDescription)")
+        }
+        self = key
+    }
+
     public static func canonicalForm(of request: AudioRequest) -> String {
         var fields = ["tts/v1", request.engine, request.model, request.voice, request.language, request.text]
         if !request.style.isEmpty { fields.append("style=" + request.style) }
