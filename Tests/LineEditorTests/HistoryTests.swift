@@ -52,7 +52,7 @@ final class HistoryTests: XCTestCase {
 
     func testExistingFileIsMadePrivateOnLoad() throws {
         let url = directory.appendingPathComponent("history")
-        FileManager.default.createFile(atPath: url.path, contents: Data("old\n".utf8),
+        _ = FileManager.default.createFile(atPath: url.path, contents: Data("old\n".utf8),
                                        attributes: [.posixPermissions: 0o644])
         XCTAssertEqual(try mode(url), 0o644)
         XCTAssertEqual(History(file: url).lines, ["old"])

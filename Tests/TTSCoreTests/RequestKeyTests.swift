@@ -71,3 +71,30 @@ final class RequestKeyDecodingTests: XCTestCase {
         }
     }
 }
+
+final class CanonicalFormTests: XCTestCase {
+    private func key(_ text: String, language: String) throws -> RequestKey {
+        RequestKey(try AudioRequest(text: text, voice: "v", language: language, engine: "espeak", model: "m")
+            .normalized(maxTextCharacters: 100))
+    }
+
+    func testLanguageCaseIsCanonicalBeforeKeying() throws {
+        XCTAssertEqual(try key("Hi", language: "EN-us"), try key("Hi", language: "en-US"))
+        XCTAssertEqual(LanguageTag.canonicalCase("zh-hans-cn"), "zh-Hans-CN")
+        XCTAssertEqual(LanguageTag.canonicalCase("EN-US-X-TWAIN"), "en-US-x-twain")
+        XCTAssertEqual(LanguageTag.canonicalCase("es-419"), "es-419")
+        XCTAssertEqual(LanguageTag.canonicalCase("de-CH-1901"), "de-CH-1901")
+    }
+
+    func testByteOrderMarkAndZeroWidthSpaceDoNotChangeTheKey() throws {
+        XCTAssertEqual(try key("\u{FEFF}Hello\u{200B} world", language: ""), try key("Hello world", language: ""))
+        XCTAssertEqual(TextNormalizer.normalize("a\u{200D}b"), "a\u{200D}b", "zero-width joiner is kept")
+    }
+
+    func testBlobHashFromJSONIsValidated() throws {
+        let bad = Data(#"{"hex":"../../etc/passwd"}"#.utf8)
+        XCTAssertThrowsError(try JSONDecoder().decode(BlobHash.self, from: bad))
+        let good = Data("{\"hex\":\"\(String(repeating: "AB", count: 32))\"}".utf8)
+        XCTAssertEqual(try JSONDecoder().decode(BlobHash.self, from: good).hex, String(repeating: "ab", count: 32))
+    }
+}

@@ -173,6 +173,7 @@ final class TextNormalizerTests: XCTestCase {
             // the output without its spaces.
             let isSeparator: (Unicode.Scalar) -> Bool = {
                 $0.properties.isWhitespace || $0.properties.generalCategory == .control
+                    || [0xFEFF, 0x200B, 0x2060].contains($0.value)  // byte-order mark, zero-width spaces
             }
             let kept = input.precomposedStringWithCanonicalMapping.unicodeScalars.filter { !isSeparator($0) }
             let content = out.filter { $0 != " " }

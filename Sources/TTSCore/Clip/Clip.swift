@@ -14,6 +14,20 @@ public struct BlobHash: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var short: String { String(hex.prefix(8)) }
     public var description: String { hex }
+
+    private enum CodingKeys: String, CodingKey { case hex }
+
+    /// A blob hash names a file in the store: one read from Redis or disk that is not 64 hex
+    /// digits must not load, or it could point outside the store.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let text = try container.decode(String.self, forKey: .hex)
+        guard let hash = BlobHash(hex: text) else {
+            throw DecodingError.dataCorruptedError(forKey: .hex, in: container,
+                                                   debugDescription: "a blob hash is 64 hex digits, got \(text.debugDescription)")
+        }
+        self = hash
+    }
 }
 
 /// A cached clip: what was asked for (the request's fields and its key), which blob holds the

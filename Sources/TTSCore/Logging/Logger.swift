@@ -29,7 +29,7 @@ public final class Logger: @unchecked Sendable {
             do {
                 try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
                 if !FileManager.default.fileExists(atPath: file.path) {
-                    FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+                    _ = FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
                 handle = try FileHandle(forWritingTo: file)
                 try handle?.seekToEnd()

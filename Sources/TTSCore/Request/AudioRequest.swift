@@ -66,6 +66,7 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         if !copy.language.isEmpty && !LanguageTag.isWellFormed(copy.language) {
             throw TTSError.validation("language", "language '\(copy.language)' is not a well-formed BCP-47 tag: use a code such as en-US, de-DE, pt-BR or ja")
         }
+        if !copy.language.isEmpty { copy.language = LanguageTag.canonicalCase(copy.language) }
         if copy.engine.isEmpty {
             throw TTSError.validation("engine", "no engine given: use espeak or gemini")
         }

@@ -39,6 +39,30 @@ public enum LanguageTag {
         return i == subtags.count
     }
 
+    /// The conventional case of a well-formed tag (RFC 5646 §2.1.1): language lowercase,
+    /// script titlecase, region uppercase, the rest lowercase — so `EN-us` and `en-US` key alike.
+    public static func canonicalCase(_ tag: String) -> String {
+        let subtags = tag.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        var out: [String] = []
+        var afterSingleton = false
+        for (i, subtag) in subtags.enumerated() {
+            let lower = subtag.lowercased()
+            if i == 0 || afterSingleton {
+                out.append(lower)
+            } else if subtag.count == 1 {
+                afterSingleton = true
+                out.append(lower)
+            } else if subtag.count == 2 {
+                out.append(lower.uppercased())
+            } else if subtag.count == 4 && subtag.allSatisfy(\.isASCIILetter) {
+                out.append(lower.prefix(1).uppercased() + lower.dropFirst())
+            } else {
+                out.append(lower)
+            }
+        }
+        return out.joined(separator: "-")
+    }
+
     private static func isVariant(_ s: String) -> Bool {
         if (5...8).contains(s.count) { return true }
         return s.count == 4 && s.first!.isASCIIDigit
