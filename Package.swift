@@ -27,12 +27,14 @@ let package = Package(
         .executableTarget(name: "tts-repl", dependencies: ["TTSService", "LineEditor"]),
         .executableTarget(name: "fake-gemini", dependencies: ["TTSCore"]),
 
+        // Test helpers shared by the test targets (a throwaway redis-server, …).
+        .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
         .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
-        .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore"]),
+        .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines"]),
-        .testTarget(name: "TTSServiceTests", dependencies: ["TTSService"]),
+        .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,7 +11,8 @@ public final class Runtime: Sendable {
     public let service: SpeechService
     public let logger: Logger
 
-    public init(configuration: Configuration) throws {
+    /// - Parameter notify: where one-line notices for people go (Redis degraded or back).
+    public init(configuration: Configuration, notify: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.configuration = configuration
         layout = StoreLayout(root: configuration.storeURL)
         do {
@@ -30,13 +31,42 @@ public final class Runtime: Sendable {
         } else {
             engines.markUnavailable("gemini", reason: "the gemini engine is not wired into this build yet: use `engine espeak`")
         }
-        service = SpeechService(engines: engines, index: index, blobs: blobs, logger: logger,
+        let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
+        service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
                                 maxTextCharacters: configuration.maxTextCharacters)
+        if shared.isEnabled {
+            // Said once at start when Redis is missing, rather than at the first miss.
+            let probed = DispatchSemaphore(value: 0)
+            Task.detached {
+                await shared.probe()
+                probed.signal()
+            }
+            probed.wait()
+        }
     }
 
-    /// Flushes buffered hit counts and closes the index.
+    private static func sharedTier(_ configuration: Configuration, logger: Logger,
+                                   notify: @escaping @Sendable (String) -> Void) throws -> SharedTier {
+        guard let text = configuration.redisURL else { return .off }
+        let url = try RedisURL(parsing: text)
+        let pool = RedisPool(RedisPoolConfiguration(url: url))
+        let tier = RedisTier(pool: pool, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
+                             shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
+        return SharedTier(tier: tier, describe: "Redis at \(url)", logger: logger, notify: notify)
+    }
+
+    /// Flushes buffered hit counts and shared counters, and closes the index.
     public func close() {
         try? service.index.flush()
+        let shared = service.shared
+        if shared.isEnabled && !shared.isDegraded {
+            let flushed = DispatchSemaphore(value: 0)
+            Task.detached {
+                await shared.flushCounters()
+                flushed.signal()
+            }
+            _ = flushed.wait(timeout: .now() + 2)
+        }
         service.index.close()
     }
 }

@@ -19,9 +19,10 @@ public struct Generation: Sendable {
 
 /// Generate-or-fetch: the data path of DESIGN.md.
 ///
-/// validate → normalize → resolve the voice → key → local tier → engine → validate the audio →
-/// blob store → index. Only a miss calls the engine, and concurrent identical requests in this
-/// process share one engine call.
+/// validate → normalize → resolve the voice → key → local tier → Redis tier → engine →
+/// validate the audio → blob store → index → Redis. Only a miss in both tiers calls the engine;
+/// concurrent identical requests share one engine call: in this process through single-flight,
+/// across processes and machines through a Redis lock per key.
 ///
 /// ```swift
 /// let service = SpeechService(engines: registry, index: index, blobs: blobs, logger: logger)
@@ -32,17 +33,35 @@ public final class SpeechService: Sendable {
     public let engines: EngineRegistry
     public let index: ClipIndex
     public let blobs: BlobStore
+    public let shared: SharedTier
     public let logger: Logger
     public let maxTextCharacters: Int
+    public let locking: LockPolicy
     private let flights = SingleFlight<RequestKey, Generation>()
 
-    public init(engines: EngineRegistry, index: ClipIndex, blobs: BlobStore, logger: Logger = .disabled,
-                maxTextCharacters: Int = 5000) {
+    /// How long a generation lock lives and how long another process waits for its holder.
+    public struct LockPolicy: Sendable {
+        /// The lock expires this long after its last refresh, so a dead holder blocks others
+        /// for at most this long.
+        public var ttl: Duration = .seconds(15)
+        /// The holder extends the lock this often while the engine works.
+        public var refreshEvery: Duration = .seconds(5)
+        /// A waiter polls Redis this often for the holder's clip.
+        public var pollEvery: Duration = .milliseconds(50)
+        /// After this long a waiter stops waiting and generates itself.
+        public var maxWait: Duration = .seconds(150)
+        public init() {}
+    }
+
+    public init(engines: EngineRegistry, index: ClipIndex, blobs: BlobStore, shared: SharedTier = .off,
+                logger: Logger = .disabled, maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy()) {
         self.engines = engines
         self.index = index
         self.blobs = blobs
+        self.shared = shared
         self.logger = logger
         self.maxTextCharacters = maxTextCharacters
+        self.locking = locking
     }
 
     /// Validates and normalizes the request, then lets its engine fill in the voice and model.
@@ -59,6 +78,8 @@ public final class SpeechService: Sendable {
         let key = RequestKey(resolved)
         if let clip = try localClip(for: key) {
             index.recordHit(key, at: Date())
+            let blobs = self.blobs
+            shared.publishInBackground(clip) { try? blobs.read(clip.blob, verify: false) }
             return finish(clip, tier: .local, started: started)
         }
         let generated = try await flights.run(key) { [self] in
@@ -66,9 +87,73 @@ public final class SpeechService: Sendable {
             if let clip = try localClip(for: key) {
                 return Generation(clip: clip, tier: .local, path: blobs.url(for: clip.blob), elapsedMs: 0)
             }
-            return try await generate(resolved, key: key)
+            return try await fetchSharedOrGenerate(resolved, key: key)
         }
         return finish(generated.clip, tier: generated.tier, started: started)
+    }
+
+    /// The miss path: Redis, else the engine under a cross-process lock. A process that finds
+    /// the lock held waits for the holder's clip to appear in Redis, takes the lock over when
+    /// the holder vanished (the lock expires), and gives up waiting after `maxWait`.
+    private func fetchSharedOrGenerate(_ request: AudioRequest, key: RequestKey) async throws -> Generation {
+        if let hit = try await fromShared(key) { return hit }
+        let deadline = ContinuousClock.now + locking.maxWait
+        while true {
+            switch await shared.acquireLock(key, ttlMs: Int(locking.ttl.milliseconds)) {
+            case .unavailable:
+                return try await generate(request, key: key)
+            case .acquired(let lock):
+                // The holder before us may have finished between our look-up and our lock.
+                if let hit = try await fromShared(key) {
+                    await shared.release(lock)
+                    return hit
+                }
+                let refresher = Task { [shared, locking] in
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: locking.refreshEvery)
+                        await shared.refresh(lock)
+                    }
+                }
+                defer { refresher.cancel() }
+                do {
+                    let generation = try await generate(request, key: key)
+                    await shared.release(lock)
+                    return generation
+                } catch {
+                    await shared.release(lock)
+                    throw error
+                }
+            case .heldByOther:
+                if ContinuousClock.now >= deadline {
+                    logger.warn("lock-timeout", [("key", .string(key.hex)), ("waited_s", .double(locking.maxWait.milliseconds / 1000))])
+                    return try await generate(request, key: key)
+                }
+                try await Task.sleep(for: locking.pollEvery)
+                if let hit = try await fromShared(key) { return hit }
+            }
+        }
+    }
+
+    /// A Redis hit becomes a local clip: shared audio is checked against its hash and stored;
+    /// metadata whose audio is neither in Redis nor on this machine is a miss.
+    private func fromShared(_ key: RequestKey) async throws -> Generation? {
+        guard let hit = await shared.lookup(key) else { return nil }
+        var clip = hit.clip
+        clip.hits = 0
+        if let audio = hit.audio {
+            guard BlobHash(of: audio) == clip.blob, (try? WAVAudio.decode(audio)) != nil else {
+                logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
+                return nil
+            }
+            _ = try blobs.put(audio)
+        } else if !blobs.contains(clip.blob) {
+            return nil
+        }
+        try index.upsert(clip)
+        shared.count("hits.redis")
+        shared.count("bytes.served", by: clip.bytes)
+        logger.info("fetch", [("key", .string(key.hex)), ("tier", "redis"), ("bytes", .int(clip.bytes))])
+        return Generation(clip: clip, tier: .redis, path: blobs.url(for: clip.blob), elapsedMs: 0)
     }
 
     /// A clip counts as present only when its row and its blob file both exist: a row whose
@@ -103,6 +188,9 @@ public final class SpeechService: Sendable {
         let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
                         durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)
         try index.upsert(clip)
+        await shared.publish(clip, audio: wav)
+        shared.count("engine.calls")
+        shared.count("bytes.served", by: wav.count)
         logger.info("generate", [("key", .string(key.hex)), ("engine", .string(request.engine)),
                                  ("model", .string(request.model)), ("voice", .string(request.voice)),
                                  ("tier", "engine"), ("bytes", .int(wav.count)),
@@ -114,6 +202,8 @@ public final class SpeechService: Sendable {
     private func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {
         let elapsed = started.duration(to: .now).milliseconds
         if tier == .local {
+            shared.count("hits.local")
+            shared.count("bytes.served", by: clip.bytes)
             logger.debug("fetch", [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("ms", .double(elapsed))])
         }
         return Generation(clip: clip, tier: tier, path: blobs.url(for: clip.blob), elapsedMs: elapsed)

@@ -37,7 +37,7 @@ func runMain() -> Int32 {
         let dotEnv = try DotEnv.load(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".env"))
         let configuration = try Configuration.load(flags: invocation.settingFlags,
                                                    environment: ProcessInfo.processInfo.environment, dotEnv: dotEnv)
-        runtime = try Runtime(configuration: configuration)
+        runtime = try Runtime(configuration: configuration) { [output] notice in output.notice(notice) }
     } catch let error as TTSError {
         output.error(error)
         return ExitStatus.usage

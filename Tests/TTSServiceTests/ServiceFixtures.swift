@@ -53,7 +53,7 @@ struct ServiceFixture {
     let service: SpeechService
     let tone: ToneEngine
 
-    init(maxText: Int = 5000) throws {
+    init(maxText: Int = 5000, shared: SharedTier = .off, locking: SpeechService.LockPolicy = .init()) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("tts-service-\(UUID().uuidString)")
         layout = StoreLayout(root: root)
         tone = ToneEngine()
@@ -61,7 +61,8 @@ struct ServiceFixture {
         engines.register(tone)
         engines.register(EspeakEngine())
         service = SpeechService(engines: engines, index: try ClipIndex(url: layout.indexURL),
-                                blobs: try BlobStore(layout: layout), maxTextCharacters: maxText)
+                                blobs: try BlobStore(layout: layout), shared: shared, maxTextCharacters: maxText,
+                                locking: locking)
     }
 
     func request(_ text: String, engine: String = "tone", voice: String = "", language: String = "") -> AudioRequest {

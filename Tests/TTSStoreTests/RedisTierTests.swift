@@ -1,6 +1,7 @@
 import Foundation
 import TTSCore
 import XCTest
+import TestSupport
 @testable import TTSStore
 
 final class RedisTierTests: RedisServerTestCase {

@@ -1,5 +1,6 @@
 import TTSCore
 import XCTest
+import TestSupport
 @testable import TTSStore
 
 final class RedisURLTests: XCTestCase {

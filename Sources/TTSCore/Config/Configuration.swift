@@ -12,6 +12,13 @@ public struct Configuration: Sendable {
     public var maxTextCharacters: Int
     /// nil when Redis is off on purpose (`--redis off`).
     public var redisURL: String?
+    /// Whether REDIS_URL was left at its default: then an unreachable server is expected
+    /// (a laptop without Redis) and reported quietly.
+    public var redisIsDefault: Bool { origins[Setting.redisURL.name] == .default }
+    public var redisPrefix: String
+    public var redisShareAudio: Bool
+    public var redisAudioMaxBytes: Int
+    public var redisTTLSeconds: Int
     public var geminiAPIKeys: [String]
     public var geminiBaseURL: String
     public var geminiModel: String
@@ -77,6 +84,14 @@ public struct Configuration: Sendable {
             }
         }
 
+        let redisPrefix = raw(.redisPrefix) ?? "tts:"
+        guard redisPrefix.count <= 64, !redisPrefix.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw TTSError.config("TTS_REDIS_PREFIX is '\(redisPrefix)'; accepted: up to 64 characters without spaces, e.g. tts: or team-a:tts:")
+        }
+        let redisShareAudio = try parseSwitch(raw(.redisAudio) ?? "on", name: Setting.redisAudio.name)
+        let redisAudioMaxBytes = try parseByteSize(raw(.redisAudioMaxBytes) ?? "4MiB", name: Setting.redisAudioMaxBytes.name)
+        let redisTTLSeconds = try parseSeconds(raw(.redisTTL) ?? "30d", name: Setting.redisTTL.name)
+
         let baseURL = raw(.geminiBaseURL) ?? "https://generativelanguage.googleapis.com"
         guard let parsed = URL(string: baseURL), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw TTSError.config("GEMINI_BASE_URL is '\(baseURL)'; accepted: an http(s) URL such as https://generativelanguage.googleapis.com")
@@ -91,9 +106,54 @@ public struct Configuration: Sendable {
 
         return Configuration(
             storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
-            maxTextCharacters: maxTextCharacters, redisURL: redisURL, geminiAPIKeys: keys,
+            maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
+            redisShareAudio: redisShareAudio, redisAudioMaxBytes: redisAudioMaxBytes, redisTTLSeconds: redisTTLSeconds,
+            geminiAPIKeys: keys,
             geminiBaseURL: baseURL, geminiModel: raw(.geminiModel) ?? "gemini-3.8-flash-lite-tts",
             logLevel: logLevel, logFileURL: logFileURL, origins: origins)
+    }
+
+    /// on/off, true/false, yes/no, 1/0.
+    public static func parseSwitch(_ text: String, name: String) throws -> Bool {
+        switch text.lowercased() {
+        case "on", "true", "yes", "1": return true
+        case "off", "false", "no", "0": return false
+        default: throw TTSError.config("\(name) is '\(text)'; accepted: on or off")
+        }
+    }
+
+    /// A byte count: `4194304`, `512KiB`, `4MiB`, `1GiB` (also KB/MB/GB and K/M/G, all binary).
+    public static func parseByteSize(_ text: String, name: String) throws -> Int {
+        let units: [(String, Int)] = [("gib", 1 << 30), ("mib", 1 << 20), ("kib", 1 << 10), ("gb", 1 << 30), ("mb", 1 << 20),
+                                      ("kb", 1 << 10), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)]
+        let lower = text.lowercased().replacingOccurrences(of: " ", with: "")
+        var multiplier = 1
+        var digits = lower
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            multiplier = factor
+            digits = String(lower.dropLast(suffix.count))
+            break
+        }
+        guard let value = Int(digits), value >= 0, value <= Int.max / multiplier else {
+            throw TTSError.config("\(name) is '\(text)'; accepted: a size such as 4194304, 512KiB, 4MiB or 1GiB")
+        }
+        return value * multiplier
+    }
+
+    /// A duration in whole seconds: `3600`, `90s`, `45m`, `12h`, `30d`.
+    public static func parseSeconds(_ text: String, name: String) throws -> Int {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let lower = text.lowercased()
+        var multiplier = 1
+        var digits = lower
+        if let last = lower.last, let factor = units[last] {
+            multiplier = factor
+            digits = String(lower.dropLast())
+        }
+        guard let value = Int(digits), value >= 0, value <= Int.max / multiplier else {
+            throw TTSError.config("\(name) is '\(text)'; accepted: seconds, or a number with s, m, h or d (e.g. 30d)")
+        }
+        return value * multiplier
     }
 
     private static func expandTilde(_ path: String, home: URL) -> String {

@@ -42,6 +42,10 @@ public struct Setting: Sendable, Hashable {
     public static let language = Setting("TTS_LANGUAGE", flag: "--lang", default: "unset (engine decides; espeak: en-us)", "BCP-47 language tag, e.g. en-US")
     public static let maxTextChars = Setting("TTS_MAX_TEXT_CHARS", default: "5000", "Longest text accepted, in characters")
     public static let redisURL = Setting("REDIS_URL", flag: "--redis", default: "redis://127.0.0.1:6379 (used when reachable)", "Shared tier: redis://[user:pass@]host[:port][/db], unix:///path?db=N, or off")
+    public static let redisPrefix = Setting("TTS_REDIS_PREFIX", default: "tts:", "Prefix of every Redis key, so teams can share a server")
+    public static let redisAudio = Setting("TTS_REDIS_AUDIO", default: "on", "Share WAV bytes through Redis (on/off), not only metadata")
+    public static let redisAudioMaxBytes = Setting("TTS_REDIS_AUDIO_MAX_BYTES", default: "4MiB", "Largest clip whose bytes are shared through Redis")
+    public static let redisTTL = Setting("TTS_REDIS_TTL", default: "30d", "Expiry of Redis entries, refreshed on a hit (e.g. 30d, 12h, 3600)")
     public static let geminiAPIKey = Setting("GEMINI_API_KEY", default: "unset", "Gemini API key; several keys separated by commas rotate", secret: true)
     public static let geminiBaseURL = Setting("GEMINI_BASE_URL", default: "https://generativelanguage.googleapis.com", "Gemini endpoint (fake-gemini for tests and demos)")
     public static let geminiModel = Setting("GEMINI_MODEL", default: "gemini-3.8-flash-lite-tts", "Gemini TTS model")
@@ -50,6 +54,7 @@ public struct Setting: Sendable, Hashable {
 
     public static let all: [Setting] = [
         .store, .engine, .voice, .language, .maxTextChars, .redisURL,
+        .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .logLevel, .logFile,
     ]
 

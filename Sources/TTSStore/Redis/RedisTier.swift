@@ -156,11 +156,28 @@ public final class RedisTier: Sendable {
         return reply.integer == 1
     }
 
+    /// Extends a held lock so a long generation keeps it; false when it was lost (expired and
+    /// taken by someone else), in which case the holder should finish but expect a duplicate.
+    @discardableResult
+    public func refresh(_ lock: RedisLock) async throws -> Bool {
+        let reply = try await pool.command(["EVAL", RedisTier.refreshScript, "1", lockKey(lock.key), lock.token,
+                                            String(max(lock.ttlMs, 1))])
+        try check(reply, doing: "extend the lock of clip \(lock.key.short)")
+        return reply.integer == 1
+    }
+
     // MARK: - Counters
 
     /// Adds to a shared counter. Statistics must never fail a request, so errors are dropped.
     public func increment(_ counter: String, by amount: Int = 1) async {
         _ = try? await pool.command(["HINCRBY", statsKey, counter, String(amount)])
+    }
+
+    /// Adds several counters in one round trip; throws so the caller can keep what failed.
+    public func increment(_ amounts: [String: Int]) async throws {
+        guard !amounts.isEmpty else { return }
+        let commands = amounts.map { [Data("HINCRBY".utf8), Data(statsKey.utf8), Data($0.key.utf8), Data(String($0.value).utf8)] }
+        for reply in try await pool.pipeline(commands) { try check(reply, doing: "update counters") }
     }
 
     /// Every shared counter by name.
@@ -258,6 +275,14 @@ public final class RedisTier: Sendable {
           end
         end
         return {meta, audio}
+        """
+
+    /// Compare-and-extend: only the holder of the token extends the lock.
+    static let refreshScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        return 0
         """
 
     /// Compare-and-delete: only the holder of the token removes the lock.

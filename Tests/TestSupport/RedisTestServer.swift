@@ -1,7 +1,7 @@
 import Foundation
 import TTSCore
 import XCTest
-@testable import TTSStore
+import TTSStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,19 +9,19 @@ import Glibc
 /// A throwaway `redis-server` child process for one test: its own temp directory, a free
 /// loopback port, optional password and unix socket. `stop()` and `start()` again keep the port,
 /// so a test can take the server away and bring it back.
-final class RedisTestServer {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class RedisTestServer {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    let directory: URL
-    let port: Int
-    let password: String?
-    let socketPath: String?
+    public let directory: URL
+    public let port: Int
+    public let password: String?
+    public let socketPath: String?
     private var process: Process?
 
     /// Starts a server and waits (bounded) until it answers PING.
-    init(password: String? = nil, unixSocket: Bool = false) throws {
+    public init(password: String? = nil, unixSocket: Bool = false) throws {
         _ = try RedisTestServer.executable()
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tts-redis-\(UUID().uuidString.prefix(8))")
@@ -37,16 +37,19 @@ final class RedisTestServer {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// The TCP address as a URL string, for configuration and child processes.
+    public var urlString: String { password.map { "redis://:\($0)@127.0.0.1:\(port)" } ?? "redis://127.0.0.1:\(port)" }
+
     /// The TCP address, with the password when the server has one.
-    var url: RedisURL {
+    public var url: RedisURL {
         RedisURL(endpoint: .tcp(host: "127.0.0.1", port: port), password: password)
     }
 
-    var socketURL: RedisURL? {
+    public var socketURL: RedisURL? {
         socketPath.map { RedisURL(endpoint: .unix(path: $0), password: password) }
     }
 
-    func start() throws {
+    public func start() throws {
         guard process == nil else { return }
         var arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -80,7 +83,7 @@ final class RedisTestServer {
     ///
     /// SHUTDOWN rather than SIGTERM: a child spawned from a Dispatch worker thread (any async
     /// test) inherits that thread's blocked signal mask, and never sees SIGTERM.
-    func stop() {
+    public func stop() {
         guard let child = process else { return }
         process = nil
         if child.isRunning, let connection = try? RedisConnection(url: url, connectTimeout: .milliseconds(200)) {
@@ -94,7 +97,7 @@ final class RedisTestServer {
     }
 
     /// The redis-server binary. Missing: a failure when CI is set, a skip otherwise.
-    static func executable() throws -> String {
+    public static func executable() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let candidates = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
         for folder in candidates {
@@ -109,7 +112,7 @@ final class RedisTestServer {
     }
 
     /// A loopback port that was free a moment ago: bind port 0 and read what the kernel chose.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
         defer { close(fd) }
@@ -129,90 +132,3 @@ final class RedisTestServer {
     }
 }
 
-/// Base for tests that need any Redis: the server `make test` started (`TTS_TEST_REDIS_URL`),
-/// or one of its own, stopped in tearDown. Each test gets a unique key prefix, so tests can
-/// share one server.
-class RedisServerTestCase: XCTestCase {
-    private var ownServer: RedisTestServer?
-    private(set) var prefix = ""
-
-    override func setUp() {
-        super.setUp()
-        prefix = "tts-test-\(UUID().uuidString.prefix(8)):"
-    }
-
-    override func tearDown() {
-        // On the shared server, remove this test's keys (databases 0 and 3 are the ones used).
-        if ownServer == nil, let url = try? serverURL() {
-            for database in [0, 3] {
-                var target = url
-                target.database = database
-                let connection = try? RedisConnection(url: target)
-                _ = try? connection?.command([
-                    "EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1] .. '*')) do redis.call('DEL', k) end",
-                    "0", prefix,
-                ])
-            }
-        }
-        ownServer?.stop()
-        ownServer = nil
-        super.tearDown()
-    }
-
-    /// The address of a running Redis for this test.
-    func serverURL() throws -> RedisURL {
-        if let text = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_URL"], !text.isEmpty {
-            return try RedisURL(parsing: text)
-        }
-        if ownServer == nil { ownServer = try RedisTestServer() }
-        return ownServer!.url
-    }
-
-    func makePool(database: Int = 0, maxConnections: Int = 4) throws -> RedisPool {
-        var url = try serverURL()
-        url.database = database
-        return RedisPool(RedisPoolConfiguration(url: url, maxConnections: maxConnections))
-    }
-
-    /// Bytes that break any text-based protocol handling: CR LF, NUL, high bytes.
-    func awkwardBytes(_ count: Int) -> Data {
-        let pattern: [UInt8] = [0x52, 0x49, 0x46, 0x46, 0x0D, 0x0A, 0x00, 0xFF, 0x24, 0x2D, 0x0A, 0x0D]
-        return Data((0..<count).map { pattern[$0 % pattern.count] ^ UInt8(truncatingIfNeeded: $0 / pattern.count) })
-    }
-}
-
-/// Asserts that `body` throws a `TTSError` of `kind` and returns it for further checks.
-@discardableResult
-func assertThrowsTTSError(_ kind: TTSError.Kind, file: StaticString = #filePath, line: UInt = #line,
-                          _ body: () throws -> Void) -> TTSError? {
-    do {
-        try body()
-        return checkTTSError(nil, kind, file: file, line: line)
-    } catch {
-        return checkTTSError(error, kind, file: file, line: line)
-    }
-}
-
-@discardableResult
-func assertThrowsTTSErrorAsync(_ kind: TTSError.Kind, file: StaticString = #filePath, line: UInt = #line,
-                               _ body: () async throws -> Void) async -> TTSError? {
-    do {
-        try await body()
-        return checkTTSError(nil, kind, file: file, line: line)
-    } catch {
-        return checkTTSError(error, kind, file: file, line: line)
-    }
-}
-
-private func checkTTSError(_ error: (any Error)?, _ kind: TTSError.Kind, file: StaticString, line: UInt) -> TTSError? {
-    guard let error else {
-        XCTFail("expected a \(kind) error, nothing was thrown", file: file, line: line)
-        return nil
-    }
-    guard let ttsError = error as? TTSError else {
-        XCTFail("expected a TTSError, got \(error)", file: file, line: line)
-        return nil
-    }
-    XCTAssertEqual(ttsError.kind, kind, ttsError.message, file: file, line: line)
-    return ttsError
-}

@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+import TTSCore
+
+/// The Redis tier as the data path sees it: optional, and never a reason for a request to fail.
+///
+/// Every Redis error is absorbed here: the first one switches to degraded mode and says so once
+/// (through `notify`), the local tier keeps serving, and the first success after that says Redis
+/// is back. No reconnect loop is needed: the pool retries on the next call, with backoff.
+/// Statistics and publishing of local hits happen in the background, so a local hit never waits
+/// for a network round trip.
+public final class SharedTier: Sendable {
+    /// How the lock for a key turned out.
+    public enum LockOutcome: Sendable {
+        case acquired(RedisLock)
+        case heldByOther
+        /// Redis is off or down: go ahead without a lock.
+        case unavailable
+    }
+
+    private let tier: RedisTier?
+    private let describe: String
+    private let notify: @Sendable (String) -> Void
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var degraded = false
+        /// Keys known to be in Redis, so a local hit publishes at most once per process.
+        var known = Set<RequestKey>()
+        var pendingCounters: [String: Int] = [:]
+        var lastCounterFlush = ContinuousClock.now
+        var counterFlushRunning = false
+    }
+
+    /// - Parameters:
+    ///   - tier: nil when Redis is off on purpose.
+    ///   - describe: how to name the server to a person (password masked).
+    ///   - notify: where the one-line "degraded" and "back" notices go.
+    public init(tier: RedisTier?, describe: String = "Redis", logger: Logger = .disabled,
+                notify: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.tier = tier
+        self.describe = describe
+        self.logger = logger
+        self.notify = notify
+    }
+
+    public static let off = SharedTier(tier: nil)
+
+    public var isEnabled: Bool { tier != nil }
+    public var isDegraded: Bool { state.withLock { $0.degraded } }
+
+    /// Asks the server once (start-up), so a missing Redis is reported before the first command.
+    @discardableResult
+    public func probe() async -> Bool {
+        guard let tier else { return false }
+        return await attempt("connect") { _ = try await tier.counters() } != nil
+    }
+
+    public func lookup(_ key: RequestKey) async -> RedisHit? {
+        guard let tier else { return nil }
+        let hit = await attempt("look up \(key.short)") { try await tier.lookup(key) } ?? nil
+        if hit != nil { _ = state.withLock { $0.known.insert(key) } }
+        return hit
+    }
+
+    /// Writes a clip (and its audio, when sharing allows) through to Redis.
+    public func publish(_ clip: Clip, audio: Data?) async {
+        guard let tier else { return }
+        if await attempt("publish \(clip.key.short)", { try await tier.publish(clip, audio: audio) }) != nil {
+            _ = state.withLock { $0.known.insert(clip.key) }
+        }
+    }
+
+    /// After a local hit: makes sure other machines can see this clip, without delaying the hit.
+    /// Runs at most once per key and process; `audio` is read only when Redis lacks the clip.
+    public func publishInBackground(_ clip: Clip, audio: @escaping @Sendable () -> Data?) {
+        guard let tier else { return }
+        let isNew = state.withLock { state -> Bool in
+            guard !state.degraded else { return false }
+            return state.known.insert(clip.key).inserted
+        }
+        guard isNew else { return }
+        Task.detached { [self] in
+            guard let present = await attempt("check \(clip.key.short)", { try await tier.hasClip(clip.key) }) else {
+                _ = state.withLock { $0.known.remove(clip.key) }  // try again on a later hit
+                return
+            }
+            if !present { await publish(clip, audio: audio()) }
+        }
+    }
+
+    public func acquireLock(_ key: RequestKey, ttlMs: Int) async -> LockOutcome {
+        guard let tier else { return .unavailable }
+        guard let result = await attempt("lock \(key.short)", { try await tier.acquireLock(key, ttlMs: ttlMs) }) else {
+            return .unavailable
+        }
+        return result.map(LockOutcome.acquired) ?? .heldByOther
+    }
+
+    public func refresh(_ lock: RedisLock) async {
+        guard let tier else { return }
+        _ = await attempt("extend lock \(lock.key.short)") { try await tier.refresh(lock) }
+    }
+
+    public func release(_ lock: RedisLock) async {
+        guard let tier else { return }
+        _ = await attempt("unlock \(lock.key.short)") { try await tier.release(lock) }
+    }
+
+    /// Counts an event in the shared statistics (hits by tier, engine calls, bytes served).
+    /// Batched: sent at most once a second, and by `flushCounters()` at exit.
+    public func count(_ name: String, by amount: Int = 1) {
+        guard tier != nil else { return }
+        let due = state.withLock { state -> Bool in
+            state.pendingCounters[name, default: 0] += amount
+            guard !state.counterFlushRunning, state.lastCounterFlush.duration(to: .now) > .seconds(1) else { return false }
+            state.counterFlushRunning = true
+            return true
+        }
+        if due { Task.detached { [self] in await flushCounters() } }
+    }
+
+    public func flushCounters() async {
+        guard let tier else { return }
+        let batch = state.withLock { state -> [String: Int] in
+            defer { state.pendingCounters = [:]; state.lastCounterFlush = .now }
+            return state.pendingCounters
+        }
+        if await attempt("update counters", { try await tier.increment(batch) }) == nil {
+            // Keep the counts for the next flush rather than lose them.
+            state.withLock { state in for (name, value) in batch { state.pendingCounters[name, default: 0] += value } }
+        }
+        state.withLock { $0.counterFlushRunning = false }
+    }
+
+    public func counters() async -> [String: Int]? {
+        guard let tier else { return nil }
+        return await attempt("read counters") { try await tier.counters() }
+    }
+
+    /// Runs one Redis operation; on failure enters degraded mode (saying so once) and returns nil.
+    private func attempt<T: Sendable>(_ what: String, _ body: () async throws -> T) async -> T? {
+        do {
+            let value = try await body()
+            let recovered = state.withLock { state -> Bool in
+                defer { state.degraded = false }
+                return state.degraded
+            }
+            if recovered {
+                logger.info("redis-recovered", [("server", .string(describe))])
+                notify("\(describe) is reachable again: the shared tier is back.")
+            }
+            return value
+        } catch {
+            let first = state.withLock { state -> Bool in
+                defer { state.degraded = true }
+                return !state.degraded
+            }
+            let reason = (error as? TTSError)?.message ?? "\(error)"
+            logger.warn("redis-degraded", [("server", .string(describe)), ("operation", .string(what)), ("error", .string(reason))])
+            if first {
+                notify("warning: \(describe) is not usable (\(reason)). Serving from the local tier only; it reconnects by itself. Set REDIS_URL=off to run without it.")
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Synchronization
+import XCTest
+import TestSupport
+import TTSCore
+import TTSStore
+@testable import TTSService
+
+/// The data path with the Redis tier: two stores stand for two machines sharing one server.
+final class SharedTierServiceTests: XCTestCase {
+    private var ownServer: RedisTestServer?
+    private var prefix = ""
+
+    override func setUp() {
+        prefix = "test-\(UUID().uuidString.prefix(8)):"
+    }
+
+    override func tearDown() {
+        ownServer = nil
+    }
+
+    /// The server `make test` started, or one of our own.
+    private func serverURL() throws -> RedisURL {
+        if let text = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_URL"] { return try RedisURL(parsing: text) }
+        let server = try RedisTestServer()
+        ownServer = server
+        return server.url
+    }
+
+    private func sharedTier(_ url: RedisURL, shareAudio: Bool = true, notices: NoticeLog? = nil) -> SharedTier {
+        let tier = RedisTier(pool: RedisPool(RedisPoolConfiguration(url: url, initialReconnectDelay: .milliseconds(20),
+                                                                     maxReconnectDelay: .milliseconds(100))),
+                             prefix: prefix, shareAudio: shareAudio)
+        return SharedTier(tier: tier, describe: "Redis at \(url)") { notices?.add($0) }
+    }
+
+    func testSecondMachineIsServedByRedisWithIdenticalBytesAndNoEngineCall() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
+        let first = try await a.service.generateOrFetch(a.request("shared phrase"))
+        let second = try await b.service.generateOrFetch(b.request("shared phrase"))
+        XCTAssertEqual(first.tier, .engine)
+        XCTAssertEqual(second.tier, .redis)
+        XCTAssertEqual(b.tone.calls, 0)
+        XCTAssertEqual(try Data(contentsOf: first.path), try Data(contentsOf: second.path))
+        XCTAssertEqual(second.clip.key, first.clip.key)
+        let third = try await b.service.generateOrFetch(b.request("shared phrase"))
+        XCTAssertEqual(third.tier, .local, "a Redis hit fills the local tier")
+    }
+
+    func testLocalHitIsPublishedForOtherMachines() async throws {
+        let url = try serverURL()
+        // Machine A made the clip while Redis was off.
+        let offline = try ServiceFixture()
+        _ = try await offline.service.generateOrFetch(offline.request("made offline"))
+        let a = try SpeechServiceReopened(offline, shared: sharedTier(url))
+        let hit = try await a.service.generateOrFetch(offline.request("made offline"))
+        XCTAssertEqual(hit.tier, .local)
+        let b = try ServiceFixture(shared: sharedTier(url))
+        var served: Tier?
+        for _ in 0..<100 {  // the publish runs in the background: bounded wait
+            if try await RedisTier(pool: RedisPool(url: url), prefix: prefix).hasClip(hit.clip.key) {
+                served = try await b.service.generateOrFetch(b.request("made offline")).tier
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTAssertEqual(served, .redis)
+        XCTAssertEqual(b.tone.calls, 0)
+    }
+
+    func testMetadataWithoutSharedAudioIsAMiss() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url, shareAudio: false))
+        let b = try ServiceFixture(shared: sharedTier(url, shareAudio: false))
+        _ = try await a.service.generateOrFetch(a.request("metadata only"))
+        let second = try await b.service.generateOrFetch(b.request("metadata only"))
+        XCTAssertEqual(second.tier, .engine)
+        XCTAssertEqual(b.tone.calls, 1)
+    }
+
+    func testAudioWhoseHashDoesNotMatchIsNotTrusted() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url))
+        let first = try await a.service.generateOrFetch(a.request("tampered"))
+        let pool = RedisPool(url: url)
+        _ = try await pool.command([Data("SET".utf8), Data("\(prefix)blob:\(first.clip.blob.hex)".utf8),
+                                    ToneEngine.tone(for: "something else")])
+        let b = try ServiceFixture(shared: sharedTier(url))
+        let second = try await b.service.generateOrFetch(b.request("tampered"))
+        XCTAssertEqual(second.tier, .engine)
+        XCTAssertEqual(BlobHash(of: try Data(contentsOf: second.path)), second.clip.blob)
+    }
+
+    func testTwoMachinesAskingTheSamePhrasesAtOnceCallTheEngineOncePerPhrase() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
+        a.tone.latency = .milliseconds(50)
+        b.tone.latency = .milliseconds(50)
+        let phrases = (1...20).map { "phrase \($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for fixture in [a, b] {
+                for phrase in phrases {
+                    group.addTask { _ = try await fixture.service.generateOrFetch(fixture.request(phrase)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        XCTAssertEqual(a.tone.calls + b.tone.calls, phrases.count)
+    }
+
+    func testWaiterTakesOverWhenTheLockHolderVanished() async throws {
+        let url = try serverURL()
+        var policy = SpeechService.LockPolicy()
+        policy.pollEvery = .milliseconds(20)
+        let a = try ServiceFixture(shared: sharedTier(url), locking: policy)
+        // A holder that died: its lock stays until it expires.
+        let request = try await a.service.prepare(a.request("orphaned lock"))
+        let tier = RedisTier(pool: RedisPool(url: url), prefix: prefix)
+        let dead = try await tier.acquireLock(RequestKey(request), ttlMs: 400)
+        XCTAssertNotNil(dead)
+        let started = ContinuousClock.now
+        let result = try await a.service.generateOrFetch(a.request("orphaned lock"))
+        XCTAssertEqual(result.tier, .engine)
+        XCTAssertGreaterThanOrEqual(started.duration(to: .now), .milliseconds(300), "it waited for the lock to expire")
+        XCTAssertEqual(a.tone.calls, 1)
+    }
+
+    func testRedisLostMidRunDegradesOnceAndComesBackByItself() async throws {
+        let server = try RedisTestServer()
+        ownServer = server
+        let notices = NoticeLog()
+        let a = try ServiceFixture(shared: sharedTier(server.url, notices: notices))
+        _ = try await a.service.generateOrFetch(a.request("before the outage"))
+        server.stop()
+        for i in 1...3 {
+            let result = try await a.service.generateOrFetch(a.request("during the outage \(i)"))
+            XCTAssertEqual(result.tier, .engine)
+        }
+        let cached = try await a.service.generateOrFetch(a.request("before the outage"))
+        XCTAssertEqual(cached.tier, .local)
+        XCTAssertEqual(notices.lines.count, 1, "\(notices.lines)")
+        XCTAssertTrue(notices.lines.first?.contains("local tier") == true)
+
+        try server.start()
+        var published = false
+        for i in 1...50 where !published {  // the pool reconnects after its backoff: bounded
+            _ = try await a.service.generateOrFetch(a.request("after the outage \(i)"))
+            published = try await RedisTier(pool: RedisPool(url: server.url), prefix: prefix)
+                .hasClip(RequestKey(try await a.service.prepare(a.request("after the outage \(i)"))))
+            if !published { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        XCTAssertTrue(published, "the shared tier came back without a restart")
+        XCTAssertEqual(notices.lines.count, 2)
+        XCTAssertTrue(notices.lines.last?.contains("back") == true)
+    }
+}
+
+/// Collects notices from the shared tier.
+final class NoticeLog: Sendable {
+    private let stored = Mutex<[String]>([])
+    func add(_ line: String) { stored.withLock { $0.append(line) } }
+    var lines: [String] { stored.withLock { $0 } }
+}
+
+/// The same store opened again with another shared tier (a restart with Redis configured).
+struct SpeechServiceReopened {
+    let service: SpeechService
+    init(_ fixture: ServiceFixture, shared: SharedTier) throws {
+        var engines = EngineRegistry()
+        engines.register(fixture.tone)
+        service = SpeechService(engines: engines, index: try ClipIndex(url: fixture.layout.indexURL),
+                                blobs: try BlobStore(layout: fixture.layout), shared: shared)
+    }
+}
