@@ -38,11 +38,18 @@ final class Output: @unchecked Sendable {
         if let sink = noticeSink { sink(text) } else { write(text + "\n", to: .standardError) }
     }
 
+    /// Guards `_noticeSink`, set by the interactive loop and read from any task.
+    private let sinkLock = NSLock()
+    private var _noticeSink: (@Sendable (String) -> Void)?
+
     /// Whether progress can redraw one line in place (stderr is a terminal).
     let progressIsLive = isatty(2) == 1
 
     /// Set while the interactive line editor shows a prompt: notices are printed above it.
-    nonisolated(unsafe) var noticeSink: (@Sendable (String) -> Void)?
+    var noticeSink: (@Sendable (String) -> Void)? {
+        get { sinkLock.withLock { _noticeSink } }
+        set { sinkLock.withLock { _noticeSink = newValue } }
+    }
 
     /// Progress of long work (prewarm, export), on stderr so stdout stays clean for scripts.
     /// On a terminal the line is redrawn in place; `done` ends it with a newline. Elsewhere each

@@ -59,7 +59,8 @@ func runMain() -> Int32 {
         return outcome == .failed ? ExitStatus.commandFailed : ExitStatus.ok
     }
     if isatty(0) == 1 && !invocation.json {
-        return runInteractive(shell, output: output)
+        let history = runtime.configuration.storeURL.appendingPathComponent("history")
+        return InteractiveSession(shell: shell, output: output, historyFile: history).run()
     }
     return runScript(shell, bail: invocation.bail)
 }
@@ -76,25 +77,6 @@ func runScript(_ shell: Shell, bail: Bool) -> Int32 {
         case .failed:
             failed = true
             if bail { return ExitStatus.commandFailed }
-        }
-    }
-    return failed ? ExitStatus.commandFailed : ExitStatus.ok
-}
-
-/// The interactive prompt. Plain line reading for now; the line editor replaces it.
-func runInteractive(_ shell: Shell, output: Output) -> Int32 {
-    output.write("tts-repl \(version) — type `help` for commands, `quit` or Ctrl-D to leave.\n", to: .standardOutput)
-    var failed = false
-    while true {
-        output.write(shell.session.prompt, to: .standardOutput)
-        guard let line = readLine(strippingNewline: true) else {
-            output.write("\n", to: .standardOutput)
-            break
-        }
-        switch shell.execute(line: line) {
-        case .succeeded: continue
-        case .failed: failed = true
-        case .quit: return failed ? ExitStatus.commandFailed : ExitStatus.ok
         }
     }
     return failed ? ExitStatus.commandFailed : ExitStatus.ok

@@ -13,6 +13,16 @@ struct Command: Sendable {
         case shell = "Shell"
     }
 
+    /// What Tab completes after the command word.
+    enum Completion: Sendable {
+        case none
+        case voices
+        case languages
+        case engines
+        case paths
+        case commands
+    }
+
     enum Arguments: Sendable {
         /// Words split by the tokenizer (quotes and escapes honoured).
         case words
@@ -27,10 +37,13 @@ struct Command: Sendable {
     let summary: String
     let examples: [String]
     let arguments: Arguments
+    /// `--name` options this command takes, for completion.
+    let options: [String]
+    let completion: Completion
     let run: @Sendable (inout Session, CommandContext, [String]) async throws -> Report
 
     init(_ name: String, aliases: [String] = [], group: Group, usage: String, summary: String,
-         examples: [String] = [], arguments: Arguments = .words,
+         examples: [String] = [], arguments: Arguments = .words, options: [String] = [], completion: Completion = .none,
          run: @escaping @Sendable (inout Session, CommandContext, [String]) async throws -> Report) {
         self.name = name
         self.aliases = aliases
@@ -39,6 +52,8 @@ struct Command: Sendable {
         self.summary = summary
         self.examples = examples
         self.arguments = arguments
+        self.options = options
+        self.completion = completion
         self.run = run
     }
 }

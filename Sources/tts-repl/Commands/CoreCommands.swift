@@ -30,23 +30,39 @@ let coreCommands: [Command] = [
                 examples: ["voices", "voices de"], run: voices),
         Command("voice", group: .session, usage: "voice [NAME | default]",
                 summary: "Show or set the voice; `default` lets the engine choose from the language",
-                examples: ["voice en-gb", "voice Kore", "voice default"], run: voice),
+                examples: ["voice en-gb", "voice Kore", "voice default"], completion: .voices, run: voice),
         Command("lang", aliases: ["language"], group: .session, usage: "lang [CODE | auto]",
                 summary: "Show or set the BCP-47 language; `auto` leaves it to the engine",
-                examples: ["lang de-DE", "lang auto"], run: lang),
+                examples: ["lang de-DE", "lang auto"], completion: .languages, run: lang),
         Command("engine", group: .session, usage: "engine [espeak | gemini]",
                 summary: "Show or set the speech engine",
-                examples: ["engine espeak"], run: engine),
+                examples: ["engine espeak"], completion: .engines, run: engine),
+        Command("model", group: .session, usage: "model [NAME | default]",
+                summary: "Show or set the engine's model (part of the cache key)",
+                examples: ["model gemini-3.8-flash-tts", "model default"], run: model),
+        Command("style", group: .session, usage: "style [TEXT | none]",
+                summary: "Show or set the delivery style, e.g. cheerfully (part of the cache key)",
+                examples: ["style cheerfully", "style none"], arguments: .restOfLine, run: style),
+        Command("set", group: .session, usage: "set",
+                summary: "Show the session: engine, voice, language, model, style",
+                examples: ["set"], run: showSession),
         Command("ls", aliases: ["list"], group: .cache,
                 usage: "ls [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--limit N] [--offset N]",
                 summary: "List cached clips, newest first",
-                examples: ["ls", "ls --match hello --limit 5", "ls --voice de"], run: list),
+                examples: ["ls", "ls --match hello --limit 5", "ls --voice de"],
+                options: ["--voice", "--lang", "--engine", "--model", "--match", "--limit", "--offset"], run: list),
         Command("info", group: .cache, usage: "info [KEY | KEY-PREFIX]",
                 summary: "Show everything about one clip (the last one when no key is given)",
                 examples: ["info", "info 3fa4c2d1"], run: info),
+        Command("play", group: .cache, usage: "play [KEY]",
+                summary: "Play the last clip, or the clip with KEY, with aplay, paplay or ffplay",
+                examples: ["play", "play 3fa4c2d1"], run: play),
+        Command("open", group: .cache, usage: "open [KEY]",
+                summary: "Print the WAV file's path of the last clip, or of the clip with KEY",
+                examples: ["open", "open 3fa4c2d1"], run: openClip),
         Command("help", aliases: ["?"], group: .shell, usage: "help [COMMAND]",
                 summary: "List commands, or show one command's usage and examples",
-                examples: ["help", "help say"], run: help),
+                examples: ["help", "help say"], completion: .commands, run: help),
         Command("quit", aliases: ["exit", "q"], group: .shell, usage: "quit",
                 summary: "Leave tts-repl (Ctrl-D does the same)", run: { _, _, _ in throw Quit() }),
 ]
@@ -135,10 +151,41 @@ struct Quit: Error {}
     return sessionReport(session, "engine", session.engine)
 }
 
+@Sendable func model(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    if let name = words.first {
+        if name.lowercased() == "default" {
+            session.model = session.engine == "gemini" ? context.runtime.configuration.geminiModel : ""
+        } else {
+            var probe = session.request(text: "probe")
+            probe.model = name
+            session.model = try await context.service.prepare(probe).model
+        }
+    }
+    return sessionReport(session, "model", session.model.isEmpty ? "(engine default)" : session.model)
+}
+
+@Sendable func style(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let text = (words.first ?? "").trimmingCharacters(in: .whitespaces)
+    if !text.isEmpty { session.style = text.lowercased() == "none" ? "" : text }
+    return sessionReport(session, "style", session.style.isEmpty ? "(none)" : session.style)
+}
+
+@Sendable func showSession(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let rows = [["engine", session.engine], ["voice", session.voice.isEmpty ? "(engine default)" : session.voice],
+                ["language", session.language.isEmpty ? "(auto)" : session.language],
+                ["model", session.model.isEmpty ? "(engine default)" : session.model],
+                ["style", session.style.isEmpty ? "(none)" : session.style]]
+    return Report(human: rows.map { $0[0].padding(toLength: 9, withPad: " ", startingAt: 0) + $0[1] }.joined(separator: "\n"),
+                  json: sessionJSON(session))
+}
+
+private func sessionJSON(_ session: Session) -> JSONValue {
+    .object([("engine", .string(session.engine)), ("voice", .string(session.voice)),
+             ("language", .string(session.language)), ("model", .string(session.model)), ("style", .string(session.style))])
+}
+
 private func sessionReport(_ session: Session, _ name: String, _ shown: String) -> Report {
-    Report(human: "\(name): \(shown)",
-           json: .object([("engine", .string(session.engine)), ("voice", .string(session.voice)),
-                          ("language", .string(session.language)), ("model", .string(session.model))]))
+    Report(human: "\(name): \(shown)", json: sessionJSON(session))
 }
 
 // MARK: - Cache
@@ -163,14 +210,7 @@ private func sessionReport(_ session: Session, _ name: String, _ shown: String) 
 }
 
 @Sendable func info(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let clip: Clip
-    if let word = words.first {
-        clip = try findClip(word, in: context.service.index)
-    } else if let last = session.lastClip {
-        clip = last
-    } else {
-        throw TTSError.validation("key", "info needs a key (see `ls`), or a clip made earlier in this session")
-    }
+    let clip = try namedClip(words, session, context, command: "info")
     let current = try context.service.index.clip(for: clip.key) ?? clip
     let path = context.service.blobs.url(for: current.blob).path
     let fields = clipFields(current) + [("path", .string(path))]
@@ -182,6 +222,45 @@ private func sessionReport(_ session: Session, _ name: String, _ shown: String) 
         return "\(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(shown)"
     }.joined(separator: "\n")
     return Report(human: human, json: .object(fields))
+}
+
+/// The clip a command names: KEY (full or a unique prefix), else the session's last clip.
+private func namedClip(_ words: [String], _ session: Session, _ context: CommandContext, command: String) throws -> Clip {
+    if let word = words.first { return try findClip(word, in: context.service.index) }
+    if let last = session.lastClip { return last }
+    throw TTSError.validation("key", "\(command) needs a key (see `ls`), or a clip made earlier in this session")
+}
+
+@Sendable func openClip(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let clip = try namedClip(words, session, context, command: "open")
+    let path = context.service.blobs.url(for: clip.blob).path
+    return Report(human: path, json: .object([("key", .string(clip.key.hex)), ("path", .string(path))]))
+}
+
+@Sendable func play(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let clip = try namedClip(words, session, context, command: "play")
+    let path = context.service.blobs.url(for: clip.blob).path
+    let players: [(String, [String])] = [("aplay", ["-q"]), ("paplay", []), ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])]
+    let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    guard let (player, flags) = players.first(where: { name, _ in
+        searchPath.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+    }) else {
+        throw TTSError(.config, "no audio player found: install one of aplay (apt-get install alsa-utils), paplay (pulseaudio-utils) or ffplay (ffmpeg). The file is \(path)")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [player] + flags + [path]
+    try process.run()
+    // Ctrl-C cancels the command: stop the player with it.
+    await withTaskCancellationHandler {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    } onCancel: {
+        process.terminate()
+    }
+    guard process.terminationStatus == 0 else {
+        throw TTSError(.config, "\(player) could not play \(path) (exit status \(process.terminationStatus)); is a sound device available?")
+    }
+    return Report(human: "played \(clip.key.short) with \(player)", json: .object([("key", .string(clip.key.hex)), ("player", .string(player))]))
 }
 
 /// A clip by its full key or a unique prefix of at least four hex characters.
