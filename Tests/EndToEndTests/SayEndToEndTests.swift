@@ -86,3 +86,35 @@ final class SayEndToEndTests: XCTestCase {
         XCTAssertTrue(say.stdout.contains("examples:"), say.stdout)
     }
 }
+
+final class SessionCommandsEndToEndTests: XCTestCase {
+    func testStyleIsPartOfTheKeyAndSetShowsTheSession() throws {
+        let repl = try ReplProcess()
+        let script = "say Welcome\nstyle cheerfully\nsay Welcome\nset\nstyle none\nsay Welcome\nopen\n"
+        let result = try repl.run(["--json"], stdin: script)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let says = result.jsonLines.filter { $0["tier"] != nil }
+        XCTAssertEqual(says.map { $0["tier"] as? String }, ["engine", "engine", "local"])
+        XCTAssertNotEqual(says[0]["key"] as? String, says[1]["key"] as? String)
+        XCTAssertEqual(says[1]["style"] as? String, "cheerfully")
+        XCTAssertTrue(result.jsonLines.contains { $0["style"] as? String == "cheerfully" && $0["tier"] == nil })
+        let opened = try XCTUnwrap(result.jsonLines.last)
+        XCTAssertEqual(opened["path"] as? String, says[2]["path"] as? String)
+    }
+
+    func testModelCommandRefusesAModelTheEngineLacks() throws {
+        let repl = try ReplProcess()
+        let result = try repl.run(["model", "gemini-3.8-flash-tts"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("model"), result.stderr)
+    }
+
+    func testPlayWithoutAPlayerSaysWhatToInstall() throws {
+        var repl = try ReplProcess()
+        repl.environment["PATH"] = "/nonexistent"
+        let result = try repl.run(["--json"], stdin: "say play me\nplay\n")
+        XCTAssertEqual(result.status, 1)
+        let error = result.jsonLines.compactMap { $0["error"] as? [String: Any] }.first
+        XCTAssertTrue((error?["message"] as? String ?? "").contains("aplay"), result.stdout)
+    }
+}
