@@ -24,6 +24,11 @@ public struct Configuration: Sendable {
     public var geminiModel: String
     public var logLevel: LogLevel
     public var logFileURL: URL
+    // Operations: the local tier's budget (nil = unlimited) and the prices behind `stats`'s
+    // money-saved estimate (0 = not shown).
+    public var cacheMaxBytes: Int? = nil
+    public var pricePerCall: Double = 0
+    public var pricePerAudioSecond: Double = 0
     /// The setting name → where its value came from.
     public var origins: [String: ConfigSource]
 
@@ -104,13 +109,26 @@ public struct Configuration: Sendable {
         let logFileURL = raw(.logFile).map { URL(fileURLWithPath: expandTilde($0, home: home)) }
             ?? storeURL.appendingPathComponent("tts.log")
 
+        let cacheMaxBytes = try raw(.cacheMaxBytes).map { try parseByteSize($0, name: Setting.cacheMaxBytes.name) }
+        let pricePerCall = try parsePrice(raw(.pricePerCall) ?? "0", name: Setting.pricePerCall.name)
+        let pricePerAudioSecond = try parsePrice(raw(.pricePerAudioSecond) ?? "0", name: Setting.pricePerAudioSecond.name)
+
         return Configuration(
             storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
             maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
             redisShareAudio: redisShareAudio, redisAudioMaxBytes: redisAudioMaxBytes, redisTTLSeconds: redisTTLSeconds,
             geminiAPIKeys: keys,
             geminiBaseURL: baseURL, geminiModel: raw(.geminiModel) ?? "gemini-3.8-flash-lite-tts",
-            logLevel: logLevel, logFileURL: logFileURL, origins: origins)
+            logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, pricePerCall: pricePerCall,
+            pricePerAudioSecond: pricePerAudioSecond, origins: origins)
+    }
+
+    /// A price: a non-negative decimal number (`0.0004`), in whatever currency the user thinks in.
+    public static func parsePrice(_ text: String, name: String) throws -> Double {
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw TTSError.config("\(name) is '\(text)'; accepted: a non-negative number such as 0.0004 (0 hides the estimate)")
+        }
+        return value
     }
 
     /// on/off, true/false, yes/no, 1/0.

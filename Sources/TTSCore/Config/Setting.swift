@@ -51,11 +51,16 @@ public struct Setting: Sendable, Hashable {
     public static let geminiModel = Setting("GEMINI_MODEL", default: "gemini-3.8-flash-lite-tts", "Gemini TTS model")
     public static let logLevel = Setting("TTS_LOG_LEVEL", default: "info", "debug, info, warn or error")
     public static let logFile = Setting("TTS_LOG_FILE", default: "<store>/tts.log", "JSON-lines log file")
+    // Operations (stats, eviction).
+    public static let cacheMaxBytes = Setting("TTS_CACHE_MAX_BYTES", default: "unset (unlimited)", "Budget of the local tier (e.g. 2GiB): least recently used unpinned clips are evicted after each write")
+    public static let pricePerCall = Setting("TTS_PRICE_PER_CALL", default: "0 (not shown)", "Price of one engine call, for the money-saved estimate of `stats`")
+    public static let pricePerAudioSecond = Setting("TTS_PRICE_PER_AUDIO_SECOND", default: "0 (not shown)", "Price of one second of generated audio, for the money-saved estimate of `stats`")
 
     public static let all: [Setting] = [
         .store, .engine, .voice, .language, .maxTextChars, .redisURL,
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .logLevel, .logFile,
+        .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond,
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }

@@ -134,6 +134,25 @@ public final class SharedTier: Sendable {
         state.withLock { $0.counterFlushRunning = false }
     }
 
+    /// Removes a clip's metadata from Redis (`rm`): true removed, false absent, nil Redis off
+    /// or unusable.
+    public func remove(_ key: RequestKey) async -> Bool? {
+        guard let tier else { return nil }
+        let removed = await attempt("remove \(key.short)") { try await tier.remove(key) }
+        if removed != nil { _ = state.withLock { $0.known.remove(key) } }
+        return removed
+    }
+
+    /// PING latency and version for `health`; throws what went wrong instead of degrading,
+    /// since a health check is the place to say it. Nil when Redis is off.
+    public func diagnose() async throws -> RedisDiagnosis? {
+        guard let tier else { return nil }
+        return try await tier.diagnose()
+    }
+
+    /// How to name the server to a person (password masked).
+    public var serverDescription: String { describe }
+
     public func counters() async -> [String: Int]? {
         guard let tier else { return nil }
         return await attempt("read counters") { try await tier.counters() }
