@@ -10,10 +10,13 @@ public final class Runtime: Sendable {
     public let layout: StoreLayout
     public let service: SpeechService
     public let logger: Logger
+    /// What `config reload` may change while running (voice, log level, budget, prices).
+    public let live: LiveConfiguration
 
     /// - Parameter notify: where one-line notices for people go (Redis degraded or back).
     public init(configuration: Configuration, notify: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.configuration = configuration
+        live = LiveConfiguration(configuration)
         layout = StoreLayout(root: configuration.storeURL)
         do {
             try FileManager.default.createDirectory(at: configuration.storeURL, withIntermediateDirectories: true)
@@ -33,7 +36,8 @@ public final class Runtime: Sendable {
         }
         let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
         service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
-                                maxTextCharacters: configuration.maxTextCharacters)
+                                maxTextCharacters: configuration.maxTextCharacters,
+                                budget: CacheBudget(maxBytes: configuration.cacheMaxBytes))
         if shared.isEnabled {
             // Said once at start when Redis is missing, rather than at the first miss.
             let probed = DispatchSemaphore(value: 0)

@@ -91,6 +91,9 @@ func writeAll(_ bytes: [UInt8], to fd: Int32) {
 struct Report {
     var human: String
     var json: [JSONValue]
+    /// The command ran and reported, but what it found is a failure (`health` unhealthy,
+    /// `verify` found damage): the output is shown and the exit status is 1.
+    var failed = false
 
     init(human: String, json: [JSONValue]) {
         self.human = human

@@ -143,6 +143,13 @@ public final class SharedTier: Sendable {
         return removed
     }
 
+    /// Whether Redis holds the clip (for `rm --dry-run`); throws when Redis cannot say, nil
+    /// when it is off.
+    public func redisHasClip(_ key: RequestKey) async throws -> Bool? {
+        guard let tier else { return nil }
+        return try await tier.hasClip(key)
+    }
+
     /// PING latency and version for `health`; throws what went wrong instead of degrading,
     /// since a health check is the place to say it. Nil when Redis is off.
     public func diagnose() async throws -> RedisDiagnosis? {
