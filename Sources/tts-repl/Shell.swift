@@ -55,6 +55,9 @@ final class Shell: @unchecked Sendable {
             try await command.run(&session, context, arguments)
         }
         session = result.session
+        // A SIGTERM stopped this command: report it, then leave the exit to the shutdown
+        // thread, which closes the store and exits with 128 + the signal.
+        defer { runner.parkIfShuttingDown() }
         switch result.outcome {
         case .success(let report):
             output.emit(report)
@@ -118,6 +121,12 @@ final class CommandRunner: @unchecked Sendable {
         } else if isatty(0) == 0 {
             if let onIdleInterrupt { onIdleInterrupt() } else { exit(130) }
         }
+    }
+
+    /// Blocks the calling thread for good once shutdown has begun (the process is about to exit).
+    func parkIfShuttingDown() {
+        guard lock.withLock({ shuttingDown }) else { return }
+        while true { pause() }
     }
 
     /// Shutdown: refuses further commands, cancels the running one and waits (bounded) until it

@@ -424,7 +424,9 @@ func metricsExposition(_ context: CommandContext) async -> String {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         do {
             try Data("\(server.port)\n".utf8).write(to: temporary)
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            guard rename(temporary.path, url.path) == 0 else {
+                throw TTSError(.config, String(cString: strerror(errno)))
+            }
         } catch {
             throw TTSError(.config, "cannot write the port file \(file): \(error.localizedDescription)")
         }
