@@ -238,7 +238,8 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
 }
 
 @Sendable func play(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let clip = try namedClip(words, session, context, command: "play")
+    // A hash-checked read: a damaged blob is quarantined and the clip made again before playing.
+    let clip = try await context.service.audio(for: try namedClip(words, session, context, command: "play")).clip
     let path = context.service.blobs.url(for: clip.blob).path
     let players: [(String, [String])] = [("aplay", ["-q"]), ("paplay", []), ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])]
     let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
