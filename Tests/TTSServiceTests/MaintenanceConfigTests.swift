@@ -25,7 +25,7 @@ final class MaintenanceConfigTests: XCTestCase {
     }
 
     func testReloadAppliesVoiceLogLevelAndBudgetLive() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let environment = Environment(["HOME": "/tmp", "TTS_STORE": fixture.root.path, "TTS_ENGINE": "espeak", "TTS_VOICE": "en-us"])
         let live = try live(environment)
         let logger = Logger(file: nil, level: .info)
@@ -46,7 +46,7 @@ final class MaintenanceConfigTests: XCTestCase {
     }
 
     func testReloadWithAnInvalidValueKeepsTheOldConfigurationAndSaysWhy() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let environment = Environment(["HOME": "/tmp", "TTS_STORE": fixture.root.path, "TTS_LOG_LEVEL": "warn"])
         let live = try live(environment)
         let logger = Logger(file: nil, level: .warn)
@@ -63,7 +63,7 @@ final class MaintenanceConfigTests: XCTestCase {
     }
 
     func testReloadRefusesAVoiceTheEngineLacks() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let environment = Environment(["HOME": "/tmp", "TTS_STORE": fixture.root.path, "TTS_ENGINE": "espeak", "TTS_VOICE": "en-us"])
         let live = try live(environment)
         environment.set("TTS_VOICE", "no-such-voice")

@@ -23,7 +23,7 @@ final class MaintenanceEvictionTests: XCTestCase {
     }
 
     func testEvictionRemovesLeastRecentlyUsedAndStopsAtTheBudget() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await clips(fixture, ["a", "b", "c", "d"])
         let size = made[0].bytes  // every tone clip has the same length
         let report = try evictor(fixture).evict(toMaxBytes: 2 * size, dryRun: false)
@@ -35,7 +35,7 @@ final class MaintenanceEvictionTests: XCTestCase {
     }
 
     func testEvictionNeverRemovesAPinnedClip() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await clips(fixture, ["oldest but pinned", "b", "c"])
         XCTAssertTrue(try fixture.service.index.setPinned(made[0].key, true))
         let report = try evictor(fixture).evict(toMaxBytes: 0, dryRun: false)
@@ -46,7 +46,7 @@ final class MaintenanceEvictionTests: XCTestCase {
     }
 
     func testPinSurvivesTheClipBeingStoredAgain() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let clip = try await fixture.say("pinned").clip
         try fixture.service.index.setPinned(clip.key, true)
         try fixture.service.index.upsert(clip)
@@ -65,7 +65,7 @@ final class MaintenanceEvictionTests: XCTestCase {
     }
 
     func testDryRunChangesNothing() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await clips(fixture, ["a", "b"])
         let report = try evictor(fixture).evict(toMaxBytes: 0, dryRun: true)
         XCTAssertEqual(report.evicted.count, 2)
@@ -75,7 +75,7 @@ final class MaintenanceEvictionTests: XCTestCase {
     }
 
     func testBudgetIsKeptAfterEachWrite() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let size = try await fixture.say("measure").clip.bytes
         try fixture.service.index.remove(RequestKey(try await fixture.service.prepare(fixture.request("measure"))))
         let budget = CacheBudget(maxBytes: 3 * size)

@@ -38,6 +38,15 @@ enum StoreSurgery {
     }
 }
 
+/// A short tone followed by the text's bytes as samples: distinct texts, distinct WAVs.
+func distinctWAV(_ text: String) -> Data {
+    var pcm = (try? WAVAudio.decode(ToneEngine.tone(for: "base")).pcm) ?? Data()
+    var bytes = Array(text.utf8)
+    if bytes.count % 2 == 1 { bytes.append(0) }
+    pcm.append(contentsOf: bytes)
+    return WAVAudio(format: PCMFormat(sampleRate: 16000), pcm: pcm).encoded()
+}
+
 /// A service over a fresh store whose engine answers every text with the same audio, so two
 /// requests share one blob.
 func sameAudioFixture(budget: CacheBudget = CacheBudget()) throws -> (ServiceFixture, SpeechService) {
@@ -47,6 +56,15 @@ func sameAudioFixture(budget: CacheBudget = CacheBudget()) throws -> (ServiceFix
 }
 
 extension ServiceFixture {
+    /// A fixture whose engine gives distinct texts distinct audio, always. `ToneEngine`'s pitch
+    /// comes from `String.hashValue`, seeded per process, so two texts share a tone (and a
+    /// blob) about once in 600 runs; these tests count blobs and must not depend on that.
+    static func distinct(shared: SharedTier = .off) throws -> ServiceFixture {
+        let fixture = try ServiceFixture(shared: shared)
+        fixture.tone.answer = { request in distinctWAV(request.text) }
+        return fixture
+    }
+
     /// The same store and engines with another budget.
     func service(budget: CacheBudget) -> SpeechService {
         SpeechService(engines: service.engines, index: service.index, blobs: service.blobs, budget: budget)

@@ -10,11 +10,11 @@ final class MaintenanceGarbageTests: XCTestCase {
     }
 
     func testGCRemovesAnOldOrphanButNotAFreshOne() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let used = try await fixture.say("in use")
         try StoreSurgery.age(used.path, by: 7200)
-        let old = try fixture.service.blobs.put(ToneEngine.tone(for: "old orphan"))
-        let fresh = try fixture.service.blobs.put(ToneEngine.tone(for: "fresh orphan"))
+        let old = try fixture.service.blobs.put(distinctWAV("old orphan"))
+        let fresh = try fixture.service.blobs.put(distinctWAV("fresh orphan"))
         try StoreSurgery.age(fixture.service.blobs.url(for: old), by: 7200)
 
         let report = try await collector(fixture).collect(dryRun: false, vacuum: false)
@@ -27,7 +27,7 @@ final class MaintenanceGarbageTests: XCTestCase {
     }
 
     func testGCRemovesStaleTempFilesAndUnusedConversions() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let used = try await fixture.say("converted")
         let stale = fixture.layout.tmpURL.appendingPathComponent("x.tmp"), recent = fixture.layout.tmpURL.appendingPathComponent("y.tmp")
         try StoreSurgery.write("stale", to: stale)

@@ -13,7 +13,7 @@ final class MaintenanceHealthTests: XCTestCase {
     private func item(_ report: HealthReport, _ name: String) -> HealthItem? { report.items.first { $0.name == name } }
 
     func testHealthyStorePasses() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         try await fixture.say("hello")
         let report = await HealthCheck(service: fixture.service, configuration: try configuration(fixture)).run(probe: false)
         XCTAssertTrue(report.isHealthy, "\(report.items.map { "\($0.name): \($0.detail)" })")
@@ -22,7 +22,7 @@ final class MaintenanceHealthTests: XCTestCase {
     }
 
     func testProbeMakesOneRealRequest() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let report = await HealthCheck(service: fixture.service, configuration: try configuration(fixture, engine: "espeak")).run(probe: true)
         XCTAssertEqual(fixture.tone.calls, 1, "the tone engine was probed once")
         XCTAssertTrue(item(report, "engine tone")?.fields.contains { $0.0 == "probe_ms" } ?? false)
@@ -30,7 +30,7 @@ final class MaintenanceHealthTests: XCTestCase {
     }
 
     func testUnwritableStoreFails() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         // A file where the temp folder should be: no file can be created in it, even as root.
         try FileManager.default.removeItem(at: fixture.layout.tmpURL)
         try StoreSurgery.write("not a folder", to: fixture.layout.tmpURL)
@@ -41,7 +41,7 @@ final class MaintenanceHealthTests: XCTestCase {
     }
 
     func testDamagedIndexFailsQuickCheck() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await fixture.say("template")
         // Enough rows for several pages, then garbage over a page in the middle of the file.
         try fixture.service.index.upsert((0..<400).map { i in
@@ -69,7 +69,7 @@ final class MaintenanceHealthTests: XCTestCase {
     func testConfiguredRedisThatDoesNotAnswerFailsButTheDefaultOnlyWarns() async throws {
         let redis = "redis://127.0.0.1:\(try RedisTestServer.freePort())"  // nothing listens there
         let shared = SharedTier(tier: RedisTier(pool: RedisPool(url: try RedisURL(parsing: redis))))
-        let fixture = try ServiceFixture(shared: shared)
+        let fixture = try ServiceFixture.distinct(shared: shared)
         let explicit = try configuration(fixture, redis: redis)
         let failing = await HealthCheck(service: fixture.service, configuration: explicit).run(probe: false)
         XCTAssertEqual(item(failing, "redis")?.status, .fail)
@@ -82,7 +82,7 @@ final class MaintenanceHealthTests: XCTestCase {
     }
 
     func testUnavailableConfiguredEngineFails() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         var engines = fixture.service.engines
         engines.markUnavailable("gemini", reason: "the gemini engine needs an API key")
         let service = SpeechService(engines: engines, index: fixture.service.index, blobs: fixture.service.blobs)

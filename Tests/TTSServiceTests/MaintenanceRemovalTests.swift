@@ -27,7 +27,7 @@ final class MaintenanceRemovalTests: XCTestCase {
 
     func testRemoveDeletesTheClipFromBothTiers() async throws {
         let shared = try sharedTier()
-        let a = try ServiceFixture(shared: shared), b = try ServiceFixture(shared: shared)
+        let a = try ServiceFixture.distinct(shared: shared), b = try ServiceFixture.distinct(shared: shared)
         let made = try await a.say("remove me everywhere")
         let kept = try await a.say("keep me")
 
@@ -53,7 +53,7 @@ final class MaintenanceRemovalTests: XCTestCase {
     }
 
     func testRemoveWithRedisOffRemovesLocallyAndSaysRedisWasNotTouched() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await fixture.say("local only")
         let report = try await ClipRemover(service: fixture.service).remove([made.clip.key], dryRun: false)
         XCTAssertEqual(report.clips.count, 1)

@@ -11,7 +11,7 @@ final class MaintenanceVerifyTests: XCTestCase {
     }
 
     func testCleanStoreVerifiesClean() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         try await fixture.say("one")
         try await fixture.say("two")
         let report = try await verifier(fixture).verify(repair: false, sample: nil)
@@ -21,7 +21,7 @@ final class MaintenanceVerifyTests: XCTestCase {
     }
 
     func testFlippedByteIsFoundByVerify() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await fixture.say("a byte will flip")
         try await fixture.say("untouched")
         try StoreSurgery.flipByte(in: made.path)
@@ -32,7 +32,7 @@ final class MaintenanceVerifyTests: XCTestCase {
     }
 
     func testFlippedByteIsCaughtByAHashingReadAndRegenerated() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await fixture.say("read me back")
         let good = try Data(contentsOf: made.path)
         try StoreSurgery.flipByte(in: made.path)
@@ -53,7 +53,7 @@ final class MaintenanceVerifyTests: XCTestCase {
     }
 
     func testBlobOfTheWrongSizeIsAMissOnAPlainHit() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let made = try await fixture.say("cut short")
         try StoreSurgery.truncate(made.path, by: 10)
         let again = try await fixture.say("cut short")
@@ -63,7 +63,7 @@ final class MaintenanceVerifyTests: XCTestCase {
     }
 
     func testRepairLeavesAStoreThatVerifiesClean() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         let flipped = try await fixture.say("flipped")
         let vanished = try await fixture.say("vanished")
         let kept = try await fixture.say("kept")
@@ -96,7 +96,7 @@ final class MaintenanceVerifyTests: XCTestCase {
     }
 
     func testRowThatDisagreesWithItsBlobIsReported() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         var clip = try await fixture.say("row lies").clip
         clip.bytes += 1
         try fixture.service.index.upsert(clip)
@@ -107,15 +107,15 @@ final class MaintenanceVerifyTests: XCTestCase {
     }
 
     func testOrphanBlobIsNotedButNotAProblem() async throws {
-        let fixture = try ServiceFixture()
-        try fixture.service.blobs.put(ToneEngine.tone(for: "nobody's"))
+        let fixture = try ServiceFixture.distinct()
+        try fixture.service.blobs.put(distinctWAV("nobody's"))
         let report = try await verifier(fixture).verify(repair: false, sample: nil)
         XCTAssertTrue(report.isClean)
         XCTAssertEqual(report.orphanBlobs.count, 1)
     }
 
     func testSampleChecksAtMostN() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ServiceFixture.distinct()
         for i in 0..<5 { try await fixture.say("clip \(i)") }
         let report = try await verifier(fixture).verify(repair: false, sample: 2)
         XCTAssertEqual(report.checkedClips, 2)

@@ -61,7 +61,8 @@ public final class ServiceMetrics: Sendable {
     public func recordEngineCall(error: Error?, seconds: Double, bytes: Int = 0) {
         let outcome: String
         if let error {
-            outcome = (error as? TTSError)?.kind.rawValue ?? TTSError.Kind.internal.rawValue
+            outcome = (error as? TTSError)?.kind.rawValue
+                ?? (error is CancellationError ? TTSError.Kind.cancelled : TTSError.Kind.internal).rawValue
         } else {
             outcome = "ok"
         }
