@@ -46,6 +46,8 @@ public struct PhraseList: Sendable {
         case .jsonl: list = JSONLinesPhraseParser(source: source).parse(lines)
         }
         list.lineCount = lines.count
+        // Readers may find a problem after later records (an unclosed quote); report in file order.
+        list.problems = list.problems.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
         return list
     }
 }

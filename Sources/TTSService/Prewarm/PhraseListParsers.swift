@@ -93,6 +93,11 @@ struct DelimitedPhraseParser {
             list.problems.append(PhraseProblem(source: source, line: header.line, reason: "header: " + reason))
             return list
         }
+        guard list.columns.contains(where: { $0.lowercased() == "text" }) else {
+            list.problems.append(PhraseProblem(source: source, line: header.line,
+                reason: "the header has no 'text' column (it names: \(list.columns.joined(separator: ", "))); no row can be read"))
+            return list
+        }
         // Column index of each known field (by its canonical name).
         var index: [String: Int] = [:]
         for (i, column) in list.columns.enumerated() {
@@ -108,11 +113,7 @@ struct DelimitedPhraseParser {
                 index[name] = i
             }
         }
-        guard let textColumn = index["text"] else {
-            list.problems.append(PhraseProblem(source: source, line: header.line,
-                reason: "the header has no 'text' column (it names: \(list.columns.joined(separator: ", "))); no row can be read"))
-            return list
-        }
+        let textColumn = index["text"]!
         for record in records {
             func problem(_ reason: String) {
                 list.problems.append(PhraseProblem(source: source, line: record.line, reason: reason, record: record.raw))

@@ -120,7 +120,7 @@ public struct Prewarmer: Sendable {
                                    generated: summary.generated, failed: summary.failed, elapsed: elapsed,
                                    rate: rate, eta: rate > 0 ? Double(left) / rate : (left == 0 ? 0 : nil))
         }
-        progress(snapshot())
+        if !misses.isEmpty { progress(snapshot()) }
         var next = 0
         var cancelledInFlight = 0
         await withTaskGroup(of: (Int, Outcome).self) { group in
