@@ -136,7 +136,8 @@ public struct PrewarmSummary: Sendable {
     public var generated = 0
     /// Unique requests whose engine call failed.
     public var failed = 0
-    /// Unique requests not attempted because the run was cancelled.
+    /// Unique requests not attempted because the run was cancelled or stopped by `--strict`
+    /// (a dry run counts its would-be calls in `estimate`).
     public var remaining = 0
     /// Seconds of audio generated in this run.
     public var audioSeconds = 0.0

@@ -98,7 +98,6 @@ public struct Prewarmer: Sendable {
         }
 
         if options.dryRun {
-            summary.remaining = misses.count
             summary.estimate = PrewarmEstimate.make(
                 calls: misses.map { (jobs[$0].request.engine, jobs[$0].request.text.count) },
                 concurrency: options.concurrency, requestsPerMinute: options.requestsPerMinute)
