@@ -58,7 +58,7 @@ final class Shell: @unchecked Sendable {
         switch result.outcome {
         case .success(let report):
             output.emit(report)
-            return .succeeded
+            return report.failed ? .failed : .succeeded
         case .failure(let error as TTSError):
             output.error(error, line: lineNumber)
             return .failed
