@@ -38,14 +38,10 @@ public enum G711 {
     /// standard requires, so silence is 0xFF.
     public static func muLaw(encode sample: Int16) -> UInt8 {
         let bias = 0x21  // 33, in the 14-bit domain
-        var value = Int(sample) >> 2  // 16 → 14 bits
-        let mask: Int
-        if value < 0 {
-            value = -value
-            mask = 0x7F
-        } else {
-            mask = 0xFF
-        }
+        // One's complement for negatives (as ITU-T G.191 does), so -1 and 0 both encode as
+        // zero and the two signs quantise symmetrically.
+        var value = sample < 0 ? Int(~sample) >> 2 : Int(sample) >> 2  // 16 → 14 bits
+        let mask = sample < 0 ? 0x7F : 0xFF
         value = min(value, 8159) + bias  // clip at the largest encodable magnitude
         let segment = muLawSegmentEnds.firstIndex { value <= $0 } ?? 8
         if segment >= 8 { return UInt8(0x7F ^ mask) }

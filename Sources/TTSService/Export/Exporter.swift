@@ -291,7 +291,7 @@ public final class Exporter: Sendable {
             replace = true
         }
         if options.dryRun {
-            let action: ExportFileResult.Action = replace ? .replace : (useLinks && !source.path.isEmpty ? .link : .copy)
+            let action: ExportFileResult.Action = replace ? .replace : (useLinks ? .link : .copy)
             return Outcome(action: action, entry: entry, linked: action == .link, convertedNow: convertedNow, folder: folder)
         }
 
