@@ -151,8 +151,8 @@ public final class Exporter: Sendable {
         if options.prune && items.isEmpty {
             throw TTSError.validation("prune", "the selection matches no clips, so --prune would remove every file exported to \(dir) before; check the selection options, or delete the folder yourself")
         }
-        try prepareFolder(dir, create: !options.dryRun)
         let useLinks = try linkDecision(dir, options.link)
+        try prepareFolder(dir, create: !options.dryRun)
 
         let (previous, previousManifests) = try readManifests(in: dir, required: options.prune, warnings: &summary.warnings)
         let plan = ExportPlan(items: items, template: options.template)
