@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import TTSCore
+import TTSStore
 
 /// The POSIX file operations an export needs, each one atomic from a reader's point of view:
 /// files appear under their final name complete or not at all (temp name in the same folder,
@@ -36,21 +37,11 @@ enum ExportFileSystem {
     }
 
     static func readFile(_ path: String) throws -> Data {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw posixError("cannot open \(path)") }
-        defer { close(descriptor) }
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw posixError("cannot read \(path)")
-            }
-            data.append(contentsOf: chunk[0..<count])
+        do {
+            return try DurableFile.readAll(path)
+        } catch {
+            throw posixError("cannot \(error.action) \(path)", code: error.code)
         }
-        return data
     }
 
     static func sha256(ofFile path: String) throws -> String {
@@ -85,35 +76,19 @@ enum ExportFileSystem {
 
     /// Writes `data` to a new file at `path` (which must not exist) and flushes it.
     static func writeNew(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw posixError("cannot create \(path)") }
-        var closed = false
-        defer { if !closed { close(descriptor) } }
-        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw posixError("cannot write \(buffer.count) bytes to \(path)")
-                }
-                offset += written
-            }
+        do {
+            try DurableFile.writeNew(data, to: path, mode: mode)
+        } catch {
+            throw posixError("cannot \(error.action) \(path)", code: error.code)
         }
-        if fsync(descriptor) != 0 { throw posixError("cannot flush \(path) to disk") }
-        closed = true
-        if close(descriptor) != 0 { throw posixError("cannot close \(path)") }
     }
 
     /// Writes `data` as `path` atomically: a temp file beside it, then a rename over it.
     static func replaceAtomically(_ path: String, with data: Data, mode: mode_t = 0o644) throws {
-        let temp = temporaryPath(in: (path as NSString).deletingLastPathComponent)
         do {
-            try writeNew(data, to: temp, mode: mode)
-            if rename(temp, path) != 0 { throw posixError("cannot move \(temp) to \(path)") }
+            try DurableFile.replaceAtomically(path, with: data, mode: mode)
         } catch {
-            unlink(temp)
-            throw error
+            throw posixError("cannot \(error.action) \(path)", code: error.code)
         }
     }
 

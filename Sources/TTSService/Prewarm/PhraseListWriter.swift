@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import TTSCore
+import TTSStore
 
 /// Writes phrases (and records that could not be read) back in a list's own format, so a
 /// rejects file can be fixed and fed to `prewarm` again: text lists get the directives each
@@ -111,28 +112,10 @@ extension Data {
     /// Writes to a temporary file in the destination's folder, flushes it, then renames it
     /// into place: a reader (or a crash) sees the old file or the new one, never half of one.
     public func writeAtomically(to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw TTSError.store("cannot write \(url.path): \(String(cString: strerror(errno))). Check that the folder exists and is writable, or give another path.")
-        }
-        var failure: Int32 = 0
-        withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { failure = errno; return }
-                offset += n
-            }
-        }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure == 0 && rename(temporary.path, url.path) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temporary.path)
-            throw TTSError.store("cannot write \(url.path): \(String(cString: strerror(failure))). Check the disk and the folder's permissions.")
+        do {
+            try DurableFile.replaceAtomically(url.path, with: self)
+        } catch {
+            throw TTSError.store("cannot write \(url.path) (\(error.action) failed: \(error.reason)). Check that the folder exists and is writable, or give another path.")
         }
     }
 }

@@ -6,18 +6,19 @@ import TTSStore
 /// Export commands: cached clips into a folder, for a game, an IVR system, an app bundle.
 let exportCommands: [Command] = [
     Command("export", group: .export,
-            usage: "export DIR [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--since DATE] [--name TEMPLATE] [--manifest csv|json|jsonl|none] [--link auto|always|never] [--copy] [--rate HZ] [--encoding pcm16|ulaw|alaw] [--force] [--prune] [--dry-run] [--json]",
+            usage: "export DIR [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--since DATE] [--list FILE [--format F] [--generate]] [--name TEMPLATE] [--manifest csv|json|jsonl|none] [--link auto|always|never] [--copy] [--rate HZ] [--encoding pcm16|ulaw|alaw] [--force] [--prune] [--dry-run] [--json]",
             summary: "Write cached clips into DIR (hard links when it can), with a manifest; re-running changes nothing",
             examples: ["export out/", "export ivr/ --lang de-DE --rate 8000 --encoding alaw",
                        "export game/ --name '{voice}/{lang}/{slug}.wav' --manifest json",
-                       "export out/ --since 2025-01-01 --prune --dry-run"],
+                       "export out/ --since 2025-01-01 --prune --dry-run",
+                       "export menu/ --list menu.csv --generate --name '{id}.wav'"],
             run: export),
 ]
 
 @Sendable func export(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     let options = try Options(words, valued: ["voice", "lang", "engine", "model", "match", "since", "name", "manifest",
-                                              "link", "rate", "encoding"],
-                              flags: ["copy", "force", "prune", "dry-run", "json"], command: "export")
+                                              "link", "rate", "encoding", "list", "format"],
+                              flags: ["copy", "force", "prune", "dry-run", "json", "generate"], command: "export")
     guard let dir = options.positional.first else {
         throw TTSError.validation("dir", "export needs a folder to write to, e.g. `export out/`")
     }
@@ -37,7 +38,21 @@ let exportCommands: [Command] = [
         force: options.flags.contains("force"), prune: options.flags.contains("prune"),
         dryRun: options.flags.contains("dry-run"))
 
-    let items = try ExportPlan.items(in: context.service.index, matching: filter)
+    var items: [ExportItem]
+    var listShortfall: [String] = []
+    if let listPath = options.values["list"] {
+        let selectors = ["voice", "lang", "engine", "model", "match", "since"].filter { options.values[$0] != nil }
+        guard selectors.isEmpty else {
+            throw TTSError.validation("list", "--list selects exactly the phrases of the list; drop --\(selectors.joined(separator: ", --")) (give voices and languages in the list or with `voice`/`lang`)")
+        }
+        (items, listShortfall) = try await listItems(listPath, options: options, session: session, context: context,
+                                                     generate: options.flags.contains("generate") && !exportOptions.dryRun)
+    } else {
+        if options.flags.contains("generate") || options.values["format"] != nil {
+            throw TTSError.validation("generate", "--generate and --format go with --list FILE")
+        }
+        items = try ExportPlan.items(in: context.service.index, matching: filter)
+    }
     let exporter = Exporter(blobs: context.service.blobs)
     let bar = ProgressBar(output: context.output, quiet: exportOptions.dryRun)
     let summary = try await exporter.export(items, options: exportOptions) { bar.update($0) }
@@ -52,11 +67,34 @@ let exportCommands: [Command] = [
         context.output.emit(report)
         throw TTSError(.cancelled, "export cancelled after \(summary.exported + summary.skipped) of \(summary.planned) files; the manifest lists the files written")
     }
+    if !listShortfall.isEmpty {
+        report.human += "\n" + listShortfall.joined(separator: "\n")
+        report.json.append(.object([("list_not_exported", .array(listShortfall.map { .string($0) }))]))
+        report.failed = true
+    }
     if summary.failed > 0 {
         context.output.emit(report)
         throw TTSError.store("\(summary.failed) of \(summary.planned) files could not be exported (listed above); the others are in \(summary.directory)")
     }
     return report
+}
+
+/// The items of `--list FILE`, in its order; with `generate`, what is not cached is made first
+/// (a prewarm of the list). Returns the lines that could not be exported, for the report.
+private func listItems(_ path: String, options: Options, session: Session, context: CommandContext,
+                       generate: Bool) async throws -> ([ExportItem], [String]) {
+    let list = try await loadPhraseList(path, format: try phraseListFormat(path, named: options.values["format"]))
+    let defaults = session.request(text: "")
+    if generate {
+        let printer = ProgressPrinter(output: context.output)
+        let summary = try await Prewarmer(service: context.service).run(list, defaults: defaults) { printer.show($0) }
+        printer.end()
+        if summary.cancelled { throw TTSError(.cancelled, "export --generate cancelled while generating; nothing was exported") }
+    }
+    let selection = await ListSelection.select(list, defaults: defaults, service: context.service)
+    var shortfall = selection.problems.map { "not exported: \($0)" }
+    shortfall += selection.missing.map { "not cached: \(list.source):\($0.line): \(excerpt($0.text, 50)) (run `prewarm \(path)` or add --generate)" }
+    return (selection.items, shortfall)
 }
 
 /// `--since 2025-01-31`, `--since 2025-01-31T08:00:00Z`, `--since 2025-01-31T08:00:00+01:00`;

@@ -20,24 +20,10 @@ let prewarmCommands: [Command] = [
             ? "prewarm needs a phrase list: `prewarm phrases.txt` (or - for stdin)"
             : "prewarm takes one file, not \(options.positional.count): run it once per list")
     }
-    let format: PhraseListFormat
-    if let name = options.values["format"] {
-        guard let named = PhraseListFormat(name: name) else {
-            throw TTSError.validation("format", "--format takes one of \(PhraseListFormat.names), not '\(name)'")
-        }
-        format = named
-    } else if path == "-" {
-        format = .text
-    } else if let detected = PhraseListFormat.detect(path: path) {
-        format = detected
-    } else {
-        throw TTSError.validation("format", "cannot tell the format of \(path) from its extension (.txt, .csv, .tsv, .jsonl, .ndjson): add --format \(PhraseListFormat.names.replacingOccurrences(of: ", ", with: "|"))")
-    }
     let concurrency = try options.int("concurrency", default: 4, range: 1...64)
+    let format = try phraseListFormat(path, named: options.values["format"])
     let rejectsURL = try rejectsLocation(input: path, format: format, given: options.values["rejects"])
-
-    let data = try await readPhraseList(path)
-    let list = PhraseList.parse(data, format: format, source: path == "-" ? "stdin" : path)
+    let list = try await loadPhraseList(path, format: format)
     let printer = ProgressPrinter(output: context.output)
     let summary = try await Prewarmer(service: context.service).run(
         list, defaults: session.request(text: ""),
@@ -69,6 +55,24 @@ private func rejectsLocation(input: String, format: PhraseListFormat, given: Str
     return url
 }
 
+/// The format `--format` names, else the one the extension says (stdin: plain text).
+func phraseListFormat(_ path: String, named name: String?) throws -> PhraseListFormat {
+    if let name {
+        guard let named = PhraseListFormat(name: name) else {
+            throw TTSError.validation("format", "--format takes one of \(PhraseListFormat.names), not '\(name)'")
+        }
+        return named
+    }
+    if path == "-" { return .text }
+    if let detected = PhraseListFormat.detect(path: path) { return detected }
+    throw TTSError.validation("format", "cannot tell the format of \(path) from its extension (.txt, .csv, .tsv, .jsonl, .ndjson): add --format \(PhraseListFormat.names.replacingOccurrences(of: ", ", with: "|"))")
+}
+
+/// A phrase list from a file, or from stdin for `-` (used by `prewarm` and `export --list`).
+func loadPhraseList(_ path: String, format: PhraseListFormat) async throws -> PhraseList {
+    PhraseList.parse(try await readPhraseList(path), format: format, source: path == "-" ? "stdin" : path)
+}
+
 /// Reads the whole list off the cooperative pool: a file, or stdin until end of input.
 private func readPhraseList(_ path: String) async throws -> Data {
     try await withCheckedThrowingContinuation { continuation in
@@ -90,7 +94,7 @@ private func readPhraseList(_ path: String) async throws -> Data {
 
 /// Shows progress: redrawn in place on a terminal (the runner reports at most every 200 ms),
 /// one line every 2 s otherwise so logs stay readable.
-private final class ProgressPrinter: @unchecked Sendable {
+final class ProgressPrinter: @unchecked Sendable {
     private let output: Output
     /// Guards `lastLine` and `shown`: the runner reports from its task.
     private let lock = NSLock()
