@@ -25,11 +25,13 @@ let package = Package(
         .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
         .target(name: "LineEditor"),
         .executableTarget(name: "tts-repl", dependencies: ["TTSService", "LineEditor"]),
-        .executableTarget(name: "fake-gemini", dependencies: ["TTSCore"]),
+        // The loopback Gemini stand-in, a library so tests can start it in-process.
+        .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
+        .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
 
         .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore"]),
-        .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines"]),
+        .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore"]),
