@@ -44,6 +44,13 @@ while let flag = arguments.popFirst() {
     }
 }
 
+// A parent that spawns us from a Dispatch thread (XCTest, Foundation's Process) may pass on a
+// signal mask blocking SIGTERM; unblock it before any thread starts, so `kill` stops us.
+var stopSignals = sigset_t()
+sigemptyset(&stopSignals)
+for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
+pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+
 let server: FakeGeminiServer
 do { server = try FakeGeminiServer(port: port, options: options) } catch { fail("\(error)") }
 if let portFile {
