@@ -68,14 +68,16 @@ final class LoopbackHTTPServer: Sendable {
     /// Closes the listener and every open connection; connection threads then end by themselves.
     func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        // Wakes the blocked accept(); the accept thread closes the socket itself, so the
+        // descriptor number cannot be reused under it by another server.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         connections.withLock { open in
             for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
 
     private func acceptLoop() {
+        defer { close(listener) }
         while !stopped.load(ordering: .relaxed) {
             let fd = accept(listener, nil, nil)
             if fd < 0 {

@@ -145,9 +145,11 @@ private final class CurlEasyHandle {
         set(tts_curl_setopt_string(raw, CURLOPT_CUSTOMREQUEST, request.method))
         if let body = request.body {
             set(tts_curl_setopt_offset(raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
-            set(body.withUnsafeBytes { bytes in
-                tts_curl_setopt_pointer(raw, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
-            })
+            if body.isEmpty {
+                set(tts_curl_setopt_string(raw, CURLOPT_COPYPOSTFIELDS, ""))
+            } else {
+                set(body.withUnsafeBytes { tts_curl_setopt_pointer(raw, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress!)) })
+            }
         } else if request.method == "GET" {
             set(tts_curl_setopt_long(raw, CURLOPT_HTTPGET, 1))
         }
