@@ -41,7 +41,7 @@ final class GeminiRetryTests: XCTestCase {
         let clock = ManualClock()
         let engine = makeEngine(server, retry: RetryPolicy(attempts: 1), clock: clock)
         let error = await synthesisError(engine, try await resolvedRequest(engine))
-        XCTAssertTrue(error?.message.contains("gave up after 1 attempt)") ?? false, error?.message ?? "")
+        XCTAssertTrue(error?.message.contains("not retried: one attempt is configured") ?? false, error?.message ?? "")
         XCTAssertEqual(server.counters().requests, 1)
         XCTAssertEqual(clock.recordedSleeps, [])
     }

@@ -59,13 +59,13 @@ enum GeminiAnswer {
             .failure(AttemptFailure(error: TTSError(kind, "Gemini \(label): HTTP 200 but \(what)", httpStatus: 200), next: next))
         }
         guard let body = try? JSONDecoder().decode(Body.self, from: data) else {
-            return fail(.api, "the answer is not the JSON Gemini sends (\(data.count) bytes); retrying may help", .retry(after: nil))
+            return fail(.api, "the answer is not the JSON Gemini sends (\(data.count) bytes)", .retry(after: nil))
         }
         guard let candidate = body.candidates?.first else {
             if let reason = body.promptFeedback?.blockReason {
                 return fail(.content, "Google blocked the prompt (blockReason \(reason)); rephrase the text, it was not retried", .stop)
             }
-            return fail(.api, "the answer has no candidates; retrying may help", .retry(after: nil))
+            return fail(.api, "the answer has no candidates", .retry(after: nil))
         }
         let finish = candidate.finishReason ?? "none"
         let parts = candidate.content?.parts ?? []
@@ -75,18 +75,18 @@ enum GeminiAnswer {
                 return fail(.content, "Gemini answered with text instead of audio (finishReason \(finish)): \"\(excerpt)\"; try rephrasing or another voice", .stop)
             }
             if finish == "OTHER" || finish == "none" || finish == "STOP" {
-                return fail(.api, "the answer holds no audio (finishReason \(finish)); retrying usually helps", .retry(after: nil))
+                return fail(.api, "the answer holds no audio (finishReason \(finish))", .retry(after: nil))
             }
             return fail(.content, "Google stopped without audio (finishReason \(finish)); rephrase the text, it was not retried", .stop)
         }
         guard finish == "STOP" else {
             if finish == "OTHER" || finish == "MAX_TOKENS" {
-                return fail(.api, "the audio was cut short (finishReason \(finish)); retrying", .retry(after: nil))
+                return fail(.api, "the audio was cut short (finishReason \(finish))", .retry(after: nil))
             }
             return fail(.content, "Google stopped the audio (finishReason \(finish)); rephrase the text, it was not retried", .stop)
         }
         guard let bytes = Data(base64Encoded: inline.data ?? "") else {
-            return fail(.api, "its audio is not valid base64; retrying may help", .retry(after: nil))
+            return fail(.api, "its audio is not valid base64", .retry(after: nil))
         }
         // 3.8 models answer with a complete WAV file: keep it as it is once it reads as one.
         if bytes.starts(with: Array("RIFF".utf8)) {
@@ -94,14 +94,14 @@ enum GeminiAnswer {
                 _ = try WAVAudio.decode(bytes)
                 return .success(bytes)
             } catch let error as TTSError {
-                return fail(.api, "its WAV audio is unusable (\(error.message)); retrying may help", .retry(after: nil))
+                return fail(.api, "its WAV audio is unusable (\(error.message))", .retry(after: nil))
             } catch {
-                return fail(.api, "its WAV audio is unusable; retrying may help", .retry(after: nil))
+                return fail(.api, "its WAV audio is unusable", .retry(after: nil))
             }
         }
         let format = pcmFormat(mimeType: inline.mimeType ?? "")
         guard bytes.count % format.bytesPerFrame == 0 else {
-            return fail(.api, "its \(bytes.count) bytes of PCM are not whole \(format.bytesPerFrame)-byte frames; retrying may help", .retry(after: nil))
+            return fail(.api, "its \(bytes.count) bytes of PCM are not whole \(format.bytesPerFrame)-byte frames", .retry(after: nil))
         }
         return .success(WAVAudio(format: format, pcm: bytes).encoded())
     }
@@ -179,7 +179,7 @@ enum GeminiAnswer {
         case 429:
             return make(.quota, "rate limit reached; lower the requests-per-minute budget (TTS_RPM)", .retry(after: google.retryDelay))
         case 408, 499, 500, 502, 503, 504:
-            return make(.api, "a transient failure on Google's side; retrying", .retry(after: nil))
+            return make(.api, "a transient failure on Google's side", .retry(after: nil))
         default:
             return make(.api, "an unexpected answer; it was not retried", .stop)
         }

@@ -97,7 +97,8 @@ public struct GeminiEngine: SpeechEngine {
                 }
                 guard attempt < policy.attempts else {
                     var error = failure.error
-                    error.message += " (gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"))"
+                    error.message += attempt == 1 ? " (not retried: one attempt is configured)"
+                        : " (gave up after \(attempt) attempts; try again later)"
                     throw error
                 }
                 do {
@@ -135,7 +136,7 @@ public struct GeminiEngine: SpeechEngine {
         case .cancelled:
             return AttemptFailure(error: cancelled(label), next: .stop)
         case .timedOut:
-            return AttemptFailure(error: TTSError(.api, message + " — the service is slow or unreachable; retrying"), next: .retry(after: nil))
+            return AttemptFailure(error: TTSError(.api, message + " — the service is slow or unreachable"), next: .retry(after: nil))
         case .couldNotConnect:
             return AttemptFailure(error: TTSError(.api, message + " — check the network, the proxy settings and the Gemini base URL"), next: .retry(after: nil))
         case .tls:
@@ -143,7 +144,7 @@ public struct GeminiEngine: SpeechEngine {
         case .bodyTooLarge:
             return AttemptFailure(error: TTSError(.api, message + " — split the text into shorter clips"), next: .stop)
         case .transport:
-            return AttemptFailure(error: TTSError(.api, message + "; retrying"), next: .retry(after: nil))
+            return AttemptFailure(error: TTSError(.api, message), next: .retry(after: nil))
         }
     }
 
