@@ -26,10 +26,15 @@ public final class FakeGeminiServer: Sendable {
         public var faults: [FaultSpec]
         /// Keys answered with 400 `API_KEY_INVALID`.
         public var invalidKeys: Set<String>
+        /// The window `rpmPerKey` counts over: a minute, as Google's does; tests shorten it so a
+        /// pacing run that must stay under the limit takes seconds (20 per 1 s = 1200/min).
+        public var rpmWindowSeconds: Double
 
-        public init(latencyMs: Int = 0, rpmPerKey: Int? = nil, faults: [FaultSpec] = [], invalidKeys: Set<String> = []) {
+        public init(latencyMs: Int = 0, rpmPerKey: Int? = nil, faults: [FaultSpec] = [], invalidKeys: Set<String> = [],
+                    rpmWindowSeconds: Double = 60) {
             self.latencyMs = latencyMs
             self.rpmPerKey = rpmPerKey
+            self.rpmWindowSeconds = rpmWindowSeconds
             self.faults = faults
             self.invalidKeys = invalidKeys
         }
@@ -241,9 +246,10 @@ public final class FakeGeminiServer: Sendable {
     private func admit(key: String, limit: Int) -> Double? {
         let now = Date().timeIntervalSince1970
         return state.withLock { state in
-            var recent = state.recentByKey[key, default: []].filter { now - $0 < 60 }
+            let window = options.rpmWindowSeconds
+            var recent = state.recentByKey[key, default: []].filter { now - $0 < window }
             defer { state.recentByKey[key] = recent }
-            if recent.count >= limit { return max(0.001, 60 - (now - recent[0])) }
+            if recent.count >= limit { return max(0.001, window - (now - recent[0])) }
             recent.append(now)
             return nil
         }

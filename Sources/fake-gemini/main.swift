@@ -6,7 +6,7 @@ import FakeGeminiServer
 import Foundation
 
 let usage = """
-    usage: fake-gemini [--port N] [--port-file FILE] [--latency-ms N] [--rpm-per-key N]
+    usage: fake-gemini [--port N] [--port-file FILE] [--latency-ms N] [--rpm-per-key N] [--rpm-window-s N]
                        [--fault STATUS_OR_SHAPE[:COUNT[:RETRYDELAY]]]… [--invalid-key KEY]…
     Serves POST /v1beta/models/{model}:generateContent on 127.0.0.1 only.
     Shapes: \(FaultSpec.shapes.sorted().joined(separator: ", ")). COUNT may be * (every request).
@@ -36,6 +36,7 @@ while let flag = arguments.popFirst() {
     case "--port-file": portFile = value()
     case "--latency-ms": options.latencyMs = number()
     case "--rpm-per-key": options.rpmPerKey = number()
+    case "--rpm-window-s": options.rpmWindowSeconds = Double(number())
     case "--invalid-key": options.invalidKeys.insert(value())
     case "--fault":
         do { options.faults.append(try FaultSpec(flag: value())) } catch { fail("\(error)") }

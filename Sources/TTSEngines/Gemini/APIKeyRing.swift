@@ -1,10 +1,11 @@
 import Foundation
+import TTSCore
 
 /// Shows an API key as its last four characters (`…x7Qa`), so a person can tell keys apart
 /// while no message, log or history line ever holds a usable key. Keys shorter than 12
 /// characters show nothing at all.
 public func redactedKey(_ key: String) -> String {
-    key.count >= 12 ? "…" + key.suffix(4) : "…"
+    Configuration.redact(key)
 }
 
 /// The configured API keys and which of them are set aside. A key that Google calls invalid is

@@ -28,7 +28,8 @@ let prewarmCommands: [Command] = [
     let summary = try await Prewarmer(service: context.service).run(
         list, defaults: session.request(text: ""),
         options: PrewarmOptions(concurrency: concurrency, dryRun: options.flags.contains("dry-run"),
-                                strict: options.flags.contains("strict"), rejectsURL: rejectsURL),
+                                strict: options.flags.contains("strict"), rejectsURL: rejectsURL,
+                                requestsPerMinute: context.runtime.configuration.requestsPerMinute),
         progress: { printer.show($0) })
     printer.end()
     var report = prewarmReport(summary, concurrency: concurrency)
