@@ -25,16 +25,18 @@ let package = Package(
         .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
         .target(name: "LineEditor"),
         .executableTarget(name: "tts-repl", dependencies: ["TTSService", "LineEditor"]),
-        .executableTarget(name: "fake-gemini", dependencies: ["TTSCore"]),
+        // The loopback Gemini stand-in, a library so tests can start it in-process.
+        .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
+        .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
 
         // Test helpers shared by the test targets (a throwaway redis-server, …).
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
         .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
-        .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines"]),
-        .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport"]),
+        .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
+        .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

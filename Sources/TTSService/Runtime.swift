@@ -30,9 +30,9 @@ public final class Runtime: Sendable {
         var engines = EngineRegistry()
         engines.register(EspeakEngine())
         if configuration.geminiAPIKeys.isEmpty {
-            engines.markUnavailable("gemini", reason: "the gemini engine needs an API key: set GEMINI_API_KEY in the environment or in .env, or use `engine espeak`")
+            engines.markUnavailable("gemini", reason: "the gemini engine needs an API key: set GEMINI_API_KEY in the environment or in .env (`make demo` runs against a local stand-in), or use `engine espeak`")
         } else {
-            engines.markUnavailable("gemini", reason: "the gemini engine is not wired into this build yet: use `engine espeak`")
+            engines.register(GeminiEngine(configuration: Runtime.geminiConfiguration(configuration)))
         }
         let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
         service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
@@ -49,6 +49,14 @@ public final class Runtime: Sendable {
         }
     }
 
+    static func geminiConfiguration(_ c: Configuration) -> GeminiConfiguration {
+        let retry = RetryPolicy(attempts: c.retryAttempts, baseDelay: .milliseconds(c.retryBaseMs),
+                                maxServerDelay: .seconds(c.retryMaxDelaySeconds))
+        return GeminiConfiguration(baseURL: c.geminiBaseURL, apiKeys: c.geminiAPIKeys, model: c.geminiModel,
+                                   requestTimeout: .seconds(c.requestTimeoutSeconds), retry: retry,
+                                   rpm: c.requestsPerMinute, concurrency: c.concurrency)
+    }
+
     private static func sharedTier(_ configuration: Configuration, logger: Logger,
                                    notify: @escaping @Sendable (String) -> Void) throws -> SharedTier {
         guard let text = configuration.redisURL else { return .off }
@@ -56,7 +64,8 @@ public final class Runtime: Sendable {
         let pool = RedisPool(RedisPoolConfiguration(url: url))
         let tier = RedisTier(pool: pool, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
                              shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
-        return SharedTier(tier: tier, describe: "Redis at \(url)", logger: logger, notify: notify)
+        return SharedTier(tier: tier, describe: "Redis at \(url)", isDefaultServer: configuration.redisIsDefault,
+                          logger: logger, notify: notify)
     }
 
     /// Flushes buffered hit counts and shared counters, and closes the index.

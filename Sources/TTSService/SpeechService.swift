@@ -237,6 +237,4 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
-
-    var seconds: Double { milliseconds / 1000 }
 }

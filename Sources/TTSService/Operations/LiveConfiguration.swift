@@ -127,12 +127,18 @@ extension Configuration {
         case .geminiAPIKey: return geminiAPIKeys.map(Configuration.redact).joined(separator: ",")
         case .geminiBaseURL: return geminiBaseURL
         case .geminiModel: return geminiModel
+        case .requestTimeout: return String(requestTimeoutSeconds)
+        case .retryAttempts: return String(retryAttempts)
+        case .retryBaseMs: return String(retryBaseMs)
+        case .retryMaxDelay: return String(retryMaxDelaySeconds)
+        case .rpm: return requestsPerMinute.map(String.init) ?? ""
+        case .concurrency: return String(concurrency)
         case .logLevel: return logLevel.rawValue
         case .logFile: return logFileURL.path
         case .cacheMaxBytes: return cacheMaxBytes.map(String.init) ?? ""
         case .pricePerCall: return Configuration.formatPrice(pricePerCall)
         case .pricePerAudioSecond: return Configuration.formatPrice(pricePerAudioSecond)
-        default: return "(not shown)"
+        default: return "(not shown: add it to Configuration.displayValue)"
         }
     }
 
