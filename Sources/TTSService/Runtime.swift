@@ -27,16 +27,19 @@ public final class Runtime: Sendable {
         let index = try ClipIndex(url: layout.indexURL)
         logger = Logger(file: configuration.logFileURL, level: configuration.logLevel)
 
+        let metrics = ServiceMetrics()
         var engines = EngineRegistry()
         engines.register(EspeakEngine())
         if configuration.geminiAPIKeys.isEmpty {
             engines.markUnavailable("gemini", reason: "the gemini engine needs an API key: set GEMINI_API_KEY in the environment or in .env (`make demo` runs against a local stand-in), or use `engine espeak`")
         } else {
-            engines.register(GeminiEngine(configuration: Runtime.geminiConfiguration(configuration)))
+            var gemini = Runtime.geminiConfiguration(configuration)
+            gemini.onRetry = { [metrics] in metrics.recordRetry() }
+            engines.register(GeminiEngine(configuration: gemini))
         }
         let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
         service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
-                                maxTextCharacters: configuration.maxTextCharacters,
+                                maxTextCharacters: configuration.maxTextCharacters, metrics: metrics,
                                 budget: CacheBudget(maxBytes: configuration.cacheMaxBytes))
         if shared.isEnabled {
             // Said once at start when Redis is missing, rather than at the first miss.

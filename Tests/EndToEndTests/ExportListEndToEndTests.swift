@@ -40,3 +40,20 @@ final class ExportListEndToEndTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("--list selects exactly"), result.stderr)
     }
 }
+
+final class ExportDamageEndToEndTests: XCTestCase {
+    func testATruncatedBlobIsNotLinkedIntoAnExport() throws {
+        let repl = try ReplProcess()
+        let said = try repl.run(["--json", "say", "damaged on disk"])
+        let path = try XCTUnwrap(said.jsonLines.first?["path"] as? String)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        try handle.truncate(atOffset: 100)
+        try handle.close()
+        let out = repl.workingDirectory.appendingPathComponent("out").path
+        let result = try repl.run(["export", out])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue((result.stdout + result.stderr).contains("damaged"), result.stdout + result.stderr)
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: out))?.filter { $0.hasSuffix(".wav") } ?? []
+        XCTAssertEqual(written, [])
+    }
+}

@@ -54,6 +54,16 @@ final class GeminiEndToEndTests: XCTestCase {
         XCTAssertEqual(ls.jsonLines.count, 0)
     }
 
+    func testRetriesAreCountedInMetrics() throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        server.inject(FaultSpec(.status(503), count: 2))
+        let repl = try repl(server)
+        let result = try repl.run([], stdin: "say Third time lucky\nmetrics\n")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("tts_engine_retries_total 2"), result.stdout)
+    }
+
     func testCtrlCDuringASlowGenerationReturnsToAWorkingPrompt() throws {
         let server = try FakeGeminiServer(options: .init(latencyMs: 20_000))
         defer { server.stop() }

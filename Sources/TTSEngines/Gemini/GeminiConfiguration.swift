@@ -28,6 +28,8 @@ public struct GeminiConfiguration: Sendable, CustomStringConvertible {
     public var rpm: Int?
     /// Calls in flight at once through one engine.
     public var concurrency: Int
+    /// Told about every retry (for the `retries` metric); the engine itself keeps no count.
+    public var onRetry: @Sendable () -> Void = {}
 
     public init(baseURL: String = GeminiConfiguration.defaultBaseURL, apiKeys: [String],
                 model: String = GeminiConfiguration.defaultModel, requestTimeout: Duration = .seconds(120),

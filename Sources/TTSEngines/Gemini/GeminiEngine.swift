@@ -107,6 +107,7 @@ public struct GeminiEngine: SpeechEngine {
                     throw Self.cancelled(label)
                 }
                 attempt += 1
+                configuration.onRetry()
             }
         }
     }

@@ -331,6 +331,11 @@ public final class Exporter: Sendable {
         }
         let path = blobs.url(for: clip.blob).path
         guard let info = ExportFileSystem.info(path), info.isRegular else { throw missingBlob(clip) }
+        // A link shares the blob without reading it: at least its size must be right (copies
+        // are rehashed below; `verify` checks every byte).
+        guard info.size == clip.bytes else {
+            throw TTSError.store("the stored audio of clip \(clip.key.short) is \(info.size) bytes, not the \(clip.bytes) it was stored with (damaged file); run `verify --repair`, then `say` it again")
+        }
         return (ExportSource(path: path, sha256: clip.blob.hex, bytes: info.size, durationMs: clip.durationMs,
                              sampleRate: clip.sampleRate), false)
     }
