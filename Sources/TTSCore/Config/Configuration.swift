@@ -32,6 +32,11 @@ public struct Configuration: Sendable {
     public var requestsPerMinute: Int?
     /// Engine calls in flight at once.
     public var concurrency: Int
+    // Distributed pre-warming.
+    /// How long a job may sit with a worker that stopped refreshing it before another takes it.
+    public var queueReclaimSeconds: Int = 30
+    /// Failed attempts after which a queued job is dead.
+    public var queueMaxAttempts: Int = 3
     public var logLevel: LogLevel
     public var logFileURL: URL
     /// The setting name → where its value came from.
@@ -131,7 +136,10 @@ public struct Configuration: Sendable {
         let logFileURL = raw(.logFile).map { URL(fileURLWithPath: expandTilde($0, home: home)) }
             ?? storeURL.appendingPathComponent("tts.log")
 
-        return Configuration(
+        let queueReclaimSeconds = try wholeNumber(.queueReclaim, default: 30, range: 1...86_400)
+        let queueMaxAttempts = try wholeNumber(.queueMaxAttempts, default: 3, range: 1...100)
+
+        var configuration = Configuration(
             storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
             maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
             redisShareAudio: redisShareAudio, redisAudioMaxBytes: redisAudioMaxBytes, redisTTLSeconds: redisTTLSeconds,
@@ -140,6 +148,9 @@ public struct Configuration: Sendable {
             requestTimeoutSeconds: requestTimeoutSeconds, retryAttempts: retryAttempts, retryBaseMs: retryBaseMs,
             retryMaxDelaySeconds: retryMaxDelaySeconds, requestsPerMinute: requestsPerMinute, concurrency: concurrency,
             logLevel: logLevel, logFileURL: logFileURL, origins: origins)
+        configuration.queueReclaimSeconds = queueReclaimSeconds
+        configuration.queueMaxAttempts = queueMaxAttempts
+        return configuration
     }
 
     /// on/off, true/false, yes/no, 1/0.
