@@ -9,6 +9,9 @@ final class Shell: @unchecked Sendable {
     enum Outcome { case succeeded, failed, quit }
 
     private(set) var session: Session
+    /// The kind of the last command's error, if it failed with one: a one-shot command that
+    /// fails for configuration (`worker` with Redis off) exits with the usage status, 2.
+    private(set) var lastErrorKind: TTSError.Kind?
     let table: CommandTable
     let context: CommandContext
     let output: Output
@@ -55,6 +58,8 @@ final class Shell: @unchecked Sendable {
             try await command.run(&session, context, arguments)
         }
         session = result.session
+        lastErrorKind = nil
+        if case .failure(let error as TTSError) = result.outcome { lastErrorKind = error.kind }
         switch result.outcome {
         case .success(let report):
             output.emit(report)

@@ -22,6 +22,8 @@ public struct EnqueueSummary: Sendable {
     /// Requests already waiting or in flight in the queue (from an earlier run).
     public var alreadyQueued = 0
     public var cancelled = false
+    /// `strict` found problems, and nothing was queued.
+    public var aborted = false
     /// Every rejected line, by line number.
     public var rejects: [PrewarmReject] = []
 
@@ -29,7 +31,7 @@ public struct EnqueueSummary: Sendable {
 
     public var cached: Int { cachedLocal + cachedShared }
     /// Every line is cached or queued.
-    public var succeeded: Bool { problems == 0 && !cancelled }
+    public var succeeded: Bool { problems == 0 && !cancelled && !aborted }
 }
 
 /// `prewarm FILE --queue`: checks a phrase list like a local pre-warm, skips what is cached in
@@ -54,7 +56,8 @@ public struct QueueEnqueuer: Sendable {
 
     /// Throws a `.store` error when Redis cannot be reached; nothing is half-queued then
     /// except whole batches already sent (queuing the same list again adds only what is missing).
-    public func run(_ list: PhraseList, defaults: AudioRequest) async throws -> EnqueueSummary {
+    /// - Parameter strict: any problem in the list queues nothing.
+    public func run(_ list: PhraseList, defaults: AudioRequest, strict: Bool = false) async throws -> EnqueueSummary {
         var summary = EnqueueSummary(source: list.source)
         summary.lines = list.lineCount
         summary.phrases = list.entries.count
@@ -65,6 +68,10 @@ public struct QueueEnqueuer: Sendable {
         summary.duplicates = plan.duplicates
         if plan.cancelled || Task.isCancelled {
             summary.cancelled = true
+            return summary
+        }
+        if strict && !plan.rejects.isEmpty {
+            summary.aborted = true
             return summary
         }
         var misses: [PrewarmPlan.Item] = []
