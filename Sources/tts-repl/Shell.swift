@@ -9,6 +9,9 @@ final class Shell: @unchecked Sendable {
     enum Outcome { case succeeded, failed, quit }
 
     private(set) var session: Session
+    /// The kind of the last command's error, if it failed with one: a one-shot command that
+    /// fails for configuration (`worker` with Redis off) exits with the usage status, 2.
+    private(set) var lastErrorKind: TTSError.Kind?
     let table: CommandTable
     let context: CommandContext
     let output: Output
@@ -58,6 +61,8 @@ final class Shell: @unchecked Sendable {
         // A SIGTERM stopped this command: report it, then leave the exit to the shutdown
         // thread, which closes the store and exits with 128 + the signal.
         defer { runner.parkIfShuttingDown() }
+        lastErrorKind = nil
+        if case .failure(let error as TTSError) = result.outcome { lastErrorKind = error.kind }
         switch result.outcome {
         case .success(let report):
             output.emit(report)

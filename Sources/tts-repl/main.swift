@@ -68,7 +68,8 @@ func runMain() -> Int32 {
             output.error(TTSError.validation("command", "unknown command '\(word)'.\(hint) See `tts-repl help`."))
             return ExitStatus.usage
         }
-        return outcome == .failed ? ExitStatus.commandFailed : ExitStatus.ok
+        guard outcome == .failed else { return ExitStatus.ok }
+        return shell.lastErrorKind == .config ? ExitStatus.usage : ExitStatus.commandFailed
     }
     if isatty(0) == 1 && !invocation.json {
         let history = runtime.configuration.storeURL.appendingPathComponent("history")

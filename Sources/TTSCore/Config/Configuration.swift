@@ -32,6 +32,11 @@ public struct Configuration: Sendable {
     public var requestsPerMinute: Int?
     /// Engine calls in flight at once.
     public var concurrency: Int
+    // Distributed pre-warming.
+    /// How long a job may sit with a worker that stopped refreshing it before another takes it.
+    public var queueReclaimSeconds: Int = 30
+    /// Failed attempts after which a queued job is dead.
+    public var queueMaxAttempts: Int = 3
     public var logLevel: LogLevel
     public var logFileURL: URL
     // Operations: the local tier's budget (nil = unlimited) and the prices behind `stats`'s
@@ -139,8 +144,10 @@ public struct Configuration: Sendable {
         let cacheMaxBytes = try raw(.cacheMaxBytes).map { try parseByteSize($0, name: Setting.cacheMaxBytes.name) }
         let pricePerCall = try parsePrice(raw(.pricePerCall) ?? "0", name: Setting.pricePerCall.name)
         let pricePerAudioSecond = try parsePrice(raw(.pricePerAudioSecond) ?? "0", name: Setting.pricePerAudioSecond.name)
+        let queueReclaimSeconds = try wholeNumber(.queueReclaim, default: 30, range: 1...86_400)
+        let queueMaxAttempts = try wholeNumber(.queueMaxAttempts, default: 3, range: 1...100)
 
-        return Configuration(
+        var configuration = Configuration(
             storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
             maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
             redisShareAudio: redisShareAudio, redisAudioMaxBytes: redisAudioMaxBytes, redisTTLSeconds: redisTTLSeconds,
@@ -150,6 +157,9 @@ public struct Configuration: Sendable {
             retryMaxDelaySeconds: retryMaxDelaySeconds, requestsPerMinute: requestsPerMinute, concurrency: concurrency,
             logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, pricePerCall: pricePerCall,
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
+        configuration.queueReclaimSeconds = queueReclaimSeconds
+        configuration.queueMaxAttempts = queueMaxAttempts
+        return configuration
     }
 
     /// A price: a non-negative decimal number (`0.0004`), in whatever currency the user thinks in.

@@ -55,6 +55,9 @@ public struct Setting: Sendable, Hashable {
     public static let retryMaxDelay = Setting("TTS_RETRY_MAX_DELAY", default: "60", "Longest wait a 429 may ask for before the call fails fast, in seconds")
     public static let rpm = Setting("TTS_RPM", default: "unset (no budget)", "Engine requests per minute for the whole process (token bucket)")
     public static let concurrency = Setting("TTS_CONCURRENCY", default: "4", "Engine calls in flight at once")
+    // Distributed pre-warming (`prewarm --queue`, `worker`, `queue`).
+    public static let queueReclaim = Setting("TTS_QUEUE_RECLAIM_S", default: "30", "Seconds a queued job may sit with a silent worker before another worker takes it over")
+    public static let queueMaxAttempts = Setting("TTS_QUEUE_MAX_ATTEMPTS", default: "3", "Failed attempts after which a queued job moves to the dead-letter stream")
     public static let logLevel = Setting("TTS_LOG_LEVEL", default: "info", "debug, info, warn or error")
     public static let logFile = Setting("TTS_LOG_FILE", default: "<store>/tts.log", "JSON-lines log file")
     // Operations (stats, eviction).
@@ -66,7 +69,7 @@ public struct Setting: Sendable, Hashable {
         .store, .engine, .voice, .language, .maxTextChars, .redisURL,
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
-        .retryMaxDelay, .rpm, .concurrency, .logLevel, .logFile,
+        .retryMaxDelay, .rpm, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
         .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond,
     ]
 

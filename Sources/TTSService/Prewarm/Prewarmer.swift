@@ -23,13 +23,6 @@ public struct Prewarmer: Sendable {
         self.service = service
     }
 
-    /// One distinct request and the entries (by index) that ask for it.
-    private struct Job {
-        var request: AudioRequest
-        var key: RequestKey
-        var entries: [Int]
-    }
-
     private enum Outcome: Sendable {
         case generated(durationMs: Int)
         case cached
@@ -52,34 +45,14 @@ public struct Prewarmer: Sendable {
         summary.lines = list.lineCount
         summary.phrases = list.entries.count
         summary.dryRun = options.dryRun
-        var rejects = list.problems.map {
-            PrewarmReject(line: $0.line, reason: $0.reason, cause: .unreadable, entry: nil, problem: $0)
-        }
-
         // 1. Check and key every phrase before any engine call.
-        var jobs: [Job] = []
-        var jobByKey: [RequestKey: Int] = [:]
-        for (i, entry) in list.entries.enumerated() {
-            if i % 256 == 0 && Task.isCancelled { break }
-            let request: AudioRequest
-            do {
-                request = try await service.prepare(entry.request(defaults: defaults))
-            } catch {
-                rejects.append(PrewarmReject(line: entry.line, reason: Self.reason(error), cause: .invalid, entry: entry, problem: nil))
-                continue
-            }
-            let key = RequestKey(request)
-            if let j = jobByKey[key] {
-                jobs[j].entries.append(i)
-                summary.duplicates += 1
-            } else {
-                jobByKey[key] = jobs.count
-                jobs.append(Job(request: request, key: key, entries: [i]))
-            }
-        }
+        let plan = await PrewarmPlan.make(list, defaults: defaults, service: service)
+        let jobs = plan.items
+        var rejects = plan.rejects
+        summary.duplicates = plan.duplicates
         summary.problems = rejects.count
         summary.unique = jobs.count
-        if Task.isCancelled {
+        if plan.cancelled || Task.isCancelled {
             summary.cancelled = true
             summary.remaining = jobs.count
             return finish(summary, rejects: rejects, list: list, options: options, started: started, note: "the run was cancelled")

@@ -136,6 +136,23 @@ public final class RedisTier: Sendable {
         return reply.integer == 1
     }
 
+    /// Which of `keys` have metadata in Redis, a few hundred per round trip (a pre-warm checks
+    /// thousands at once before queuing the rest).
+    public func existingClips(_ keys: [RequestKey]) async throws -> Set<RequestKey> {
+        var found = Set<RequestKey>()
+        var start = 0
+        while start < keys.count {
+            let batch = Array(keys[start..<min(start + 500, keys.count)])
+            start += batch.count
+            let replies = try await pool.pipeline(batch.map { ["EXISTS", clipKey($0)].map { Data($0.utf8) } })
+            for (key, reply) in zip(batch, replies) {
+                try check(reply, doing: "check clip \(key.short)")
+                if reply.integer == 1 { found.insert(key) }
+            }
+        }
+        return found
+    }
+
     // MARK: - Generation locks
 
     /// Takes the lock for generating `key` across processes and machines, or returns `nil`

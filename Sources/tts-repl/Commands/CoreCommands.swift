@@ -16,7 +16,7 @@ struct CommandContext: Sendable {
 /// The REPL's commands, one table for parsing, `help` and completion. Each group of commands
 /// lives in its own file under Commands/ and is listed here once.
 func makeCommandTable() -> CommandTable {
-    CommandTable(commands: coreCommands + prewarmCommands + exportCommands + operationsCommands)
+    CommandTable(commands: coreCommands + prewarmCommands + queueCommands + exportCommands + operationsCommands)
 }
 
 /// Speech, session, cache browsing and shell commands.

@@ -6,15 +6,15 @@ import TTSService
 /// Pre-warm: fill the cache from a phrase list before anyone asks.
 let prewarmCommands: [Command] = [
     Command("prewarm", group: .prewarm,
-            usage: "prewarm FILE [--format text|csv|tsv|jsonl] [--concurrency N] [--dry-run] [--strict] [--rejects FILE]",
-            summary: "Fill the cache from a phrase list (text, CSV, TSV or JSON Lines; - reads stdin). Cached phrases cost nothing; failed lines go to FILE.rejects.EXT for a retry",
+            usage: "prewarm FILE [--format text|csv|tsv|jsonl] [--concurrency N] [--dry-run] [--strict] [--rejects FILE] [--queue]",
+            summary: "Fill the cache from a phrase list (text, CSV, TSV or JSON Lines; - reads stdin). Cached phrases cost nothing; failed lines go to FILE.rejects.EXT for a retry; --queue leaves the work to `worker` processes through Redis",
             examples: ["prewarm phrases.txt", "prewarm menu.csv --concurrency 8", "prewarm prompts.jsonl --dry-run",
-                       "prewarm phrases.rejects.txt", "prewarm - --format csv < menu.csv"],
+                       "prewarm phrases.rejects.txt", "prewarm - --format csv < menu.csv", "prewarm menu.csv --queue"],
             run: prewarm),
 ]
 
 @Sendable func prewarm(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["format", "concurrency", "rejects"], flags: ["dry-run", "strict"], command: "prewarm")
+    let options = try Options(words, valued: ["format", "concurrency", "rejects"], flags: ["dry-run", "strict", "queue"], command: "prewarm")
     guard options.positional.count == 1, let path = options.positional.first else {
         throw TTSError.validation("file", options.positional.isEmpty
             ? "prewarm needs a phrase list: `prewarm phrases.txt` (or - for stdin)"
@@ -22,6 +22,13 @@ let prewarmCommands: [Command] = [
     }
     let concurrency = try options.int("concurrency", default: 4, range: 1...64)
     let format = try phraseListFormat(path, named: options.values["format"])
+    if options.flags.contains("queue") {
+        if options.flags.contains("dry-run") || options.values["concurrency"] != nil || options.values["rejects"] != nil {
+            throw TTSError.validation("queue", "--queue only queues the phrases: --dry-run, --concurrency and --rejects belong to a local run (give `worker --concurrency N` to the workers)")
+        }
+        let list = try await loadPhraseList(path, format: format)
+        return try await enqueuePrewarm(list, defaults: session.request(text: ""), strict: options.flags.contains("strict"), context: context)
+    }
     let rejectsURL = try rejectsLocation(input: path, format: format, given: options.values["rejects"])
     let list = try await loadPhraseList(path, format: format)
     let printer = ProgressPrinter(output: context.output)

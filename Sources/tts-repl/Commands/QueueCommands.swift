@@ -1,0 +1,193 @@
+import Dispatch
+import Foundation
+import Glibc
+import TTSCore
+import TTSService
+import TTSStore
+
+/// Distributed pre-warming: `prewarm FILE --queue` fills a Redis queue, `worker` processes on
+/// any machine empty it, `queue` shows where it stands.
+let queueCommands: [Command] = [
+    Command("worker", group: .prewarm,
+            usage: "worker [--concurrency N] [--max-jobs N] [--idle-exit S] [--grace S]",
+            summary: "Take pre-warm jobs from the Redis queue and generate them until stopped (SIGTERM or Ctrl-C finish or hand back the jobs in flight)",
+            examples: ["worker", "worker --concurrency 8", "worker --idle-exit 10", "worker --max-jobs 100"],
+            options: ["--concurrency", "--max-jobs", "--idle-exit", "--grace"], run: worker),
+    Command("queue", group: .prewarm, usage: "queue [retry-dead | dead [--limit N]]",
+            summary: "Show the pre-warm queue: waiting, in flight, done and dead jobs; retry-dead requeues the dead ones; dead lists them with their errors",
+            examples: ["queue", "queue retry-dead", "queue dead --limit 20"], options: ["--limit"], run: queue),
+]
+
+// MARK: - worker
+
+@Sendable func worker(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["concurrency", "max-jobs", "idle-exit", "grace"], command: "worker")
+    if let extra = options.positional.first {
+        throw TTSError.validation("worker", "worker takes options only, not '\(extra)'; see `help worker`")
+    }
+    let configuration = context.runtime.configuration
+    var workerOptions = WorkerOptions(
+        concurrency: try options.int("concurrency", default: configuration.concurrency, range: 1...256),
+        reclaimAfter: .seconds(configuration.queueReclaimSeconds), maxAttempts: configuration.queueMaxAttempts,
+        grace: .seconds(try seconds(options, "grace", default: 10)))
+    if options.values["max-jobs"] != nil { workerOptions.maxJobs = try options.int("max-jobs", default: 0, range: 1...Int.max) }
+    if options.values["idle-exit"] != nil { workerOptions.idleExit = .seconds(try seconds(options, "idle-exit", default: 0)) }
+
+    let connection = try await QueueConnection.open(configuration, command: "worker")
+    let worker = QueueWorker(service: context.service, queue: connection.queue, tier: connection.tier, options: workerOptions)
+    let output = context.output
+    output.notice("worker \(worker.consumer): taking jobs from \(connection.queue.streamKey), \(workerOptions.concurrency) at a time; SIGTERM or Ctrl-C stops it cleanly")
+    let name = worker.consumer
+    let run = Task { try await worker.run { output.progress(workerProgressLine(name, $0)) } }
+    // SIGINT already cancels the command (the runner's handler); SIGTERM does the same while
+    // the worker runs, so `kill` and service managers get a clean stop too.
+    let terminate = TerminationSignal { run.cancel() }
+    defer { terminate.restore() }
+    let summary = try await withTaskCancellationHandler {
+        try await run.value
+    } onCancel: {
+        run.cancel()
+    }
+    if output.progressIsLive { output.write("\n", to: .standardError) }
+    return workerReport(summary)
+}
+
+/// `--grace 2.5`: seconds, fractions allowed.
+private func seconds(_ options: Options, _ name: String, default value: Double) throws -> Double {
+    guard let text = options.values[name] else { return value }
+    guard let number = Double(text), number >= 0, number <= 86_400 else {
+        throw TTSError.validation(name, "--\(name) takes a number of seconds from 0 to 86400, not '\(text)'")
+    }
+    return number
+}
+
+/// Turns SIGTERM into a call of `handler` while it lives; `restore()` puts back the default
+/// (terminate), so SIGTERM outside a worker still ends the process at once.
+private final class TerminationSignal: @unchecked Sendable {
+    // @unchecked: `source` is set in init and only cancelled by `restore`, from one thread.
+    private let source: DispatchSourceSignal
+
+    init(_ handler: @escaping @Sendable () -> Void) {
+        // A process started from a thread that blocks SIGTERM inherits the block; unblock it
+        // here (the thread that runs this) so the signal can be delivered at all.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        signal(SIGTERM, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+    }
+
+    func restore() {
+        source.cancel()
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// `worker host:42:ab12: done 40  retried 1  dead 0  in flight 4  12.3 jobs/s`
+func workerProgressLine(_ name: String, _ p: WorkerProgress) -> String {
+    "worker \(name): done \(p.done)  retried \(p.retried)  dead \(p.dead)  reclaimed \(p.reclaimed)  in flight \(p.inFlight)  "
+        + String(format: "%.1f jobs/s", p.rate)
+}
+
+func workerReport(_ summary: WorkerSummary) -> Report {
+    let t = summary.totals
+    let why: String = switch summary.stop {
+    case .requested: "asked to stop"
+    case .idle: "the queue stayed empty"
+    case .maxJobs: "--max-jobs reached"
+    }
+    var lines = ["worker \(summary.consumer) stopped (\(why)) after \(elapsedText(t.elapsed)):",
+                 "  done \(t.done)  retried \(t.retried)  dead \(t.dead)  reclaimed \(t.reclaimed)  returned \(t.returned)"
+                     + String(format: "  %.1f jobs/s", t.rate)]
+    if t.finishedElsewhere > 0 {
+        lines.append("  \(t.finishedElsewhere) job\(t.finishedElsewhere == 1 ? " was" : "s were") finished here and by another worker that took it over (one engine call each)")
+    }
+    if t.returned > 0 { lines.append("  \(t.returned) unfinished job\(t.returned == 1 ? " was" : "s were") handed back to the queue for other workers") }
+    if t.dead > 0 { lines.append("  see `queue dead` for the dead jobs and their errors; `queue retry-dead` requeues them") }
+    let json: JSONValue = .object([
+        ("worker", .string(summary.consumer)), ("stop", .string(summary.stop.rawValue)), ("done", .int(t.done)),
+        ("finished_elsewhere", .int(t.finishedElsewhere)), ("retried", .int(t.retried)), ("dead", .int(t.dead)),
+        ("reclaimed", .int(t.reclaimed)), ("returned", .int(t.returned)),
+        ("elapsed_s", .double((t.elapsed * 1000).rounded() / 1000)), ("rate", .double((t.rate * 1000).rounded() / 1000)),
+    ])
+    return Report(human: lines.joined(separator: "\n"), json: json)
+}
+
+// MARK: - queue
+
+@Sendable func queue(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["limit"], command: "queue")
+    let configuration = context.runtime.configuration
+    switch options.positional.first {
+    case nil:
+        let connection = try await QueueConnection.open(configuration, command: "queue")
+        let activeWithin = Duration.seconds(max(10, 2 * configuration.queueReclaimSeconds))
+        let counts = try await connection.queue.counts(activeWithin: activeWithin)
+        return queueReport(counts, stream: connection.queue.streamKey)
+    case "retry-dead":
+        let connection = try await QueueConnection.open(configuration, command: "queue retry-dead")
+        let result = try await connection.queue.retryDead()
+        var human = "requeued \(result.requeued) dead job\(result.requeued == 1 ? "" : "s")"
+        if result.alreadyQueued > 0 { human += "; \(result.alreadyQueued) dropped because the same request was queued again meanwhile" }
+        if result.requeued > 0 { human += "\n  a running `worker` picks them up; each gets \(configuration.queueMaxAttempts) attempts again" }
+        return Report(human: human, json: .object([("requeued", .int(result.requeued)), ("already_queued", .int(result.alreadyQueued))]))
+    case "dead":
+        let connection = try await QueueConnection.open(configuration, command: "queue dead")
+        let jobs = try await connection.queue.deadJobs(limit: try options.int("limit", default: 20, range: 1...10_000))
+        let rows = jobs.map { [$0.key.short, $0.request.engine, $0.request.voice, String($0.attempts), excerpt($0.request.text, 30),
+                               excerpt($0.lastError ?? "", 70)] }
+        let human = jobs.isEmpty ? "no dead jobs" : table(["KEY", "ENGINE", "VOICE", "ATTEMPTS", "TEXT", "LAST ERROR"], rows)
+        return Report(human: human, json: jobs.map { job in
+            .object([("id", .string(job.id)), ("key", .string(job.key.hex)), ("text", .string(job.request.text)),
+                     ("engine", .string(job.request.engine)), ("model", .string(job.request.model)),
+                     ("voice", .string(job.request.voice)), ("language", .string(job.request.language)),
+                     ("attempts", .int(job.attempts)), ("error", .string(job.lastError ?? ""))])
+        })
+    case let other?:
+        throw TTSError.validation("queue", "queue takes no argument, `retry-dead` or `dead`, not '\(other)'")
+    }
+}
+
+func queueReport(_ c: QueueCounts, stream: String) -> Report {
+    let human = table(["WAITING", "IN FLIGHT", "DONE", "DEAD", "WORKERS"],
+                      [[String(c.waiting), String(c.inFlight), String(c.done), String(c.dead), String(c.activeWorkers)]])
+        + "\n(\(stream); \(c.failedAttempts) failed attempt\(c.failedAttempts == 1 ? "" : "s") so far"
+        + (c.dead > 0 ? "; `queue dead` lists the dead jobs, `queue retry-dead` requeues them)" : ")")
+    let json: JSONValue = .object([
+        ("pending", .int(c.waiting)), ("in_flight", .int(c.inFlight)), ("done", .int(c.done)), ("dead", .int(c.dead)),
+        ("failed_attempts", .int(c.failedAttempts)), ("workers", .int(c.activeWorkers)),
+    ])
+    return Report(human: human, json: json)
+}
+
+// MARK: - prewarm --queue
+
+/// The `--queue` branch of `prewarm`: check the list, queue what is not cached anywhere.
+func enqueuePrewarm(_ list: PhraseList, defaults: AudioRequest, strict: Bool, context: CommandContext) async throws -> Report {
+    let connection = try await QueueConnection.open(context.runtime.configuration, command: "prewarm --queue")
+    let summary = try await QueueEnqueuer(service: context.service, queue: connection.queue, tier: connection.tier)
+        .run(list, defaults: defaults, strict: strict)
+    return enqueueReport(summary)
+}
+
+func enqueueReport(_ s: EnqueueSummary) -> Report {
+    var lines = ["prewarm \(s.source) --queue: \(s.lines) lines, \(s.phrases) phrases, \(s.problems) problem\(s.problems == 1 ? "" : "s")",
+                 "  unique \(s.unique)  duplicates \(s.duplicates)  cached \(s.cached) (local \(s.cachedLocal), redis \(s.cachedShared))  queued \(s.queued)"
+                     + (s.alreadyQueued > 0 ? "  already queued \(s.alreadyQueued)" : "")]
+    for reject in s.rejects.prefix(20) { lines.append("  \(s.source):\(reject.line): \(reject.reason)") }
+    if s.rejects.count > 20 { lines.append("  … and \(s.rejects.count - 20) more") }
+    if s.cancelled { lines.append("  cancelled before anything was queued") }
+    if s.aborted { lines.append("  --strict: nothing was queued; fix these lines and run again") }
+    if s.queued > 0 { lines.append("  start `tts-repl worker` on any machine sharing this Redis to generate them; `queue` shows progress") }
+    let json: JSONValue = .object([
+        ("source", .string(s.source)), ("lines", .int(s.lines)), ("phrases", .int(s.phrases)), ("problems", .int(s.problems)),
+        ("unique", .int(s.unique)), ("duplicates", .int(s.duplicates)), ("cached", .int(s.cached)),
+        ("cached_local", .int(s.cachedLocal)), ("cached_redis", .int(s.cachedShared)), ("queued", .int(s.queued)),
+        ("already_queued", .int(s.alreadyQueued)), ("cancelled", .bool(s.cancelled)), ("aborted", .bool(s.aborted)),
+        ("rejects", .array(s.rejects.map { .object([("line", .int($0.line)), ("cause", .string($0.cause.rawValue)), ("reason", .string($0.reason))]) })),
+    ])
+    return Report(human: lines.joined(separator: "\n"), json: json, failed: !s.succeeded)
+}
