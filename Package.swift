@@ -26,6 +26,11 @@ let package = Package(
         .target(name: "LineEditor"),
         .executableTarget(name: "tts-repl", dependencies: ["TTSService", "LineEditor"]),
         .executableTarget(name: "fake-gemini", dependencies: ["TTSCore"]),
+        // Benchmarks (`make bench`): the harness, and its order statistics and targets as a tiny
+        // library so they can be unit-tested. CSQLite and CHiredis are for the raw baselines only.
+        .target(name: "BenchStats"),
+        .executableTarget(name: "tts-bench",
+                          dependencies: ["BenchStats", "TTSCore", "TTSStore", "TTSEngines", "TTSService", "CSQLite", "CHiredis"]),
 
         // Test helpers shared by the test targets (a throwaway redis-server, …).
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
@@ -35,6 +40,7 @@ let package = Package(
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport"]),
+        .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),
     ],
     swiftLanguageModes: [.v6]
 )
