@@ -21,13 +21,17 @@ final class ChildProcess {
     private var pending: [UInt8] = []
     private var sawEOF = false
 
+    /// Started with the child when asked for, stopped by `wait()`.
+    private let sampler: PeakMemorySampler?
+
     struct Exit {
         var status: Int32
-        /// The child's peak resident set (`ru_maxrss` from `wait4`), in KiB.
+        /// The child's peak resident set (`VmHWM`), in KiB; 0 when it was not sampled.
         var peakRSSKiB: Int
     }
 
-    init(executable: String, _ arguments: [String], environment: [String: String], stdin: Bool = false) throws {
+    init(executable: String, _ arguments: [String], environment: [String: String], stdin: Bool = false,
+         samplePeakMemory: Bool = false) throws {
         self.executable = executable
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
@@ -64,6 +68,7 @@ final class ChildProcess {
         pid = child
         input = stdin ? stdinPipe[1] : -1
         output = stdoutPipe[0]
+        sampler = samplePeakMemory ? PeakMemorySampler(pid: child) : nil
     }
 
     /// A pipe whose ends are closed on exec (pipe2 is not visible from Swift here), so one
@@ -139,15 +144,20 @@ final class ChildProcess {
 
     /// Waits for the child to exit; a child killed by a signal is an error.
     func wait() throws -> Exit {
+        // Read the peak before reaping: a reaped child has no /proc entry.
+        var exited = siginfo_t()
+        while waitid(P_PID, id_t(pid), &exited, WEXITED | WNOWAIT) < 0 {
+            if errno != EINTR { throw HarnessError("waiting for \(executable): \(String(cString: strerror(errno)))") }
+        }
+        let peak = sampler?.stop() ?? 0
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 {
+        while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { throw HarnessError("waiting for \(executable): \(String(cString: strerror(errno)))") }
         }
         // WIFEXITED / WEXITSTATUS are macros Swift does not import.
         let signal = status & 0x7f
         guard signal == 0 else { throw HarnessError("\(executable) was killed by signal \(signal)") }
-        return Exit(status: (status >> 8) & 0xff, peakRSSKiB: usage.ru_maxrss)
+        return Exit(status: (status >> 8) & 0xff, peakRSSKiB: peak)
     }
 
     /// The environment for a `tts-repl` child: a private HOME, no API keys, no Redis unless

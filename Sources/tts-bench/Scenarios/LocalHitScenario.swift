@@ -19,13 +19,16 @@ struct LocalHitScenario: Scenario {
         let rounds = context.quick ? 4 : 20
         var service: [Double] = []
         var floor: [Double] = []
+        var parts = LocalHitProbe.Breakdown()
         for round in 0...rounds {
             let order = Array(0..<store.count).shuffled()
             let f = try probe.floorLatencies(order)
             let s = try await probe.serviceLatencies(order)
+            let b = try await probe.breakdown(order)
             if round > 0 {  // round 0 warms caches, the espeak voice list and the branch predictors
                 floor += f
                 service += s
+                parts.append(b)
             }
         }
         let serviceStats = try Stats(service)
@@ -37,6 +40,12 @@ struct LocalHitScenario: Scenario {
                       baseline: Figure(floorStats.p50, .microseconds), label: label, target: Target(.ratio, .atMost, 3)),
             .measured("local-tier hit p99", Figure(serviceStats.p99, .microseconds),
                       baseline: Figure(floorStats.p99, .microseconds), label: label, target: Target(.ratio, .atMost, 3)),
+            .measured("  of which: normalize text, p50", Figure(try Stats(parts.normalize).p50, .microseconds),
+                      note: "information: the steps of a local hit timed one by one through public API (AudioRequest.normalized, the engine's resolve, RequestKey, SpeechService.localClip); the rest of a hit is counting it and building the result"),
+            .measured("  of which: espeak resolve (voice, model), p50", Figure(try Stats(parts.resolve).p50, .microseconds)),
+            .measured("  of which: request key (SHA-256), p50", Figure(try Stats(parts.key).p50, .microseconds)),
+            .measured("  of which: index row + stat, p50", Figure(try Stats(parts.lookUp).p50, .microseconds),
+                      baseline: Figure(floorStats.p50, .microseconds), label: label),
         ]
     }
 }
@@ -75,6 +84,44 @@ struct LocalHitProbe {
             samples.append(microseconds(from: start, to: end))
         }
         return samples
+    }
+
+    /// Per-step latencies of a local hit, in µs.
+    struct Breakdown {
+        var normalize: [Double] = []
+        var resolve: [Double] = []
+        var key: [Double] = []
+        var lookUp: [Double] = []
+
+        mutating func append(_ other: Breakdown) {
+            normalize += other.normalize
+            resolve += other.resolve
+            key += other.key
+            lookUp += other.lookUp
+        }
+    }
+
+    /// The steps of `generateOrFetch`'s hit path, timed one by one.
+    func breakdown(_ order: [Int]) async throws -> Breakdown {
+        var result = Breakdown()
+        let engine = try service.engines.engine(named: "espeak")
+        for i in order {
+            let t0 = monotonicNanos()
+            let normalized = try store.request(i).normalized(maxTextCharacters: service.maxTextCharacters)
+            let t1 = monotonicNanos()
+            let resolved = try await engine.resolve(normalized)
+            let t2 = monotonicNanos()
+            let key = RequestKey(resolved)
+            let t3 = monotonicNanos()
+            let clip = try service.localClip(for: key)
+            let t4 = monotonicNanos()
+            guard clip != nil else { throw HarnessError("clip \(i) is not in the local tier") }
+            result.normalize.append(microseconds(from: t0, to: t1))
+            result.resolve.append(microseconds(from: t1, to: t2))
+            result.key.append(microseconds(from: t2, to: t3))
+            result.lookUp.append(microseconds(from: t3, to: t4))
+        }
+        return result
     }
 
     func serviceLatencies(_ order: [Int]) async throws -> [Double] {

@@ -26,7 +26,8 @@ struct ReplScriptScenario: Scenario {
         for run in 0...runs {  // run 0 warms the page cache and the binary
             let child = try ChildProcess(executable: repl.path,
                                          ["--json", "--store", store.layout.root.path, "--redis", "off", "--engine", "espeak"],
-                                         environment: ChildProcess.replEnvironment(home: home), stdin: true)
+                                         environment: ChildProcess.replEnvironment(home: home), stdin: true,
+                                         samplePeakMemory: true)
             let start = monotonicNanos()
             let writer = child.feedInput(script)
             var local = 0
@@ -57,7 +58,8 @@ struct ReplScriptScenario: Scenario {
                       Figure(rate, .linesPerSecond), target: target),
             .measured("REPL script, per line", Figure(1e6 / rate, .microseconds),
                       note: "includes process start-up and opening the store, spread over the 10,000 lines"),
-            .measured("REPL script, peak RSS of tts-repl", Figure(try Stats(peakRSS).median, .mebibytes)),
+            .measured("REPL script, peak RSS of tts-repl", Figure(try Stats(peakRSS).median, .mebibytes),
+                      note: "VmHWM of the tts-repl process, read from /proc every 5 ms and once more when it exits"),
         ]
     }
 
