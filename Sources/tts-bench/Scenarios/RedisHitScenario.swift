@@ -53,7 +53,15 @@ struct RedisHitScenario: Scenario {
         var service_: [Double] = []
         var plain: [Double] = []
         var durable: [Double] = []
+        var parts = Breakdown()
+        // Each round times the plain floor, the service and the durable floor in separate passes:
+        // a file created right after another's fsync can wait for the journal commit, which
+        // would charge the service's fsyncs to the plain floor if they alternated per clip.
         for round in 0...rounds {
+            var p: [Double] = [], s: [Double] = [], d: [Double] = []
+            for clip in clips {
+                p.append(try timeFloor(floor, clip: clip, prefix: prefix, folder: floorFolder, durable: false))
+            }
             for (i, request) in requests.enumerated() {
                 let clip = clips[i]
                 try service.index.remove(clip.key)
@@ -64,13 +72,17 @@ struct RedisHitScenario: Scenario {
                 guard result.tier == .redis else {
                     throw HarnessError("\"\(request.text)\" came from the \(result.tier) tier, not Redis")
                 }
-                let p = try timeFloor(floor, clip: clip, prefix: prefix, folder: floorFolder, durable: false)
-                let d = try timeFloor(floor, clip: clip, prefix: prefix, folder: floorFolder, durable: true)
-                if round > 0 {
-                    service_.append(microseconds(from: start, to: end))
-                    plain.append(p)
-                    durable.append(d)
-                }
+                s.append(microseconds(from: start, to: end))
+            }
+            for clip in clips {
+                d.append(try timeFloor(floor, clip: clip, prefix: prefix, folder: floorFolder, durable: true))
+            }
+            let b = try await breakdown(service, shared: shared, clips: clips)
+            if round > 0 {
+                service_ += s
+                plain += p
+                durable += d
+                parts.append(b)
             }
         }
         for clip in clips {
@@ -88,7 +100,53 @@ struct RedisHitScenario: Scenario {
             .measured("Redis-tier hit p50 vs a durable floor", Figure(s.p50, .microseconds),
                       baseline: Figure(d.p50, .microseconds), label: "GET+write+fsync file and folder",
                       note: "information: the store fsyncs each new blob and its folder (crash safety); the plain floor does not"),
+            .measured("  of which: Redis look-up (EVAL: metadata + audio), p50", Figure(try Stats(parts.lookUp).p50, .microseconds),
+                      note: "information: the steps of a Redis hit timed one by one through public API (SharedTier.lookup, BlobHash, WAVAudio.decode, BlobStore.put, ClipIndex.upsert)"),
+            .measured("  of which: SHA-256 + WAV check of the bytes, p50", Figure(try Stats(parts.check).p50, .microseconds)),
+            .measured("  of which: durable blob write (temp, fsync, rename, fsync folder), p50", Figure(try Stats(parts.put).p50, .microseconds)),
+            .measured("  of which: index row, p50", Figure(try Stats(parts.upsert).p50, .microseconds)),
         ]
+    }
+
+    /// Per-step latencies of a Redis hit, in µs.
+    struct Breakdown {
+        var lookUp: [Double] = []
+        var check: [Double] = []
+        var put: [Double] = []
+        var upsert: [Double] = []
+
+        mutating func append(_ other: Breakdown) {
+            lookUp += other.lookUp
+            check += other.check
+            put += other.put
+            upsert += other.upsert
+        }
+    }
+
+    /// The steps of the service's Redis-hit path, timed one by one on the same clips.
+    private func breakdown(_ service: SpeechService, shared: SharedTier, clips: [Clip]) async throws -> Breakdown {
+        var result = Breakdown()
+        for clip in clips {
+            try service.index.remove(clip.key)
+            try service.blobs.remove(clip.blob)
+            let t0 = monotonicNanos()
+            let hit = await shared.lookup(clip.key)
+            let t1 = monotonicNanos()
+            guard let hit, let audio = hit.audio else { throw HarnessError("clip \(clip.key.short) is not in Redis with its audio") }
+            guard BlobHash(of: audio) == clip.blob, (try? WAVAudio.decode(audio)) != nil else {
+                throw HarnessError("the audio of \(clip.key.short) in Redis does not match its blob hash")
+            }
+            let t2 = monotonicNanos()
+            _ = try service.blobs.put(audio)
+            let t3 = monotonicNanos()
+            try service.index.upsert(hit.clip)
+            let t4 = monotonicNanos()
+            result.lookUp.append(microseconds(from: t0, to: t1))
+            result.check.append(microseconds(from: t1, to: t2))
+            result.put.append(microseconds(from: t2, to: t3))
+            result.upsert.append(microseconds(from: t3, to: t4))
+        }
+        return result
     }
 
     /// One GET + file write, timed; the file is removed afterwards (untimed).
