@@ -14,6 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make run    build and open the REPL (installs missing system packages)"
+	@echo "make demo   the REPL on the Gemini engine, against fake-gemini on loopback (no key needed)"
 	@echo "make test   run every test against a throwaway redis-server"
 	@echo "make bench  release build and benchmarks (QUICK=1: the short version)"
 	@echo "make clean  remove build products"
@@ -37,6 +38,16 @@ release: deps
 
 run: build
 	@$$($(SWIFT) build --show-bin-path)/tts-repl
+
+## demo: fake-gemini on a free loopback port, and the REPL talking Gemini's wire format to it.
+demo: build
+	@bin=$$($(SWIFT) build --show-bin-path); dir=$$(mktemp -d); \
+	$$bin/fake-gemini --port 0 --port-file $$dir/port --latency-ms 300 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
+	for i in $$(seq 1 50); do [ -s $$dir/port ] && break; sleep 0.1; done; \
+	echo "fake-gemini on 127.0.0.1:$$(cat $$dir/port); the store is $$dir/store"; \
+	GEMINI_API_KEY=demo-key-not-secret GEMINI_BASE_URL=http://127.0.0.1:$$(cat $$dir/port) \
+	  TTS_STORE=$$dir/store $$bin/tts-repl
 
 ## test: starts redis-server on a free loopback port in a temporary folder, runs every test,
 ## and stops the server afterwards, also when tests fail.

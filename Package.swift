@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
         .target(name: "LineEditor"),
         .executableTarget(name: "tts-repl", dependencies: ["TTSService", "LineEditor"]),
-        .executableTarget(name: "fake-gemini", dependencies: ["TTSCore"]),
+        // The loopback Gemini stand-in, a library so tests can start it in-process.
+        .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
+        .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
         // Benchmarks (`make bench`): the harness, and its order statistics and targets as a tiny
         // library so they can be unit-tested. CSQLite and CHiredis are for the raw baselines only.
         .target(name: "BenchStats"),
@@ -36,10 +38,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
         .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
-        .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines"]),
-        .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport"]),
+        .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
+        .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,10 +10,13 @@ public final class Runtime: Sendable {
     public let layout: StoreLayout
     public let service: SpeechService
     public let logger: Logger
+    /// What `config reload` may change while running (voice, log level, budget, prices).
+    public let live: LiveConfiguration
 
     /// - Parameter notify: where one-line notices for people go (Redis degraded or back).
     public init(configuration: Configuration, notify: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.configuration = configuration
+        live = LiveConfiguration(configuration)
         layout = StoreLayout(root: configuration.storeURL)
         do {
             try FileManager.default.createDirectory(at: configuration.storeURL, withIntermediateDirectories: true)
@@ -24,16 +27,20 @@ public final class Runtime: Sendable {
         let index = try ClipIndex(url: layout.indexURL)
         logger = Logger(file: configuration.logFileURL, level: configuration.logLevel)
 
+        let metrics = ServiceMetrics()
         var engines = EngineRegistry()
         engines.register(EspeakEngine())
         if configuration.geminiAPIKeys.isEmpty {
-            engines.markUnavailable("gemini", reason: "the gemini engine needs an API key: set GEMINI_API_KEY in the environment or in .env, or use `engine espeak`")
+            engines.markUnavailable("gemini", reason: "the gemini engine needs an API key: set GEMINI_API_KEY in the environment or in .env (`make demo` runs against a local stand-in), or use `engine espeak`")
         } else {
-            engines.markUnavailable("gemini", reason: "the gemini engine is not wired into this build yet: use `engine espeak`")
+            var gemini = Runtime.geminiConfiguration(configuration)
+            gemini.onRetry = { [metrics] in metrics.recordRetry() }
+            engines.register(GeminiEngine(configuration: gemini))
         }
         let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
         service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
-                                maxTextCharacters: configuration.maxTextCharacters)
+                                maxTextCharacters: configuration.maxTextCharacters, metrics: metrics,
+                                budget: CacheBudget(maxBytes: configuration.cacheMaxBytes))
         if shared.isEnabled {
             // Said once at start when Redis is missing, rather than at the first miss.
             let probed = DispatchSemaphore(value: 0)
@@ -45,6 +52,14 @@ public final class Runtime: Sendable {
         }
     }
 
+    static func geminiConfiguration(_ c: Configuration) -> GeminiConfiguration {
+        let retry = RetryPolicy(attempts: c.retryAttempts, baseDelay: .milliseconds(c.retryBaseMs),
+                                maxServerDelay: .seconds(c.retryMaxDelaySeconds))
+        return GeminiConfiguration(baseURL: c.geminiBaseURL, apiKeys: c.geminiAPIKeys, model: c.geminiModel,
+                                   requestTimeout: .seconds(c.requestTimeoutSeconds), retry: retry,
+                                   rpm: c.requestsPerMinute, concurrency: c.concurrency)
+    }
+
     private static func sharedTier(_ configuration: Configuration, logger: Logger,
                                    notify: @escaping @Sendable (String) -> Void) throws -> SharedTier {
         guard let text = configuration.redisURL else { return .off }
@@ -52,7 +67,8 @@ public final class Runtime: Sendable {
         let pool = RedisPool(RedisPoolConfiguration(url: url))
         let tier = RedisTier(pool: pool, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
                              shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
-        return SharedTier(tier: tier, describe: "Redis at \(url)", logger: logger, notify: notify)
+        return SharedTier(tier: tier, describe: "Redis at \(url)", isDefaultServer: configuration.redisIsDefault,
+                          logger: logger, notify: notify)
     }
 
     /// Flushes buffered hit counts and shared counters, and closes the index.

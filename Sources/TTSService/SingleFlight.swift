@@ -21,6 +21,9 @@ actor SingleFlight<Key: Hashable & Sendable, Value: Sendable> {
     /// Whether this key is being worked on right now (for tests and diagnostics).
     func isInFlight(_ key: Key) -> Bool { flights[key] != nil }
 
+    /// Runs not finished yet, waited on or not (shutdown drains them).
+    var count: Int { flights.count }
+
     func run(_ key: Key, _ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
         nextWaiterID += 1
         let id = nextWaiterID

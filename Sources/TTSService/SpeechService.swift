@@ -37,7 +37,11 @@ public final class SpeechService: Sendable {
     public let logger: Logger
     public let maxTextCharacters: Int
     public let locking: LockPolicy
+    /// Operations: counters and latencies of this process, and the local tier's byte budget.
+    public let metrics: ServiceMetrics
+    public let budget: CacheBudget
     private let flights = SingleFlight<RequestKey, Generation>()
+    var flightsInProgress: Int { get async { await flights.count } }
 
     /// How long a generation lock lives and how long another process waits for its holder.
     public struct LockPolicy: Sendable {
@@ -54,7 +58,8 @@ public final class SpeechService: Sendable {
     }
 
     public init(engines: EngineRegistry, index: ClipIndex, blobs: BlobStore, shared: SharedTier = .off,
-                logger: Logger = .disabled, maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy()) {
+                logger: Logger = .disabled, maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy(),
+                metrics: ServiceMetrics = ServiceMetrics(), budget: CacheBudget = CacheBudget()) {
         self.engines = engines
         self.index = index
         self.blobs = blobs
@@ -62,6 +67,8 @@ public final class SpeechService: Sendable {
         self.logger = logger
         self.maxTextCharacters = maxTextCharacters
         self.locking = locking
+        self.metrics = metrics
+        self.budget = budget
     }
 
     /// Validates and normalizes the request, then lets its engine fill in the voice and model.
@@ -78,8 +85,9 @@ public final class SpeechService: Sendable {
         let key = RequestKey(resolved)
         if let clip = try localClip(for: key) {
             index.recordHit(key, at: Date())
-            let blobs = self.blobs
-            shared.publishInBackground(clip) { try? blobs.read(clip.blob, verify: false) }
+            // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
+            // and is quarantined so the next request regenerates it.
+            shared.publishInBackground(clip) { [self] in try? verifiedAudio(of: clip) }
             return finish(clip, tier: .local, started: started)
         }
         let generated = try await flights.run(key) { [self] in
@@ -150,18 +158,24 @@ public final class SpeechService: Sendable {
             return nil
         }
         try index.upsert(clip)
+        enforceBudget(afterWriting: clip)
         shared.count("hits.redis")
         shared.count("bytes.served", by: clip.bytes)
         logger.info("fetch", [("key", .string(key.hex)), ("tier", "redis"), ("bytes", .int(clip.bytes))])
         return Generation(clip: clip, tier: .redis, path: blobs.url(for: clip.blob), elapsedMs: 0)
     }
 
-    /// A clip counts as present only when its row and its blob file both exist: a row whose
-    /// blob vanished is a miss, and the regeneration repairs it.
+    /// A clip counts as present only when its row and its blob file both exist and the file
+    /// has the row's size (one `stat`): a row whose blob vanished is a miss, a blob of the
+    /// wrong size is quarantined and is a miss, and the regeneration repairs both.
     public func localClip(for key: RequestKey) throws -> Clip? {
         guard let clip = try index.clip(for: key) else { return nil }
-        guard blobs.contains(clip.blob) else {
+        guard let size = blobs.size(of: clip.blob) else {
             logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
+            return nil
+        }
+        guard size == clip.bytes else {
+            quarantineDamaged(clip, reason: "size \(size), expected \(clip.bytes)")
             return nil
         }
         return clip
@@ -173,7 +187,9 @@ public final class SpeechService: Sendable {
         let wav: Data
         do {
             wav = try await engine.synthesize(request)
+            metrics.recordEngineCall(error: nil, seconds: started.duration(to: .now).seconds, bytes: wav.count)
         } catch {
+            metrics.recordEngineCall(error: error, seconds: started.duration(to: .now).seconds)
             logger.error("generate", [("key", .string(key.hex)), ("engine", .string(request.engine)),
                                       ("outcome", .string("error")), ("error", .string(String(describing: error)))])
             throw error
@@ -188,6 +204,7 @@ public final class SpeechService: Sendable {
         let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
                         durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)
         try index.upsert(clip)
+        enforceBudget(afterWriting: clip)
         await shared.publish(clip, audio: wav)
         shared.count("engine.calls")
         shared.count("bytes.served", by: wav.count)
@@ -201,6 +218,7 @@ public final class SpeechService: Sendable {
 
     private func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {
         let elapsed = started.duration(to: .now).milliseconds
+        metrics.recordRequest(tier: tier, bytes: clip.bytes, seconds: elapsed / 1000)
         if tier == .local {
             shared.count("hits.local")
             shared.count("bytes.served", by: clip.bytes)

@@ -91,14 +91,19 @@ func writeAll(_ bytes: [UInt8], to fd: Int32) {
 struct Report {
     var human: String
     var json: [JSONValue]
+    /// The command ran and has something to say, but did not do all it was asked, or what it
+    /// found is a failure (a prewarm with failed lines, `health` unhealthy, `verify` found
+    /// damage): the report is printed and the command counts as failed (exit 1).
+    var failed: Bool
 
-    init(human: String, json: [JSONValue]) {
+    init(human: String, json: [JSONValue], failed: Bool = false) {
         self.human = human
         self.json = json
+        self.failed = failed
     }
 
-    init(human: String, json: JSONValue) {
-        self.init(human: human, json: [json])
+    init(human: String, json: JSONValue, failed: Bool = false) {
+        self.init(human: human, json: [json], failed: failed)
     }
 
     static let empty = Report(human: "", json: [])

@@ -12,7 +12,7 @@ final class Shell: @unchecked Sendable {
     let table: CommandTable
     let context: CommandContext
     let output: Output
-    private let runner = CommandRunner()
+    let runner = CommandRunner()
 
     init(runtime: Runtime, output: Output) {
         let table = makeCommandTable()
@@ -55,10 +55,13 @@ final class Shell: @unchecked Sendable {
             try await command.run(&session, context, arguments)
         }
         session = result.session
+        // A SIGTERM stopped this command: report it, then leave the exit to the shutdown
+        // thread, which closes the store and exits with 128 + the signal.
+        defer { runner.parkIfShuttingDown() }
         switch result.outcome {
         case .success(let report):
             output.emit(report)
-            return .succeeded
+            return report.failed ? .failed : .succeeded
         case .failure(let error as TTSError):
             output.error(error, line: lineNumber)
             return .failed
@@ -91,10 +94,14 @@ final class CommandRunner: @unchecked Sendable {
         var outcome: Swift.Result<Report, Error>
     }
 
-    /// Guards `current`, which the SIGINT handler reads from the signal queue.
+    /// Guards `current` and `shuttingDown`, which the signal handlers read from other threads.
     private let lock = NSLock()
     private var current: Task<Void, Never>?
     private var interruptSource: DispatchSourceSignal?
+    private var shuttingDown = false
+    /// Called for SIGINT with no command running in a script or one-shot run (graceful exit);
+    /// set once at start, before any signal can arrive.
+    nonisolated(unsafe) var onIdleInterrupt: (@Sendable () -> Void)?
 
     init() {
         signal(SIGINT, SIG_IGN)
@@ -112,8 +119,29 @@ final class CommandRunner: @unchecked Sendable {
         if let task {
             task.cancel()
         } else if isatty(0) == 0 {
-            exit(130)
+            if let onIdleInterrupt { onIdleInterrupt() } else { exit(130) }
         }
+    }
+
+    /// Blocks the calling thread for good once shutdown has begun (the process is about to exit).
+    func parkIfShuttingDown() {
+        guard lock.withLock({ shuttingDown }) else { return }
+        while true { pause() }
+    }
+
+    /// Shutdown: refuses further commands, cancels the running one and waits (bounded) until it
+    /// has returned. Returns whether a command was running.
+    @discardableResult
+    func stopCommands(waitingUpTo timeout: Duration) -> Bool {
+        let task = lock.withLock { () -> Task<Void, Never>? in
+            shuttingDown = true
+            return current
+        }
+        guard let task else { return false }
+        task.cancel()
+        let deadline = ContinuousClock.now + timeout
+        while lock.withLock({ current != nil }) && ContinuousClock.now < deadline { usleep(5_000) }
+        return true
     }
 
     func run(session: Session, _ body: @escaping @Sendable (inout Session) async throws -> Report) -> Result {
@@ -131,7 +159,13 @@ final class CommandRunner: @unchecked Sendable {
         }
         lock.lock()
         current = task
+        let refused = shuttingDown
         lock.unlock()
+        if refused {
+            // Shutting down: the store is being closed and the process ends in a moment.
+            task.cancel()
+            while true { pause() }
+        }
         done.wait()
         lock.lock()
         current = nil

@@ -33,12 +33,23 @@ func runMain() -> Int32 {
     }
 
     let runtime: Runtime
+    let dotEnvURL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".env")
+    let flags = invocation.settingFlags
+    let loadConfiguration: @Sendable () throws -> Configuration = {
+        try Configuration.load(flags: flags, environment: ProcessInfo.processInfo.environment, dotEnv: try DotEnv.load(dotEnvURL))
+    }
+    var loadedConfiguration: Configuration?
     do {
-        let dotEnv = try DotEnv.load(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".env"))
-        let configuration = try Configuration.load(flags: invocation.settingFlags,
-                                                   environment: ProcessInfo.processInfo.environment, dotEnv: dotEnv)
+        let configuration = try loadConfiguration()
+        loadedConfiguration = configuration
         runtime = try Runtime(configuration: configuration) { [output] notice in output.notice(notice) }
+        runtime.live.setLoader(loadConfiguration)
     } catch let error as TTSError {
+        // `health` reports a store that cannot be opened as its failure, with what to do.
+        if invocation.commandWords.first?.lowercased() == "health", let configuration = loadedConfiguration {
+            output.emit(healthReport(HealthReport.storeUnusable(error, store: configuration.storeURL)))
+            return ExitStatus.commandFailed
+        }
         output.error(error)
         return ExitStatus.usage
     } catch {
@@ -49,6 +60,7 @@ func runMain() -> Int32 {
     if let problem = runtime.logger.openError { output.notice("warning: \(problem); continuing without a log") }
 
     let shell = Shell(runtime: runtime, output: output)
+    Shutdown.install(runner: shell.runner, runtime: runtime)
     if !invocation.commandWords.isEmpty {
         guard let outcome = shell.runArguments(invocation.commandWords) else {
             let word = invocation.commandWords[0]

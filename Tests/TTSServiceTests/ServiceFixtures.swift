@@ -37,7 +37,10 @@ final class ToneEngine: SpeechEngine, @unchecked Sendable {
     }
 
     static func tone(for text: String, sampleRate: Int = 16000) -> Data {
-        let frequency = 200.0 + Double(abs(text.hashValue % 600))
+        // A stable pitch per text (String.hashValue is seeded per process, and two texts could
+        // collide within a run): the first two bytes of the text's SHA-256.
+        let digest = SHA256.hash(text).bytes
+        let frequency = 200.0 + Double((Int(digest[0]) << 8 | Int(digest[1])) % 4000) / 4.0
         var pcm = Data()
         for i in 0..<(sampleRate / 10) {
             let sample = Int16(8000 * sin(2 * Double.pi * frequency * Double(i) / Double(sampleRate)))

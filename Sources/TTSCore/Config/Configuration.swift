@@ -22,8 +22,23 @@ public struct Configuration: Sendable {
     public var geminiAPIKeys: [String]
     public var geminiBaseURL: String
     public var geminiModel: String
+    /// Total time for one engine HTTP call (TTS_REQUEST_TIMEOUT).
+    public var requestTimeoutSeconds: Int
+    public var retryAttempts: Int
+    public var retryBaseMs: Int
+    /// The longest wait a 429's RetryInfo may ask for before the call fails fast instead.
+    public var retryMaxDelaySeconds: Int
+    /// Engine requests per minute, shared by every generation in the process; nil = unlimited.
+    public var requestsPerMinute: Int?
+    /// Engine calls in flight at once.
+    public var concurrency: Int
     public var logLevel: LogLevel
     public var logFileURL: URL
+    // Operations: the local tier's budget (nil = unlimited) and the prices behind `stats`'s
+    // money-saved estimate (0 = not shown).
+    public var cacheMaxBytes: Int? = nil
+    public var pricePerCall: Double = 0
+    public var pricePerAudioSecond: Double = 0
     /// The setting name → where its value came from.
     public var origins: [String: ConfigSource]
 
@@ -97,6 +112,23 @@ public struct Configuration: Sendable {
             throw TTSError.config("GEMINI_BASE_URL is '\(baseURL)'; accepted: an http(s) URL such as https://generativelanguage.googleapis.com")
         }
 
+        let requestTimeoutSeconds = try parseSeconds(raw(.requestTimeout) ?? "120", name: Setting.requestTimeout.name)
+        guard requestTimeoutSeconds >= 1 else {
+            throw TTSError.config("TTS_REQUEST_TIMEOUT must be at least 1 second")
+        }
+        func wholeNumber(_ setting: Setting, default value: Int, range: ClosedRange<Int>) throws -> Int {
+            let text = raw(setting) ?? String(value)
+            guard let number = Int(text), range.contains(number) else {
+                throw TTSError.config("\(setting.name) is '\(text)'; accepted: a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        let retryAttempts = try wholeNumber(.retryAttempts, default: 3, range: 1...20)
+        let retryBaseMs = try wholeNumber(.retryBaseMs, default: 1000, range: 1...600_000)
+        let retryMaxDelaySeconds = try parseSeconds(raw(.retryMaxDelay) ?? "60", name: Setting.retryMaxDelay.name)
+        let requestsPerMinute: Int? = raw(.rpm) == nil ? nil : try wholeNumber(.rpm, default: 0, range: 1...1_000_000)
+        let concurrency = try wholeNumber(.concurrency, default: 4, range: 1...256)
+
         let levelText = (raw(.logLevel) ?? "info").lowercased()
         guard let logLevel = LogLevel(rawValue: levelText) else {
             throw TTSError.config("TTS_LOG_LEVEL is '\(levelText)'; accepted: debug, info, warn, error")
@@ -104,13 +136,28 @@ public struct Configuration: Sendable {
         let logFileURL = raw(.logFile).map { URL(fileURLWithPath: expandTilde($0, home: home)) }
             ?? storeURL.appendingPathComponent("tts.log")
 
+        let cacheMaxBytes = try raw(.cacheMaxBytes).map { try parseByteSize($0, name: Setting.cacheMaxBytes.name) }
+        let pricePerCall = try parsePrice(raw(.pricePerCall) ?? "0", name: Setting.pricePerCall.name)
+        let pricePerAudioSecond = try parsePrice(raw(.pricePerAudioSecond) ?? "0", name: Setting.pricePerAudioSecond.name)
+
         return Configuration(
             storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
             maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
             redisShareAudio: redisShareAudio, redisAudioMaxBytes: redisAudioMaxBytes, redisTTLSeconds: redisTTLSeconds,
             geminiAPIKeys: keys,
             geminiBaseURL: baseURL, geminiModel: raw(.geminiModel) ?? "gemini-3.8-flash-lite-tts",
-            logLevel: logLevel, logFileURL: logFileURL, origins: origins)
+            requestTimeoutSeconds: requestTimeoutSeconds, retryAttempts: retryAttempts, retryBaseMs: retryBaseMs,
+            retryMaxDelaySeconds: retryMaxDelaySeconds, requestsPerMinute: requestsPerMinute, concurrency: concurrency,
+            logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, pricePerCall: pricePerCall,
+            pricePerAudioSecond: pricePerAudioSecond, origins: origins)
+    }
+
+    /// A price: a non-negative decimal number (`0.0004`), in whatever currency the user thinks in.
+    public static func parsePrice(_ text: String, name: String) throws -> Double {
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw TTSError.config("\(name) is '\(text)'; accepted: a non-negative number such as 0.0004 (0 hides the estimate)")
+        }
+        return value
     }
 
     /// on/off, true/false, yes/no, 1/0.
@@ -162,8 +209,9 @@ public struct Configuration: Sendable {
         return path
     }
 
-    /// Shows a secret as its last four characters, for `config` and diagnostics.
+    /// Shows a secret as its last four characters, for `config` and diagnostics; a short one
+    /// (under 12 characters) not at all, since four would be most of it.
     public static func redact(_ secret: String) -> String {
-        secret.count <= 4 ? "****" : "…" + secret.suffix(4)
+        secret.count >= 12 ? "…" + secret.suffix(4) : "…"
     }
 }

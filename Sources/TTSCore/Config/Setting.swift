@@ -49,13 +49,25 @@ public struct Setting: Sendable, Hashable {
     public static let geminiAPIKey = Setting("GEMINI_API_KEY", default: "unset", "Gemini API key; several keys separated by commas rotate", secret: true)
     public static let geminiBaseURL = Setting("GEMINI_BASE_URL", default: "https://generativelanguage.googleapis.com", "Gemini endpoint (fake-gemini for tests and demos)")
     public static let geminiModel = Setting("GEMINI_MODEL", default: "gemini-3.8-flash-lite-tts", "Gemini TTS model")
+    public static let requestTimeout = Setting("TTS_REQUEST_TIMEOUT", default: "120", "Total time for one engine HTTP call, in seconds (or 2m)")
+    public static let retryAttempts = Setting("TTS_RETRY_ATTEMPTS", default: "3", "Attempts per engine call for transient errors (5xx, timeouts, 429)")
+    public static let retryBaseMs = Setting("TTS_RETRY_BASE_MS", default: "1000", "First backoff in milliseconds; doubles per retry with full jitter, capped at 30 s")
+    public static let retryMaxDelay = Setting("TTS_RETRY_MAX_DELAY", default: "60", "Longest wait a 429 may ask for before the call fails fast, in seconds")
+    public static let rpm = Setting("TTS_RPM", default: "unset (no budget)", "Engine requests per minute for the whole process (token bucket)")
+    public static let concurrency = Setting("TTS_CONCURRENCY", default: "4", "Engine calls in flight at once")
     public static let logLevel = Setting("TTS_LOG_LEVEL", default: "info", "debug, info, warn or error")
     public static let logFile = Setting("TTS_LOG_FILE", default: "<store>/tts.log", "JSON-lines log file")
+    // Operations (stats, eviction).
+    public static let cacheMaxBytes = Setting("TTS_CACHE_MAX_BYTES", default: "unset (unlimited)", "Budget of the local tier (e.g. 2GiB): least recently used unpinned clips are evicted after each write")
+    public static let pricePerCall = Setting("TTS_PRICE_PER_CALL", default: "0 (not shown)", "Price of one engine call, for the money-saved estimate of `stats`")
+    public static let pricePerAudioSecond = Setting("TTS_PRICE_PER_AUDIO_SECOND", default: "0 (not shown)", "Price of one second of generated audio, for the money-saved estimate of `stats`")
 
     public static let all: [Setting] = [
         .store, .engine, .voice, .language, .maxTextChars, .redisURL,
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
-        .geminiAPIKey, .geminiBaseURL, .geminiModel, .logLevel, .logFile,
+        .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
+        .retryMaxDelay, .rpm, .concurrency, .logLevel, .logFile,
+        .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond,
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }

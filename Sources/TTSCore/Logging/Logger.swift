@@ -14,7 +14,12 @@ public enum LogLevel: String, Sendable, Comparable, CaseIterable {
 /// logger.info("generate", ["key": .string(key.short), "tier": "engine", "ms": 12])
 /// ```
 public final class Logger: @unchecked Sendable {
-    public let minimumLevel: LogLevel
+    /// Changes live (`config reload`); guarded by `writeLock`.
+    public var minimumLevel: LogLevel {
+        get { writeLock.withLock { level } }
+        set { writeLock.withLock { level = newValue } }
+    }
+    private var level: LogLevel
     private let handle: FileHandle?
     /// Guards writes to `handle` so lines from concurrent tasks never interleave.
     private let writeLock = NSLock()
@@ -22,7 +27,7 @@ public final class Logger: @unchecked Sendable {
     /// Opens (creating) the log file; a log that cannot be opened disables logging rather than
     /// failing the command, and `openError` says why.
     public init(file: URL?, level: LogLevel) {
-        minimumLevel = level
+        self.level = level
         var handle: FileHandle?
         var openError: String?
         if let file {
@@ -47,7 +52,7 @@ public final class Logger: @unchecked Sendable {
     public static let disabled = Logger(file: nil, level: .error)
 
     public func log(_ level: LogLevel, _ event: String, _ fields: [(String, JSONValue)] = []) {
-        guard level >= minimumLevel, let handle else { return }
+        guard let handle, level >= minimumLevel else { return }
         let timestamp = Date().timeIntervalSince1970
         let line = JSONValue.object([("ts", .double((timestamp * 1000).rounded() / 1000)), ("level", .string(level.rawValue)),
                                      ("event", .string(event))] + fields).serialized() + "\n"

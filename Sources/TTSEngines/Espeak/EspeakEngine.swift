@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TTSCore
 
 /// The offline engine: espeak-ng, linked in process (no CLI, no shell), 22,050 Hz mono WAV.
@@ -24,7 +25,18 @@ public struct EspeakEngine: SpeechEngine {
     /// One voice per espeak language name, sorted by name. MBROLA voices are left out: espeak
     /// lists them, but they need the separate MBROLA synthesizer, which is not installed.
     public func voices() async throws -> [VoiceInfo] {
-        EspeakVoiceCatalog(try await EspeakLibrary.shared.voices()).voices
+        try await EspeakEngine.catalog().voices
+    }
+
+    /// The installed voices do not change while the process runs: list them once. Every
+    /// `resolve` needs the catalog, and a cache hit must not wait for the synthesis queue.
+    private static let cachedCatalog = Mutex<EspeakVoiceCatalog?>(nil)
+
+    private static func catalog() async throws -> EspeakVoiceCatalog {
+        if let catalog = cachedCatalog.withLock({ $0 }) { return catalog }
+        let catalog = EspeakVoiceCatalog(try await EspeakLibrary.shared.voices())
+        cachedCatalog.withLock { $0 = catalog }
+        return catalog
     }
 
     public func resolve(_ request: AudioRequest) async throws -> AudioRequest {
@@ -38,7 +50,7 @@ public struct EspeakEngine: SpeechEngine {
         } else if request.model != defaultModel {
             throw TTSError.validation("model", "espeak has one model, '\(defaultModel)'; '\(request.model)' is not one of its models. Leave the model empty or use \(defaultModel).")
         }
-        let catalog = EspeakVoiceCatalog(try await EspeakLibrary.shared.voices())
+        let catalog = try await EspeakEngine.catalog()
         if request.voice.isEmpty {
             resolved.voice = try catalog.voice(forLanguage: request.language)
         } else {

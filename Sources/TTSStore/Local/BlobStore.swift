@@ -79,26 +79,14 @@ public final class BlobStore: Sendable {
     /// do not match the name (a damaged or edited file).
     public func read(_ hash: BlobHash, verify: Bool) throws -> Data {
         let path = layout.blobPath(hash)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            if errno == ENOENT {
+        let data: Data
+        do {
+            data = try DurableFile.readAll(path)
+        } catch {
+            if error.code == ENOENT {
                 throw TTSError.store("blob \(hash.hex) is missing from the store (\(path)): the index points at a file that is gone. Run `verify` to list such clips; generating the clip again restores it.")
             }
-            throw posixError("cannot open blob \(hash.short) at \(path)")
-        }
-        defer { close(descriptor) }
-        var data = Data()
-        var info = stat()
-        if fstat(descriptor, &info) == 0 { data.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw posixError("cannot read blob \(hash.short) at \(path)")
-            }
-            data.append(contentsOf: chunk[0..<count])
+            throw posixError("cannot \(error.action) blob \(hash.short) at \(path)", code: error.code)
         }
         if verify {
             let actual = BlobHash(of: data)
@@ -166,24 +154,11 @@ public final class BlobStore: Sendable {
 
     /// Writes all bytes to a new file (never an existing one) and fsyncs it.
     private func writeDurably(_ data: Data, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
-        guard descriptor >= 0 else { throw posixError("cannot create the temporary file \(path)") }
-        var closed = false
-        defer { if !closed { close(descriptor) } }
-        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw posixError("cannot write \(buffer.count) bytes to \(path)")
-                }
-                offset += written
-            }
+        do {
+            try DurableFile.writeNew(data, to: path, mode: 0o444)
+        } catch {
+            throw posixError("cannot \(error.action) the temporary file \(path)", code: error.code)
         }
-        if fsync(descriptor) != 0 { throw posixError("cannot flush \(path) to disk") }
-        closed = true
-        if close(descriptor) != 0 { throw posixError("cannot close \(path)") }
     }
 
     private func syncFolder(_ path: String) throws {
@@ -204,8 +179,7 @@ public final class BlobStore: Sendable {
     }
 
     /// A `.store` error with `errno`'s text and a hint for the usual causes.
-    private func posixError(_ what: String) -> TTSError {
-        let code = errno
+    private func posixError(_ what: String, code: Int32 = errno) -> TTSError {
         let reason = String(cString: strerror(code))
         let hint: String
         switch code {

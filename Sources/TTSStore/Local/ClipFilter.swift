@@ -1,3 +1,4 @@
+import Foundation
 import TTSCore
 
 /// Which clips `ClipIndex.list` and `ClipIndex.count` return. Every field is optional; the
@@ -5,7 +6,8 @@ import TTSCore
 ///
 /// `voice`, `language`, `engine` and `model` match exactly. `textContains` matches a substring
 /// of the clip's text, ignoring case (Unicode-aware: `"CAFÉ"` finds `"café"`); `%`, `_`,
-/// quotes and backslashes in it are plain characters, not patterns.
+/// quotes and backslashes in it are plain characters, not patterns. `createdSince` keeps clips
+/// created at or after that moment (`export --since`).
 ///
 /// ```swift
 /// let greetings = try index.list(ClipFilter(voice: "Kore", textContains: "hello"), limit: 20, offset: 0)
@@ -16,14 +18,16 @@ public struct ClipFilter: Sendable, Equatable {
     public var engine: String?
     public var model: String?
     public var textContains: String?
+    public var createdSince: Date?
 
     public init(voice: String? = nil, language: String? = nil, engine: String? = nil,
-                model: String? = nil, textContains: String? = nil) {
+                model: String? = nil, textContains: String? = nil, createdSince: Date? = nil) {
         self.voice = voice
         self.language = language
         self.engine = engine
         self.model = model
         self.textContains = textContains
+        self.createdSince = createdSince
     }
 
     /// Matches every clip.
@@ -49,6 +53,10 @@ public struct ClipFilter: Sendable, Equatable {
             values.append(.text(ClipFilter.fold(textContains)))
             // instr() compares literally, so no LIKE escaping is needed for % and _.
             conditions.append("instr(\(ClipFilter.foldFunctionName)(text), ?\(values.count)) > 0")
+        }
+        if let createdSince {
+            values.append(.real(createdSince.timeIntervalSince1970))
+            conditions.append("created_at >= ?\(values.count)")
         }
         return (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "), values)
     }

@@ -31,7 +31,7 @@ public final class ClipIndex: Sendable {
     /// runs in multi-thread mode, so the connection must never be used by two threads at once.
     private let connection: Mutex<Connection>
 
-    private struct Connection {
+    struct Connection {
         var database: SQLiteDatabase?
         /// The hot path's statement, also held in the database's cache (which finalizes it).
         var lookup: SQLiteStatement?
@@ -40,14 +40,18 @@ public final class ClipIndex: Sendable {
         /// Pending count at which the next automatic flush is tried; pushed back after a failed
         /// flush so a locked database does not make every hit wait for the busy timeout.
         var nextFlushAt = ClipIndex.hitFlushThreshold
+
+        mutating func dropPendingHits(for key: RequestKey) {
+            if let pending = pendingHits.removeValue(forKey: key) { pendingHitCount -= pending.count }
+        }
     }
 
-    private struct PendingHit {
+    struct PendingHit {
         var count: Int
         var lastUsed: Date
     }
 
-    private static let columns = "key, blob, text, voice, language, engine, model, style, bytes, duration_ms, sample_rate, created_at, last_used_at, hits"
+    static let columns = "key, blob, text, voice, language, engine, model, style, bytes, duration_ms, sample_rate, created_at, last_used_at, hits"
     private static let lookupSQL = "SELECT \(columns) FROM clips WHERE key = ?1"
 
     /// Opens the index, creating the file (and its folder) when missing; switches it to WAL,
@@ -151,7 +155,16 @@ public final class ClipIndex: Sendable {
         guard !clips.isEmpty else { return }
         try withDatabase { database, _ in
             let statement = try database.cachedStatement(
-                "INSERT OR REPLACE INTO clips (\(ClipIndex.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
+                // An upsert rather than INSERT OR REPLACE: replacing would delete the row and reset
+                // columns the clip does not carry (`pinned`).
+                """
+                INSERT INTO clips (\(ClipIndex.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                ON CONFLICT (key) DO UPDATE SET blob = excluded.blob, text = excluded.text, voice = excluded.voice,
+                    language = excluded.language, engine = excluded.engine, model = excluded.model,
+                    style = excluded.style, bytes = excluded.bytes, duration_ms = excluded.duration_ms,
+                    sample_rate = excluded.sample_rate, created_at = excluded.created_at,
+                    last_used_at = excluded.last_used_at, hits = excluded.hits
+                """)
             try database.writeTransaction {
                 for clip in clips {
                     try statement.run([
@@ -171,7 +184,7 @@ public final class ClipIndex: Sendable {
     @discardableResult
     public func remove(_ key: RequestKey) throws -> Bool {
         try withDatabase { database, state in
-            if let pending = state.pendingHits.removeValue(forKey: key) { state.pendingHitCount -= pending.count }
+            state.dropPendingHits(for: key)
             try database.cachedStatement("DELETE FROM clips WHERE key = ?1").run([.text(key.hex)])
             return database.changes > 0
         }
@@ -242,7 +255,7 @@ public final class ClipIndex: Sendable {
 
     /// Runs `body` under the connection lock, turning SQLite failures into `.store` errors that
     /// name this index file.
-    private func withDatabase<T: Sendable>(_ body: (SQLiteDatabase, inout Connection) throws -> T) throws -> T {
+    func withDatabase<T: Sendable>(_ body: (SQLiteDatabase, inout Connection) throws -> T) throws -> T {
         try connection.withLock { state in
             guard let database = state.database else { throw closedError() }
             do {
@@ -257,7 +270,7 @@ public final class ClipIndex: Sendable {
         TTSError(.internal, "index \(url.path) was used after close(); this is a bug in tts-repl, please report it.")
     }
 
-    private func decodeClip(_ row: SQLiteStatement) throws -> Clip {
+    func decodeClip(_ row: SQLiteStatement) throws -> Clip {
         let keyText = row.text(at: 0)
         let blobText = row.text(at: 1)
         guard let key = RequestKey(hex: keyText), let blob = BlobHash(hex: blobText) else {

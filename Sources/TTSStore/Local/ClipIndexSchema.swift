@@ -40,6 +40,11 @@ enum ClipIndexSchema {
             CREATE INDEX clips_by_created_at ON clips (created_at);
             PRAGMA application_id = \(applicationID);
             """),
+        // Pinned clips are never evicted; eviction walks clips least recently used first.
+        ClipIndexMigration(name: "pin clips, index last use", sql: """
+            ALTER TABLE clips ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX clips_by_last_used_at ON clips (last_used_at);
+            """),
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -19,6 +19,7 @@ public final class SharedTier: Sendable {
     }
 
     private let tier: RedisTier?
+    private let isDefaultServer: Bool
     private let describe: String
     private let notify: @Sendable (String) -> Void
     private let logger: Logger
@@ -37,8 +38,11 @@ public final class SharedTier: Sendable {
     ///   - tier: nil when Redis is off on purpose.
     ///   - describe: how to name the server to a person (password masked).
     ///   - notify: where the one-line "degraded" and "back" notices go.
-    public init(tier: RedisTier?, describe: String = "Redis", logger: Logger = .disabled,
+    /// - Parameter isDefaultServer: the URL was not configured (the built-in localhost default):
+    ///   a missing server is then expected, and the notice says how to share a cache instead.
+    public init(tier: RedisTier?, describe: String = "Redis", isDefaultServer: Bool = false, logger: Logger = .disabled,
                 notify: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.isDefaultServer = isDefaultServer
         self.tier = tier
         self.describe = describe
         self.logger = logger
@@ -134,6 +138,32 @@ public final class SharedTier: Sendable {
         state.withLock { $0.counterFlushRunning = false }
     }
 
+    /// Removes a clip's metadata from Redis (`rm`): true removed, false absent, nil Redis off
+    /// or unusable.
+    public func remove(_ key: RequestKey) async -> Bool? {
+        guard let tier else { return nil }
+        let removed = await attempt("remove \(key.short)") { try await tier.remove(key) }
+        if removed != nil { _ = state.withLock { $0.known.remove(key) } }
+        return removed
+    }
+
+    /// Whether Redis holds the clip (for `rm --dry-run`); throws when Redis cannot say, nil
+    /// when it is off.
+    public func redisHasClip(_ key: RequestKey) async throws -> Bool? {
+        guard let tier else { return nil }
+        return try await tier.hasClip(key)
+    }
+
+    /// PING latency and version for `health`; throws what went wrong instead of degrading,
+    /// since a health check is the place to say it. Nil when Redis is off.
+    public func diagnose() async throws -> RedisDiagnosis? {
+        guard let tier else { return nil }
+        return try await tier.diagnose()
+    }
+
+    /// How to name the server to a person (password masked).
+    public var serverDescription: String { describe }
+
     public func counters() async -> [String: Int]? {
         guard let tier else { return nil }
         return await attempt("read counters") { try await tier.counters() }
@@ -159,7 +189,9 @@ public final class SharedTier: Sendable {
             }
             let reason = (error as? TTSError)?.message ?? "\(error)"
             logger.warn("redis-degraded", [("server", .string(describe)), ("operation", .string(what)), ("error", .string(reason))])
-            if first {
+            if first && isDefaultServer {
+                notify("note: no Redis at the default address (\(describe)): using the local cache only. Set REDIS_URL to share a cache between machines, or REDIS_URL=off to silence this.")
+            } else if first {
                 notify("warning: \(describe) is not usable (\(reason)). Serving from the local tier only; it reconnects by itself. Set REDIS_URL=off to run without it.")
             }
             return nil

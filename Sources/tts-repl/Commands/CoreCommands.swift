@@ -21,9 +21,10 @@ func makeCommandTable() -> CommandTable {
 
 /// Speech, session, cache browsing and shell commands.
 let coreCommands: [Command] = [
-        Command("say", aliases: ["s"], group: .speech, usage: "say TEXT",
+        Command("say", aliases: ["s"], group: .speech, usage: "say [--speakers A=VOICE,B=VOICE] TEXT",
                 summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be",
-                examples: ["say Hello world", "say Your call is important to us."],
+                examples: ["say Hello world", "say Your call is important to us.",
+                           "say --speakers Joe=Kore,Jane=Puck Joe: Ready? Jane: Always."],
                 arguments: .restOfLine, run: say),
         Command("voices", group: .speech, usage: "voices [FILTER]",
                 summary: "List the voices of the current engine, optionally only those whose name or language contains FILTER",
@@ -73,8 +74,17 @@ struct Quit: Error {}
 // MARK: - Speech
 
 @Sendable func say(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let text = words.first ?? ""
-    let result = try await context.service.generateOrFetch(session.request(text: text))
+    var text = words.first ?? ""
+    var request = session.request(text: text)
+    // `say --speakers Joe=Kore,Jane=Puck Joe: … Jane: …`: a two-speaker dialogue (Gemini).
+    if text.hasPrefix("--speakers") {
+        let (_, afterFlag) = Tokenizer.headAndRest(text)
+        let (list, dialogue) = Tokenizer.headAndRest(afterFlag)
+        request.speakers = try parseSpeakers(list)
+        text = dialogue
+        request.text = dialogue
+    }
+    let result = try await context.service.generateOrFetch(request)
     session.lastClip = result.clip
     let clip = result.clip
     let human = "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
@@ -84,6 +94,15 @@ struct Quit: Error {}
     fields += clipFields(clip).filter { $0.0 != "key" }
     fields.append(("elapsed_ms", .double((result.elapsedMs * 1000).rounded() / 1000)))
     return Report(human: human, json: .object(fields))
+}
+
+/// `Joe=Kore,Jane=Puck` → two speakers and their voices.
+func parseSpeakers(_ list: String) throws -> [SpeakerVoice] {
+    let pairs = list.split(separator: ",").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+    guard !pairs.isEmpty, pairs.allSatisfy({ $0.count == 2 && !$0[0].isEmpty && !$0[1].isEmpty }) else {
+        throw TTSError.validation("speakers", "--speakers takes NAME=VOICE pairs separated by commas, e.g. --speakers Joe=Kore,Jane=Puck")
+    }
+    return pairs.map { SpeakerVoice(name: $0[0], voice: $0[1]) }
 }
 
 @Sendable func voices(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
@@ -238,7 +257,8 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
 }
 
 @Sendable func play(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let clip = try namedClip(words, session, context, command: "play")
+    // A hash-checked read: a damaged blob is quarantined and the clip made again before playing.
+    let clip = try await context.service.audio(for: try namedClip(words, session, context, command: "play")).clip
     let path = context.service.blobs.url(for: clip.blob).path
     let players: [(String, [String])] = [("aplay", ["-q"]), ("paplay", []), ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])]
     let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")

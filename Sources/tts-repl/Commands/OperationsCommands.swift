@@ -1,2 +1,497 @@
-/// Operations commands (see the issue that builds them); empty until then.
-let operationsCommands: [Command] = []
+import Foundation
+import TTSCore
+import TTSService
+import TTSStore
+
+/// Operations: figures, health, integrity, clean-up, the cache budget, metrics, configuration.
+let operationsCommands: [Command] = [
+    Command("stats", group: .operations, usage: "stats",
+            summary: "Clips, blobs, disk use, dedup savings, hits by tier, engine calls, money saved; local and Redis-wide",
+            examples: ["stats", "tts-repl --json stats"], run: stats),
+    Command("health", group: .operations, usage: "health [--probe]",
+            summary: "Check the store, free space, the index, Redis and the engines; exit status 1 when unhealthy",
+            examples: ["health", "health --probe   (one real request per engine; may cost money)"],
+            options: ["--probe"], run: health),
+    Command("verify", group: .operations, usage: "verify [--repair] [--sample N]",
+            summary: "Rehash blobs, check every clip against its blob and every blob against the index; --repair fixes",
+            examples: ["verify", "verify --sample 100", "verify --repair"],
+            options: ["--repair", "--sample"], run: verify),
+    Command("gc", group: .operations, usage: "gc [--dry-run] [--vacuum] [--grace DURATION]",
+            summary: "Remove orphan blobs, stale temp files and unused conversions; optimize the index",
+            examples: ["gc --dry-run", "gc", "gc --vacuum", "gc --grace 10m"],
+            options: ["--dry-run", "--vacuum", "--grace"], run: gc),
+    Command("evict", group: .operations, usage: "evict [--max-bytes SIZE] [--dry-run]",
+            summary: "Remove least recently used unpinned clips until the store fits SIZE (default TTS_CACHE_MAX_BYTES)",
+            examples: ["evict --max-bytes 500MiB --dry-run", "evict --max-bytes 2GiB"],
+            options: ["--max-bytes", "--dry-run"], run: evict),
+    Command("pin", group: .operations, usage: "pin [KEY]",
+            summary: "Protect a clip (the last one when no key is given) from eviction",
+            examples: ["pin", "pin 3fa4c2d1"], run: { session, context, words in try pin(&session, context, words, true) }),
+    Command("unpin", group: .operations, usage: "unpin [KEY]",
+            summary: "Let eviction remove a pinned clip again",
+            examples: ["unpin 3fa4c2d1"], run: { session, context, words in try pin(&session, context, words, false) }),
+    Command("rm", aliases: ["remove"], group: .operations, usage: "rm KEY… | --match TEXT [--dry-run]",
+            summary: "Remove clips from the local tier and from Redis",
+            examples: ["rm 3fa4c2d1", "rm --match \"old prompt\" --dry-run", "rm --match \"old prompt\""],
+            options: ["--match", "--dry-run"], run: remove),
+    Command("metrics", group: .operations, usage: "metrics",
+            summary: "This process's counters and latency histograms, and store figures, in the Prometheus text format",
+            examples: ["metrics"], run: metrics),
+    Command("serve-metrics", group: .operations, usage: "serve-metrics [--port N] [--port-file FILE]",
+            summary: "Answer GET /metrics on 127.0.0.1:N until Ctrl-C or SIGTERM (port 0: any free port)",
+            examples: ["serve-metrics --port 9464", "serve-metrics --port 0 --port-file /tmp/tts-metrics.port"],
+            options: ["--port", "--port-file"], run: serveMetrics),
+    Command("config", group: .operations, usage: "config [reload]",
+            summary: "Show the effective configuration and where each value came from; `reload` re-reads the environment and .env",
+            examples: ["config", "config reload"], run: config),
+]
+
+// MARK: - Logging
+
+/// Runs a maintenance command and writes one log line with its operation, duration and outcome.
+private func logged(_ context: CommandContext, _ operation: String,
+                    _ body: () async throws -> (report: Report, fields: [(String, JSONValue)])) async throws -> Report {
+    let started = ContinuousClock.now
+    func elapsed() -> JSONValue {
+        let (seconds, attoseconds) = started.duration(to: .now).components
+        return .double(((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000)
+    }
+    do {
+        let (report, fields) = try await body()
+        context.runtime.logger.info(operation, [("operation", .string(operation)), ("ms", elapsed()),
+                                                ("outcome", .string(report.failed ? "failed" : "ok"))] + fields)
+        return report
+    } catch {
+        context.runtime.logger.warn(operation, [("operation", .string(operation)), ("ms", elapsed()), ("outcome", "error"),
+                                                ("error", .string((error as? TTSError)?.message ?? "\(error)"))])
+        throw error
+    }
+}
+
+// MARK: - stats
+
+@Sendable func stats(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: [], command: "stats")
+    if let extra = options.positional.first { throw TTSError.validation("stats", "stats takes no arguments, not '\(extra)'") }
+    return try await logged(context, "stats") {
+        let live = context.runtime.live.current
+        let figures = try await StoreStatistics.gather(service: context.service, pricePerCall: live.pricePerCall,
+                                                       pricePerAudioSecond: live.pricePerAudioSecond)
+        return (statsReport(figures, store: context.runtime.layout.root.path), [("clips", .int(figures.usage.clips))])
+    }
+}
+
+private func statsReport(_ s: StoreStatistics, store: String) -> Report {
+    let u = s.usage, p = s.process
+    let failedCalls = p.engineCalls.filter { $0.key != "ok" }.values.reduce(0, +)
+    var lines = ["local tier (\(store))"]
+    func row(_ name: String, _ value: String) { lines.append("  " + name.padding(toLength: 16, withPad: " ", startingAt: 0) + value) }
+    row("clips", "\(u.clips)" + (u.pinned > 0 ? " (\(u.pinned) pinned)" : ""))
+    row("blobs", "\(u.blobs), \(formatBytes(u.bytes)) on disk")
+    row("dedup saved", formatBytes(u.bytesSavedByDedup))
+    row("hits", "\(u.hits), \(formatSeconds(u.hitAudioMs)) of audio served without an engine call")
+    if let oldest = u.oldest, let newest = u.newest {
+        row("oldest clip", iso8601(oldest))
+        row("newest clip", iso8601(newest))
+    }
+    if let saved = s.localMoneySaved { row("money saved", formatMoney(saved) + priceNote(s)) }
+    lines.append("this process")
+    row("requests", "local \(p.localHits), redis \(p.redisHits), engine \(p.engineRequests)")
+    row("engine calls", "ok \(p.engineCalls["ok"] ?? 0), failed \(failedCalls), retries \(p.retries)")
+    if p.corruptBlobs > 0 || p.evictedClips > 0 { row("maintenance", "\(p.corruptBlobs) damaged blobs quarantined, \(p.evictedClips) clips evicted") }
+    if let shared = s.shared {
+        lines.append("redis (every process sharing it)")
+        row("hits", "local \(shared["hits.local"] ?? 0), redis \(shared["hits.redis"] ?? 0)")
+        row("engine calls", "\(shared["engine.calls"] ?? 0)")
+        row("bytes served", formatBytes(shared["bytes.served"] ?? 0))
+        if let saved = s.sharedMoneySaved { row("money saved", formatMoney(saved) + " (per call)") }
+    } else {
+        lines.append("redis: off or unreachable")
+    }
+    if !s.groups.isEmpty {
+        lines.append("by engine, voice, language")
+        let rows = s.groups.map { ["  " + $0.engine, $0.voice, $0.language.isEmpty ? "-" : $0.language, String($0.clips), formatBytes($0.bytes), String($0.hits)] }
+        lines.append(table(["  ENGINE", "VOICE", "LANG", "CLIPS", "BYTES", "HITS"], rows))
+    }
+
+    func date(_ value: Date?) -> JSONValue { value.map { .string(iso8601($0)) } ?? .null }
+    var local: [(String, JSONValue)] = [
+        ("store", .string(store)), ("clips", .int(u.clips)), ("pinned", .int(u.pinned)), ("blobs", .int(u.blobs)),
+        ("bytes", .int(u.bytes)), ("logical_bytes", .int(u.logicalBytes)), ("dedup_saved_bytes", .int(u.bytesSavedByDedup)),
+        ("hits", .int(u.hits)), ("hit_audio_ms", .int(u.hitAudioMs)), ("oldest", date(u.oldest)), ("newest", date(u.newest)),
+    ]
+    if let saved = s.localMoneySaved { local.append(("money_saved", .double(saved))) }
+    let process: JSONValue = .object([
+        ("hits", .object([("local", .int(p.localHits)), ("redis", .int(p.redisHits))])),
+        ("engine_requests", .int(p.engineRequests)),
+        ("engine_calls", .object(p.engineCalls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+        ("retries", .int(p.retries)), ("bytes_served", .int(p.bytesServed)),
+        ("corrupt_blobs", .int(p.corruptBlobs)), ("evicted_clips", .int(p.evictedClips)),
+    ])
+    var redis: JSONValue = .null
+    if let shared = s.shared {
+        var fields: [(String, JSONValue)] = shared.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }
+        if let saved = s.sharedMoneySaved { fields.append(("money_saved", .double(saved))) }
+        redis = .object(fields)
+    }
+    let groups: JSONValue = .array(s.groups.map {
+        .object([("engine", .string($0.engine)), ("voice", .string($0.voice)), ("language", .string($0.language)),
+                 ("clips", .int($0.clips)), ("bytes", .int($0.bytes)), ("hits", .int($0.hits))])
+    })
+    var prices: [(String, JSONValue)] = []
+    if s.pricePerCall > 0 { prices.append(("per_call", .double(s.pricePerCall))) }
+    if s.pricePerAudioSecond > 0 { prices.append(("per_audio_second", .double(s.pricePerAudioSecond))) }
+    return Report(human: lines.joined(separator: "\n"),
+                  json: .object([("local", .object(local)), ("process", process), ("redis", redis), ("by_group", groups),
+                                 ("prices", .object(prices))]))
+}
+
+private func priceNote(_ s: StoreStatistics) -> String {
+    var parts: [String] = []
+    if s.pricePerCall > 0 { parts.append("\(s.pricePerCall) per call") }
+    if s.pricePerAudioSecond > 0 { parts.append("\(s.pricePerAudioSecond) per audio second") }
+    return " (at " + parts.joined(separator: " + ") + ")"
+}
+
+private func formatMoney(_ value: Double) -> String { String(format: "%.4f", value) }
+
+// MARK: - health
+
+@Sendable func health(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: [], flags: ["probe"], command: "health")
+    if let extra = options.positional.first { throw TTSError.validation("health", "health takes only --probe, not '\(extra)'") }
+    return try await logged(context, "health") {
+        let report = await HealthCheck(service: context.service, configuration: context.runtime.live.current)
+            .run(probe: options.flags.contains("probe"))
+        return (healthReport(report), [("healthy", .bool(report.isHealthy))])
+    }
+}
+
+func healthReport(_ report: HealthReport) -> Report {
+    var lines = report.items.map { item -> String in
+        var line = "\(item.status.rawValue.uppercased().padding(toLength: 5, withPad: " ", startingAt: 0)) \(item.name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(item.detail)"
+        if let fix = item.fix, item.status != .ok { line += "\n      → \(fix)" }
+        return line
+    }
+    lines.append(report.isHealthy ? "healthy" : "unhealthy: fix the FAIL lines above")
+    let items: [JSONValue] = report.items.map { item in
+        var fields: [(String, JSONValue)] = [("check", .string(item.name)), ("status", .string(item.status.rawValue)),
+                                             ("detail", .string(item.detail))]
+        if let fix = item.fix { fields.append(("fix", .string(fix))) }
+        return .object(fields + item.fields)
+    }
+    var result = Report(human: lines.joined(separator: "\n"),
+                        json: .object([("healthy", .bool(report.isHealthy)), ("checks", .array(items))]))
+    result.failed = !report.isHealthy
+    return result
+}
+
+// MARK: - verify
+
+@Sendable func verify(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["sample"], flags: ["repair"], command: "verify")
+    if let extra = options.positional.first { throw TTSError.validation("verify", "verify takes options only, not '\(extra)'") }
+    let sample = options.values["sample"] == nil ? nil : try options.int("sample", default: 0, range: 1...10_000_000)
+    let repair = options.flags.contains("repair")
+    return try await logged(context, "verify") {
+        let report = try await StoreVerifier(index: context.service.index, blobs: context.service.blobs)
+            .verify(repair: repair, sample: sample)
+        return (verifyReport(report), [("clips", .int(report.checkedClips)), ("problems", .int(report.problems.count)),
+                                       ("repaired", .bool(report.repaired))])
+    }
+}
+
+private func verifyReport(_ r: VerifyReport) -> Report {
+    var lines = ["checked \(r.checkedClips) clips and \(r.checkedBlobs) blobs" + (r.sampled ? " (a random sample)" : "")]
+    for problem in r.problems {
+        let clips = problem.keys.isEmpty ? "no clip" : problem.keys.map(\.short).joined(separator: ", ")
+        lines.append("  \(problem.kind.rawValue)  blob \(problem.blob.short)  clips: \(clips)  — \(problem.detail)")
+    }
+    if !r.orphanBlobs.isEmpty { lines.append("  \(r.orphanBlobs.count) blobs no clip uses (harmless; `gc` removes them after an hour)") }
+    if !r.strayTempFiles.isEmpty && !r.repaired { lines.append("  \(r.strayTempFiles.count) stray temp files from interrupted writes") }
+    if r.repaired {
+        lines.append("repair: dropped \(r.droppedRows.count) rows, quarantined \(r.quarantined.count) blobs"
+                     + (r.quarantined.isEmpty ? "" : " (in \((r.quarantined[0] as NSString).deletingLastPathComponent))")
+                     + ", removed \(r.removedTempFiles.count) temp files. Asking for those clips again regenerates them.")
+    } else if !r.isClean || !r.strayTempFiles.isEmpty {
+        lines.append("run `verify --repair` to drop the damaged clips (they are regenerated when asked for again) and quarantine bad blobs")
+    }
+    lines.append(r.isClean ? "clean" : "\(r.problems.count) problem(s) found" + (r.repaired ? " and repaired" : ""))
+    let problems: [JSONValue] = r.problems.map {
+        .object([("kind", .string($0.kind.rawValue)), ("blob", .string($0.blob.hex)),
+                 ("keys", .array($0.keys.map { .string($0.hex) })), ("detail", .string($0.detail))])
+    }
+    var json: [(String, JSONValue)] = [
+        ("clean", .bool(r.isClean)), ("sampled", .bool(r.sampled)), ("clips", .int(r.checkedClips)), ("blobs", .int(r.checkedBlobs)),
+        ("problems", .array(problems)), ("orphan_blobs", .array(r.orphanBlobs.map { .string($0.hex) })),
+        ("stray_temp_files", .array(r.strayTempFiles.map { .string($0) })), ("repaired", .bool(r.repaired)),
+    ]
+    if r.repaired {
+        json += [("dropped_rows", .array(r.droppedRows.map { .string($0.hex) })), ("quarantined", .array(r.quarantined.map { .string($0) })),
+                 ("removed_temp_files", .array(r.removedTempFiles.map { .string($0) }))]
+    }
+    var report = Report(human: lines.joined(separator: "\n"), json: .object(json))
+    // After a repair the store is consistent again: the command did its job.
+    report.failed = !r.isClean && !r.repaired
+    return report
+}
+
+// MARK: - gc
+
+@Sendable func gc(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["grace"], flags: ["dry-run", "vacuum"], command: "gc")
+    if let extra = options.positional.first { throw TTSError.validation("gc", "gc takes options only, not '\(extra)'") }
+    var collector = GarbageCollector(index: context.service.index, blobs: context.service.blobs)
+    if let grace = options.values["grace"] {
+        do {
+            collector.orphanGrace = TimeInterval(try Configuration.parseSeconds(grace, name: "--grace"))
+        } catch let error as TTSError {
+            throw TTSError.validation("grace", error.message)
+        }
+    }
+    let dryRun = options.flags.contains("dry-run")
+    let vacuum = options.flags.contains("vacuum")
+    return try await logged(context, "gc") {
+        let r = try await collector.collect(dryRun: dryRun, vacuum: vacuum)
+        let verb = dryRun ? "would remove" : "removed"
+        var lines = ["\(verb) \(r.orphanBlobs.count) orphan blobs, \(r.staleTempFiles.count) stale temp files, \(r.unusedConversions.count) unused conversions: \(formatBytes(r.freedBytes))"]
+        if r.freshOrphans > 0 { lines.append("kept \(r.freshOrphans) orphan blobs younger than \(Int(collector.orphanGrace)) s (a writer may be about to index them)") }
+        if let checkpoint = r.checkpoint {
+            lines.append("index: optimized, write-ahead log checkpointed (\(checkpoint.checkpointed) of \(checkpoint.walFrames) frames)"
+                         + (checkpoint.busy ? ", another process is reading" : "") + (r.vacuumed ? ", vacuumed" : ""))
+        }
+        var json: [(String, JSONValue)] = [
+            ("dry_run", .bool(dryRun)), ("orphan_blobs", .array(r.orphanBlobs.map { .string($0.hex) })),
+            ("fresh_orphans_kept", .int(r.freshOrphans)), ("stale_temp_files", .array(r.staleTempFiles.map { .string($0) })),
+            ("unused_conversions", .array(r.unusedConversions.map { .string($0) })), ("freed_bytes", .int(r.freedBytes)),
+            ("vacuumed", .bool(r.vacuumed)),
+        ]
+        if let checkpoint = r.checkpoint {
+            json.append(("wal", .object([("frames", .int(checkpoint.walFrames)), ("checkpointed", .int(checkpoint.checkpointed)),
+                                         ("busy", .bool(checkpoint.busy))])))
+        }
+        return (Report(human: lines.joined(separator: "\n"), json: .object(json)),
+                [("dry_run", .bool(dryRun)), ("orphans", .int(r.orphanBlobs.count)), ("freed_bytes", .int(r.freedBytes))])
+    }
+}
+
+// MARK: - evict, pin, rm
+
+@Sendable func evict(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["max-bytes"], flags: ["dry-run"], command: "evict")
+    if let extra = options.positional.first { throw TTSError.validation("evict", "evict takes options only, not '\(extra)'") }
+    let maxBytes: Int
+    if let text = options.values["max-bytes"] {
+        do {
+            maxBytes = try Configuration.parseByteSize(text, name: "--max-bytes")
+        } catch let error as TTSError {
+            throw TTSError.validation("max-bytes", error.message)
+        }
+    } else if let budget = context.runtime.live.current.cacheMaxBytes {
+        maxBytes = budget
+    } else {
+        throw TTSError.validation("max-bytes", "evict needs --max-bytes SIZE (e.g. 500MiB), or TTS_CACHE_MAX_BYTES set")
+    }
+    let dryRun = options.flags.contains("dry-run")
+    let service = context.service
+    return try await logged(context, "evict") {
+        let r = try await offPoolCommand { try Evictor(index: service.index, blobs: service.blobs).evict(toMaxBytes: maxBytes, dryRun: dryRun) }
+        if !dryRun {
+            service.metrics.recordEviction(clips: r.evicted.count, bytes: r.freedBytes)
+        }
+        let verb = dryRun ? "would evict" : "evicted"
+        var lines = ["\(verb) \(r.evicted.count) clips, freeing \(formatBytes(r.freedBytes)): \(formatBytes(r.bytesBefore)) → \(formatBytes(r.bytesAfter)) (budget \(formatBytes(maxBytes)))"]
+        lines += r.evicted.prefix(20).map { "  \($0.clip.key.short)  last used \(iso8601($0.clip.lastUsedAt))  \(excerpt($0.clip.text, 40))" }
+        if r.evicted.count > 20 { lines.append("  … and \(r.evicted.count - 20) more") }
+        if r.stillOverBudget { lines.append("still over budget: the rest is pinned (see `unpin`) or shares audio with pinned clips") }
+        let json: JSONValue = .object([
+            ("dry_run", .bool(dryRun)), ("max_bytes", .int(maxBytes)), ("bytes_before", .int(r.bytesBefore)),
+            ("bytes_after", .int(r.bytesAfter)), ("freed_bytes", .int(r.freedBytes)), ("over_budget", .bool(r.stillOverBudget)),
+            ("evicted", .array(r.evicted.map { .object([("key", .string($0.clip.key.hex)), ("freed_blob", .bool($0.freedBlob))]) })),
+        ])
+        return (Report(human: lines.joined(separator: "\n"), json: json),
+                [("dry_run", .bool(dryRun)), ("clips", .int(r.evicted.count)), ("freed_bytes", .int(r.freedBytes))])
+    }
+}
+
+private func offPoolCommand<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+private func pin(_ session: inout Session, _ context: CommandContext, _ words: [String], _ pinned: Bool) throws -> Report {
+    let name = pinned ? "pin" : "unpin"
+    guard words.count <= 1 else { throw TTSError.validation("key", "\(name) takes one key") }
+    let clip: Clip
+    if let word = words.first {
+        clip = try findClip(word, in: context.service.index)
+    } else if let last = session.lastClip {
+        clip = last
+    } else {
+        throw TTSError.validation("key", "\(name) needs a key (see `ls`), or a clip made earlier in this session")
+    }
+    guard try context.service.index.setPinned(clip.key, pinned) else {
+        throw TTSError.validation("key", "clip \(clip.key.short) is no longer in the store")
+    }
+    context.runtime.logger.info(name, [("operation", .string(name)), ("key", .string(clip.key.hex)), ("outcome", "ok")])
+    return Report(human: "\(pinned ? "pinned" : "unpinned") \(clip.key.short)  \(excerpt(clip.text, 50))",
+                  json: .object([("key", .string(clip.key.hex)), ("pinned", .bool(pinned))]))
+}
+
+@Sendable func remove(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["match"], flags: ["dry-run"], command: "rm")
+    let index = context.service.index
+    var keys: [RequestKey] = []
+    if let match = options.values["match"] {
+        guard options.positional.isEmpty else { throw TTSError.validation("rm", "rm takes keys or --match TEXT, not both") }
+        guard !match.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw TTSError.validation("match", "rm --match needs some text; to remove everything, remove the store folder")
+        }
+        keys = try index.list(ClipFilter(textContains: match), limit: -1, offset: 0).map(\.key)
+    } else {
+        guard !options.positional.isEmpty else {
+            throw TTSError.validation("rm", "rm needs a KEY (see `ls`) or --match TEXT")
+        }
+        for word in options.positional {
+            // A full key may name a clip that only Redis has.
+            if let key = RequestKey(hex: word), try index.clip(for: key) == nil {
+                keys.append(key)
+            } else {
+                keys.append(try findClip(word, in: index).key)
+            }
+        }
+    }
+    let dryRun = options.flags.contains("dry-run")
+    let wanted = keys
+    return try await logged(context, "rm") {
+        let r = try await ClipRemover(service: context.service).remove(wanted, dryRun: dryRun)
+        if !dryRun, let last = session.lastClip, r.clips.contains(where: { $0.key == last.key }) { session.lastClip = nil }
+        let verb = dryRun ? "would remove" : "removed"
+        var lines = ["\(verb) \(r.clips.count) clip\(r.clips.count == 1 ? "" : "s") from the local tier"
+                     + (r.pinned > 0 ? " (\(r.pinned) pinned)" : "")
+                     + (dryRun ? "" : ", deleting \(r.freedBlobs) blobs (\(formatBytes(r.freedBytes)))")]
+        lines += r.clips.prefix(20).map { "  \($0.key.short)  \(excerpt($0.text, 50))" }
+        if r.clips.count > 20 { lines.append("  … and \(r.clips.count - 20) more") }
+        if let shared = r.sharedRemoved {
+            lines.append("\(verb) \(shared) clip\(shared == 1 ? "" : "s") from Redis (shared audio expires with its time-to-live)")
+        } else if context.service.shared.isEnabled {
+            lines.append("Redis could not be reached: its copies stay until they expire; run rm again when it is back")
+        }
+        let json: JSONValue = .object([
+            ("dry_run", .bool(dryRun)), ("removed", .int(r.clips.count)), ("pinned", .int(r.pinned)),
+            ("keys", .array(r.clips.map { .string($0.key.hex) })), ("freed_blobs", .int(r.freedBlobs)),
+            ("freed_bytes", .int(r.freedBytes)), ("redis_removed", r.sharedRemoved.map { .int($0) } ?? .null),
+        ])
+        return (Report(human: lines.joined(separator: "\n"), json: json),
+                [("dry_run", .bool(dryRun)), ("clips", .int(r.clips.count)), ("redis_removed", r.sharedRemoved.map { .int($0) } ?? .null)])
+    }
+}
+
+// MARK: - metrics
+
+/// The process's registry plus store-wide gauges (and Redis counters), as Prometheus text.
+func metricsExposition(_ context: CommandContext) async -> String {
+    let live = context.runtime.live.current
+    let figures = try? await StoreStatistics.gather(service: context.service, pricePerCall: live.pricePerCall,
+                                                    pricePerAudioSecond: live.pricePerAudioSecond)
+    return context.service.metrics.registry.exposition(gauges: figures?.gauges ?? [])
+}
+
+@Sendable func metrics(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    if let extra = words.first { throw TTSError.validation("metrics", "metrics takes no arguments, not '\(extra)'") }
+    let text = await metricsExposition(context)
+    // JSON mode: one object per sample line, so scripts need no Prometheus parser.
+    let samples: [JSONValue] = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+        guard let space = line.lastIndex(of: " ") else { return nil }
+        let series = String(line[..<space]), value = String(line[line.index(after: space)...])
+        return .object([("series", .string(series)), ("value", Double(value).map { .double($0) } ?? .string(value))])
+    }
+    return Report(human: text.hasSuffix("\n") ? String(text.dropLast()) : text, json: samples)
+}
+
+@Sendable func serveMetrics(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["port", "port-file"], command: "serve-metrics")
+    if let extra = options.positional.first { throw TTSError.validation("serve-metrics", "serve-metrics takes options only, not '\(extra)'") }
+    let port = try options.int("port", default: 9464, range: 0...65535)
+    let server = try MetricsHTTPServer(port: port) { [context] in
+        Blocking.wait(upTo: 5) { await metricsExposition(context) } ?? "# metrics timed out\n"
+    }
+    defer { server.stop() }
+    if let file = options.values["port-file"] {
+        // Written whole, then renamed: a reader polling for the file never sees half a number.
+        let url = URL(fileURLWithPath: file)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        do {
+            try Data("\(server.port)\n".utf8).write(to: temporary)
+            guard rename(temporary.path, url.path) == 0 else {
+                throw TTSError(.config, String(cString: strerror(errno)))
+            }
+        } catch {
+            throw TTSError(.config, "cannot write the port file \(file): \(error.localizedDescription)")
+        }
+    }
+    context.output.notice("serving metrics on http://127.0.0.1:\(server.port)/metrics — Ctrl-C or SIGTERM stops")
+    context.runtime.logger.info("serve-metrics", [("operation", "serve-metrics"), ("port", .int(server.port)), ("outcome", "listening")])
+    while !Task.isCancelled {
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+    return Report(human: "stopped serving metrics on port \(server.port)",
+                  json: .object([("stopped", true), ("port", .int(server.port))]))
+}
+
+// MARK: - config
+
+@Sendable func config(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    switch words.first?.lowercased() {
+    case nil:
+        return configurationReport(context.runtime.live.current)
+    case "reload":
+        let service = context.service
+        return try await logged(context, "config-reload") {
+            let outcome = await context.runtime.live.reload(logger: context.runtime.logger, budget: service.budget) { engine, voice in
+                var probe = AudioRequest(text: "probe", voice: voice, engine: engine, model: "")
+                probe.voice = voice
+                _ = try await service.prepare(probe)
+            }
+            // The session follows the configured voice unless the user chose another one in it.
+            if outcome.applied.contains(where: { $0.setting == Setting.voice.name }), session.voice == outcome.previous.voice {
+                session.voice = outcome.current.voice
+            }
+            return (reloadReport(outcome), [("applied", .int(outcome.applied.count)), ("rejected", .int(outcome.rejected.count))])
+        }
+    case let other?:
+        throw TTSError.validation("config", "config takes nothing or `reload`, not '\(other)'")
+    }
+}
+
+private func configurationReport(_ configuration: Configuration) -> Report {
+    let rows = Setting.all.map { setting -> [String] in
+        let value = configuration.displayValue(of: setting)
+        return [setting.name, value.isEmpty ? "(unset)" : value, configuration.origins[setting.name]?.rawValue ?? "default"]
+    }
+    let json: [JSONValue] = Setting.all.map { setting in
+        .object([("setting", .string(setting.name)), ("value", .string(configuration.displayValue(of: setting))),
+                 ("source", .string(configuration.origins[setting.name]?.rawValue ?? "default")),
+                 ("secret", .bool(setting.isSecret)), ("live", .bool(LiveConfiguration.liveSettings.contains(setting.name)))])
+    }
+    return Report(human: table(["SETTING", "VALUE", "FROM"], rows) + "\n`config reload` re-reads the environment and .env; "
+                    + "voice, log level, cache budget and prices change live, the rest at the next start.",
+                  json: json)
+}
+
+private func reloadReport(_ outcome: LiveConfiguration.ReloadOutcome) -> Report {
+    var lines: [String] = []
+    for change in outcome.applied { lines.append("applied  \(change.setting): '\(change.old)' → '\(change.new)'") }
+    for change in outcome.needsRestart { lines.append("restart  \(change.setting): '\(change.old)' → '\(change.new)' takes effect at the next start") }
+    for reason in outcome.rejected { lines.append("kept     \(reason)") }
+    if lines.isEmpty { lines.append("no change") }
+    func changes(_ list: [LiveConfiguration.ReloadOutcome.Change]) -> JSONValue {
+        .array(list.map { .object([("setting", .string($0.setting)), ("old", .string($0.old)), ("new", .string($0.new))]) })
+    }
+    var report = Report(human: lines.joined(separator: "\n"),
+                        json: .object([("applied", changes(outcome.applied)), ("needs_restart", changes(outcome.needsRestart)),
+                                       ("rejected", .array(outcome.rejected.map { .string($0) }))]))
+    report.failed = !outcome.rejected.isEmpty
+    return report
+}

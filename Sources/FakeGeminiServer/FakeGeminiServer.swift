@@ -1,0 +1,404 @@
+import Foundation
+import Synchronization
+import TTSCore
+
+/// A loopback stand-in for Gemini's `generateContent` TTS endpoint, for tests, benchmarks and
+/// demos. It validates requests as Google does, answers with deterministic audio in each model
+/// family's format, and serves failures on demand (flags or `POST /__control/fault`).
+///
+/// ```swift
+/// let server = try FakeGeminiServer(options: .init(invalidKeys: ["bad-key"]))
+/// defer { server.stop() }
+/// let base = server.baseURL                    // "http://127.0.0.1:41234"
+/// server.inject(FaultSpec(.status(500), count: 2))
+/// ```
+///
+/// Control endpoints: `POST /__control/fault` (a `FaultSpec` as JSON), `POST /__control/reset`,
+/// `GET /__control/log` (JSON lines: path, model, voice, key suffix, status) and
+/// `GET /__control/counters`.
+public final class FakeGeminiServer: Sendable {
+    public struct Options: Sendable {
+        /// Added before every generate answer.
+        public var latencyMs: Int
+        /// Requests per minute allowed per API key; past it, 429 with a RetryInfo delay.
+        public var rpmPerKey: Int?
+        /// Faults served first, in order.
+        public var faults: [FaultSpec]
+        /// Keys answered with 400 `API_KEY_INVALID`.
+        public var invalidKeys: Set<String>
+        /// The window `rpmPerKey` counts over: a minute, as Google's does; tests shorten it so a
+        /// pacing run that must stay under the limit takes seconds (20 per 1 s = 1200/min).
+        public var rpmWindowSeconds: Double
+
+        public init(latencyMs: Int = 0, rpmPerKey: Int? = nil, faults: [FaultSpec] = [], invalidKeys: Set<String> = [],
+                    rpmWindowSeconds: Double = 60) {
+            self.latencyMs = latencyMs
+            self.rpmPerKey = rpmPerKey
+            self.rpmWindowSeconds = rpmWindowSeconds
+            self.faults = faults
+            self.invalidKeys = invalidKeys
+        }
+    }
+
+    /// How a model family answers.
+    enum AudioShape: Sendable { case pcmL16Semicolons, pcmL16Spaced, wav }
+
+    /// The models served, and the audio each answers with.
+    static let models: [String: AudioShape] = [
+        "gemini-2.5-flash-preview-tts": .pcmL16Semicolons,
+        "gemini-2.5-pro-preview-tts": .pcmL16Semicolons,
+        "gemini-3.1-flash-tts-preview": .pcmL16Spaced,
+        "gemini-3.8-flash-tts": .wav,
+        "gemini-3.8-flash-lite-tts": .wav,
+    ]
+
+    /// Google's 30 prebuilt voices, lowercased.
+    static let voices: Set<String> = Set([
+        "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe", "Autonoe",
+        "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi",
+        "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird",
+        "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
+    ].map { $0.lowercased() })
+
+    /// A generate request as received, for in-process tests. The API key header is recorded as
+    /// its last four characters only.
+    public struct RecordedRequest: Sendable {
+        public var method: String
+        public var target: String
+        public var headers: [String: String]
+        public var body: Data
+        /// The body as a JSON object, when it is one.
+        public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+    }
+
+    /// What the server has seen.
+    public struct Counters: Sendable, Codable, Equatable {
+        public var requests = 0
+        public var succeeded = 0
+        public var failed = 0
+        public var faultsServed = 0
+        public var connections = 0
+    }
+
+    private struct State {
+        var faults: [FaultSpec]
+        var log: [String] = []
+        var recorded: [RecordedRequest] = []
+        var counters = Counters()
+        var recentByKey: [String: [Double]] = [:]
+    }
+
+    private let options: Options
+    private let state: Mutex<State>
+    private let http = Mutex<LoopbackHTTPServer?>(nil)
+    public let port: Int
+
+    /// Starts serving on 127.0.0.1 at `port` (0 picks a free one; read `port` afterwards).
+    public init(port: Int = 0, options: Options = Options()) throws {
+        self.options = options
+        self.state = Mutex(State(faults: options.faults))
+        let box = HandlerBox()
+        let server = try LoopbackHTTPServer(port: port) { request in box.target?.handle(request) ?? .hang }
+        self.port = server.port
+        http.withLock { $0 = server }
+        box.target = self
+    }
+
+    deinit { stop() }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Stops listening and drops every connection (a hanging answer ends too).
+    public func stop() { http.withLock { $0?.stop() } }
+
+    /// Queues a fault for the next generate requests.
+    public func inject(_ fault: FaultSpec) { state.withLock { $0.faults.append(fault) } }
+
+    public func recordedRequests() -> [RecordedRequest] { state.withLock { $0.recorded } }
+
+    public func counters() -> Counters {
+        var counters = state.withLock { $0.counters }
+        counters.connections = http.withLock { $0?.acceptedConnections.load(ordering: .relaxed) ?? 0 }
+        return counters
+    }
+
+    /// The request log: one JSON object per line.
+    public func logLines() -> String { state.withLock { $0.log.map { $0 + "\n" }.joined() } }
+
+    // MARK: - Routing
+
+    private func handle(_ request: ServerRequest) -> ServerReply {
+        switch (request.method, request.path) {
+        case ("GET", "/__control/log"):
+            return .respond(status: 200, contentType: "application/x-ndjson", body: Data(logLines().utf8))
+        case ("GET", "/__control/counters"):
+            let body = (try? JSONEncoder().encode(counters())) ?? Data("{}".utf8)
+            return .respond(status: 200, contentType: "application/json", body: body)
+        case ("POST", "/__control/fault"):
+            do {
+                inject(try FaultSpec(json: request.body))
+                return .respond(status: 200, contentType: "application/json", body: Data("{\"ok\":true}".utf8))
+            } catch {
+                return Self.googleError(400, "INVALID_ARGUMENT", "\(error)")
+            }
+        case ("POST", "/__control/reset"):
+            state.withLock { $0 = State(faults: []) }
+            return .respond(status: 200, contentType: "application/json", body: Data("{\"ok\":true}".utf8))
+        case ("POST", let path) where path.hasPrefix("/v1beta/models/") && path.hasSuffix(":generateContent"):
+            let model = String(path.dropFirst("/v1beta/models/".count).dropLast(":generateContent".count))
+            if options.latencyMs > 0 { usleep(UInt32(options.latencyMs) * 1000) }
+            return generate(request, model: model)
+        default:
+            return Self.googleError(404, "NOT_FOUND", "The requested URL \(request.path) was not found on this server.")
+        }
+    }
+
+    // MARK: - generateContent
+
+    private func generate(_ request: ServerRequest, model: String) -> ServerReply {
+        let key = request.headers["x-goog-api-key"] ?? Self.queryValue("key", in: request.target) ?? ""
+        let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+        let voice = body.flatMap(Self.voiceNames)?.joined(separator: ",") ?? ""
+        var recordedHeaders = request.headers
+        if let apiKey = recordedHeaders["x-goog-api-key"] { recordedHeaders["x-goog-api-key"] = "…" + apiKey.suffix(4) }
+        let reply = answer(request, model: model, key: key, body: body)
+        let status: Int
+        switch reply {
+        case let .respond(code, _, _): status = code
+        case .hang: status = 0
+        }
+        let entry: [String: Any] = ["path": request.path, "model": model, "voice": voice,
+                                    "keySuffix": String(key.suffix(4)), "status": status]
+        let line = (try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        state.withLock { state in
+            state.log.append(line)
+            state.recorded.append(RecordedRequest(method: request.method, target: request.target,
+                                                  headers: recordedHeaders, body: request.body))
+            state.counters.requests += 1
+            if status == 200 { state.counters.succeeded += 1 } else { state.counters.failed += 1 }
+        }
+        return reply
+    }
+
+    private func answer(_ request: ServerRequest, model: String, key: String, body: [String: Any]?) -> ServerReply {
+        if key.isEmpty {
+            return Self.googleError(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+        }
+        if options.invalidKeys.contains(key) {
+            return Self.googleError(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details: [
+                ["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                 "domain": "googleapis.com", "metadata": ["service": "generativelanguage.googleapis.com"]],
+            ])
+        }
+        guard let shape = Self.models[model] else {
+            return Self.googleError(404, "NOT_FOUND", "models/\(model) is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")
+        }
+        if let fault = takeFault() {
+            return serve(fault, model: model, shape: shape)
+        }
+        if let limit = options.rpmPerKey, let wait = admit(key: key, limit: limit) {
+            return Self.quotaError(quotaId: "GenerateRequestsPerMinutePerProjectPerModel", limit: limit,
+                                   retryDelay: String(format: "%.6fs", wait))
+        }
+        guard let body else {
+            return Self.googleError(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unexpected token.")
+        }
+        let config = Self.field(body, "generationConfig") as? [String: Any] ?? [:]
+        let modalities = (Self.field(config, "responseModalities") as? [String] ?? []).map { $0.uppercased() }
+        guard modalities == ["AUDIO"] else {
+            return Self.googleError(400, "INVALID_ARGUMENT", "The requested combination of response modalities (\(modalities.isEmpty ? "TEXT" : modalities.joined(separator: ", "))) is not supported by the model. models/\(model) accepts the following combination of response modalities:\n* AUDIO\n")
+        }
+        let speech = Self.field(config, "speechConfig") as? [String: Any] ?? [:]
+        let voices = Self.voiceNames(body) ?? []
+        if let multi = Self.field(speech, "multiSpeakerVoiceConfig") as? [String: Any] {
+            let speakers = Self.field(multi, "speakerVoiceConfigs") as? [Any] ?? []
+            guard speakers.count == 2 else {
+                return Self.googleError(400, "INVALID_ARGUMENT", "Multi-speaker voice config must have exactly 2 speaker voice configs, got \(speakers.count).")
+            }
+        }
+        for voice in voices where !Self.voices.contains(voice.lowercased()) {
+            return Self.googleError(400, "INVALID_ARGUMENT", "Voice name \(voice) is not supported. Allowed voice names are: \(Self.voices.sorted().joined(separator: ", ")).")
+        }
+        if voices.isEmpty && model.hasPrefix("gemini-3.1") {
+            return Self.googleError(400, "INVALID_ARGUMENT", "A voice must be specified for model models/\(model): set speechConfig.voiceConfig.prebuiltVoiceConfig.voiceName.")
+        }
+        let text = Self.texts(body).joined(separator: " ")
+        guard !text.isEmpty else {
+            return Self.googleError(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified\n")
+        }
+        return Self.audioAnswer(pcm: FakeAudio.pcm(text: text, voice: voices.first ?? "Kore"), model: model, shape: shape)
+    }
+
+    private func takeFault() -> FaultSpec? {
+        state.withLock { state in
+            guard let index = state.faults.firstIndex(where: { $0.count.map { $0 > 0 } ?? true }) else { return nil }
+            let fault = state.faults[index]
+            if let count = fault.count {
+                if count <= 1 { state.faults.remove(at: index) } else { state.faults[index].count = count - 1 }
+            }
+            state.counters.faultsServed += 1
+            return fault
+        }
+    }
+
+    /// Sliding one-minute window per key; returns how long to wait when the key is over its limit.
+    private func admit(key: String, limit: Int) -> Double? {
+        let now = Date().timeIntervalSince1970
+        return state.withLock { state in
+            let window = options.rpmWindowSeconds
+            var recent = state.recentByKey[key, default: []].filter { now - $0 < window }
+            defer { state.recentByKey[key] = recent }
+            if recent.count >= limit { return max(0.001, window - (now - recent[0])) }
+            recent.append(now)
+            return nil
+        }
+    }
+
+    private func serve(_ fault: FaultSpec, model: String, shape: AudioShape) -> ServerReply {
+        switch fault.kind {
+        case let .status(code):
+            if code == 429 {
+                return Self.quotaError(quotaId: "GenerateRequestsPerMinutePerProjectPerModel", limit: 10,
+                                       retryDelay: fault.retryDelay ?? "1s", message: fault.message)
+            }
+            if code == 200 {
+                return Self.audioAnswer(pcm: FakeAudio.pcm(text: "fault", voice: "Kore"), model: model, shape: shape)
+            }
+            let (word, message) = Self.statusWords(code)
+            return Self.googleError(code, fault.googleStatus ?? word, fault.message ?? message)
+        case let .shape(name):
+            switch name {
+            case "hang":
+                return .hang
+            case "per-day-429":
+                return Self.quotaError(quotaId: "GenerateRequestsPerDayPerProjectPerModel-FreeTier", limit: 15,
+                                       retryDelay: fault.retryDelay ?? "3600s", message: fault.message)
+            case "empty-other":
+                return Self.json(["candidates": [["content": [String: Any](), "finishReason": "OTHER", "index": 0]],
+                                  "modelVersion": model])
+            case "text-instead-of-audio":
+                return Self.json(["candidates": [["content": ["role": "model", "parts": [["text": "I'm sorry, I can only answer in text right now."]]],
+                                                  "finishReason": "STOP", "index": 0]],
+                                  "modelVersion": model])
+            case "blocked":
+                return Self.json(["promptFeedback": ["blockReason": "SAFETY"],
+                                  "usageMetadata": ["promptTokenCount": 8, "totalTokenCount": 8],
+                                  "modelVersion": model])
+            case "truncated":
+                let pcm = FakeAudio.pcm(text: "truncated answer", voice: "Kore")
+                return Self.audioAnswer(pcm: pcm.prefix(pcm.count / 2), model: model, shape: shape, finishReason: "OTHER")
+            case "bad-base64":
+                return Self.json(["candidates": [["content": ["role": "model", "parts": [["inlineData": ["mimeType": "audio/L16;codec=pcm;rate=24000", "data": "@@not base64!!"]]]],
+                                                  "finishReason": "STOP", "index": 0]]])
+            case "huge":
+                // 22.5 MB of PCM is 30 MB of base64: a ~7.8-minute clip.
+                return Self.audioAnswer(pcm: Data(repeating: 0x11, count: 22_500_000), model: model, shape: .pcmL16Semicolons)
+            default:
+                return Self.googleError(500, "INTERNAL", "fake-gemini does not know the fault \(name).")
+            }
+        }
+    }
+
+    // MARK: - Answers in Google's shapes
+
+    private static func audioAnswer(pcm: Data, model: String, shape: AudioShape, finishReason: String = "STOP") -> ServerReply {
+        let mimeType: String
+        let payload: Data
+        switch shape {
+        case .pcmL16Semicolons: mimeType = "audio/L16;codec=pcm;rate=24000"; payload = pcm
+        case .pcmL16Spaced: mimeType = "audio/l16; rate=24000; channels=1"; payload = pcm
+        case .wav: mimeType = "audio/wav"; payload = WAVAudio(format: FakeAudio.format, pcm: pcm).encoded()
+        }
+        // Built by hand: JSONSerialization is slow on a 30 MB string.
+        var body = Data("{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"inlineData\":{\"mimeType\":\"\(mimeType)\",\"data\":\"".utf8)
+        body.append(payload.base64EncodedData())
+        body.append(Data("\"}}]},\"finishReason\":\"\(finishReason)\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":\(pcm.count / 1000),\"totalTokenCount\":\(8 + pcm.count / 1000)},\"modelVersion\":\"\(model)\",\"responseId\":\"fake\"}".utf8))
+        return .respond(status: 200, contentType: "application/json; charset=UTF-8", body: body)
+    }
+
+    private static func json(_ object: [String: Any], status: Int = 200) -> ServerReply {
+        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return .respond(status: status, contentType: "application/json; charset=UTF-8", body: body)
+    }
+
+    static func googleError(_ code: Int, _ status: String, _ message: String, details: [[String: Any]] = []) -> ServerReply {
+        var error: [String: Any] = ["code": code, "message": message, "status": status]
+        if !details.isEmpty { error["details"] = details }
+        return json(["error": error], status: code)
+    }
+
+    private static func quotaError(quotaId: String, limit: Int, retryDelay: String, message: String? = nil) -> ServerReply {
+        googleError(429, "RESOURCE_EXHAUSTED", message ?? "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.", details: [
+            ["@type": "type.googleapis.com/google.rpc.QuotaFailure",
+             "violations": [["quotaMetric": "generativelanguage.googleapis.com/generate_requests_per_model",
+                             "quotaId": quotaId, "quotaValue": "\(limit)"]]],
+            ["@type": "type.googleapis.com/google.rpc.Help", "links": [["description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"]]],
+            ["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retryDelay],
+        ])
+    }
+
+    private static func statusWords(_ code: Int) -> (String, String) {
+        switch code {
+        case 400: ("INVALID_ARGUMENT", "Request contains an invalid argument.")
+        case 403: ("PERMISSION_DENIED", "The caller does not have permission.")
+        case 404: ("NOT_FOUND", "Requested entity was not found.")
+        case 408: ("DEADLINE_EXCEEDED", "The request timed out.")
+        case 499: ("CANCELLED", "The operation was cancelled.")
+        case 500: ("INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting")
+        case 502, 503: ("UNAVAILABLE", "The model is overloaded. Please try again later.")
+        case 504: ("DEADLINE_EXCEEDED", "The request timed out. Please try again.")
+        default: ("UNKNOWN", "Unknown error.")
+        }
+    }
+
+    // MARK: - Reading camelCase or snake_case bodies
+
+    /// The field under its camelCase name or its snake_case spelling (the Python SDK sends those).
+    static func field(_ object: [String: Any], _ camelCase: String) -> Any? {
+        if let value = object[camelCase] { return value }
+        var snake = ""
+        for character in camelCase {
+            if character.isUppercase { snake += "_" + character.lowercased() } else { snake.append(character) }
+        }
+        return object[snake]
+    }
+
+    /// Every voice the body names, single- or multi-speaker; nil when it names none.
+    static func voiceNames(_ body: [String: Any]) -> [String]? {
+        let config = field(body, "generationConfig") as? [String: Any] ?? [:]
+        let speech = field(config, "speechConfig") as? [String: Any] ?? [:]
+        func name(_ voiceConfig: Any?) -> String? {
+            let prebuilt = (voiceConfig as? [String: Any]).flatMap { field($0, "prebuiltVoiceConfig") as? [String: Any] }
+            return prebuilt.flatMap { field($0, "voiceName") as? String }
+        }
+        var names: [String] = []
+        if let single = name(field(speech, "voiceConfig")) { names.append(single) }
+        if let multi = field(speech, "multiSpeakerVoiceConfig") as? [String: Any] {
+            for speaker in field(multi, "speakerVoiceConfigs") as? [[String: Any]] ?? [] {
+                if let voice = name(field(speaker, "voiceConfig")) { names.append(voice) }
+            }
+        }
+        return names.isEmpty ? nil : names
+    }
+
+    static func texts(_ body: [String: Any]) -> [String] {
+        (body["contents"] as? [[String: Any]] ?? []).flatMap { content in
+            (content["parts"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+        }
+    }
+
+    private static func queryValue(_ name: String, in target: String) -> String? {
+        URLComponents(string: target)?.queryItems?.first { $0.name == name }?.value
+    }
+}
+
+/// Lets the socket server call back into the fake after both exist, without a retain cycle.
+private final class HandlerBox: @unchecked Sendable {
+    private let targetLock = NSLock()
+    private weak var _target: FakeGeminiServer?
+    var target: FakeGeminiServer? {
+        get { targetLock.withLock { _target } }
+        set { targetLock.withLock { _target = newValue } }
+    }
+}

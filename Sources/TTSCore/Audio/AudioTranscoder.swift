@@ -1,0 +1,112 @@
+import Foundation
+
+/// How exported samples are stored: 16-bit linear PCM, or 8-bit G.711 µ-law / A-law.
+public enum AudioEncoding: String, Sendable, CaseIterable, Codable {
+    case pcm16
+    case ulaw
+    case alaw
+
+    public var law: G711.Law? {
+        switch self {
+        case .pcm16: nil
+        case .ulaw: .muLaw
+        case .alaw: .aLaw
+        }
+    }
+}
+
+/// A format to convert clips to for export: a sample rate (nil keeps the clip's) and an
+/// encoding. Its `name` (`8000-ulaw`, `source-pcm16`) names the folder of the conversion cache.
+public struct AudioTarget: Sendable, Hashable {
+    /// The rates people deliver to: telephony, wide-band, the engines' own, CD and video.
+    public static let supportedRates = [8000, 16000, 22050, 24000, 44100, 48000]
+
+    public var sampleRate: Int?
+    public var encoding: AudioEncoding
+
+    public init(sampleRate: Int? = nil, encoding: AudioEncoding = .pcm16) {
+        self.sampleRate = sampleRate
+        self.encoding = encoding
+    }
+
+    public var name: String { "\(sampleRate.map(String.init) ?? "source")-\(encoding.rawValue)" }
+
+    /// Whether audio in `format` needs no conversion to meet this target.
+    public func isSatisfied(by format: PCMFormat) -> Bool {
+        encoding == .pcm16 && format.bitsPerSample == 16 && (sampleRate == nil || sampleRate == format.sampleRate)
+    }
+}
+
+/// The facts an export manifest needs about converted audio.
+public struct TranscodedAudio: Sendable {
+    public var wav: Data
+    public var sampleRate: Int
+    public var frames: Int
+    public var durationMs: Int { sampleRate == 0 ? 0 : Int(Int64(frames) * 1000 / Int64(sampleRate)) }
+}
+
+/// Converts a decoded PCM clip to an `AudioTarget`: any of 8/16/24/32-bit PCM in, resampled
+/// per channel with `Resampler`, rounded and clipped to 16 bits, then written as PCM or G.711.
+/// Pure: no files. The export's conversion cache calls it once per (blob, target).
+///
+/// ```swift
+/// let out = AudioTranscoder.convert(try WAVAudio.decode(bytes), to: AudioTarget(sampleRate: 8000, encoding: .ulaw))
+/// ```
+public enum AudioTranscoder {
+    public static func convert(_ audio: WAVAudio, to target: AudioTarget) -> TranscodedAudio {
+        let channels = max(1, audio.format.channels)
+        var planes = deinterleave(audio)
+        let rate = target.sampleRate ?? audio.format.sampleRate
+        if rate != audio.format.sampleRate {
+            let resampler = Resampler(from: audio.format.sampleRate, to: rate)
+            planes = planes.map { resampler.resample($0) }
+        }
+        let frames = planes.first?.count ?? 0
+        var samples = [Int16](repeating: 0, count: frames * channels)
+        for (c, plane) in planes.enumerated() {
+            for i in 0..<frames {
+                let scaled = (plane[i] * 32768).rounded()
+                samples[i * channels + c] = Int16(max(-32768, min(32767, scaled)))
+            }
+        }
+        let wav: Data
+        if let law = target.encoding.law {
+            wav = G711WAVWriter.encode(samples, law: law, sampleRate: rate, channels: channels)
+        } else {
+            var pcm = Data(capacity: samples.count * 2)
+            for sample in samples {
+                pcm.append(UInt8(truncatingIfNeeded: sample))
+                pcm.append(UInt8(truncatingIfNeeded: sample >> 8))
+            }
+            wav = WAVAudio(format: PCMFormat(sampleRate: rate, channels: channels, bitsPerSample: 16), pcm: pcm).encoded()
+        }
+        return TranscodedAudio(wav: wav, sampleRate: rate, frames: frames)
+    }
+
+    /// One `[Float]` in −1…1 per channel. 8-bit WAV is unsigned; wider sizes are signed.
+    static func deinterleave(_ audio: WAVAudio) -> [[Float]] {
+        let channels = max(1, audio.format.channels)
+        let width = audio.format.bitsPerSample / 8
+        let frames = audio.frameCount
+        var planes = [[Float]](repeating: [Float](repeating: 0, count: frames), count: channels)
+        let bytes = [UInt8](audio.pcm)
+        for i in 0..<frames {
+            for c in 0..<channels {
+                let at = (i * channels + c) * width
+                let value: Float
+                switch width {
+                case 1: value = (Float(bytes[at]) - 128) / 128
+                case 2: value = Float(Int16(bitPattern: UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8)) / 32768
+                case 3:
+                    let raw = Int32(bytes[at]) | Int32(bytes[at + 1]) << 8 | Int32(bytes[at + 2]) << 16
+                    value = Float((raw << 8) >> 8) / 8_388_608
+                default:
+                    let raw = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+                    value = Float(Double(Int32(bitPattern: raw)) / 2_147_483_648)
+                }
+                planes[c][i] = value
+            }
+        }
+        return planes
+    }
+}

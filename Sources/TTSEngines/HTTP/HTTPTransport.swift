@@ -1,0 +1,111 @@
+import Foundation
+
+/// One HTTP request as the engines see it: no C types, no curl options.
+///
+/// ```swift
+/// let request = HTTPRequest(method: "POST", url: "http://127.0.0.1:8080/v1beta/models/m:generateContent",
+///                           headers: [("Content-Type", "application/json")], body: json)
+/// let response = try await client.send(request)
+/// ```
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    /// Header name/value pairs, sent in order. Values may hold secrets (an API key): the client
+    /// never logs or echoes them.
+    public var headers: [(name: String, value: String)]
+    public var body: Data?
+    /// Total time allowed for this request, overriding the client's default.
+    public var timeout: Duration?
+
+    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
+                body: Data? = nil, timeout: Duration? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+/// What came back: the status and the whole body (bodies are bounded by the client's limit).
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var body: Data
+
+    public init(status: Int, body: Data) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// Why a request got no HTTP answer. Engines turn this into a `TTSError` that names their request.
+public struct HTTPFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Equatable {
+        /// The connect or total timeout ran out.
+        case timedOut
+        /// Nothing accepted the connection (refused, unresolvable host, unreachable proxy).
+        case couldNotConnect
+        /// The TLS handshake or certificate check failed.
+        case tls
+        /// The body grew past the client's limit; the transfer was stopped.
+        case bodyTooLarge
+        /// The caller's task was cancelled; the transfer was stopped.
+        case cancelled
+        /// Any other transport failure (reset connection, malformed answer…).
+        case transport
+    }
+
+    public var reason: Reason
+    /// What happened, in words; never contains header values.
+    public var detail: String
+
+    public init(_ reason: Reason, _ detail: String) {
+        self.reason = reason
+        self.detail = detail
+    }
+
+    public var description: String { detail }
+}
+
+/// Sends HTTP requests. `CurlHTTPClient` is the real one; tests may substitute their own.
+public protocol HTTPTransport: Sendable {
+    /// Sends the request and returns the response, whatever its status. Throws `HTTPFailure`
+    /// when no response arrived. Cancelling the calling task stops the transfer.
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+}
+
+/// Limits and identity of an HTTP client, set once when it is built.
+public struct HTTPClientConfiguration: Sendable {
+    public var connectTimeout: Duration
+    /// Default total time per request (connect, send, wait, receive).
+    public var totalTimeout: Duration
+    /// Bodies past this size are aborted. Gemini answers a 5-minute clip with ~18 MB of JSON.
+    public var maxBodyBytes: Int
+    public var userAgent: String
+    /// Idle connections kept for reuse (one per pooled handle).
+    public var maxIdleHandles: Int
+
+    public init(connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(120),
+                maxBodyBytes: Int = 64 << 20, userAgent: String = "tts-repl/0.1", maxIdleHandles: Int = 8) {
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.maxBodyBytes = maxBodyBytes
+        self.userAgent = userAgent
+        self.maxIdleHandles = maxIdleHandles
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up so a short timeout never becomes "no timeout" (0).
+    var wholeMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int(max(ms, 1))
+    }
+
+    /// Seconds as a floating-point number.
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

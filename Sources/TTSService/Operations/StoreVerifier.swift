@@ -1,0 +1,144 @@
+import Foundation
+import TTSCore
+import TTSStore
+
+/// What `verify` found, and with `repair` what it did about it.
+public struct VerifyReport: Sendable {
+    public enum ProblemKind: String, Sendable {
+        /// A row points at a blob file that is not there.
+        case missingBlob = "missing-blob"
+        /// The file's bytes do not hash to its name.
+        case corruptBlob = "corrupt-blob"
+        /// The bytes hash right but are not a playable WAV file.
+        case invalidAudio = "invalid-audio"
+        /// The row's size or sample rate disagrees with its (sound) blob.
+        case rowMismatch = "row-mismatch"
+    }
+
+    public struct Problem: Sendable {
+        public var kind: ProblemKind
+        public var blob: BlobHash
+        /// Clips affected (none for a damaged blob no row points at).
+        public var keys: [RequestKey]
+        public var detail: String
+    }
+
+    public var sampled = false
+    public var checkedClips = 0
+    public var checkedBlobs = 0
+    public var problems: [Problem] = []
+    /// Sound blobs no row points at: harmless, `gc` removes them after its grace period.
+    public var orphanBlobs: [BlobHash] = []
+    /// Leftovers of interrupted writes in `<store>/tmp`, older than a minute.
+    public var strayTempFiles: [String] = []
+
+    // Repairs (only with `repair`).
+    public var repaired = false
+    public var droppedRows: [RequestKey] = []
+    public var quarantined: [String] = []
+    public var removedTempFiles: [String] = []
+
+    public var isClean: Bool { problems.isEmpty }
+}
+
+/// Checks the local tier end to end: every row against its blob (present, hash matches the
+/// name, a valid WAV, the row's size and rate), every blob against the index, and leftovers in
+/// `tmp/`. With `repair`, drops rows whose blob is gone or bad, moves damaged blobs to
+/// `<store>/quarantine/`, and removes stray temp files, so the store then verifies clean.
+///
+/// ```swift
+/// let report = try await StoreVerifier(index: index, blobs: blobs).verify(repair: false, sample: nil)
+/// report.isClean
+/// ```
+public struct StoreVerifier: Sendable {
+    public let index: ClipIndex
+    public let blobs: BlobStore
+    /// Temp files younger than this may belong to a write in progress.
+    public var tempFileGrace: TimeInterval = 60
+
+    public init(index: ClipIndex, blobs: BlobStore) {
+        self.index = index
+        self.blobs = blobs
+    }
+
+    /// - Parameter sample: check only this many clips, chosen at random (and skip the walk over
+    ///   blobs no row points at); nil checks everything.
+    public func verify(repair: Bool, sample: Int?) async throws -> VerifyReport {
+        try await offPool { [self] in try run(repair: repair, sample: sample) }
+    }
+
+    func run(repair: Bool, sample: Int?) throws -> VerifyReport {
+        var report = VerifyReport()
+        report.sampled = sample != nil
+        let clips = try sample.map { try index.sampleClips($0) } ?? index.allClips()
+        report.checkedClips = clips.count
+        let byBlob = Dictionary(grouping: clips, by: \.blob)
+        for blob in byBlob.keys.sorted(by: { $0.hex < $1.hex }) {
+            let rows = byBlob[blob]!
+            report.checkedBlobs += 1
+            if let problem = check(blob, rows: rows) { report.problems.append(contentsOf: problem) }
+        }
+        if sample == nil {
+            let referenced = try index.referencedBlobs()
+            for blob in try blobs.allBlobHashes() where !referenced.contains(blob) {
+                report.checkedBlobs += 1
+                if let problems = check(blob, rows: []) {
+                    report.problems.append(contentsOf: problems)
+                } else {
+                    report.orphanBlobs.append(blob)
+                }
+            }
+        }
+        for file in try blobs.strayTempFiles() where (BlobStore.age(ofFile: file.path) ?? 0) > tempFileGrace {
+            report.strayTempFiles.append(file.path)
+        }
+        if repair { try self.repair(&report) }
+        return report
+    }
+
+    /// The blob's problems, or nil when it and its rows are sound.
+    private func check(_ blob: BlobHash, rows: [Clip]) -> [VerifyReport.Problem]? {
+        let keys = rows.map(\.key)
+        let data: Data
+        do {
+            data = try blobs.read(blob, verify: false)
+        } catch {
+            if blobs.size(of: blob) == nil {
+                return [.init(kind: .missingBlob, blob: blob, keys: keys, detail: "the file \(blobs.url(for: blob).path) is missing")]
+            }
+            return [.init(kind: .corruptBlob, blob: blob, keys: keys, detail: (error as? TTSError)?.message ?? "\(error)")]
+        }
+        let actual = BlobHash(of: data)
+        if actual != blob {
+            return [.init(kind: .corruptBlob, blob: blob, keys: keys,
+                          detail: "its \(data.count) bytes hash to \(actual.short)…, not to the name \(blob.short)…")]
+        }
+        let audio: WAVAudio
+        do {
+            audio = try WAVAudio.decode(data)
+        } catch {
+            return [.init(kind: .invalidAudio, blob: blob, keys: keys, detail: "not a valid WAV file: \((error as? TTSError)?.message ?? "\(error)")")]
+        }
+        let mismatched = rows.filter { $0.bytes != data.count || $0.sampleRate != audio.format.sampleRate }
+        guard !mismatched.isEmpty else { return nil }
+        return mismatched.map {
+            .init(kind: .rowMismatch, blob: blob, keys: [$0.key],
+                  detail: "the row says \($0.bytes) bytes at \($0.sampleRate) Hz, the blob has \(data.count) bytes at \(audio.format.sampleRate) Hz")
+        }
+    }
+
+    private func repair(_ report: inout VerifyReport) throws {
+        report.repaired = true
+        for problem in report.problems {
+            for key in problem.keys where try index.remove(key) {
+                report.droppedRows.append(key)
+            }
+            if problem.kind == .corruptBlob || problem.kind == .invalidAudio, let moved = try blobs.quarantine(problem.blob) {
+                report.quarantined.append(moved.path)
+            }
+        }
+        for path in report.strayTempFiles where unlink(path) == 0 || errno == ENOENT {
+            report.removedTempFiles.append(path)
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import TTSCore
+
+/// Fills the cache from a phrase list: every line is read and checked first, duplicates are
+/// counted once, what is already cached costs nothing, and the rest is generated a few at a
+/// time.
+///
+/// Running it again after a crash or Ctrl-C resumes: finished clips are in the store (the
+/// service writes blob then row, atomically) and count as cached the second time.
+///
+/// ```swift
+/// let list = PhraseList.parse(data, format: .text, source: "phrases.txt")
+/// let summary = try await Prewarmer(service: service).run(
+///     list, defaults: AudioRequest(text: "", engine: "espeak", model: ""),
+///     options: PrewarmOptions(concurrency: 4, rejectsURL: rejectsURL)) { progress in
+///     print("\(progress.done)/\(progress.total)")
+/// }
+/// ```
+public struct Prewarmer: Sendable {
+    public let service: SpeechService
+
+    public init(service: SpeechService) {
+        self.service = service
+    }
+
+    /// One distinct request and the entries (by index) that ask for it.
+    private struct Job {
+        var request: AudioRequest
+        var key: RequestKey
+        var entries: [Int]
+    }
+
+    private enum Outcome: Sendable {
+        case generated(durationMs: Int)
+        case cached
+        case failed(String)
+        case cancelled
+    }
+
+    /// Runs the list. Cancelling the calling task stops starting new work; calls in flight
+    /// finish or are cancelled, and the summary says the run was cancelled. Throws only when
+    /// the rejects file cannot be written.
+    ///
+    /// - Parameters:
+    ///   - defaults: the session's request (text ignored): engine, voice, language, model and
+    ///     style for phrases that do not name their own.
+    ///   - progress: called at most every `options.progressInterval`, and once at the end.
+    public func run(_ list: PhraseList, defaults: AudioRequest, options: PrewarmOptions = PrewarmOptions(),
+                    progress: @escaping @Sendable (PrewarmProgress) -> Void = { _ in }) async throws -> PrewarmSummary {
+        let started = ContinuousClock.now
+        var summary = PrewarmSummary(source: list.source)
+        summary.lines = list.lineCount
+        summary.phrases = list.entries.count
+        summary.dryRun = options.dryRun
+        var rejects = list.problems.map {
+            PrewarmReject(line: $0.line, reason: $0.reason, cause: .unreadable, entry: nil, problem: $0)
+        }
+
+        // 1. Check and key every phrase before any engine call.
+        var jobs: [Job] = []
+        var jobByKey: [RequestKey: Int] = [:]
+        for (i, entry) in list.entries.enumerated() {
+            if i % 256 == 0 && Task.isCancelled { break }
+            let request: AudioRequest
+            do {
+                request = try await service.prepare(entry.request(defaults: defaults))
+            } catch {
+                rejects.append(PrewarmReject(line: entry.line, reason: Self.reason(error), cause: .invalid, entry: entry, problem: nil))
+                continue
+            }
+            let key = RequestKey(request)
+            if let j = jobByKey[key] {
+                jobs[j].entries.append(i)
+                summary.duplicates += 1
+            } else {
+                jobByKey[key] = jobs.count
+                jobs.append(Job(request: request, key: key, entries: [i]))
+            }
+        }
+        summary.problems = rejects.count
+        summary.unique = jobs.count
+        if Task.isCancelled {
+            summary.cancelled = true
+            summary.remaining = jobs.count
+            return finish(summary, rejects: rejects, list: list, options: options, started: started, note: "the run was cancelled")
+        }
+        if options.strict && !rejects.isEmpty {
+            summary.aborted = true
+            summary.remaining = jobs.count
+            return finish(summary, rejects: rejects, list: list, options: options, started: started,
+                          note: "--strict stopped the run before any engine call; fix the lines and run again")
+        }
+
+        // 2. What the local tier already has costs nothing.
+        var misses: [Int] = []
+        for (j, job) in jobs.enumerated() {
+            if (try? service.localClip(for: job.key)) != nil { summary.cached += 1 } else { misses.append(j) }
+        }
+
+        if options.dryRun {
+            summary.estimate = PrewarmEstimate.make(
+                calls: misses.map { (jobs[$0].request.engine, jobs[$0].request.text.count) },
+                concurrency: options.concurrency, requestsPerMinute: options.requestsPerMinute)
+            return finish(summary, rejects: rejects, list: list, options: options, started: started,
+                          note: "a dry run writes nothing")
+        }
+
+        // 3. Generate the misses through a sliding window: at most `concurrency` child tasks
+        // exist at once, so 10,000 phrases cost as much memory as four.
+        let engineStart = ContinuousClock.now
+        var processed = 0
+        var lastReport = ContinuousClock.now
+        func snapshot() -> PrewarmProgress {
+            let elapsed = started.duration(to: .now).seconds
+            let working = engineStart.duration(to: .now).seconds
+            let rate = working > 0 ? Double(processed) / working : 0
+            let left = jobs.count - summary.cached - summary.generated - summary.failed
+            return PrewarmProgress(done: jobs.count - left, total: jobs.count, cached: summary.cached,
+                                   generated: summary.generated, failed: summary.failed, elapsed: elapsed,
+                                   rate: rate, eta: rate > 0 ? Double(left) / rate : (left == 0 ? 0 : nil))
+        }
+        if !misses.isEmpty { progress(snapshot()) }
+        var next = 0
+        var cancelledInFlight = 0
+        await withTaskGroup(of: (Int, Outcome).self) { group in
+            var running = 0
+            while true {
+                while running < options.concurrency && next < misses.count && !Task.isCancelled {
+                    let j = misses[next]
+                    let request = jobs[j].request
+                    next += 1
+                    running += 1
+                    group.addTask { (j, await self.attempt(request)) }
+                }
+                guard let (j, outcome) = await group.next() else { break }
+                running -= 1
+                switch outcome {
+                case .generated(let ms):
+                    summary.generated += 1
+                    summary.audioSeconds += Double(ms) / 1000
+                case .cached:
+                    summary.cached += 1
+                case .failed(let reason):
+                    summary.failed += 1
+                    for i in jobs[j].entries {
+                        rejects.append(PrewarmReject(line: list.entries[i].line, reason: reason, cause: .engine,
+                                                     entry: list.entries[i], problem: nil))
+                    }
+                case .cancelled:
+                    cancelledInFlight += 1
+                }
+                processed += 1
+                if lastReport.duration(to: .now) >= options.progressInterval {
+                    lastReport = .now
+                    progress(snapshot())
+                }
+            }
+        }
+        summary.remaining = misses.count - next + cancelledInFlight
+        summary.cancelled = summary.remaining > 0
+        progress(snapshot())
+        return try finishWritingRejects(summary, rejects: rejects, list: list, options: options, started: started)
+    }
+
+    /// One request through the service. A cancellation that is not ours (we joined another
+    /// caller's flight for the same key, and that caller gave up) is retried once.
+    private func attempt(_ request: AudioRequest) async -> Outcome {
+        for round in 0..<2 {
+            do {
+                let generation = try await service.generateOrFetch(request)
+                return generation.tier == .engine ? .generated(durationMs: generation.clip.durationMs) : .cached
+            } catch {
+                guard Self.isCancellation(error) else { return .failed(Self.reason(error)) }
+                if Task.isCancelled || round == 1 { return .cancelled }
+            }
+        }
+        return .cancelled
+    }
+
+    private func finishWritingRejects(_ summary: PrewarmSummary, rejects: [PrewarmReject], list: PhraseList,
+                                      options: PrewarmOptions, started: ContinuousClock.Instant) throws -> PrewarmSummary {
+        var summary = finish(summary, rejects: rejects, list: list, options: options, started: started,
+                             note: "the run was cancelled; run the same list again to resume")
+        guard !summary.cancelled, !summary.rejects.isEmpty else { return summary }
+        guard let url = options.rejectsURL else {
+            summary.rejectsFile = .notWritten("no rejects file was named")
+            return summary
+        }
+        var writer = PhraseListWriter(format: list.format, columns: list.columns)
+        var written = 0
+        for reject in summary.rejects {
+            if let entry = reject.entry {
+                writer.append(entry, reason: reject.reason)
+                written += 1
+            } else if let problem = reject.problem, !problem.record.isEmpty {
+                writer.append(problem)
+                written += 1
+            }
+        }
+        if written > 0 {
+            try writer.data.writeAtomically(to: url)
+            summary.rejectsFile = .written(url, lines: written)
+        } else {
+            summary.rejectsFile = .notWritten("the problems concern the header, not lines")
+        }
+        return summary
+    }
+
+    /// Fills in the totals; `note` says why no rejects file is written when lines failed.
+    private func finish(_ summary: PrewarmSummary, rejects: [PrewarmReject], list: PhraseList,
+                        options: PrewarmOptions, started: ContinuousClock.Instant, note: String) -> PrewarmSummary {
+        var summary = summary
+        summary.rejects = rejects.sorted { $0.line < $1.line }
+        summary.elapsed = started.duration(to: .now).seconds
+        let done = summary.cached + summary.generated + summary.failed
+        summary.rate = summary.elapsed > 0 ? Double(done) / summary.elapsed : 0
+        summary.rejectsFile = summary.rejects.isEmpty ? .none : .notWritten(note)
+        return summary
+    }
+
+    static func isCancellation(_ error: Error) -> Bool {
+        if error is CancellationError { return true }
+        return (error as? TTSError)?.kind == .cancelled
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let error = error as? TTSError { return error.message }
+        return String(describing: error)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Glibc
+import XCTest
+import FakeGeminiServer
+
+/// tts-repl with GEMINI_API_KEY set, against fake-gemini on loopback.
+final class GeminiEndToEndTests: XCTestCase {
+    private let key = "AIzaE2EKEY0123456789abcdefghijklmnopqrs"
+
+    private func repl(_ server: FakeGeminiServer) throws -> ReplProcess {
+        var repl = try ReplProcess()
+        repl.environment["GEMINI_API_KEY"] = key
+        repl.environment["GEMINI_BASE_URL"] = server.baseURL
+        repl.environment["TTS_RETRY_BASE_MS"] = "10"
+        return repl
+    }
+
+    func testSayUsesGeminiWhenAKeyIsSetAndTheKeyNeverShows() throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        let repl = try repl(server)
+        let script = "say Have a wonderful day!\nsay Have a wonderful day!\nvoice Puck\nlang en-US\nsay Hello\n"
+            + "say --speakers Joe=Kore,Jane=Puck Joe: Ready? Jane: Always.\nvoice Nobody\n"
+        let result = try repl.run(["--json"], stdin: script)
+        XCTAssertEqual(result.status, 1, "the unknown voice fails: \(result.stdout)")
+        let says = result.jsonLines.filter { $0["tier"] != nil }
+        XCTAssertEqual(says.map { $0["tier"] as? String }, ["engine", "local", "engine", "engine"])
+        XCTAssertEqual(says.first?["engine"] as? String, "gemini")
+        XCTAssertEqual(says.first?["voice"] as? String, "Kore")
+        XCTAssertEqual(says.first?["sample_rate"] as? Int, 24000)
+        XCTAssertEqual(says[2]["voice"] as? String, "Puck")
+        let requests = server.recordedRequests()
+        XCTAssertEqual(requests.count, 3)
+        XCTAssertTrue(String(decoding: requests[1].body, as: UTF8.self).contains("\"languageCode\":\"en-US\""))
+        XCTAssertFalse(String(decoding: requests[0].body, as: UTF8.self).contains("languageCode"), "no language set: none sent")
+        XCTAssertTrue(String(decoding: requests[2].body, as: UTF8.self).contains("multiSpeakerVoiceConfig"))
+
+        let log = try String(contentsOf: repl.store.appendingPathComponent("tts.log"), encoding: .utf8)
+        for text in [result.stdout, result.stderr, log] { XCTAssertFalse(text.contains(key)) }
+        XCTAssertFalse(requests.contains { $0.target.contains("key=") })
+    }
+
+    func testServerErrorsAreReportedWithStatusAndRequestAndNothingIsStored() throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        server.inject(FaultSpec(.status(500), count: nil))
+        let repl = try repl(server)
+        let result = try repl.run(["say", "This will fail"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("500"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("This will fail"), result.stderr)
+        XCTAssertFalse(result.stderr.contains(key))
+        let ls = try repl.run(["--json", "ls"])
+        XCTAssertEqual(ls.jsonLines.count, 0)
+    }
+
+    func testRetriesAreCountedInMetrics() throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        server.inject(FaultSpec(.status(503), count: 2))
+        let repl = try repl(server)
+        let result = try repl.run([], stdin: "say Third time lucky\nmetrics\n")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("tts_engine_retries_total 2"), result.stdout)
+    }
+
+    func testCtrlCDuringASlowGenerationReturnsToAWorkingPrompt() throws {
+        let server = try FakeGeminiServer(options: .init(latencyMs: 20_000))
+        defer { server.stop() }
+        let repl = try repl(server)
+        var environment = repl.environment
+        environment["TERM"] = "xterm"
+        environment["NO_COLOR"] = "1"
+        let terminal = try TerminalSession(arguments: [], environment: environment, directory: repl.workingDirectory)
+        let before = terminal.settings()
+        terminal.waitFor("tts[gemini]>")
+        terminal.type("say This takes twenty seconds\r")
+        usleep(500_000)
+        let started = Date()
+        terminal.type("\u{03}")
+        terminal.waitFor("cancelled")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "Ctrl-C did not stop the generation promptly")
+        terminal.waitFor("tts[gemini]>")
+        terminal.type("engine espeak\r")
+        terminal.waitFor("engine: espeak")
+        terminal.type("say still alive\r")
+        terminal.waitFor("engine ")
+        terminal.type("\u{04}")
+        XCTAssertNotNil(terminal.waitForExit())
+        XCTAssertTrue(sameSettings(before, terminal.settings()))
+        let ls = try repl.run(["--json", "ls"])
+        XCTAssertEqual(ls.jsonLines.compactMap { $0["text"] as? String }, ["still alive"], "nothing half-written")
+    }
+}

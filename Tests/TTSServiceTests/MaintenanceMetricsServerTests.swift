@@ -1,0 +1,67 @@
+import Foundation
+import Glibc
+import XCTest
+import TestSupport
+import TTSCore
+@testable import TTSService
+
+/// The `serve-metrics` responder over a real loopback socket.
+final class MaintenanceMetricsServerTests: XCTestCase {
+    /// Sends raw request bytes, returns the whole answer (the server closes after each one).
+    static func exchange(port: Int, _ request: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(connected, 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var answer = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+
+    func testGetMetricsAnswersThePrometheusText() throws {
+        let metrics = ServiceMetrics()
+        metrics.recordRequest(tier: .local, bytes: 100, seconds: 0.00002)
+        let server = try MetricsHTTPServer(port: 0) { metrics.registry.exposition() }
+        defer { server.stop() }
+        XCTAssertGreaterThan(server.port, 0)
+        let answer = try Self.exchange(port: server.port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        let parts = answer.components(separatedBy: "\r\n\r\n")
+        XCTAssertTrue(parts[0].hasPrefix("HTTP/1.1 200 OK"), answer)
+        XCTAssertTrue(parts[0].contains("Content-Type: text/plain; version=0.0.4"), answer)
+        let text = try PrometheusText(parsing: parts.dropFirst().joined(separator: "\r\n\r\n"))
+        XCTAssertEqual(text.value("tts_requests_total", ["tier": "local"]), 1)
+        XCTAssertEqual(text.types["tts_request_duration_seconds"], "histogram")
+    }
+
+    func testOtherPathsAre404AndOtherMethods405() throws {
+        let server = try MetricsHTTPServer(port: 0) { "" }
+        defer { server.stop() }
+        XCTAssertTrue(try Self.exchange(port: server.port, "GET / HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
+        let post = try Self.exchange(port: server.port, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        XCTAssertTrue(post.hasPrefix("HTTP/1.1 405 "), post)
+        XCTAssertTrue(post.contains("Allow: GET"), post)
+        XCTAssertTrue(try Self.exchange(port: server.port, "nonsense\r\n\r\n").hasPrefix("HTTP/1.1 400 "))
+    }
+
+    func testStoppedServerReleasesItsPort() throws {
+        let server = try MetricsHTTPServer(port: 0) { "" }
+        let port = server.port
+        server.stop()
+        let again = try MetricsHTTPServer(port: port) { "" }
+        again.stop()
+    }
+}
