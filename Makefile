@@ -61,6 +61,7 @@ test: deps
 ## reported, not failed: the status is non-zero only when the harness itself fails.
 bench: deps
 	$(SWIFT) build -c release --product tts-repl
+	$(SWIFT) build -c release --product fake-gemini
 	$(SWIFT) build -c release --product tts-bench
 	@bash Tests/with-redis.sh --export TTS_BENCH_REDIS_URL \
 	  "$$($(SWIFT) build -c release --show-bin-path)/tts-bench" $(if $(QUICK),--quick) \

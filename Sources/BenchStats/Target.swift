@@ -48,8 +48,6 @@ public enum Verdict: String, Sendable {
     case missed
     /// The figure is reported for information; there is no target.
     case info
-    /// The scenario needs a part of tts-repl that is not in this build (prewarm, export, …).
-    case notBuilt = "not built"
     /// The scenario could not run here (no Redis server given, …); see its note.
     case skipped
     /// A ratio target whose baseline could not be measured.

@@ -15,6 +15,7 @@ let scenarios: [any Scenario] = [
     PrewarmEspeakScenario(),
     ExportScenario(),
     ScaleScenario(),
+    PrewarmMemoryScenario(),
 ]
 
 func runBench() async -> Int32 {

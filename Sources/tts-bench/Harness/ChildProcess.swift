@@ -33,6 +33,10 @@ final class ChildProcess {
     init(executable: String, _ arguments: [String], environment: [String: String], stdin: Bool = false,
          samplePeakMemory: Bool = false) throws {
         self.executable = executable
+        // Pipes and spawn under one lock: a child spawned by another thread between our pipe()
+        // and fcntl() would inherit our pipe ends and hold them open.
+        ChildProcess.spawnLock.lock()
+        defer { ChildProcess.spawnLock.unlock() }
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
         if stdin {
@@ -71,8 +75,11 @@ final class ChildProcess {
         sampler = samplePeakMemory ? PeakMemorySampler(pid: child) : nil
     }
 
+    /// Guards the window between creating a child's pipes and spawning it.
+    private static let spawnLock = NSLock()
+
     /// A pipe whose ends are closed on exec (pipe2 is not visible from Swift here), so one
-    /// child never holds another child's pipe open. Children are spawned one at a time.
+    /// child never holds another child's pipe open. Callers hold `spawnLock`.
     private static func makePipe(_ ends: inout [Int32]) throws {
         guard pipe(&ends) == 0 else { throw HarnessError("pipe failed: \(String(cString: strerror(errno)))") }
         _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)

@@ -65,11 +65,6 @@ struct Row: Sendable {
             verdict: target?.verdict(figure: figure.value, baseline: baseline?.value) ?? .info, note: note)
     }
 
-    static func notBuilt(_ scenario: String, target: String, needs: String) -> Row {
-        Row(scenario: scenario, figure: nil, baseline: nil, baselineLabel: nil, targetText: target,
-            verdict: .notBuilt, note: "needs \(needs), which is not in this build yet")
-    }
-
     static func skipped(_ scenario: String, target: String, because reason: String) -> Row {
         Row(scenario: scenario, figure: nil, baseline: nil, baselineLabel: nil, targetText: target,
             verdict: .skipped, note: reason)

@@ -48,7 +48,11 @@ struct SeededStore: Sendable {
 
     /// Builds the store. Keys are sorted before insertion (batches of 10,000, one transaction
     /// each) so the primary-key B-tree is appended to rather than split at random.
-    static func make(at root: URL, count: Int, report: (String) -> Void = { _ in }) async throws -> SeededStore {
+    ///
+    /// With `distinctAudio` every clip gets its own half-second blob (for export), written
+    /// straight into the blob layout without fsync: set-up, not the thing measured.
+    static func make(at root: URL, count: Int, distinctAudio: Bool = false,
+                     report: (String) -> Void = { _ in }) async throws -> SeededStore {
         let layout = StoreLayout(root: root)
         let blobs = try BlobStore(layout: layout)
         let probe = SpeechService(engines: { var e = EngineRegistry(); e.register(EspeakEngine()); return e }(),
@@ -65,6 +69,11 @@ struct SeededStore: Sendable {
 
         let audio = (0..<blobCount).map { smallWAV(variant: $0) }
         let hashes = try audio.map { try blobs.put($0) }
+        var distinct: [(hash: BlobHash, bytes: Int)] = []
+        if distinctAudio {
+            distinct.reserveCapacity(count)
+            for i in 0..<count { distinct.append(try writeBlobQuickly(distinctWAV(i), layout: layout)) }
+        }
 
         // Sort by key without keeping a million strings: 32 bytes per key as four words.
         var order: [(UInt64, UInt64, UInt64, UInt64, Int32)] = []
@@ -85,6 +94,10 @@ struct SeededStore: Sendable {
                 let key = RequestKey(hex: hex(entry.0, entry.1, entry.2, entry.3))!
                 var request = template
                 request.text = phrase(i)
+                if distinctAudio {
+                    return Clip(key: key, blob: distinct[i].hash, request: request, bytes: distinct[i].bytes,
+                                durationMs: 500, sampleRate: 22_050, createdAt: createdAt)
+                }
                 let variant = i % blobCount
                 return Clip(key: key, blob: hashes[variant], request: request, bytes: audio[variant].count,
                             durationMs: 100, sampleRate: 22_050, createdAt: createdAt)
@@ -101,6 +114,24 @@ struct SeededStore: Sendable {
         let files = [layout.indexURL.path, layout.indexURL.path + "-wal"]
         let bytes = files.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int }.reduce(0, +)
         return Double(bytes) / Double(count)
+    }
+
+    /// Half a second of 22,050 Hz PCM whose samples depend on `i`: a distinct blob per clip.
+    static func distinctWAV(_ i: Int) -> Data {
+        var pcm = [Int16](repeating: 0, count: 11_025)
+        for k in pcm.indices { pcm[k] = Int16(truncatingIfNeeded: k &* 31 &+ i &* 7_919) }
+        return WAVAudio(format: PCMFormat(sampleRate: 22_050), pcm: pcm.withUnsafeBufferPointer { Data(buffer: $0) }).encoded()
+    }
+
+    /// Writes a blob where the store keeps it (read-only, like the store's), without fsync.
+    private static func writeBlobQuickly(_ wav: Data, layout: StoreLayout) throws -> (hash: BlobHash, bytes: Int) {
+        let hash = BlobHash(of: wav)
+        try FileManager.default.createDirectory(at: layout.shardURL(hash), withIntermediateDirectories: true)
+        let path = layout.blobURL(hash).path
+        guard FileManager.default.createFile(atPath: path, contents: wav, attributes: [.posixPermissions: 0o444]) else {
+            throw HarnessError("cannot write the blob \(path)")
+        }
+        return (hash, wav.count)
     }
 
     /// 0.1 s of a tone at 22,050 Hz; `variant` changes the pitch so each blob is distinct.
