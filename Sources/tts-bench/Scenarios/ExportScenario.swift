@@ -1,11 +1,13 @@
 import BenchStats
 import Foundation
+import Glibc
 import TTSCore
 
 /// Export of 10,000 clips (2,000 with --quick), each its own half-second blob (22 KB):
-/// `tts-repl export DIR --link always` against `cp -al` of the store's blob folder, and
-/// `export DIR --copy` against `cp -r` of it — the same files and bytes, into a fresh folder on
-/// the same file system. Export also writes its CSV manifest; copies are fsync'ed, `cp` does
+/// `tts-repl export DIR --link always` against `cp -al`, and `export DIR --copy` against
+/// `cp -r`, of a flat folder holding the same blob files (hard links made once, untimed) — the
+/// same files, bytes and folder shape (the store's sharded tree would make `cp` create
+/// thousands of folders export does not), into a fresh folder on the same file system. Export also writes its CSV manifest; copies are fsync'ed, `cp` does
 /// not sync.
 struct ExportScenario: Scenario {
     let name = "export"
@@ -17,6 +19,7 @@ struct ExportScenario: Scenario {
         }
         let store = try await SeededStore.make(at: try context.folder("export-store"), count: clips, distinctAudio: true)
         let environment = ChildProcess.replEnvironment(home: try context.folder("export-home"))
+        let flat = try flatCopySource(store, in: try context.folder("export-flat"))
         let runs = context.quick ? 1 : 3
         var link: [Double] = [], copy: [Double] = [], cpLink: [Double] = [], cpCopy: [Double] = []
         for run in 0...runs {  // run 0 warms the page cache
@@ -25,8 +28,8 @@ struct ExportScenario: Scenario {
                                    counter: "linked", clips: clips, environment: environment)
             let c = try exportOnce(repl, store, into: out.appendingPathComponent("copy"), mode: ["--copy"],
                                    counter: "copied", clips: clips, environment: environment)
-            let cl = try cp(["-al"], from: store.layout.blobsURL, to: out.appendingPathComponent("cp-al"))
-            let cc = try cp(["-r"], from: store.layout.blobsURL, to: out.appendingPathComponent("cp-r"))
+            let cl = try cp(["-al"], from: flat, to: out.appendingPathComponent("cp-al"))
+            let cc = try cp(["-r"], from: flat, to: out.appendingPathComponent("cp-r"))
             try FileManager.default.removeItem(at: out)
             if run > 0 {
                 link.append(l); copy.append(c); cpLink.append(cl); cpCopy.append(cc)
@@ -37,12 +40,26 @@ struct ExportScenario: Scenario {
             .measured("export \(scope), link mode", Figure(try Stats(link).median * 1000, .milliseconds),
                       baseline: Figure(try Stats(cpLink).median * 1000, .milliseconds), label: "cp -al",
                       target: Target(.ratio, .atMost, 2),
-                      note: "wall time of `tts-repl export DIR --link always` (start-up, selection, links, CSV manifest) against `cp -al <store>/blobs DIR`"),
+                      note: "wall time of `tts-repl export DIR --link always` (start-up, selection, links, CSV manifest) against `cp -al` of a flat folder of the same blob files"),
             .measured("export \(scope), copy mode", Figure(try Stats(copy).median * 1000, .milliseconds),
                       baseline: Figure(try Stats(cpCopy).median * 1000, .milliseconds), label: "cp -r",
                       target: Target(.ratio, .atMost, 1.5),
                       note: "`tts-repl export DIR --copy` fsyncs every file it writes (crash safety); `cp -r` leaves them to the page cache"),
         ]
+    }
+
+    /// One folder with every blob of the store, hard-linked, no subfolders.
+    private func flatCopySource(_ store: SeededStore, in folder: URL) throws -> URL {
+        let blobs = FileManager.default.enumerator(atPath: store.layout.blobsURL.path)?
+            .compactMap { $0 as? String }.filter { $0.hasSuffix(".wav") } ?? []
+        for relative in blobs {
+            let source = store.layout.blobsURL.appendingPathComponent(relative).path
+            let name = (relative as NSString).lastPathComponent
+            guard link(source, folder.appendingPathComponent(name).path) == 0 else {
+                throw HarnessError("cannot hard-link \(source) into \(folder.path)")
+            }
+        }
+        return folder
     }
 
     private func exportOnce(_ repl: URL, _ store: SeededStore, into folder: URL, mode: [String], counter: String,
