@@ -28,6 +28,11 @@ let package = Package(
         // The loopback Gemini stand-in, a library so tests can start it in-process.
         .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
         .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
+        // Benchmarks (`make bench`): the harness, and its order statistics and targets as a tiny
+        // library so they can be unit-tested. CSQLite and CHiredis are for the raw baselines only.
+        .target(name: "BenchStats"),
+        .executableTarget(name: "tts-bench",
+                          dependencies: ["BenchStats", "TTSCore", "TTSStore", "TTSEngines", "TTSService", "CSQLite", "CHiredis"]),
 
         // Test helpers shared by the test targets (a throwaway redis-server, …).
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
@@ -37,6 +42,7 @@ let package = Package(
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
+        .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Runs a command with a throwaway redis-server on a free loopback port, exported to the tests as
-# TTS_TEST_REDIS_URL; the server and its folder are removed on every exit path.
+# Runs a command with a throwaway redis-server on a free loopback port, exported as
+# TTS_TEST_REDIS_URL (`make test`) or as the variable named by --export (`make bench` uses
+# TTS_BENCH_REDIS_URL); the server and its folder are removed on every exit path.
+#   usage: with-redis.sh [--export VARIABLE] COMMAND [ARGS…]
 set -euo pipefail
+variable=TTS_TEST_REDIS_URL
+if [ "${1:-}" = "--export" ]; then
+  [ -n "${2:-}" ] || { echo "with-redis.sh: --export needs a variable name" >&2; exit 2; }
+  variable=$2
+  shift 2
+fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tts-test-redis.XXXXXX")
 pid=""
 cleanup() {
@@ -31,8 +39,8 @@ for _ in $(seq 1 20); do
 done
 [ -n "$port" ] || { echo "could not start redis-server on a free port; its log:" >&2; cat "$dir/redis.log" >&2; exit 2; }
 
-export TTS_TEST_REDIS_URL="redis://127.0.0.1:$port"
-echo "redis-server for tests: $TTS_TEST_REDIS_URL"
+export "$variable=redis://127.0.0.1:$port"
+echo "redis-server on loopback: $variable=redis://127.0.0.1:$port"
 set +e
 "$@"
 status=$?

@@ -1,0 +1,60 @@
+import CHiredis
+import Foundation
+import Glibc
+
+/// The floor of a Redis-tier hit: one hiredis GET of the clip's bytes on a connection made
+/// once, then writing them to a new file with open/write/close — raw C calls only.
+///
+/// `durable` adds what the local tier does for crash safety (fsync of the file and of its
+/// folder), for the informational comparison.
+final class HiredisFloor {
+    private let context: UnsafeMutablePointer<redisContext>
+
+    init(host: String, port: Int) throws {
+        guard let context = redisConnect(host, Int32(port)) else { throw HarnessError("hiredis: out of memory") }
+        guard context.pointee.err == 0 else {
+            let reason = withUnsafeBytes(of: context.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            redisFree(context)
+            throw HarnessError("hiredis floor: cannot connect to \(host):\(port): \(reason)")
+        }
+        self.context = context
+    }
+
+    deinit { redisFree(context) }
+
+    /// GET `key` and write the value to `path` (which must not exist). Returns the bytes written,
+    /// or -1 when the key is missing or a call failed.
+    func fetch(_ key: [UInt8], to path: UnsafePointer<CChar>, folder: UnsafePointer<CChar>, durable: Bool) -> Int {
+        let command: [UInt8] = Array("GET".utf8)
+        let raw: UnsafeMutableRawPointer? = command.withUnsafeBufferPointer { name in
+            key.withUnsafeBufferPointer { keyBytes in
+                var argv: [UnsafePointer<CChar>?] = [
+                    UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
+                    UnsafeRawPointer(keyBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                ]
+                var lengths = [name.count, keyBytes.count]
+                return redisCommandArgv(context, 2, &argv, &lengths)
+            }
+        }
+        guard let raw else { return -1 }
+        defer { freeReplyObject(raw) }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        guard reply.pointee.type == REDIS_REPLY_STRING, let bytes = reply.pointee.str else { return -1 }
+        let length = Int(reply.pointee.len)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        guard fd >= 0 else { return -1 }
+        var offset = 0
+        while offset < length {
+            let n = write(fd, bytes + offset, length - offset)
+            if n <= 0 { close(fd); return -1 }
+            offset += n
+        }
+        if durable {
+            fsync(fd)
+            let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if folderFD >= 0 { fsync(folderFD); close(folderFD) }
+        }
+        close(fd)
+        return length
+    }
+}
