@@ -98,7 +98,7 @@ final class ErrorsEndToEndTests: XCTestCase {
 
     func testLogHasOneLinePerGenerationAndNoSecrets() throws {
         var repl = try ReplProcess()
-        let secret = "AIzaTESTKEY0123456789abcdefghijklmnopq"
+        let secret = "FAKETESTKEY0123456789abcdefghijklmnopq"
         repl.environment["GEMINI_API_KEY"] = secret
         repl.environment["TTS_ENGINE"] = "espeak"
         let result = try repl.run(["--json"], stdin: "say logged clip\nsay logged clip\n")

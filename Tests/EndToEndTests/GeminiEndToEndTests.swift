@@ -5,7 +5,7 @@ import FakeGeminiServer
 
 /// tts-repl with GEMINI_API_KEY set, against fake-gemini on loopback.
 final class GeminiEndToEndTests: XCTestCase {
-    private let key = "AIzaE2EKEY0123456789abcdefghijklmnopqrs"
+    private let key = "FAKEE2EKEY0123456789abcdefghijklmnopqrs"
 
     private func repl(_ server: FakeGeminiServer) throws -> ReplProcess {
         var repl = try ReplProcess()

@@ -10,7 +10,7 @@ import TTSStore
 /// processes with stores of their own, one Redis, Gemini played by fake-gemini with latency so
 /// a run lasts long enough to kill a worker in the middle of it.
 final class QueueEndToEndTests: XCTestCase {
-    private let apiKey = "AIzaQUEUEE2E0123456789abcdefghijklmnop"
+    private let apiKey = "FAKEQUEUEE2E0123456789abcdefghijklmnop"
     private var server: RedisTestServer?
     private var redisURL = ""
     private var prefix = ""

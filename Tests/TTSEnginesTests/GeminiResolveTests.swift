@@ -67,7 +67,7 @@ final class GeminiResolveTests: XCTestCase {
     }
 
     func testRedactedKeyShowsOnlyTheLastFourCharacters() {
-        XCTAssertEqual(redactedKey("AIzaSyD-0123456789abcdefghijklmnopqrstu"), "…rstu")
+        XCTAssertEqual(redactedKey("FAKESyD-0123456789abcdefghijklmnopqrstu"), "…rstu")
         XCTAssertEqual(redactedKey("short"), "…")
         let description = GeminiConfiguration(apiKeys: [primaryKey]).description
         XCTAssertFalse(description.contains(primaryKey))

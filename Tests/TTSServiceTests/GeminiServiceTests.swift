@@ -11,7 +11,7 @@ final class GeminiServiceTests: XCTestCase {
     private func service(_ server: FakeGeminiServer, rpm: Int? = nil, concurrency: Int = 4) throws -> SpeechService {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("tts-gemini-\(UUID().uuidString)")
         let layout = StoreLayout(root: root)
-        var configuration = GeminiConfiguration(baseURL: server.baseURL, apiKeys: ["AIzaFAKEKEY0123456789abcdefghijklmnopq"])
+        var configuration = GeminiConfiguration(baseURL: server.baseURL, apiKeys: ["FAKEFAKEKEY0123456789abcdefghijklmnopq"])
         configuration.rpm = rpm
         configuration.concurrency = concurrency
         configuration.retry = RetryPolicy(attempts: 2, baseDelay: .milliseconds(10))
