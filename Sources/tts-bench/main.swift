@@ -13,6 +13,7 @@ let scenarios: [any Scenario] = [
     ReplScriptScenario(),
     PrewarmGeminiScenario(),
     PrewarmEspeakScenario(),
+    PrewarmCachedScenario(),
     ExportScenario(),
     ScaleScenario(),
     PrewarmMemoryScenario(),
