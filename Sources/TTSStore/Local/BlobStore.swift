@@ -34,10 +34,13 @@ import TTSCore
 /// ```
 public final class BlobStore: Sendable {
     public let layout: StoreLayout
+    /// `<root>/blobs/`, made once: `URL.path` costs more than the `stat` a hit makes.
+    private let blobsFolderPrefix: String
 
     /// Creates `<root>`, `<root>/blobs` and `<root>/tmp` when missing.
     public init(layout: StoreLayout) throws {
         self.layout = layout
+        blobsFolderPrefix = layout.blobsPath + "/"
         for folder in [layout.root, layout.blobsURL, layout.tmpURL] {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -86,7 +89,7 @@ public final class BlobStore: Sendable {
     private func store(_ wav: Data, as hash: BlobHash) throws {
         if contains(hash) { return }
         let tempPath = layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
-        let finalPath = layout.blobPath(hash)
+        let finalPath = path(for: hash)
         do {
             try writeDurably(wav, to: tempPath)
             if rename(tempPath, finalPath) != 0 {
@@ -108,16 +111,31 @@ public final class BlobStore: Sendable {
     /// Whether the blob is present: one `stat`, no read.
     public func contains(_ hash: BlobHash) -> Bool {
         var info = stat()
-        guard stat(layout.blobPath(hash), &info) == 0 else { return false }
+        guard stat(path(for: hash), &info) == 0 else { return false }
         return (info.st_mode & S_IFMT) == S_IFREG
     }
 
     public func url(for hash: BlobHash) -> URL { layout.blobURL(hash) }
 
+    /// The blob's file path (`<root>/blobs/ab/cd/<hash>.wav`) as a plain string, for callers
+    /// that make a system call per blob (export links thousands).
+    public func path(for hash: BlobHash) -> String {
+        var path = blobsFolderPrefix
+        let hex = hash.hex.utf8
+        path.reserveCapacity(path.utf8.count + 6 + hex.count + 4)
+        path += Substring(hash.hex.prefix(2))
+        path += "/"
+        path += Substring(hash.hex.dropFirst(2).prefix(2))
+        path += "/"
+        path += hash.hex
+        path += ".wav"
+        return path
+    }
+
     /// The bytes of a blob. With `verify`, rehashes them and throws a `.store` error when they
     /// do not match the name (a damaged or edited file).
     public func read(_ hash: BlobHash, verify: Bool) throws -> Data {
-        let path = layout.blobPath(hash)
+        let path = path(for: hash)
         let data: Data
         do {
             data = try DurableFile.readAll(path)
@@ -138,7 +156,7 @@ public final class BlobStore: Sendable {
 
     /// Deletes a blob. Removing a blob that is not there is not an error.
     public func remove(_ hash: BlobHash) throws {
-        let path = layout.blobPath(hash)
+        let path = path(for: hash)
         if unlink(path) != 0 && errno != ENOENT {
             throw posixError("cannot remove blob \(hash.short) at \(path)")
         }
