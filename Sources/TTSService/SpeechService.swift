@@ -149,11 +149,12 @@ public final class SpeechService: Sendable {
         var clip = hit.clip
         clip.hits = 0
         if let audio = hit.audio {
-            guard BlobHash(of: audio) == clip.blob, (try? WAVAudio.decode(audio)) != nil else {
+            // One pass over the bytes: the store hashes them and writes them only when they
+            // are the blob the metadata names.
+            guard (try? WAVAudio.decode(audio)) != nil, try blobs.put(audio, ifHashIs: clip.blob) else {
                 logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
                 return nil
             }
-            _ = try blobs.put(audio)
         } else if !blobs.contains(clip.blob) {
             return nil
         }

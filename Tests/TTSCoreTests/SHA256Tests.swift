@@ -168,3 +168,27 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(seen, names.count)
     }
 }
+
+final class SHA256BlockFunctionTests: XCTestCase {
+    func testABlockFunctionGetsEveryWholeBlockAndThePaddingAndItsStateIsTheDigest() {
+        // A stand-in compression that counts blocks and writes the count into H7.
+        final class Counter: @unchecked Sendable { var blocks = 0 }
+        let counter = Counter()
+        let function: SHA256.BlockFunction = { state, _, count in
+            counter.blocks += count
+            for i in 0..<8 { state[i] = 0 }
+            state[7] = UInt32(counter.blocks)
+        }
+        // 1000 bytes: 15 whole blocks, then 40 bytes + padding + length in one more block.
+        var hasher = SHA256(blockFunction: function)
+        hasher.update(Data(repeating: 1, count: 999))
+        hasher.update(Data([1]))
+        XCTAssertEqual(hasher.finalize().hex, String(repeating: "0", count: 56) + "00000010")
+        XCTAssertEqual(counter.blocks, 16)
+    }
+
+    func testNoBlockFunctionIsThePortableHash() {
+        XCTAssertEqual(SHA256.hash(Data("abc".utf8), blockFunction: nil).hex,
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}

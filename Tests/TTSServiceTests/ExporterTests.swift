@@ -169,6 +169,43 @@ final class ExporterTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: f.out.appendingPathComponent("copied.wav")), try Data(contentsOf: URL(fileURLWithPath: blob)))
     }
 
+    func testCopiesFlushedInSeveralBatchesAreAllNamedCompleteAndLeaveNoTemporaryFiles() async throws {
+        let f = try ExportFixture(self)
+        let clips = try await f.say(["batch one", "batch two", "batch three", "batch four", "batch five"])
+        let exporter = Exporter(blobs: f.store.service.blobs, copyBatchFiles: 2)
+        let summary = try await exporter.export(try f.items(), options: try f.options("{voice}/{slug}.wav", link: .never))
+        XCTAssertEqual(summary.copied, 5)
+        XCTAssertEqual(summary.failed, 0)
+        XCTAssertFalse(f.listing().contains { ($0 as NSString).lastPathComponent.hasPrefix(".") }, "\(f.listing())")
+        let entries = try f.manifest()
+        XCTAssertEqual(entries.count, 5)
+        for clip in clips {
+            let entry = try XCTUnwrap(entries.first { $0.key == clip.key.hex })
+            let path = f.out.appendingPathComponent(entry.file).path
+            XCTAssertEqual(ExportFixture.inode(path)?.1, 1, "a copy, not a link")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)),
+                           try f.store.service.blobs.read(clip.blob, verify: true))
+        }
+        // Re-running finds every copy identical.
+        let again = try await exporter.export(try f.items(), options: try f.options("{voice}/{slug}.wav", link: .never))
+        XCTAssertEqual(again.skipped, 5)
+        XCTAssertEqual(again.exported, 0)
+    }
+
+    func testLinkModeNeverWritesThroughASubfolderThatIsALinkOutOfTheExport() async throws {
+        let f = try ExportFixture(self)
+        let clip = try await f.say(["through a link"])[0]
+        let outside = f.out.deletingLastPathComponent().appendingPathComponent("outside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: outside) }
+        try FileManager.default.createDirectory(at: f.out, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: f.out.appendingPathComponent(clip.voice), withDestinationURL: outside)
+        let summary = try await f.export(.all, try f.options("{voice}/{slug}.wav", link: .always))
+        XCTAssertEqual(summary.failed, 1)
+        XCTAssertEqual(summary.linked, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside.path), [])
+    }
+
     func testLinkAlwaysFailsClearlyAcrossFileSystems() async throws {
         let f = try ExportFixture(self)
         try await f.say(["cross device"])

@@ -9,16 +9,35 @@ import Foundation
 /// SHA256.hash(Data("abc".utf8)).hex  // "ba7816bf…f20015ad"
 /// ```
 public struct SHA256: Sendable {
+    /// The SHA-256 compression function over whole 64-byte blocks (FIPS 180-4 §6.2.2): updates
+    /// the eight state words H0…H7 in place from `count` blocks at `blocks`. TTSCore's own is
+    /// portable Swift; a module that can reach CPU instructions passes a faster one (TTSStore
+    /// uses x86 SHA-NI through CShims when the CPU has it) and this type still does the
+    /// buffering, padding and digest, so both share one tested framing.
+    public typealias BlockFunction = @Sendable (_ state: UnsafeMutablePointer<UInt32>, _ blocks: UnsafeRawPointer, _ count: Int) -> Void
+
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
     private var buffer = [UInt8](repeating: 0, count: 64)
     private var buffered = 0
     private var totalBytes: UInt64 = 0
+    private var blockFunction: BlockFunction?
 
     public init() {}
 
+    /// A hasher whose blocks go through `blockFunction` (nil: the portable Swift code).
+    public init(blockFunction: BlockFunction?) {
+        self.blockFunction = blockFunction
+    }
+
     public static func hash(_ data: Data) -> SHA256Digest {
         var hasher = SHA256()
+        hasher.update(data)
+        return hasher.finalize()
+    }
+
+    public static func hash(_ data: Data, blockFunction: BlockFunction?) -> SHA256Digest {
+        var hasher = SHA256(blockFunction: blockFunction)
         hasher.update(data)
         return hasher.finalize()
     }
@@ -110,6 +129,13 @@ public struct SHA256: Sendable {
     }
 
     private mutating func compress(_ input: UnsafeRawPointer, blocks: Int) {
+        if let blockFunction {
+            // A homogeneous tuple is laid out like an array of its element.
+            withUnsafeMutableBytes(of: &state) { words in
+                blockFunction(words.baseAddress!.assumingMemoryBound(to: UInt32.self), input, blocks)
+            }
+            return
+        }
         var (h0, h1, h2, h3, h4, h5, h6, h7) = state
         SHA256.k.withUnsafeBufferPointer { kp in
             let k = kp.baseAddress!

@@ -44,8 +44,9 @@ enum ExportFileSystem {
         }
     }
 
+    /// With the CPU's SHA-256 instructions when it has them (`BlobStore.hash`).
     static func sha256(ofFile path: String) throws -> String {
-        SHA256.hash(try readFile(path)).hex
+        BlobStore.hash(of: try readFile(path)).hex
     }
 
     /// Creates `root/relativeFolder` one level at a time (never following a symlink out of
@@ -74,10 +75,11 @@ enum ExportFileSystem {
         folder + "/.tts-export-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
     }
 
-    /// Writes `data` to a new file at `path` (which must not exist) and flushes it.
-    static func writeNew(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+    /// Writes `data` to a new file at `path` (which must not exist) and, with `flush`, fsyncs
+    /// it; without, the caller syncs the file system before naming the file (`syncFileSystem`).
+    static func writeNew(_ data: Data, to path: String, mode: mode_t = 0o644, flush: Bool = true) throws {
         do {
-            try DurableFile.writeNew(data, to: path, mode: mode)
+            try DurableFile.writeNew(data, to: path, mode: mode, flush: flush)
         } catch {
             throw posixError("cannot \(error.action) \(path)", code: error.code)
         }
@@ -92,7 +94,33 @@ enum ExportFileSystem {
         }
     }
 
+    /// syncfs(2) of the file system holding `path`: every file written so far is on disk.
+    static func syncFileSystem(containing path: String) throws {
+        do {
+            try DurableFile.syncFileSystem(containing: path)
+        } catch {
+            throw posixError("cannot flush the files written to \(path) to disk", code: error.code)
+        }
+    }
+
     enum LinkOutcome { case linked, unsupported }
+
+    enum NewLinkOutcome { case linked, exists, missingFolder, unsupported }
+
+    /// Hard-links `source` under the new name `path` in one step, with no temp file: link(2)
+    /// never replaces a name, and the name appears with the blob's complete bytes or not at
+    /// all. `exists` when the name is taken, `missingFolder` when its folder is not made yet,
+    /// `unsupported` when the file system cannot link it (another device, …).
+    static func linkNew(_ source: String, as path: String) throws -> NewLinkOutcome {
+        if link(source, path) == 0 { return .linked }
+        let code = errno
+        switch code {
+        case EEXIST: return .exists
+        case ENOENT: return .missingFolder
+        case EXDEV, EPERM, EMLINK, EOPNOTSUPP, ENOSYS: return .unsupported
+        default: throw posixError("cannot hard-link \(source) as \(path)", code: code)
+        }
+    }
 
     /// Hard-links `source` as `path`. `unsupported` when the file system cannot (another
     /// device, no hard links, too many links), so the caller may copy instead.

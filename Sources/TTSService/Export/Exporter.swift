@@ -97,8 +97,9 @@ public struct ExportSummary: Sendable {
 /// or converted through `ConvertedAudioCache`), a manifest recording every file, and `--prune`
 /// removing what an earlier export wrote and this one no longer selects.
 ///
-/// Guarantees: every file appears complete or not at all (temp name in its folder, then
-/// rename or link); a file already under a name is skipped when identical and never replaced
+/// Guarantees: every file appears complete or not at all (a link of the blob straight under
+/// its new name, or a temp name in its folder, then rename or link; copies get their names
+/// only after their bytes are on disk); a file already under a name is skipped when identical and never replaced
 /// unless `force`; prune removes only files an earlier manifest lists, still unchanged; no
 /// name leaves the folder. Re-running the same export changes nothing.
 ///
@@ -111,8 +112,16 @@ public final class Exporter: Sendable {
     public let blobs: BlobStore
     public let converter: ConvertedAudioCache
 
-    public init(blobs: BlobStore) {
+    /// Copies flushed to disk with one syncfs and then named together (see `CopyBatch`).
+    let copyBatchFiles: Int
+
+    public convenience init(blobs: BlobStore) {
+        self.init(blobs: blobs, copyBatchFiles: CopyBatch.maxFiles)
+    }
+
+    init(blobs: BlobStore, copyBatchFiles: Int) {
         self.blobs = blobs
+        self.copyBatchFiles = max(copyBatchFiles, 1)
         converter = ConvertedAudioCache(blobs: blobs)
     }
 
@@ -160,34 +169,72 @@ public final class Exporter: Sendable {
 
         var entries: [ManifestEntry] = []
         var touchedFolders = Set<String>()
+        var readyFolders = Set<String>()
+        var batch = CopyBatch(maxFiles: copyBatchFiles)
+        func record(_ named: FileNamer.Named, _ outcome: Outcome) {
+            entries.append(outcome.entry)
+            summary.files.append(ExportFileResult(file: named.path, key: named.item.clip.key.hex, action: outcome.action))
+            switch outcome.action {
+            case .skip:
+                summary.skipped += 1
+            default:
+                if !options.dryRun {
+                    summary.exported += 1
+                    summary.bytes += outcome.entry.bytes
+                    if outcome.linked { summary.linked += 1 } else { summary.copied += 1 }
+                    touchedFolders.insert(outcome.folder)
+                }
+            }
+        }
+        func fail(_ named: FileNamer.Named, _ error: any Error) {
+            summary.failed += 1
+            let message = (error as? TTSError)?.message ?? "\(error)"
+            summary.files.append(ExportFileResult(file: named.path, key: named.item.clip.key.hex, action: .fail, message: message))
+        }
+        // Copies wait under temporary names until one syncfs has put a batch of them on disk,
+        // and only then get their names (see `CopyBatch`).
+        func installBatch() {
+            let pending = batch.take()
+            guard !pending.isEmpty else { return }
+            do {
+                try ExportFileSystem.syncFileSystem(containing: dir)
+            } catch {
+                for (named, outcome) in pending {
+                    unlink(outcome.pendingTemp!)
+                    fail(named, error)
+                }
+                return
+            }
+            for (named, outcome) in pending {
+                do {
+                    try ExportFileSystem.install(outcome.pendingTemp!, as: dir + "/" + named.path,
+                                                 replace: outcome.action == .replace)
+                    record(named, outcome)
+                } catch {
+                    unlink(outcome.pendingTemp!)
+                    fail(named, error)
+                }
+            }
+        }
         for (i, named) in plan.files.enumerated() {
             if isCancelled() {
                 summary.cancelled = true
                 break
             }
             do {
-                let outcome = try exportOne(named, into: dir, options: options, useLinks: useLinks)
-                entries.append(outcome.entry)
+                let outcome = try exportOne(named, into: dir, options: options, useLinks: useLinks, readyFolders: &readyFolders)
                 if outcome.convertedNow { summary.converted += 1 }
-                summary.files.append(ExportFileResult(file: named.path, key: named.item.clip.key.hex, action: outcome.action))
-                switch outcome.action {
-                case .skip:
-                    summary.skipped += 1
-                default:
-                    if !options.dryRun {
-                        summary.exported += 1
-                        summary.bytes += outcome.entry.bytes
-                        if outcome.linked { summary.linked += 1 } else { summary.copied += 1 }
-                        touchedFolders.insert(outcome.folder)
-                    }
+                if outcome.pendingTemp != nil {
+                    if batch.add(named, outcome) { installBatch() }
+                } else {
+                    record(named, outcome)
                 }
             } catch {
-                summary.failed += 1
-                let message = (error as? TTSError)?.message ?? "\(error)"
-                summary.files.append(ExportFileResult(file: named.path, key: named.item.clip.key.hex, action: .fail, message: message))
+                fail(named, error)
             }
             progress(ExportProgress(done: i + 1, total: plan.files.count, file: named.path))
         }
+        installBatch()
 
         // Earlier files this run did not write: selected ones (failed, or not reached before a
         // cancel) stay recorded; the others are pruned, or stay recorded without --prune.
@@ -252,24 +299,76 @@ public final class Exporter: Sendable {
 
     // MARK: One file
 
-    private struct Outcome {
+    fileprivate struct Outcome {
         var action: ExportFileResult.Action
         var entry: ManifestEntry
         var linked: Bool
         var convertedNow: Bool
         var folder: String
+        /// A copy written under this temporary name, not yet flushed nor named.
+        var pendingTemp: String? = nil
     }
 
-    private func exportOne(_ named: FileNamer.Named, into dir: String, options: ExportOptions, useLinks: Bool) throws -> Outcome {
+    /// Copies written but not yet named. The crash guarantee is the one an fsync per file
+    /// gives: a file gets its export name only after its bytes are on disk, so a power cut
+    /// leaves at worst hidden temporary files, never a named file with missing bytes. One
+    /// syncfs(2) per batch replaces thousands of fsyncs (each a journal commit); the batch is
+    /// bounded so an interrupted export leaves few temporary files behind.
+    struct CopyBatch {
+        static let maxFiles = 1000
+        static let maxBytes = 64 << 20
+        let maxFiles: Int
+        private var files: [(FileNamer.Named, Exporter.Outcome)] = []
+        private var bytes = 0
+
+        /// Adds a written copy; true when the batch is full and should be installed.
+        init(maxFiles: Int) {
+            self.maxFiles = maxFiles
+        }
+
+        fileprivate mutating func add(_ named: FileNamer.Named, _ outcome: Outcome) -> Bool {
+            files.append((named, outcome))
+            bytes += outcome.entry.bytes
+            return files.count >= maxFiles || bytes >= CopyBatch.maxBytes
+        }
+
+        fileprivate mutating func take() -> [(FileNamer.Named, Outcome)] {
+            defer { files = []; bytes = 0 }
+            return files
+        }
+    }
+
+    private func exportOne(_ named: FileNamer.Named, into dir: String, options: ExportOptions, useLinks: Bool,
+                           readyFolders: inout Set<String>) throws -> Outcome {
         let clip = named.item.clip
         let (source, convertedNow) = try source(for: clip, options: options)
         let entry = ManifestEntry(file: named.path, text: clip.text, voice: clip.voice, language: clip.language,
                                   engine: clip.engine, model: clip.model, durationMs: source.durationMs,
                                   sampleRate: source.sampleRate, bytes: source.bytes, sha256: source.sha256, key: clip.key.hex)
-        let components = named.path.split(separator: "/")
-        let folderPath = components.dropLast().joined(separator: "/")
+        let folderPath: String
+        if let slash = named.path.lastIndex(of: "/") {
+            folderPath = String(named.path[..<slash])
+        } else {
+            folderPath = ""
+        }
         let folder = folderPath.isEmpty ? dir : dir + "/" + folderPath
         let final = dir + "/" + named.path
+        // Subfolders are made (and checked not to be links out of the export) once per run.
+        func prepareFolder() throws {
+            if !folderPath.isEmpty && !readyFolders.contains(folderPath) {
+                try ExportFileSystem.makeFolders(folderPath, under: dir)
+                readyFolders.insert(folderPath)
+            }
+        }
+
+        // The common case, a new name in link mode: one link(2), no temp file, no look first.
+        if useLinks && !options.dryRun && !source.path.isEmpty {
+            try prepareFolder()
+            if try ExportFileSystem.linkNew(source.path, as: final) == .linked {
+                return Outcome(action: .link, entry: entry, linked: true, convertedNow: convertedNow, folder: folder)
+            }
+            // Taken, or not linkable: the checks below decide.
+        }
 
         var replace = false
         if let existing = ExportFileSystem.info(final) {
@@ -295,29 +394,29 @@ public final class Exporter: Sendable {
             return Outcome(action: action, entry: entry, linked: action == .link, convertedNow: convertedNow, folder: folder)
         }
 
-        try ExportFileSystem.makeFolders(folderPath, under: dir)
+        try prepareFolder()
         let temp = ExportFileSystem.temporaryPath(in: folder)
-        var linked = false
         do {
             if useLinks, try ExportFileSystem.hardLink(source.path, as: temp) == .linked {
-                linked = true
-            } else {
-                if options.link == .always {
-                    throw TTSError.store("cannot hard-link \(source.path) into \(folder): the file system refused. Use --link auto to copy instead.")
-                }
-                let bytes = try ExportFileSystem.readFile(source.path)
-                guard SHA256.hash(bytes).hex == source.sha256 else {
-                    throw TTSError.store("the stored audio \(source.path) of clip \(clip.key.short) does not match its hash (damaged file); run `verify`, then generate the clip again")
-                }
-                try ExportFileSystem.writeNew(bytes, to: temp)
+                // A replacement: linked under a temp name, then renamed over the old file.
+                try ExportFileSystem.install(temp, as: final, replace: replace)
+                return Outcome(action: replace ? .replace : .link, entry: entry, linked: true,
+                               convertedNow: convertedNow, folder: folder)
             }
-            try ExportFileSystem.install(temp, as: final, replace: replace)
+            if options.link == .always {
+                throw TTSError.store("cannot hard-link \(source.path) into \(folder): the file system refused. Use --link auto to copy instead.")
+            }
+            let bytes = try ExportFileSystem.readFile(source.path)
+            guard BlobStore.hash(of: bytes).hex == source.sha256 else {
+                throw TTSError.store("the stored audio \(source.path) of clip \(clip.key.short) does not match its hash (damaged file); run `verify`, then generate the clip again")
+            }
+            try ExportFileSystem.writeNew(bytes, to: temp, flush: false)
         } catch {
             unlink(temp)
             throw error
         }
-        return Outcome(action: replace ? .replace : (linked ? .link : .copy), entry: entry, linked: linked,
-                       convertedNow: convertedNow, folder: folder)
+        return Outcome(action: replace ? .replace : .copy, entry: entry, linked: false,
+                       convertedNow: convertedNow, folder: folder, pendingTemp: temp)
     }
 
     /// The file to link or copy: the blob itself, or its conversion to the target.
@@ -329,7 +428,7 @@ public final class Exporter: Sendable {
             guard blobs.contains(clip.blob) else { throw missingBlob(clip) }
             return try converter.source(for: clip, target: target, store: !options.dryRun)
         }
-        let path = blobs.url(for: clip.blob).path
+        let path = blobs.path(for: clip.blob)
         guard let info = ExportFileSystem.info(path), info.isRegular else { throw missingBlob(clip) }
         // A link shares the blob without reading it: at least its size must be right (copies
         // are rehashed below; `verify` checks every byte).

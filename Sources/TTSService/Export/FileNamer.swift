@@ -116,6 +116,20 @@ public enum Slug {
     public static func make(_ text: String, maxLength: Int = defaultMaxLength) -> String {
         var out = ""
         var pendingDash = false
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII (most phrases): nothing to decompose, no marks, nothing to spell out.
+            for byte in text.utf8 where byte != UInt8(ascii: "'") {
+                let lower = byte | 0x20
+                guard (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) else {
+                    pendingDash = true
+                    continue
+                }
+                if pendingDash && !out.isEmpty { out += "-" }
+                pendingDash = false
+                out.unicodeScalars.append(Unicode.Scalar(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? lower : byte))
+            }
+            return bounded(out, maxLength: maxLength)
+        }
         for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
             switch scalar.properties.generalCategory {
             case .nonspacingMark, .spacingMark, .enclosingMark: continue
@@ -135,6 +149,11 @@ public enum Slug {
             pendingDash = false
             out += piece
         }
+        return bounded(out, maxLength: maxLength)
+    }
+
+    private static func bounded(_ slug: String, maxLength: Int) -> String {
+        var out = slug
         if out.count > maxLength {
             var cut = String(out.prefix(maxLength))
             // End at a word boundary when one is in the second half, so words are not split.
@@ -156,6 +175,7 @@ enum SafePath {
     /// A substituted value: may not add folders, so `/` and `\` become `_`; control and format
     /// characters (NUL, newlines, bidi overrides) are dropped.
     static func value(_ text: String) -> String {
+        if text.utf8.allSatisfy({ isPlainASCII($0) }) { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if isInvisible(scalar) { continue }
@@ -169,11 +189,18 @@ enum SafePath {
     static func relativePath(_ path: String) -> String {
         var components: [String] = []
         for raw in path.split(separator: "/", omittingEmptySubsequences: true) {
-            var scalars = String.UnicodeScalarView()
-            for scalar in raw.unicodeScalars where !isInvisible(scalar) {
-                scalars.append(scalar == "\\" ? "_" : scalar)
+            var component: String
+            if raw.utf8.allSatisfy({ isPlainASCII($0) }) {
+                // Printable ASCII without `\\`: only spaces at the ends can change.
+                component = String(raw)
+                if raw.utf8.first == 0x20 || raw.utf8.last == 0x20 { component = component.trimmingCharacters(in: .whitespaces) }
+            } else {
+                var scalars = String.UnicodeScalarView()
+                for scalar in raw.unicodeScalars where !isInvisible(scalar) {
+                    scalars.append(scalar == "\\" ? "_" : scalar)
+                }
+                component = String(scalars).trimmingCharacters(in: .whitespaces)
             }
-            var component = String(scalars).trimmingCharacters(in: .whitespaces)
             if component.isEmpty { continue }
             // A leading dot hides the file, and `.`/`..` walk the tree.
             if component.hasPrefix(".") { component = "_" + component.dropFirst() }
@@ -185,6 +212,11 @@ enum SafePath {
     /// Whether a path read from a manifest is one this exporter could have written.
     static func isSafeRelativePath(_ path: String) -> Bool {
         !path.isEmpty && relativePath(path) == path
+    }
+
+    /// Printable ASCII other than `/` and `\\`: a byte every rule here leaves as it is.
+    private static func isPlainASCII(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "/") && byte != UInt8(ascii: "\\")
     }
 
     private static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
@@ -239,7 +271,9 @@ public enum FileNamer {
         var taken = reserved.union(named.map { $0.path.lowercased() })
         var groups: [String: [Int]] = [:]
         for (i, file) in named.enumerated() { groups[file.path.lowercased(), default: []].append(i) }
-        for name in groups.keys.sorted() {
+        // Only names held by more than one item, or reserved, get suffixes; the order they are
+        // handled in is the sorted order, as before, so skipping the rest changes no name.
+        for name in groups.keys.filter({ groups[$0]!.count > 1 || reserved.contains($0) }).sorted() {
             let members = groups[name]!.sorted {
                 let a = named[$0], b = named[$1]
                 return (a.item.clip.key.hex, a.path, a.item.n) < (b.item.clip.key.hex, b.path, b.item.n)

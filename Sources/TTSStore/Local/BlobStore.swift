@@ -1,15 +1,25 @@
 import Foundation
+import CShims
 import Glibc
 import TTSCore
 
 /// The content-addressed file store of the local tier: each distinct WAV lives once, named by
 /// the SHA-256 of its bytes, under `<root>/blobs/ab/cd/<hash>.wav`.
 ///
-/// Writes are crash-safe: bytes go to a fresh file in `<root>/tmp`, are fsync'ed, renamed into
-/// place (atomic on one file system), and the shard folder is fsync'ed so the rename itself
-/// survives a power cut. A crash leaves at worst a stray temp file (`strayTempFiles()`, for
-/// `gc`), never a partial file under a blob name. Several threads or processes may put the
-/// same bytes at once: each writes its own temp file, and the renames replace equal bytes.
+/// Writes are crash-safe: bytes go to a fresh file in `<root>/tmp`, are fsync'ed, then renamed
+/// into place (atomic on one file system). A crash leaves at worst a stray temp file
+/// (`strayTempFiles()`, for `gc`), never a partial file under a blob name. Several threads or
+/// processes may put the same bytes at once: each writes its own temp file, and the renames
+/// replace equal bytes.
+///
+/// The data fsync before the rename is what makes a blob name trustworthy: without it a power
+/// cut can leave the new name on a file of the right size holding zeros, and a hit (which
+/// checks the size, not the hash) would serve them. The folders are not fsync'ed after the
+/// rename: a rename lost in a power cut only means the blob is absent, and every reader
+/// already treats a row whose blob is absent (or of the wrong size) as a miss that fetches or
+/// generates it again (`SpeechService.localClip`). The index commits with
+/// `synchronous = NORMAL`, so the power cut that can lose such a rename can as well lose the
+/// row; on ext4 the index's next fsync commits the earlier rename with it anyway.
 ///
 /// Blob files are created read-only (0444, less the umask): a blob is immutable, and this keeps
 /// an exported hard link or an editor from changing bytes under their hash.
@@ -24,10 +34,13 @@ import TTSCore
 /// ```
 public final class BlobStore: Sendable {
     public let layout: StoreLayout
+    /// `<root>/blobs/`, made once: `URL.path` costs more than the `stat` a hit makes.
+    private let blobsFolderPrefix: String
 
     /// Creates `<root>`, `<root>/blobs` and `<root>/tmp` when missing.
     public init(layout: StoreLayout) throws {
         self.layout = layout
+        blobsFolderPrefix = layout.blobsPath + "/"
         for folder in [layout.root, layout.blobsURL, layout.tmpURL] {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -41,44 +54,88 @@ public final class BlobStore: Sendable {
     /// already, nothing is written.
     @discardableResult
     public func put(_ wav: Data) throws -> BlobHash {
-        let hash = BlobHash(of: wav)
-        if contains(hash) { return hash }
+        let hash = BlobStore.hash(of: wav)
+        try store(wav, as: hash)
+        return hash
+    }
 
-        let shard = layout.shardPath(hash)
-        let createdFolders = try makeShardFolders(for: hash)
+    /// Stores bytes that came from elsewhere (another machine, through Redis) only when they
+    /// hash to `expected`: the check and the store are one pass over the bytes. Returns false,
+    /// and writes nothing, when they do not match. When the blob is here already the bytes
+    /// are not even hashed: the store keeps the copy it has.
+    public func put(_ wav: Data, ifHashIs expected: BlobHash) throws -> Bool {
+        if contains(expected) { return true }
+        guard BlobStore.hash(of: wav) == expected else { return false }
+        try store(wav, as: expected)
+        return true
+    }
+
+    /// `BlobHash(of: wav)`, with the CPU's SHA-256 instructions when it has them (x86 SHA-NI,
+    /// detected once through CPUID; about four times the portable code), else TTSCore's
+    /// portable SHA-256. Both give the same value; only the speed differs.
+    public static func hash(of wav: Data) -> BlobHash {
+        BlobHash(hex: SHA256.hash(wav, blockFunction: hardwareSHA256).hex)!
+    }
+
+    /// The x86 SHA-NI block function from CShims, or nil when this CPU lacks the instructions.
+    static let hardwareSHA256: SHA256.BlockFunction? = {
+        guard tts_sha256_hardware_available() == 1 else { return nil }
+        return { (state: UnsafeMutablePointer<UInt32>, blocks: UnsafeRawPointer, count: Int) in
+            tts_sha256_blocks(state, blocks.assumingMemoryBound(to: UInt8.self), count)
+        }
+    }()
+
+    /// Writes the blob file for `hash` (whose bytes are `wav`) unless it exists.
+    private func store(_ wav: Data, as hash: BlobHash) throws {
+        if contains(hash) { return }
         let tempPath = layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
-        let finalPath = layout.blobPath(hash)
+        let finalPath = path(for: hash)
         do {
             try writeDurably(wav, to: tempPath)
             if rename(tempPath, finalPath) != 0 {
-                throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+                // The shard folders are made on first use, not checked on every put.
+                guard errno == ENOENT else {
+                    throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+                }
+                try makeShardFolders(for: hash)
+                if rename(tempPath, finalPath) != 0 {
+                    throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+                }
             }
         } catch {
             unlink(tempPath)
             throw error
         }
-        // Make the rename durable: fsync the folder holding the new name, and every folder
-        // that gained a new shard folder.
-        try syncFolder(shard)
-        for created in createdFolders.reversed() {
-            try syncFolder((created as NSString).deletingLastPathComponent)
-        }
-        return hash
     }
 
     /// Whether the blob is present: one `stat`, no read.
     public func contains(_ hash: BlobHash) -> Bool {
         var info = stat()
-        guard stat(layout.blobPath(hash), &info) == 0 else { return false }
+        guard stat(path(for: hash), &info) == 0 else { return false }
         return (info.st_mode & S_IFMT) == S_IFREG
     }
 
     public func url(for hash: BlobHash) -> URL { layout.blobURL(hash) }
 
+    /// The blob's file path (`<root>/blobs/ab/cd/<hash>.wav`) as a plain string, for callers
+    /// that make a system call per blob (export links thousands).
+    public func path(for hash: BlobHash) -> String {
+        var path = blobsFolderPrefix
+        let hex = hash.hex.utf8
+        path.reserveCapacity(path.utf8.count + 6 + hex.count + 4)
+        path += Substring(hash.hex.prefix(2))
+        path += "/"
+        path += Substring(hash.hex.dropFirst(2).prefix(2))
+        path += "/"
+        path += hash.hex
+        path += ".wav"
+        return path
+    }
+
     /// The bytes of a blob. With `verify`, rehashes them and throws a `.store` error when they
     /// do not match the name (a damaged or edited file).
     public func read(_ hash: BlobHash, verify: Bool) throws -> Data {
-        let path = layout.blobPath(hash)
+        let path = path(for: hash)
         let data: Data
         do {
             data = try DurableFile.readAll(path)
@@ -89,7 +146,7 @@ public final class BlobStore: Sendable {
             throw posixError("cannot \(error.action) blob \(hash.short) at \(path)", code: error.code)
         }
         if verify {
-            let actual = BlobHash(of: data)
+            let actual = BlobStore.hash(of: data)
             if actual != hash {
                 throw TTSError.store("blob \(hash.hex) at \(path) is corrupt: its \(data.count) bytes hash to \(actual.hex). Remove the file so the clip is fetched or generated again, and check the disk.")
             }
@@ -99,7 +156,7 @@ public final class BlobStore: Sendable {
 
     /// Deletes a blob. Removing a blob that is not there is not an error.
     public func remove(_ hash: BlobHash) throws {
-        let path = layout.blobPath(hash)
+        let path = path(for: hash)
         if unlink(path) != 0 && errno != ENOENT {
             throw posixError("cannot remove blob \(hash.short) at \(path)")
         }
@@ -137,19 +194,13 @@ public final class BlobStore: Sendable {
         name.utf8.count == 2 && name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
-    /// Creates `blobs/ab` and `blobs/ab/cd` as needed; returns the folders this call created.
-    private func makeShardFolders(for hash: BlobHash) throws -> [String] {
+    /// Creates `blobs/ab` and `blobs/ab/cd` as needed.
+    private func makeShardFolders(for hash: BlobHash) throws {
         let shard = layout.shardPath(hash)
         let parent = (shard as NSString).deletingLastPathComponent
-        var created: [String] = []
-        for folder in [parent, shard] {
-            if mkdir(folder, 0o755) == 0 {
-                created.append(folder)
-            } else if errno != EEXIST {
-                throw posixError("cannot create the blob folder \(folder)")
-            }
+        for folder in [parent, shard] where mkdir(folder, 0o755) != 0 && errno != EEXIST {
+            throw posixError("cannot create the blob folder \(folder)")
         }
-        return created
     }
 
     /// Writes all bytes to a new file (never an existing one) and fsyncs it.
@@ -158,15 +209,6 @@ public final class BlobStore: Sendable {
             try DurableFile.writeNew(data, to: path, mode: 0o444)
         } catch {
             throw posixError("cannot \(error.action) the temporary file \(path)", code: error.code)
-        }
-    }
-
-    private func syncFolder(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw posixError("cannot open the folder \(path) to flush it") }
-        defer { close(descriptor) }
-        if fsync(descriptor) != 0 && errno != EINVAL {  // EINVAL: the file system cannot sync folders
-            throw posixError("cannot flush the folder \(path) to disk")
         }
     }
 

@@ -1,3 +1,4 @@
+import CShims
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,9 @@ public struct FileFailure: Error, Sendable {
 /// whole. Blobs, exports, manifests and rejects files all go through here.
 public enum DurableFile {
     /// Writes `data` to a new file at `path` (which must not exist: O_EXCL), then fsyncs it.
-    public static func writeNew(_ data: Data, to path: String, mode: mode_t) throws(FileFailure) {
+    /// With `flush: false` the fsync is left to the caller, who must make the bytes durable
+    /// (one `syncFileSystem` for many files) before giving the file a name anyone trusts.
+    public static func writeNew(_ data: Data, to path: String, mode: mode_t, flush: Bool = true) throws(FileFailure) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw FileFailure(action: "create", path: path, code: errno) }
         var failure: FileFailure?
@@ -35,7 +38,7 @@ public enum DurableFile {
                 offset += written
             }
         }
-        if failure == nil && fsync(descriptor) != 0 { failure = FileFailure(action: "flush", path: path, code: errno) }
+        if failure == nil && flush && fsync(descriptor) != 0 { failure = FileFailure(action: "flush", path: path, code: errno) }
         if close(descriptor) != 0 && failure == nil { failure = FileFailure(action: "close", path: path, code: errno) }
         if let failure { throw failure }
     }
@@ -53,6 +56,16 @@ public enum DurableFile {
             unlink(temp)
             throw error
         }
+    }
+
+    /// Flushes every written byte and metadata change of the file system holding `path`
+    /// (syncfs(2)): one wait for the disk instead of one fsync per file, for writers of many
+    /// files that name them only afterwards.
+    public static func syncFileSystem(containing path: String) throws(FileFailure) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileFailure(action: "open", path: path, code: errno) }
+        defer { close(descriptor) }
+        if tts_syncfs(descriptor) != 0 { throw FileFailure(action: "flush", path: path, code: errno) }
     }
 
     /// The whole file.
