@@ -19,7 +19,9 @@ let package = Package(
         .systemLibrary(name: "CEspeak", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
 
-        .target(name: "TTSCore"),
+        // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
+        .target(name: "CSHA256"),
+        .target(name: "TTSCore", dependencies: ["CSHA256"]),
         .target(name: "TTSStore", dependencies: ["TTSCore", "CSQLite", "CHiredis", "CShims"]),
         .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
         .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),

@@ -20,16 +20,6 @@ CURLcode tts_curl_setopt_xferinfo_function(CURL *handle, curl_xferinfo_callback 
 /// CURL_GLOBAL_ALL is a composite macro that does not import.
 CURLcode tts_curl_global_init_all(void);
 
-/// SHA-256 with the CPU's SHA extensions (x86-64 SHA-NI); see sha256_x86.c.
-#include <stddef.h>
-#include <stdint.h>
-/// 1 when this CPU has the SHA, SSSE3 and SSE4.1 instructions `tts_sha256_blocks` needs (CPUID,
-/// checked once); always 0 on other architectures.
-int tts_sha256_hardware_available(void);
-/// Runs the SHA-256 compression function over `blocks` 64-byte blocks at `data`, updating the
-/// eight state words H0…H7. Call only when `tts_sha256_hardware_available()` is 1.
-void tts_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
-
 /// syncfs(2) is a GNU extension the Glibc module does not import: flushes every dirty page
 /// and metadata change of the file system holding `fd`. 0 or -1 with errno.
 int tts_syncfs(int fd);

@@ -1,3 +1,4 @@
+import CSHA256
 import Foundation
 
 /// SHA-256 (FIPS 180-4), written here because the product takes no package dependencies.
@@ -10,10 +11,9 @@ import Foundation
 /// ```
 public struct SHA256: Sendable {
     /// The SHA-256 compression function over whole 64-byte blocks (FIPS 180-4 §6.2.2): updates
-    /// the eight state words H0…H7 in place from `count` blocks at `blocks`. TTSCore's own is
-    /// portable Swift; a module that can reach CPU instructions passes a faster one (TTSStore
-    /// uses x86 SHA-NI through CShims when the CPU has it) and this type still does the
-    /// buffering, padding and digest, so both share one tested framing.
+    /// the eight state words H0…H7 in place from `count` blocks at `blocks`. The portable one is
+    /// Swift; `hardwareBlockFunction` uses x86 SHA-NI (CSHA256) when the CPU has it. This type
+    /// does the buffering, padding and digest for both, so they share one tested framing.
     public typealias BlockFunction = @Sendable (_ state: UnsafeMutablePointer<UInt32>, _ blocks: UnsafeRawPointer, _ count: Int) -> Void
 
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
@@ -23,7 +23,19 @@ public struct SHA256: Sendable {
     private var totalBytes: UInt64 = 0
     private var blockFunction: BlockFunction?
 
-    public init() {}
+    /// A hasher on the fastest block function this CPU offers.
+    public init() {
+        blockFunction = SHA256.hardwareBlockFunction
+    }
+
+    /// The x86 SHA-NI block function, or nil when this CPU lacks the instructions (about 4×
+    /// the portable code where it exists; checked once per process).
+    public static let hardwareBlockFunction: BlockFunction? = {
+        guard tts_sha256_hardware_available() == 1 else { return nil }
+        return { (state: UnsafeMutablePointer<UInt32>, blocks: UnsafeRawPointer, count: Int) in
+            tts_sha256_blocks(state, blocks.assumingMemoryBound(to: UInt8.self), count)
+        }
+    }()
 
     /// A hasher whose blocks go through `blockFunction` (nil: the portable Swift code).
     public init(blockFunction: BlockFunction?) {

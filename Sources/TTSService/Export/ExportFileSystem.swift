@@ -44,9 +44,9 @@ enum ExportFileSystem {
         }
     }
 
-    /// With the CPU's SHA-256 instructions when it has them (`BlobStore.hash`).
+    /// With the CPU's SHA-256 instructions when it has them (see `SHA256.hardwareBlockFunction`).
     static func sha256(ofFile path: String) throws -> String {
-        BlobStore.hash(of: try readFile(path)).hex
+        BlobHash(of: try readFile(path)).hex
     }
 
     /// Creates `root/relativeFolder` one level at a time (never following a symlink out of

@@ -407,7 +407,7 @@ public final class Exporter: Sendable {
                 throw TTSError.store("cannot hard-link \(source.path) into \(folder): the file system refused. Use --link auto to copy instead.")
             }
             let bytes = try ExportFileSystem.readFile(source.path)
-            guard BlobStore.hash(of: bytes).hex == source.sha256 else {
+            guard BlobHash(of: bytes).hex == source.sha256 else {
                 throw TTSError.store("the stored audio \(source.path) of clip \(clip.key.short) does not match its hash (damaged file); run `verify`, then generate the clip again")
             }
             try ExportFileSystem.writeNew(bytes, to: temp, flush: false)

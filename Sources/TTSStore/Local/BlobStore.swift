@@ -54,7 +54,7 @@ public final class BlobStore: Sendable {
     /// already, nothing is written.
     @discardableResult
     public func put(_ wav: Data) throws -> BlobHash {
-        let hash = BlobStore.hash(of: wav)
+        let hash = BlobHash(of: wav)
         try store(wav, as: hash)
         return hash
     }
@@ -65,25 +65,10 @@ public final class BlobStore: Sendable {
     /// are not even hashed: the store keeps the copy it has.
     public func put(_ wav: Data, ifHashIs expected: BlobHash) throws -> Bool {
         if contains(expected) { return true }
-        guard BlobStore.hash(of: wav) == expected else { return false }
+        guard BlobHash(of: wav) == expected else { return false }
         try store(wav, as: expected)
         return true
     }
-
-    /// `BlobHash(of: wav)`, with the CPU's SHA-256 instructions when it has them (x86 SHA-NI,
-    /// detected once through CPUID; about four times the portable code), else TTSCore's
-    /// portable SHA-256. Both give the same value; only the speed differs.
-    public static func hash(of wav: Data) -> BlobHash {
-        BlobHash(hex: SHA256.hash(wav, blockFunction: hardwareSHA256).hex)!
-    }
-
-    /// The x86 SHA-NI block function from CShims, or nil when this CPU lacks the instructions.
-    static let hardwareSHA256: SHA256.BlockFunction? = {
-        guard tts_sha256_hardware_available() == 1 else { return nil }
-        return { (state: UnsafeMutablePointer<UInt32>, blocks: UnsafeRawPointer, count: Int) in
-            tts_sha256_blocks(state, blocks.assumingMemoryBound(to: UInt8.self), count)
-        }
-    }()
 
     /// Writes the blob file for `hash` (whose bytes are `wav`) unless it exists.
     private func store(_ wav: Data, as hash: BlobHash) throws {
@@ -146,7 +131,7 @@ public final class BlobStore: Sendable {
             throw posixError("cannot \(error.action) blob \(hash.short) at \(path)", code: error.code)
         }
         if verify {
-            let actual = BlobStore.hash(of: data)
+            let actual = BlobHash(of: data)
             if actual != hash {
                 throw TTSError.store("blob \(hash.hex) at \(path) is corrupt: its \(data.count) bytes hash to \(actual.hex). Remove the file so the clip is fetched or generated again, and check the disk.")
             }

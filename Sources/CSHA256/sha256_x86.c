@@ -1,7 +1,7 @@
 // SHA-256 block compression with the x86 SHA extensions (SHA-NI), after Intel's published
 // sequence: about four times the portable Swift code. Used only when CPUID reports the
 // instructions; elsewhere callers keep TTSCore's portable SHA256.
-#include "CShims.h"
+#include "CSHA256.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
