@@ -353,7 +353,7 @@ func excerpt(_ text: String, _ limit: Int) -> String {
     text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
 }
 
+/// `2026-11-27T11:57:34Z`: what `ISO8601DateFormatter()` writes, without building one per call.
 func iso8601(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    return formatter.string(from: date)
+    UTCTimestamp.string(from: date)
 }
