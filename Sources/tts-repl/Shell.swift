@@ -27,7 +27,7 @@ final class Shell: @unchecked Sendable {
 
     /// Runs one line as typed or read from a script. Blank lines and `#` comments do nothing.
     func execute(line: String, lineNumber: Int? = nil) -> Outcome {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingSpaces(line)
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return .succeeded }
         let (word, rest) = Tokenizer.headAndRest(trimmed)
         guard let command = table.command(named: word) else {
@@ -90,6 +90,16 @@ final class Shell: @unchecked Sendable {
 }
 
 extension Command.Arguments: Equatable {}
+
+/// `line.trimmingCharacters(in: .whitespaces)`, without Foundation's string bridging for the
+/// usual script line, which starts and ends with a printable ASCII character and has nothing
+/// to trim.
+func trimmingSpaces(_ line: String) -> String {
+    if let first = line.utf8.first, let last = line.utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {
+        return line
+    }
+    return line.trimmingCharacters(in: .whitespaces)
+}
 
 /// Runs one command at a time as a task while the calling thread (which reads input, and must
 /// not be a cooperative-pool thread) waits; Ctrl-C cancels that task, never the REPL.
