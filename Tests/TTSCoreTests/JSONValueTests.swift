@@ -36,6 +36,8 @@ final class JSONValueTests: XCTestCase {
             let string = String(text)
             let serialized = JSONValue.string(string).serialized()
             XCTAssertEqual(Array(serialized.utf8), Array(scalarWriter(string).utf8), "for \(string.debugDescription)")
+            XCTAssertEqual(JSONValue.object([("k", .string(string))]).serializedUTF8(),
+                           Array("{\"k\":\(scalarWriter(string))}".utf8), "for \(string.debugDescription)")
             let parsed = try JSONSerialization.jsonObject(with: Data(serialized.utf8), options: [.fragmentsAllowed]) as? String
             // Foundation's parser drops U+FEFF wherever it stands (it takes it for a byte-order
             // mark), so the round trip is compared without it; the writer keeps it (see above).

@@ -21,10 +21,15 @@ public enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressi
 
     /// Compact, single-line JSON.
     public func serialized() -> String {
+        String(decoding: serializedUTF8(), as: UTF8.self)
+    }
+
+    /// `serialized()` as UTF-8 bytes, for writing to a file descriptor without a String between.
+    public func serializedUTF8() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         write(into: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Looks up a key of an object (first match), for tests and small readers.
@@ -78,6 +83,11 @@ public enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressi
             var copied = 0  // bytes[copied..<i] are plain and not yet written
             while i < bytes.count {
                 let byte = bytes[i]
+                // Most bytes need nothing: step over them without the switch below.
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C && byte != 0xE2 {
+                    i += 1
+                    continue
+                }
                 let escape: [UInt8]?
                 var length = 1
                 switch byte {
