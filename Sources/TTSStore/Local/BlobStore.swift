@@ -24,10 +24,15 @@ import TTSCore
 /// ```
 public final class BlobStore: Sendable {
     public let layout: StoreLayout
+    /// `layout.blobsPath`, worked out once: `URL.path` decodes the root URL on every call, which
+    /// cost more than the `stat` of a local hit. (Kept here, not in `StoreLayout`: a new stored
+    /// property in that struct changes its size, which incremental builds of other modules miss.)
+    let blobsPath: String
 
     /// Creates `<root>`, `<root>/blobs` and `<root>/tmp` when missing.
     public init(layout: StoreLayout) throws {
         self.layout = layout
+        blobsPath = layout.blobsPath
         for folder in [layout.root, layout.blobsURL, layout.tmpURL] {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -69,11 +74,27 @@ public final class BlobStore: Sendable {
     /// Whether the blob is present: one `stat`, no read.
     public func contains(_ hash: BlobHash) -> Bool {
         var info = stat()
-        guard stat(layout.blobPath(hash), &info) == 0 else { return false }
+        guard stat(path(of: hash), &info) == 0 else { return false }
         return (info.st_mode & S_IFMT) == S_IFREG
     }
 
-    public func url(for hash: BlobHash) -> URL { layout.blobURL(hash) }
+    public func url(for hash: BlobHash) -> URL { URL(fileURLWithPath: path(of: hash), isDirectory: false) }
+
+    /// `layout.blobPath(hash)` (`<root>/blobs/ab/cd/<hash>.wav`) from the kept prefix, in one string.
+    func path(of hash: BlobHash) -> String {
+        let hex = hash.hex.utf8
+        var path = ""
+        path.reserveCapacity(blobsPath.utf8.count + 6 + hex.count + 4)
+        path += blobsPath
+        path += "/"
+        path += String(decoding: hex.prefix(2), as: UTF8.self)
+        path += "/"
+        path += String(decoding: hex.dropFirst(2).prefix(2), as: UTF8.self)
+        path += "/"
+        path += hash.hex
+        path += ".wav"
+        return path
+    }
 
     /// The bytes of a blob. With `verify`, rehashes them and throws a `.store` error when they
     /// do not match the name (a damaged or edited file).

@@ -18,16 +18,10 @@ import TTSCore
 /// layout.blobURL(hash).path  // …/blobs/3f/a2/3fa2….wav
 /// ```
 public struct StoreLayout: Sendable, Equatable {
-    public var root: URL {
-        didSet { rootPath = root.path }
-    }
-    /// `root.path`, kept: `URL.path` decodes the URL on every call (microseconds), and every
-    /// local hit builds its blob's path from it.
-    private var rootPath: String
+    public var root: URL
 
     public init(root: URL) {
         self.root = root.standardizedFileURL
-        rootPath = self.root.path
     }
 
     public var indexURL: URL { root.appendingPathComponent("index.sqlite", isDirectory: false) }
@@ -46,8 +40,8 @@ public struct StoreLayout: Sendable, Equatable {
 
     // Plain string paths for the hot path (`BlobStore.contains` is one stat): building a URL
     // costs more than the stat itself.
-    var blobsPath: String { rootPath + "/blobs" }
-    var tmpPath: String { rootPath + "/tmp" }
+    var blobsPath: String { root.path + "/blobs" }
+    var tmpPath: String { root.path + "/tmp" }
 
     func shardPath(_ hash: BlobHash) -> String {
         let hex = hash.hex.utf8
