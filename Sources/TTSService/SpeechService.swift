@@ -223,7 +223,10 @@ public final class SpeechService: Sendable {
         if tier == .local {
             shared.count("hits.local")
             shared.count("bytes.served", by: clip.bytes)
-            logger.debug("fetch", [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("ms", .double(elapsed))])
+            // Only build the fields when they will be written: a hit is a few microseconds.
+            if logger.minimumLevel <= .debug {
+                logger.debug("fetch", [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("ms", .double(elapsed))])
+            }
         }
         return Generation(clip: clip, tier: tier, path: blobs.url(for: clip.blob), elapsedMs: elapsed)
     }

@@ -15,7 +15,11 @@ final class Output: @unchecked Sendable {
 
     func emit(_ report: Report) {
         if json {
-            for object in report.json { write(object.serialized() + "\n", to: .standardOutput) }
+            for object in report.json {
+                var line = object.serializedUTF8()
+                line.append(UInt8(ascii: "\n"))
+                write(bytes: line, to: .standardOutput)
+            }
         } else if !report.human.isEmpty {
             write(report.human.hasSuffix("\n") ? report.human : report.human + "\n", to: .standardOutput)
         }
@@ -68,9 +72,13 @@ final class Output: @unchecked Sendable {
     }
 
     func write(_ text: String, to stream: Stream) {
+        write(bytes: Array(text.utf8), to: stream)
+    }
+
+    func write(bytes: [UInt8], to stream: Stream) {
         writeLock.lock()
         defer { writeLock.unlock() }
-        writeAll(Array(text.utf8), to: stream.rawValue)
+        writeAll(bytes, to: stream.rawValue)
     }
 }
 

@@ -27,7 +27,7 @@ final class Shell: @unchecked Sendable {
 
     /// Runs one line as typed or read from a script. Blank lines and `#` comments do nothing.
     func execute(line: String, lineNumber: Int? = nil) -> Outcome {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingSpaces(line)
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return .succeeded }
         let (word, rest) = Tokenizer.headAndRest(trimmed)
         guard let command = table.command(named: word) else {
@@ -54,7 +54,7 @@ final class Shell: @unchecked Sendable {
 
     /// Runs a command with its arguments already split (one-shot mode passes argv through).
     func run(_ command: Command, _ arguments: [String], lineNumber: Int? = nil) -> Outcome {
-        let result = runner.run(session: session) { [context] session in
+        let result = runner.run(session: session, onInputThread: command.runsOnInputThread) { [context] session in
             try await command.run(&session, context, arguments)
         }
         session = result.session
@@ -90,6 +90,16 @@ final class Shell: @unchecked Sendable {
 }
 
 extension Command.Arguments: Equatable {}
+
+/// `line.trimmingCharacters(in: .whitespaces)`, without Foundation's string bridging for the
+/// usual script line, which starts and ends with a printable ASCII character and has nothing
+/// to trim.
+func trimmingSpaces(_ line: String) -> String {
+    if let first = line.utf8.first, let last = line.utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {
+        return line
+    }
+    return line.trimmingCharacters(in: .whitespaces)
+}
 
 /// Runs one command at a time as a task while the calling thread (which reads input, and must
 /// not be a cooperative-pool thread) waits; Ctrl-C cancels that task, never the REPL.
@@ -149,10 +159,14 @@ final class CommandRunner: @unchecked Sendable {
         return true
     }
 
-    func run(session: Session, _ body: @escaping @Sendable (inout Session) async throws -> Report) -> Result {
+    /// Runs `body` as a task and waits for it. With `onInputThread` the task's jobs run on the
+    /// calling thread while it waits (see `WaitingThreadExecutor`); otherwise on the pool.
+    func run(session: Session, onInputThread: Bool = false,
+             _ body: @escaping @Sendable (inout Session) async throws -> Report) -> Result {
         let box = ResultBox(session: session)
+        let executor = onInputThread ? waitingThread : nil
         let done = DispatchSemaphore(value: 0)
-        let task = Task.detached {
+        let operation: @Sendable () async -> Void = {
             var session = box.session
             do {
                 let report = try await body(&session)
@@ -160,22 +174,94 @@ final class CommandRunner: @unchecked Sendable {
             } catch {
                 box.set(session: session, outcome: .failure(error))
             }
-            done.signal()
+            if let executor { executor.finish() } else { done.signal() }
         }
-        lock.lock()
-        current = task
-        let refused = shuttingDown
-        lock.unlock()
-        if refused {
-            // Shutting down: the store is being closed and the process ends in a moment.
-            task.cancel()
-            while true { pause() }
+        let start = { () -> Task<Void, Never> in
+            let task = executor.map { Task(executorPreference: $0, operation: operation) } ?? Task.detached(operation: operation)
+            self.lock.lock()
+            self.current = task
+            let refused = self.shuttingDown
+            self.lock.unlock()
+            if refused {
+                // Shutting down: the store is being closed and the process ends in a moment.
+                task.cancel()
+                while true { pause() }
+            }
+            return task
         }
-        done.wait()
+        if let executor {
+            executor.runJobs(startingWith: { _ = start() })
+        } else {
+            _ = start()
+            done.wait()
+        }
         lock.lock()
         current = nil
         lock.unlock()
         return box.result
+    }
+
+    /// The executor of commands that run on the input thread; one, reused for every command.
+    private let waitingThread = WaitingThreadExecutor()
+}
+
+/// A task executor whose jobs run on the thread that waits for the task: `runJobs` starts the
+/// task and runs every job the task (and any child that inherits the preference) enqueues, until
+/// the task calls `finish()`. The thread sleeps on a condition while the task waits for something
+/// elsewhere (a continuation resumed by the espeak or curl thread, a timer, an actor), so
+/// cancellation from the Ctrl-C handler still reaches it.
+///
+/// Jobs enqueued while no thread is running jobs (a child task left behind by a finished
+/// command) go to the global concurrent executor, so nothing waits on a thread that is reading
+/// input.
+final class WaitingThreadExecutor: TaskExecutor, @unchecked Sendable {
+    /// Guards `jobs`, `draining` and `finished`; signalled when a job arrives or the task finishes.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var draining = false
+    private var finished = false
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        guard draining else {
+            condition.unlock()
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+            return
+        }
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Called by the task as its last step.
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Calls `start` (which creates the task with this executor as its preference), then runs
+    /// jobs on this thread until the task has finished and no job is left.
+    func runJobs(startingWith start: () -> Void) {
+        condition.lock()
+        draining = true
+        finished = false
+        condition.unlock()
+        start()
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !finished { condition.wait() }
+            guard !jobs.isEmpty else {
+                draining = false
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import Synchronization
 import TTSCore
 import TTSService
 
@@ -9,7 +10,12 @@ import TTSService
 // cannot capture context; written once, before the handler is installed.
 nonisolated(unsafe) private var terminateWriteFD: Int32 = -1
 
+/// Set by the SIGTERM handler itself (a lock-free store is async-signal-safe), before the
+/// shutdown thread has even woken up: the main thread checks it before it exits on its own.
+private let terminateRequested = Atomic<Bool>(false)
+
 private func noteTerminate(_ signal: Int32) {
+    terminateRequested.store(true, ordering: .sequentiallyConsistent)
     var byte = UInt8(truncatingIfNeeded: signal)
     _ = write(terminateWriteFD, &byte, 1)
 }
@@ -55,6 +61,16 @@ enum Shutdown {
         action.sa_flags = SA_RESTART
         sigemptyset(&action.sa_mask)
         sigaction(SIGTERM, &action, nil)
+    }
+
+    /// Called by the main thread before it ends the process by itself (input ended, one-shot
+    /// command done): once SIGTERM has arrived the shutdown thread owns the exit (flush, close,
+    /// status 128 + signal), so the main thread waits for it instead of racing it to `exit`.
+    /// The kernel hands a process-directed signal to the main thread first when it can take it,
+    /// so a SIGTERM sent before stdin closes is seen here.
+    static func parkIfTerminating() {
+        guard terminateRequested.load(ordering: .sequentiallyConsistent) else { return }
+        while true { pause() }
     }
 
     private static func finish(signal: Int32, runner: CommandRunner, runtime: Runtime) {

@@ -57,6 +57,8 @@ func runMain() -> Int32 {
         return ExitStatus.usage
     }
     defer { runtime.close() }
+    // Runs before the close above: after a SIGTERM the shutdown thread closes and exits.
+    defer { Shutdown.parkIfTerminating() }
     if let problem = runtime.logger.openError { output.notice("warning: \(problem); continuing without a log") }
 
     let shell = Shell(runtime: runtime, output: output)

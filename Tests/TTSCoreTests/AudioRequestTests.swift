@@ -234,4 +234,32 @@ final class AudioRequestKeySafetyTests: XCTestCase {
             XCTAssertEqual(r.model, model)
         }
     }
+
+    // MARK: ASCII shortcuts
+
+    /// The shortcuts that skip Unicode property look-ups for printable ASCII (trimming, control
+    /// characters, Character count) answer as the general definitions do, on random strings
+    /// that are mostly ASCII with whitespace, controls, CR LF and combining marks mixed in.
+    func testASCIIShortcutsMatchTheGeneralDefinitions() {
+        var rng = SeededGenerator(seed: 0xA5C12)
+        let mixed: [Unicode.Scalar] = ["\r", "\n", "\t", " ", "\u{0}", "\u{7F}", "\u{85}", "\u{A0}", "\u{301}", "\u{3000}", "\u{E9}"]
+        for round in 0..<4_000 {
+            var view = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...12, using: &rng) {
+                view.append(Int.random(in: 0..<6, using: &rng) == 0 ? mixed.randomElement(using: &rng)!
+                            : Unicode.Scalar(UInt8.random(in: 0x20...0x7E, using: &rng)))
+            }
+            let text = String(view)
+            let label = "round \(round): \(text.debugDescription)"
+            let scalars = text.unicodeScalars
+            let trimmed: [Unicode.Scalar] = {
+                guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return [] }
+                let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+                return Array(scalars[first...last])
+            }()
+            XCTAssertEqual(Array(text.trimmingWhitespace().unicodeScalars), trimmed, label)
+            XCTAssertEqual(text.containsControlCharacter, scalars.contains { $0.properties.generalCategory == .control }, label)
+            XCTAssertEqual(text.characterCount, text.count, label)
+        }
+    }
 }

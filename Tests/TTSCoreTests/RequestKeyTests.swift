@@ -45,6 +45,30 @@ final class RequestKeyTests: XCTestCase {
     }
 }
 
+/// The key hashes canonical bytes written straight into a buffer; they must be the UTF-8 of the
+/// documented canonical form for every request shape, or existing keys would move.
+final class RequestKeyCanonicalBytesTests: XCTestCase {
+    func testCanonicalBytesAreTheUTF8OfTheCanonicalForm() {
+        var rng = SeededGenerator(seed: 0x4E7)
+        let words = ["", "a", "Kore", "en-us", "caf\u{E9}", "\u{1F44B}", "x y", "style", "gemini-2.5-flash"]
+        for round in 0..<2_000 {
+            let pick = { words.randomElement(using: &rng)! }
+            var speakers: [SpeakerVoice] = []
+            for _ in 0..<Int.random(in: 0...2, using: &rng) { speakers.append(SpeakerVoice(name: pick(), voice: pick())) }
+            let request = AudioRequest(text: pick(), voice: pick(), language: pick(), engine: pick(), model: pick(),
+                                       style: pick(), speakers: speakers)
+            XCTAssertEqual(RequestKey.canonicalBytes(of: request), Array(RequestKey.canonicalForm(of: request).utf8), "round \(round)")
+            XCTAssertEqual(RequestKey(request).hex, SHA256.hash(RequestKey.canonicalForm(of: request)).hex, "round \(round)")
+        }
+    }
+
+    func testKnownKeyDoesNotMove() throws {
+        // sha256sum of the canonical form `tts/v1 ␟ espeak ␟ espeak-ng ␟ en-us ␟ ␟ bench phrase 7`.
+        let request = AudioRequest(text: "bench phrase 7", voice: "en-us", engine: "espeak", model: "espeak-ng")
+        XCTAssertEqual(RequestKey(request).hex, "34b38c7692ba2f03d610c6a7280866dadc15494a7f0413ca09147371377d5366")
+    }
+}
+
 final class RequestKeyDecodingTests: XCTestCase {
     private func decode(_ json: String) throws -> RequestKey {
         try JSONDecoder().decode(RequestKey.self, from: Data(json.utf8))

@@ -180,4 +180,46 @@ final class TextNormalizerTests: XCTestCase {
             XCTAssertEqual(kept.map(\.value), content.map(\.value), "content kept; \(label)")
         }
     }
+
+    // MARK: The ASCII fast path
+
+    func testCanonicalASCIIIsRecognisedOnlyWhenNothingWouldChange() {
+        for text in ["", "a", "Hello world", "bench phrase 42", "Wait... what?! (yes) \"q\" ~{}|"] {
+            XCTAssertTrue(TextNormalizer.isCanonicalASCII(text), text.debugDescription)
+        }
+        for text in [" ", " a", "a ", "a  b", "a\tb", "a\nb", "a\u{7F}b", "a\u{0}b", "caf\u{E9}", "e\u{301}", "a\u{A0}b"] {
+            XCTAssertFalse(TextNormalizer.isCanonicalASCII(text), text.debugDescription)
+        }
+    }
+
+    /// Random strings, mostly ASCII (so the fast path is taken often) with the troublemakers of
+    /// `pool` mixed in: `normalize` gives exactly what the general path gives, and for ASCII
+    /// input the fast path is taken exactly when the general path would change nothing.
+    func testFastPathMatchesTheGeneralPathOnRandomStrings() {
+        let seed: UInt64 = 0xA5C11
+        var rng = SeededGenerator(seed: seed)
+        let ascii = (0x00...0x7F).map { Unicode.Scalar(UInt8($0)) }
+        var fastPathTaken = 0
+        for round in 0..<4_000 {
+            var view = String.UnicodeScalarView()
+            let exotic = round % 4 == 0
+            for _ in 0..<Int.random(in: 0...24, using: &rng) {
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0: view.append(exotic ? Self.pool.randomElement(using: &rng)! : " ")
+                case 1: view.append(ascii.randomElement(using: &rng)!)
+                case 2: view.append(" ")
+                default: view.append(Unicode.Scalar(UInt8.random(in: 0x21...0x7E, using: &rng)))
+                }
+            }
+            let input = String(view)
+            let general = TextNormalizer.normalizeScalars(input)
+            let label = "seed \(seed), round \(round): \(input.debugDescription)"
+            XCTAssertEqual(scalars(TextNormalizer.normalize(input)), scalars(general), label)
+            if input.unicodeScalars.allSatisfy(\.isASCII) {
+                XCTAssertEqual(TextNormalizer.isCanonicalASCII(input), scalars(general) == scalars(input), label)
+            }
+            if TextNormalizer.isCanonicalASCII(input) { fastPathTaken += 1 }
+        }
+        XCTAssertGreaterThan(fastPathTaken, 500, "the inputs should exercise the fast path")
+    }
 }

@@ -44,6 +44,18 @@ final class BlobStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.layout.shardURL(first).path), [first.hex + ".wav"])
     }
 
+    func testBlobPathsFromTheKeptPrefixEqualTheLayoutsPaths() throws {
+        // A root with a space and non-ASCII letters: URL.path decodes, the kept prefix must match.
+        let root = try makeTemporaryFolder(self).appendingPathComponent("my st\u{F6}re")
+        let store = try BlobStore(layout: StoreLayout(root: root))
+        for seed in 0..<20 {
+            let hash = BlobHash(of: Data("blob \(seed)".utf8))
+            XCTAssertEqual(store.path(for: hash), store.layout.blobPath(hash))
+            XCTAssertEqual(store.url(for: hash), store.layout.blobURL(hash))
+            XCTAssertEqual(store.url(for: hash).path, store.layout.blobURL(hash).path)
+        }
+    }
+
     func testBlobPathIsShardedByTheFirstTwoBytesOfTheHash() throws {
         let store = try makeStore()
         let hash = try store.put(sampleWAV(seed: 9))

@@ -59,7 +59,7 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         if copy.text.isEmpty {
             throw TTSError.validation("text", "text is empty: give the words to speak, e.g. `say Hello world`")
         }
-        let length = copy.text.count
+        let length = copy.text.characterCount
         if length > maxTextCharacters {
             throw TTSError.validation("text", "text is \(length) characters long; the limit is \(maxTextCharacters) (TTS_MAX_TEXT_CHARS). Split it into shorter clips.")
         }
@@ -96,11 +96,28 @@ public struct SpeakerVoice: Sendable, Hashable, Codable {
 }
 
 extension String {
+    /// Whether every byte is printable ASCII (U+0020–U+007E): no control character, and one
+    /// Character per byte (the only ASCII pair that forms one Character is CR LF).
+    var isPrintableASCII: Bool {
+        utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
+
+    /// `count`, without walking grapheme clusters for printable ASCII text.
+    var characterCount: Int {
+        isPrintableASCII ? utf8.count : count
+    }
+
     var containsControlCharacter: Bool {
-        unicodeScalars.contains { $0.properties.generalCategory == .control }
+        if isPrintableASCII { return false }
+        return unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     func trimmingWhitespace() -> String {
+        // Printable ASCII other than a space at both ends: nothing to trim (the common case,
+        // checked without Unicode property look-ups).
+        if let first = utf8.first, let last = utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {
+            return self
+        }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!

@@ -11,16 +11,23 @@ public struct RequestKey: Sendable, Hashable, Comparable, CustomStringConvertibl
     public let hex: String
 
     public init(_ request: AudioRequest) {
-        hex = SHA256.hash(RequestKey.canonicalForm(of: request)).hex
+        hex = SHA256.hash(RequestKey.canonicalBytes(of: request)).hex
     }
 
     /// Accepts a full 64-character hex key (as printed by `ls --json`).
     public init?(hex: String) {
-        let lower = hex.lowercased()
-        guard lower.utf8.count == 64, lower.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
-            return nil
+        // Keys read back from the index are already lowercase: check them without a copy.
+        if RequestKey.isLowercaseHexKey(hex) {
+            self.hex = hex
+            return
         }
+        let lower = hex.lowercased()
+        guard RequestKey.isLowercaseHexKey(lower) else { return nil }
         self.hex = lower
+    }
+
+    private static func isLowercaseHexKey(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
     private enum CodingKeys: String, CodingKey { case hex }
@@ -45,6 +52,36 @@ public struct RequestKey: Sendable, Hashable, Comparable, CustomStringConvertibl
             fields.append("speakers=" + request.speakers.map { "\($0.name):\($0.voice)" }.joined(separator: ","))
         }
         return fields.joined(separator: "\u{1F}")
+    }
+
+    /// The UTF-8 bytes of `canonicalForm(of:)`, written into one buffer: every local hit keys
+    /// its request, and joining an array of Strings first cost more than hashing the result.
+    static func canonicalBytes(of request: AudioRequest) -> [UInt8] {
+        let separator: UInt8 = 0x1F
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(7 + request.engine.utf8.count + request.model.utf8.count + request.voice.utf8.count
+                              + request.language.utf8.count + request.text.utf8.count + 5)
+        bytes.append(contentsOf: "tts/v1".utf8)
+        for field in [request.engine, request.model, request.voice, request.language, request.text] {
+            bytes.append(separator)
+            bytes.append(contentsOf: field.utf8)
+        }
+        if !request.style.isEmpty {
+            bytes.append(separator)
+            bytes.append(contentsOf: "style=".utf8)
+            bytes.append(contentsOf: request.style.utf8)
+        }
+        if !request.speakers.isEmpty {
+            bytes.append(separator)
+            bytes.append(contentsOf: "speakers=".utf8)
+            for (i, speaker) in request.speakers.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(contentsOf: speaker.name.utf8)
+                bytes.append(UInt8(ascii: ":"))
+                bytes.append(contentsOf: speaker.voice.utf8)
+            }
+        }
+        return bytes
     }
 
     /// The first eight hex characters, for people and file names.

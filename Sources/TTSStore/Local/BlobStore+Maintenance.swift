@@ -23,7 +23,7 @@ extension BlobStore {
     /// every local hit: a file whose size differs from its row is damaged.
     public func size(of hash: BlobHash) -> Int? {
         var info = stat()
-        guard stat(layout.blobPath(hash), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard stat(path(for: hash), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int(info.st_size)
     }
 

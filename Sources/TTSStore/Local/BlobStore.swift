@@ -100,7 +100,7 @@ public final class BlobStore: Sendable {
         return (info.st_mode & S_IFMT) == S_IFREG
     }
 
-    public func url(for hash: BlobHash) -> URL { layout.blobURL(hash) }
+    public func url(for hash: BlobHash) -> URL { URL(fileURLWithPath: path(for: hash), isDirectory: false) }
 
     /// The blob's file path (`<root>/blobs/ab/cd/<hash>.wav`) as a plain string, for callers
     /// that make a system call per blob (export links thousands).

@@ -42,6 +42,17 @@ struct Command: Sendable {
     let completion: Completion
     let run: @Sendable (inout Session, CommandContext, [String]) async throws -> Report
 
+    /// Whether the command's task runs on the thread that reads the input, which waits for it
+    /// anyway: a cached `say` then costs no hand-off to the thread pool and back. Commands
+    /// that fan out concurrent work (prewarm and its queue, export, maintenance) stay on the
+    /// pool, whose threads their child tasks share.
+    var runsOnInputThread: Bool {
+        switch group {
+        case .speech, .session, .cache, .shell: true
+        case .prewarm, .export, .operations: false
+        }
+    }
+
     init(_ name: String, aliases: [String] = [], group: Group, usage: String, summary: String,
          examples: [String] = [], arguments: Arguments = .words, options: [String] = [], completion: Completion = .none,
          run: @escaping @Sendable (inout Session, CommandContext, [String]) async throws -> Report) {

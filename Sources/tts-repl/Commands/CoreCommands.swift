@@ -87,10 +87,14 @@ struct Quit: Error {}
     let result = try await context.service.generateOrFetch(request)
     session.lastClip = result.clip
     let clip = result.clip
-    let human = "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
-        + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(String(format: "%.1f", result.elapsedMs)) ms  \(result.path.path)"
+    let path = result.path.path
+    // With --json the line for people is never printed; formatting it (two String(format:))
+    // was a tenth of a cached `say` in a script.
+    let human = context.output.json ? ""
+        : "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
+            + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(String(format: "%.1f", result.elapsedMs)) ms  \(path)"
     var fields: [(String, JSONValue)] = [("key", .string(clip.key.hex)), ("tier", .string(result.tier.rawValue)),
-                                         ("path", .string(result.path.path))]
+                                         ("path", .string(path))]
     fields += clipFields(clip).filter { $0.0 != "key" }
     fields.append(("elapsed_ms", .double((result.elapsedMs * 1000).rounded() / 1000)))
     return Report(human: human, json: .object(fields))
@@ -353,7 +357,7 @@ func excerpt(_ text: String, _ limit: Int) -> String {
     text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
 }
 
+/// `2026-11-27T11:57:34Z`: what `ISO8601DateFormatter()` writes, without building one per call.
 func iso8601(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    return formatter.string(from: date)
+    UTCTimestamp.string(from: date)
 }
