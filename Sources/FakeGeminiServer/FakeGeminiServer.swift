@@ -78,6 +78,9 @@ public final class FakeGeminiServer: Sendable {
         public var failed = 0
         public var faultsServed = 0
         public var connections = 0
+        /// The most generate requests handled at once (from arrival, through the injected
+        /// latency, to the answer): shows how many calls a client really keeps in flight.
+        public var peakConcurrentRequests = 0
     }
 
     private struct State {
@@ -86,6 +89,8 @@ public final class FakeGeminiServer: Sendable {
         var recorded: [RecordedRequest] = []
         var counters = Counters()
         var recentByKey: [String: [Double]] = [:]
+        /// Generate requests being handled now.
+        var inFlight = 0
     }
 
     private let options: Options
@@ -142,10 +147,15 @@ public final class FakeGeminiServer: Sendable {
                 return Self.googleError(400, "INVALID_ARGUMENT", "\(error)")
             }
         case ("POST", "/__control/reset"):
-            state.withLock { $0 = State(faults: []) }
+            state.withLock { $0 = State(faults: [], inFlight: $0.inFlight) }  // calls still being answered stay counted
             return .respond(status: 200, contentType: "application/json", body: Data("{\"ok\":true}".utf8))
         case ("POST", let path) where path.hasPrefix("/v1beta/models/") && path.hasSuffix(":generateContent"):
             let model = String(path.dropFirst("/v1beta/models/".count).dropLast(":generateContent".count))
+            state.withLock { state in
+                state.inFlight += 1
+                state.counters.peakConcurrentRequests = max(state.counters.peakConcurrentRequests, state.inFlight)
+            }
+            defer { state.withLock { $0.inFlight -= 1 } }
             if options.latencyMs > 0 { usleep(UInt32(options.latencyMs) * 1000) }
             return generate(request, model: model)
         default:
