@@ -48,6 +48,23 @@ final class TransferThreadsTests: XCTestCase {
         XCTAssertEqual(threads.threadCount, 2)
     }
 
+    func testABacklogOnOneThreadRunsEveryJobInOrder() {
+        let threads = TransferThreads(name: "test.transfer", maxThreads: 1)
+        let order = Recorder()
+        let gate = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        threads.run { gate.wait() }  // holds the one thread while the backlog builds
+        for index in 0..<300 {
+            threads.run {
+                order.append(index)
+                finished.signal()
+            }
+        }
+        gate.signal()
+        for _ in 0..<300 { XCTAssertEqual(finished.wait(timeout: .now() + 30), .success) }
+        XCTAssertEqual(order.values, Array(0..<300))
+    }
+
     func testIdleThreadsEndAndNewJobsStartNewOnes() {
         let threads = TransferThreads(name: "test.transfer", maxThreads: 4, idleTimeout: 0.05)
         let finished = DispatchSemaphore(value: 0)
@@ -76,4 +93,14 @@ private final class Gauge: @unchecked Sendable {
 
     var value: Int { lock.withLock { current } }
     var peak: Int { lock.withLock { highest } }
+}
+
+/// Values appended by threads, in the order they arrived.
+private final class Recorder: @unchecked Sendable {
+    /// Guards `recorded`.
+    private let lock = NSLock()
+    private var recorded: [Int] = []
+
+    func append(_ value: Int) { lock.withLock { recorded.append(value) } }
+    var values: [Int] { lock.withLock { recorded } }
 }

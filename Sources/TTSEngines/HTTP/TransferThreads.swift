@@ -71,8 +71,13 @@ final class TransferThreads: @unchecked Sendable {
             let job = jobs[head]!
             jobs[head] = nil
             head += 1
-            if head == jobs.count {  // drained: reclaim the array instead of growing it forever
+            // Taken jobs leave holes at the front; drop them when they are half the array, so a
+            // backlog that never drains does not grow the array forever.
+            if head == jobs.count {
                 jobs.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64 && head * 2 >= jobs.count {
+                jobs.removeFirst(head)
                 head = 0
             }
             condition.unlock()
