@@ -140,6 +140,7 @@ final class FakeGeminiServerTests: XCTestCase {
         XCTAssertEqual(decoded.succeeded, 1)
         XCTAssertEqual(decoded.failed, 2)
         XCTAssertEqual(decoded.faultsServed, 2)
+        XCTAssertEqual(decoded.peakConcurrentRequests, 1, "one call at a time")
     }
 
     func testBadFaultRequestIsRefusedInGooglesShape() async throws {

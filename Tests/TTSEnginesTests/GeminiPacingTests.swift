@@ -75,6 +75,25 @@ final class GeminiPacingTests: XCTestCase {
         try await pacer.acquire()  // the slot is free again, not handed to the cancelled waiter
     }
 
+    /// The engine's in-flight limit is what reaches the server: all of it, and no more.
+    func testEngineKeepsItsConcurrencyInFlightAndNoMore() async throws {
+        for limit in [3, 8] {
+            let server = try startFakeGemini(.init(latencyMs: 500))
+            var configuration = GeminiConfiguration(baseURL: server.baseURL, apiKeys: [primaryKey])
+            configuration.concurrency = limit
+            let engine = GeminiEngine(configuration: configuration)
+            var requests: [AudioRequest] = []
+            for index in 0..<8 { requests.append(try await resolvedRequest(engine, text: "Call number \(index)")) }
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for request in requests {
+                    group.addTask { try await engine.synthesize(request).count }
+                }
+                for try await bytes in group { XCTAssertGreaterThan(bytes, 44) }
+            }
+            XCTAssertEqual(server.counters().peakConcurrentRequests, limit, "concurrency \(limit)")
+        }
+    }
+
     func testEngineCallsShareOneBudget() async throws {
         let server = try startFakeGemini()
         let clock = ManualClock()

@@ -37,6 +37,21 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(server.counters().connections, 1)
     }
 
+    /// On a two-core machine a Dispatch-backed client ran about three transfers at a time.
+    func testConcurrentTransfersAreAllInFlightAtOnce() async throws {
+        let server = try startFakeGemini(.init(latencyMs: 1_000))
+        let client = CurlHTTPClient()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<8 {
+                let request = generateRequest(server, text: "Overlap \(index)")
+                group.addTask { try await client.send(request).status }
+            }
+            for try await status in group { XCTAssertEqual(status, 200) }
+        }
+        XCTAssertEqual(server.counters().peakConcurrentRequests, 8)
+        XCTAssertEqual(server.counters().connections, 8)
+    }
+
     func testGetReturnsStatusAndBody() async throws {
         let server = try startFakeGemini()
         let response = try await CurlHTTPClient().send(HTTPRequest(url: server.baseURL + "/__control/counters"))

@@ -26,7 +26,10 @@ public struct GeminiConfiguration: Sendable, CustomStringConvertible {
     public var retry: RetryPolicy
     /// Requests per minute across all calls through one engine; nil means no budget.
     public var rpm: Int?
-    /// Calls in flight at once through one engine.
+    /// Calls in flight at once through one engine (every copy of it): a ceiling for the whole
+    /// process, so every generation in it together stays under it. A prewarm window
+    /// wider than this still sends only this many calls at a time. Also the number of threads
+    /// and kept-alive connections of the engine's HTTP client.
     public var concurrency: Int
     /// Told about every retry (for the `retries` metric); the engine itself keeps no count.
     public var onRetry: @Sendable () -> Void = {}

@@ -28,7 +28,7 @@ public struct GeminiEngine: SpeechEngine {
         self.configuration = configuration
         self.transport = transport ?? CurlHTTPClient(configuration: HTTPClientConfiguration(
             connectTimeout: configuration.connectTimeout, totalTimeout: configuration.requestTimeout,
-            maxIdleHandles: max(configuration.concurrency, 1)))
+            maxIdleHandles: max(configuration.concurrency, 1), maxConcurrentTransfers: max(configuration.concurrency, 1)))
         self.clock = clock
         self.pacer = RequestPacer(requestsPerMinute: configuration.rpm, maxInFlight: configuration.concurrency, clock: clock)
         self.keys = APIKeyRing(keys: configuration.apiKeys, clock: clock)

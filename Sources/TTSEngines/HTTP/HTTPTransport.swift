@@ -84,14 +84,19 @@ public struct HTTPClientConfiguration: Sendable {
     public var userAgent: String
     /// Idle connections kept for reuse (one per pooled handle).
     public var maxIdleHandles: Int
+    /// Transfers that run at once, each on its own thread; further ones wait for a free thread.
+    /// An engine's own in-flight limit normally keeps below it.
+    public var maxConcurrentTransfers: Int
 
     public init(connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(120),
-                maxBodyBytes: Int = 64 << 20, userAgent: String = "tts-repl/0.1", maxIdleHandles: Int = 8) {
+                maxBodyBytes: Int = 64 << 20, userAgent: String = "tts-repl/0.1", maxIdleHandles: Int = 8,
+                maxConcurrentTransfers: Int = 64) {
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
         self.maxBodyBytes = maxBodyBytes
         self.userAgent = userAgent
         self.maxIdleHandles = maxIdleHandles
+        self.maxConcurrentTransfers = maxConcurrentTransfers
     }
 }
 
