@@ -151,7 +151,13 @@ public final class SpeechService: Sendable {
         if let audio = hit.audio {
             // One pass over the bytes: the store hashes them and writes them only when they
             // are the blob the metadata names.
-            guard (try? WAVAudio.decode(audio)) != nil, try blobs.put(audio, ifHashIs: clip.blob) else {
+            let blobs = self.blobs, expected = clip.blob
+            // Hashing and the fsync'ed write block for a millisecond or more: off the pool.
+            let stored = try await offPool {
+                guard (try? WAVAudio.decode(audio)) != nil else { return false }
+                return try blobs.put(audio, ifHashIs: expected)
+            }
+            guard stored else {
                 logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
                 return nil
             }
@@ -201,7 +207,10 @@ public final class SpeechService: Sendable {
         guard audio.frameCount > 0 else {
             throw TTSError(.content, "\(request.engine) returned a WAV file with no samples for '\(excerpt(request.text))'")
         }
-        let blob = try blobs.put(wav)
+        // The fsync'ed write takes milliseconds: off the two-thread cooperative pool, so other
+        // tasks' answers are not held up behind it.
+        let blobs = self.blobs
+        let blob = try await offPool { try blobs.put(wav) }
         let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
                         durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)
         try index.upsert(clip)
