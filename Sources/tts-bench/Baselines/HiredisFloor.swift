@@ -5,8 +5,8 @@ import Glibc
 /// The floor of a Redis-tier hit: one hiredis GET of the clip's bytes on a connection made
 /// once, then writing them to a new file with open/write/close — raw C calls only.
 ///
-/// `durable` adds what the local tier does for crash safety (fsync of the file and of its
-/// folder), for the informational comparison.
+/// `durable` adds what the local tier does for crash safety (fsync of the file before it is
+/// named; the folder is not synced, see BlobStore), for the informational comparison.
 final class HiredisFloor {
     private let context: UnsafeMutablePointer<redisContext>
 
@@ -49,11 +49,7 @@ final class HiredisFloor {
             if n <= 0 { close(fd); return -1 }
             offset += n
         }
-        if durable {
-            fsync(fd)
-            let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if folderFD >= 0 { fsync(folderFD); close(folderFD) }
-        }
+        if durable { fsync(fd) }
         close(fd)
         return length
     }

@@ -102,8 +102,8 @@ struct RedisHitScenario: Scenario {
                       note: "information: the store fsyncs each new blob and its folder (crash safety); the plain floor does not"),
             .measured("  of which: Redis look-up (EVAL: metadata + audio), p50", Figure(try Stats(parts.lookUp).p50, .microseconds),
                       note: "information: the steps of a Redis hit timed one by one through public API (SharedTier.lookup, BlobHash, WAVAudio.decode, BlobStore.put, ClipIndex.upsert)"),
-            .measured("  of which: SHA-256 + WAV check of the bytes, p50", Figure(try Stats(parts.check).p50, .microseconds)),
-            .measured("  of which: durable blob write (temp, fsync, rename, fsync folder), p50", Figure(try Stats(parts.put).p50, .microseconds)),
+            .measured("  of which: WAV check of the bytes, p50", Figure(try Stats(parts.check).p50, .microseconds)),
+            .measured("  of which: SHA-256 check + durable blob write (temp, fsync, rename), p50", Figure(try Stats(parts.put).p50, .microseconds)),
             .measured("  of which: index row, p50", Figure(try Stats(parts.upsert).p50, .microseconds)),
         ]
     }
@@ -133,11 +133,15 @@ struct RedisHitScenario: Scenario {
             let hit = await shared.lookup(clip.key)
             let t1 = monotonicNanos()
             guard let hit, let audio = hit.audio else { throw HarnessError("clip \(clip.key.short) is not in Redis with its audio") }
-            guard BlobHash(of: audio) == clip.blob, (try? WAVAudio.decode(audio)) != nil else {
-                throw HarnessError("the audio of \(clip.key.short) in Redis does not match its blob hash")
+            guard (try? WAVAudio.decode(audio)) != nil else {
+                throw HarnessError("the audio of \(clip.key.short) in Redis is not a WAV file")
             }
             let t2 = monotonicNanos()
-            _ = try service.blobs.put(audio)
+            // As the service does it: one pass that hashes the bytes and writes them only when
+            // they are the blob the metadata names.
+            guard try service.blobs.put(audio, ifHashIs: clip.blob) else {
+                throw HarnessError("the audio of \(clip.key.short) in Redis does not match its blob hash")
+            }
             let t3 = monotonicNanos()
             try service.index.upsert(hit.clip)
             let t4 = monotonicNanos()
