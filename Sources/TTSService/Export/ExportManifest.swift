@@ -59,9 +59,19 @@ public enum ExportManifest {
     public static func encode(_ entries: [ManifestEntry], as format: ManifestFormat) -> Data {
         switch format {
         case .csv:
-            var out = columns.joined(separator: ",") + "\r\n"
-            for entry in entries { out += values(entry).map(csvField).joined(separator: ",") + "\r\n" }
-            return Data(out.utf8)
+            // Built as bytes (an export of 10,000 clips writes 10,000 rows): plain fields are
+            // copied as they are, the rest go through `csvField`.
+            var out: [UInt8] = []
+            out.reserveCapacity(64 + entries.count * 192)
+            out.append(contentsOf: (columns.joined(separator: ",") + "\r\n").utf8)
+            for entry in entries {
+                for (i, value) in values(entry).enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    appendCSVField(value, to: &out)
+                }
+                out.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            }
+            return Data(out)
         case .json:
             return Data((JSONValue.object([("files", .array(entries.map(json)))]).serialized() + "\n").utf8)
         case .jsonl:
@@ -140,6 +150,15 @@ public enum ExportManifest {
     }
 
     // MARK: CSV (RFC 4180)
+
+    /// `csvField(value)` appended to `out`, without building a String when nothing needs quoting.
+    static func appendCSVField(_ value: String, to out: inout [UInt8]) {
+        let bytes = value.utf8
+        let plain = bytes.first != 0x20 && bytes.last != 0x20 && !bytes.contains { byte in
+            byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+        }
+        out.append(contentsOf: plain ? bytes : csvField(value).utf8)
+    }
 
     static func csvField(_ value: String) -> String {
         let needsQuotes = value.unicodeScalars.contains { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }
