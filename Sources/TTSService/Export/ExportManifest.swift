@@ -64,12 +64,22 @@ public enum ExportManifest {
             var out: [UInt8] = []
             out.reserveCapacity(64 + entries.count * 192)
             out.append(contentsOf: (columns.joined(separator: ",") + "\r\n").utf8)
-            for entry in entries {
-                for (i, value) in values(entry).enumerated() {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    appendCSVField(value, to: &out)
+            let comma = UInt8(ascii: ",")
+            for e in entries {
+                // The order of `columns`.
+                for text in [e.file, e.text, e.voice, e.language, e.engine, e.model] {
+                    appendCSVField(text, to: &out)
+                    out.append(comma)
                 }
-                out.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+                for number in [e.durationMs, e.sampleRate, e.bytes] {
+                    appendDecimal(number, to: &out)
+                    out.append(comma)
+                }
+                appendCSVField(e.sha256, to: &out)
+                out.append(comma)
+                appendCSVField(e.key, to: &out)
+                out.append(UInt8(ascii: "\r"))
+                out.append(UInt8(ascii: "\n"))
             }
             return Data(out)
         case .json:
@@ -107,11 +117,6 @@ public enum ExportManifest {
     }
 
     // MARK: Fields
-
-    private static func values(_ e: ManifestEntry) -> [String] {
-        [e.file, e.text, e.voice, e.language, e.engine, e.model, String(e.durationMs), String(e.sampleRate),
-         String(e.bytes), e.sha256, e.key]
-    }
 
     private static func json(_ e: ManifestEntry) -> JSONValue {
         .object([("file", .string(e.file)), ("text", .string(e.text)), ("voice", .string(e.voice)),
@@ -158,6 +163,27 @@ public enum ExportManifest {
             byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
         }
         out.append(contentsOf: plain ? bytes : csvField(value).utf8)
+    }
+
+    /// `String(n)` appended as bytes (a number never needs quoting).
+    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        guard n >= 0 else {
+            out.append(contentsOf: String(n).utf8)
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = n
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
     }
 
     static func csvField(_ value: String) -> String {

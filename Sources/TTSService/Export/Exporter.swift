@@ -170,6 +170,8 @@ public final class Exporter: Sendable {
         summary.planned = plan.files.count
 
         var entries: [ManifestEntry] = []
+        entries.reserveCapacity(plan.files.count + previous.count)
+        summary.files.reserveCapacity(plan.files.count)
         var touchedFolders = Set<String>()
         var readyFolders = Set<String>()
         var batch = CopyBatch(maxFiles: copyBatchFiles)
@@ -356,7 +358,7 @@ public final class Exporter: Sendable {
                                   engine: clip.engine, model: clip.model, durationMs: source.durationMs,
                                   sampleRate: source.sampleRate, bytes: source.bytes, sha256: source.sha256, key: clip.key.hex)
         let folderPath: String
-        if let slash = named.path.lastIndex(of: "/") {
+        if let slash = named.path.utf8.lastIndex(of: UInt8(ascii: "/")) {
             folderPath = String(named.path[..<slash])
         } else {
             folderPath = ""
