@@ -364,7 +364,6 @@ public final class Exporter: Sendable {
             folderPath = ""
         }
         let folder = folderPath.isEmpty ? dir : dir + "/" + folderPath
-        let final = dir + "/" + named.path
         // Subfolders are made (and checked not to be links out of the export) once per run.
         func prepareFolder() throws {
             if !folderPath.isEmpty && !readyFolders.contains(folderPath) {
@@ -380,7 +379,7 @@ public final class Exporter: Sendable {
             if let blobName, let blobsFolder = folders.blobs, let exportFolder = folders.export {
                 outcome = try ExportFileSystem.linkNew(blobName, in: blobsFolder, as: named.path, in: exportFolder)
             } else {
-                outcome = try ExportFileSystem.linkNew(source.path, as: final)
+                outcome = try ExportFileSystem.linkNew(source.path, as: dir + "/" + named.path)
             }
             if outcome == .linked {
                 return Outcome(action: .link, entry: entry, linked: true, convertedNow: convertedNow, folder: folder)
@@ -388,6 +387,8 @@ public final class Exporter: Sendable {
             // Taken, or not linkable: the checks below decide.
         }
 
+        // Built only off the fast path: thousands of links need no absolute name.
+        let final = dir + "/" + named.path
         var replace = false
         if let existing = ExportFileSystem.info(final) {
             if existing.isRegular {
