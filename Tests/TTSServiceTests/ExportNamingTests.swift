@@ -139,6 +139,18 @@ final class ExportManifestTests: XCTestCase {
         }
     }
 
+    func testCSVWritesNumbersAndEdgeSpacesAsStringsWould() throws {
+        let numbers = [0, 7, 10, 22_050, Int.max, -1, Int.min]
+        let rows = numbers.map { n in
+            ManifestEntry(file: " lead.wav", text: "trail ", voice: "v", language: "", engine: "e", model: "m",
+                          durationMs: n, sampleRate: n, bytes: n, sha256: "s", key: "k")
+        }
+        let text = String(decoding: ExportManifest.encode(rows, as: .csv), as: UTF8.self)
+        let lines = text.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+        XCTAssertEqual(lines, numbers.map { "\" lead.wav\",\"trail \",v,,e,m,\($0),\($0),\($0),s,k" })
+        XCTAssertEqual(try ExportManifest.decode(Data(text.utf8), as: .csv), rows)
+    }
+
     func testCSVFollowsRFC4180() {
         let text = String(decoding: ExportManifest.encode(entries, as: .csv), as: UTF8.self)
         XCTAssertTrue(text.hasPrefix("file,text,voice,language,engine,model,duration_ms,sample_rate,bytes,sha256,key\r\n"))

@@ -194,6 +194,15 @@ final class ClipIndexTests: XCTestCase {
         XCTAssertEqual(try index.count(ClipFilter(engine: "gemini", model: "flash")), 2)
     }
 
+    func testClipsMatchingReturnsEveryMatchingClipAndNoOther() throws {
+        let (index, clips) = try filterFixture()
+        XCTAssertEqual(Set(try index.clips(matching: .all).map(\.key)), Set(clips.values.map(\.key)))
+        XCTAssertEqual(Set(try index.clips(matching: ClipFilter(engine: "gemini", textContains: "HeLLo")).map(\.text)),
+                       ["HELLO world", "hello again"])
+        XCTAssertEqual(try index.clips(matching: ClipFilter(voice: "Kore", model: "espeak-ng")), [])
+        XCTAssertEqual(try index.clips(matching: ClipFilter(voice: "Puck")), [clips["geminiPuck"]!], "the whole row is decoded")
+    }
+
     func testCountMatchesTheFilter() throws {
         let (index, _) = try filterFixture()
         XCTAssertEqual(try index.count(.all), 5)

@@ -122,6 +122,47 @@ enum ExportFileSystem {
         }
     }
 
+    /// A folder held open so names inside it are resolved from it rather than walked
+    /// from `/` each time: an export links and checks thousands of files in two folders (the
+    /// blobs and the export folder), and the long absolute paths cost more in the kernel than
+    /// the links themselves.
+    final class OpenFolder {
+        let path: String
+        fileprivate let descriptor: Int32
+
+        /// nil when the folder cannot be opened (callers then use absolute paths).
+        init?(_ path: String) {
+            let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else { return nil }
+            self.path = path
+            self.descriptor = descriptor
+        }
+
+        deinit { close(descriptor) }
+
+        /// `info` of `relative` inside this folder (never following a final symlink).
+        func info(_ relative: String) -> FileInfo? {
+            var s = stat()
+            guard fstatat(descriptor, relative, &s, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+            let type = s.st_mode & S_IFMT
+            return FileInfo(device: UInt64(s.st_dev), inode: UInt64(s.st_ino), size: Int(s.st_size),
+                            isRegular: type == S_IFREG, isDirectory: type == S_IFDIR)
+        }
+    }
+
+    /// `linkNew` with both names relative to open folders: `source` inside `sourceFolder`,
+    /// `name` (a safe relative path) inside `folder`. Same outcomes and guarantees.
+    static func linkNew(_ source: String, in sourceFolder: OpenFolder, as name: String, in folder: OpenFolder) throws -> NewLinkOutcome {
+        if linkat(sourceFolder.descriptor, source, folder.descriptor, name, 0) == 0 { return .linked }
+        let code = errno
+        switch code {
+        case EEXIST: return .exists
+        case ENOENT: return .missingFolder
+        case EXDEV, EPERM, EMLINK, EOPNOTSUPP, ENOSYS: return .unsupported
+        default: throw posixError("cannot hard-link \(sourceFolder.path)/\(source) as \(folder.path)/\(name)", code: code)
+        }
+    }
+
     /// Hard-links `source` as `path`. `unsupported` when the file system cannot (another
     /// device, no hard links, too many links), so the caller may copy instead.
     static func hardLink(_ source: String, as path: String) throws -> LinkOutcome {

@@ -59,9 +59,29 @@ public enum ExportManifest {
     public static func encode(_ entries: [ManifestEntry], as format: ManifestFormat) -> Data {
         switch format {
         case .csv:
-            var out = columns.joined(separator: ",") + "\r\n"
-            for entry in entries { out += values(entry).map(csvField).joined(separator: ",") + "\r\n" }
-            return Data(out.utf8)
+            // Built as bytes (an export of 10,000 clips writes 10,000 rows): plain fields are
+            // copied as they are, the rest go through `csvField`.
+            var out: [UInt8] = []
+            out.reserveCapacity(64 + entries.count * 192)
+            out.append(contentsOf: (columns.joined(separator: ",") + "\r\n").utf8)
+            let comma = UInt8(ascii: ",")
+            for e in entries {
+                // The order of `columns`.
+                for text in [e.file, e.text, e.voice, e.language, e.engine, e.model] {
+                    appendCSVField(text, to: &out)
+                    out.append(comma)
+                }
+                for number in [e.durationMs, e.sampleRate, e.bytes] {
+                    appendDecimal(number, to: &out)
+                    out.append(comma)
+                }
+                appendCSVField(e.sha256, to: &out)
+                out.append(comma)
+                appendCSVField(e.key, to: &out)
+                out.append(UInt8(ascii: "\r"))
+                out.append(UInt8(ascii: "\n"))
+            }
+            return Data(out)
         case .json:
             return Data((JSONValue.object([("files", .array(entries.map(json)))]).serialized() + "\n").utf8)
         case .jsonl:
@@ -97,11 +117,6 @@ public enum ExportManifest {
     }
 
     // MARK: Fields
-
-    private static func values(_ e: ManifestEntry) -> [String] {
-        [e.file, e.text, e.voice, e.language, e.engine, e.model, String(e.durationMs), String(e.sampleRate),
-         String(e.bytes), e.sha256, e.key]
-    }
 
     private static func json(_ e: ManifestEntry) -> JSONValue {
         .object([("file", .string(e.file)), ("text", .string(e.text)), ("voice", .string(e.voice)),
@@ -140,6 +155,36 @@ public enum ExportManifest {
     }
 
     // MARK: CSV (RFC 4180)
+
+    /// `csvField(value)` appended to `out`, without building a String when nothing needs quoting.
+    static func appendCSVField(_ value: String, to out: inout [UInt8]) {
+        let bytes = value.utf8
+        let plain = bytes.first != 0x20 && bytes.last != 0x20 && !bytes.contains { byte in
+            byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+        }
+        out.append(contentsOf: plain ? bytes : csvField(value).utf8)
+    }
+
+    /// `String(n)` appended as bytes (a number never needs quoting).
+    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        guard n >= 0 else {
+            out.append(contentsOf: String(n).utf8)
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = n
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
 
     static func csvField(_ value: String) -> String {
         let needsQuotes = value.unicodeScalars.contains { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }

@@ -22,7 +22,7 @@ public struct ExportPlan: Sendable {
     /// Every clip matching `filter`, oldest first (then by key), numbered from 1: a clip made
     /// later gets a later `{n}` and never renumbers the ones before it.
     public static func items(in index: ClipIndex, matching filter: ClipFilter) throws -> [ExportItem] {
-        let clips = try index.list(filter, limit: -1, offset: 0)
+        let clips = try index.clips(matching: filter)
             .sorted { ($0.createdAt, $0.key.hex) < ($1.createdAt, $1.key.hex) }
         return clips.enumerated().map { ExportItem(clip: $1, n: $0 + 1) }
     }

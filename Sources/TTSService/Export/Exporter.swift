@@ -163,11 +163,15 @@ public final class Exporter: Sendable {
         let useLinks = try linkDecision(dir, options.link)
         try prepareFolder(dir, create: !options.dryRun)
 
+        let folders = OpenFolders(export: options.dryRun ? nil : ExportFileSystem.OpenFolder(dir),
+                                  blobs: ExportFileSystem.OpenFolder(blobs.layout.blobsURL.path))
         let (previous, previousManifests) = try readManifests(in: dir, required: options.prune, warnings: &summary.warnings)
         let plan = ExportPlan(items: items, template: options.template)
         summary.planned = plan.files.count
 
         var entries: [ManifestEntry] = []
+        entries.reserveCapacity(plan.files.count + previous.count)
+        summary.files.reserveCapacity(plan.files.count)
         var touchedFolders = Set<String>()
         var readyFolders = Set<String>()
         var batch = CopyBatch(maxFiles: copyBatchFiles)
@@ -222,7 +226,8 @@ public final class Exporter: Sendable {
                 break
             }
             do {
-                let outcome = try exportOne(named, into: dir, options: options, useLinks: useLinks, readyFolders: &readyFolders)
+                let outcome = try exportOne(named, into: dir, folders: folders, options: options, useLinks: useLinks,
+                                            readyFolders: &readyFolders)
                 if outcome.convertedNow { summary.converted += 1 }
                 if outcome.pendingTemp != nil {
                     if batch.add(named, outcome) { installBatch() }
@@ -338,21 +343,27 @@ public final class Exporter: Sendable {
         }
     }
 
-    private func exportOne(_ named: FileNamer.Named, into dir: String, options: ExportOptions, useLinks: Bool,
-                           readyFolders: inout Set<String>) throws -> Outcome {
+    /// The export folder and the blobs folder held open, so the per-file link and size check
+    /// resolve short relative names (nil: not opened, absolute paths are used).
+    fileprivate struct OpenFolders {
+        var export: ExportFileSystem.OpenFolder?
+        var blobs: ExportFileSystem.OpenFolder?
+    }
+
+    private func exportOne(_ named: FileNamer.Named, into dir: String, folders: OpenFolders, options: ExportOptions,
+                           useLinks: Bool, readyFolders: inout Set<String>) throws -> Outcome {
         let clip = named.item.clip
-        let (source, convertedNow) = try source(for: clip, options: options)
+        let (source, convertedNow, blobName) = try source(for: clip, options: options, blobsFolder: folders.blobs)
         let entry = ManifestEntry(file: named.path, text: clip.text, voice: clip.voice, language: clip.language,
                                   engine: clip.engine, model: clip.model, durationMs: source.durationMs,
                                   sampleRate: source.sampleRate, bytes: source.bytes, sha256: source.sha256, key: clip.key.hex)
         let folderPath: String
-        if let slash = named.path.lastIndex(of: "/") {
+        if let slash = named.path.utf8.lastIndex(of: UInt8(ascii: "/")) {
             folderPath = String(named.path[..<slash])
         } else {
             folderPath = ""
         }
         let folder = folderPath.isEmpty ? dir : dir + "/" + folderPath
-        let final = dir + "/" + named.path
         // Subfolders are made (and checked not to be links out of the export) once per run.
         func prepareFolder() throws {
             if !folderPath.isEmpty && !readyFolders.contains(folderPath) {
@@ -364,12 +375,20 @@ public final class Exporter: Sendable {
         // The common case, a new name in link mode: one link(2), no temp file, no look first.
         if useLinks && !options.dryRun && !source.path.isEmpty {
             try prepareFolder()
-            if try ExportFileSystem.linkNew(source.path, as: final) == .linked {
+            let outcome: ExportFileSystem.NewLinkOutcome
+            if let blobName, let blobsFolder = folders.blobs, let exportFolder = folders.export {
+                outcome = try ExportFileSystem.linkNew(blobName, in: blobsFolder, as: named.path, in: exportFolder)
+            } else {
+                outcome = try ExportFileSystem.linkNew(source.path, as: dir + "/" + named.path)
+            }
+            if outcome == .linked {
                 return Outcome(action: .link, entry: entry, linked: true, convertedNow: convertedNow, folder: folder)
             }
             // Taken, or not linkable: the checks below decide.
         }
 
+        // Built only off the fast path: thousands of links need no absolute name.
+        let final = dir + "/" + named.path
         var replace = false
         if let existing = ExportFileSystem.info(final) {
             if existing.isRegular {
@@ -420,23 +439,32 @@ public final class Exporter: Sendable {
     }
 
     /// The file to link or copy: the blob itself, or its conversion to the target.
-    private func source(for clip: Clip, options: ExportOptions) throws -> (ExportSource, Bool) {
+    /// The third value is the blob's name inside `blobsFolder` when the source is the blob.
+    private func source(for clip: Clip, options: ExportOptions,
+                        blobsFolder: ExportFileSystem.OpenFolder?) throws -> (ExportSource, Bool, String?) {
         // Every engine stores 16-bit PCM, so a clip needs converting only for another rate or
         // encoding.
         if let target = options.target,
            target.encoding != .pcm16 || (target.sampleRate != nil && target.sampleRate != clip.sampleRate) {
             guard blobs.contains(clip.blob) else { throw missingBlob(clip) }
-            return try converter.source(for: clip, target: target, store: !options.dryRun)
+            let (source, convertedNow) = try converter.source(for: clip, target: target, store: !options.dryRun)
+            return (source, convertedNow, nil)
         }
         let path = blobs.path(for: clip.blob)
-        guard let info = ExportFileSystem.info(path), info.isRegular else { throw missingBlob(clip) }
+        var blobName: String?
+        if let blobsFolder, path.utf8.count > blobsFolder.path.utf8.count + 1, path.hasPrefix(blobsFolder.path),
+           path.utf8[path.utf8.index(path.utf8.startIndex, offsetBy: blobsFolder.path.utf8.count)] == UInt8(ascii: "/") {
+            blobName = String(path.utf8.dropFirst(blobsFolder.path.utf8.count + 1))!
+        }
+        let found = blobName.flatMap { blobsFolder?.info($0) } ?? ExportFileSystem.info(path)
+        guard let info = found, info.isRegular else { throw missingBlob(clip) }
         // A link shares the blob without reading it: at least its size must be right (copies
         // are rehashed below; `verify` checks every byte).
         guard info.size == clip.bytes else {
             throw TTSError.store("the stored audio of clip \(clip.key.short) is \(info.size) bytes, not the \(clip.bytes) it was stored with (damaged file); run `verify --repair`, then `say` it again")
         }
         return (ExportSource(path: path, sha256: clip.blob.hex, bytes: info.size, durationMs: clip.durationMs,
-                             sampleRate: clip.sampleRate), false)
+                             sampleRate: clip.sampleRate), false, blobName)
     }
 
     private func missingBlob(_ clip: Clip) -> TTSError {

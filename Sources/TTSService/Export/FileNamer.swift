@@ -117,18 +117,24 @@ public enum Slug {
         var out = ""
         var pendingDash = false
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII (most phrases): nothing to decompose, no marks, nothing to spell out.
+            // ASCII (most phrases): nothing to decompose, no marks, nothing to spell out. Built
+            // as bytes: an export names thousands of files.
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count)
             for byte in text.utf8 where byte != UInt8(ascii: "'") {
                 let lower = byte | 0x20
                 guard (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) else {
                     pendingDash = true
                     continue
                 }
-                if pendingDash && !out.isEmpty { out += "-" }
+                if pendingDash && !bytes.isEmpty { bytes.append(UInt8(ascii: "-")) }
                 pendingDash = false
-                out.unicodeScalars.append(Unicode.Scalar(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? lower : byte))
+                bytes.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? lower : byte)
             }
-            return bounded(out, maxLength: maxLength)
+            if bytes.count > maxLength {
+                return bounded(String(decoding: bytes, as: UTF8.self), maxLength: maxLength)
+            }
+            return bytes.isEmpty ? fallback : String(decoding: bytes, as: UTF8.self)
         }
         for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
             switch scalar.properties.generalCategory {
@@ -187,6 +193,7 @@ enum SafePath {
     /// A whole relative path: split on `/`, empty components dropped (so a leading `/` cannot
     /// make it absolute), `.`/`..` and leading dots neutralised, each component bounded.
     static func relativePath(_ path: String) -> String {
+        if isPlainComponent(path) { return path }
         var components: [String] = []
         for raw in path.split(separator: "/", omittingEmptySubsequences: true) {
             var component: String
@@ -207,6 +214,15 @@ enum SafePath {
             components.append(bounded(component))
         }
         return components.isEmpty ? Slug.fallback : components.joined(separator: "/")
+    }
+
+    /// One component that every rule of `relativePath` leaves as it is (most rendered names):
+    /// printable ASCII without `/` or `\\`, no space at either end, no leading dot, not too long.
+    private static func isPlainComponent(_ path: String) -> Bool {
+        let bytes = path.utf8
+        guard let first = bytes.first, let last = bytes.last, first != 0x20, last != 0x20, first != UInt8(ascii: "."),
+              bytes.count <= maxComponentBytes else { return false }
+        return bytes.allSatisfy { isPlainASCII($0) }
     }
 
     /// Whether a path read from a manifest is one this exporter could have written.
@@ -264,17 +280,39 @@ public enum FileNamer {
     public static func assign(_ items: [ExportItem], template: FileNameTemplate,
                               reserved: Set<String> = []) -> [Named] {
         var named = items.map { Named(item: $0, path: template.render($0)) }
+        let lowered = named.map { $0.path.lowercased() }
+        // Each name (ignoring case) and the first item holding it; the names held by more than
+        // one item are collected apart (rare), so the common case is one hash per item.
+        var holder: [String: Int] = [:]
+        holder.reserveCapacity(named.count)
+        var shared: [String: [Int]] = [:]
+        for i in named.indices {
+            if let first = holder.updateValue(i, forKey: lowered[i]) {
+                holder[lowered[i]] = first
+                shared[lowered[i], default: [first]].append(i)
+            }
+        }
         // Same clip, same name: keep the first (the lowest n).
-        var seen = Set<String>()
-        named = named.filter { seen.insert($0.item.clip.key.hex + "\u{1F}" + $0.path).inserted }
+        var dropped = Set<Int>()
+        for (name, members) in shared {
+            var seen = Set<String>()
+            let kept = members.filter { i in
+                let unique = seen.insert(named[i].item.clip.key.hex + "\u{1F}" + named[i].path).inserted
+                if !unique { dropped.insert(i) }
+                return unique
+            }
+            shared[name] = kept
+        }
+        for name in reserved where holder[name] != nil && shared[name] == nil { shared[name] = [holder[name]!] }
 
-        var taken = reserved.union(named.map { $0.path.lowercased() })
-        var groups: [String: [Int]] = [:]
-        for (i, file) in named.enumerated() { groups[file.path.lowercased(), default: []].append(i) }
+        var taken = Set<String>()
+        func isTaken(_ lowercased: String) -> Bool {
+            holder[lowercased] != nil || reserved.contains(lowercased) || taken.contains(lowercased)
+        }
         // Only names held by more than one item, or reserved, get suffixes; the order they are
-        // handled in is the sorted order, as before, so skipping the rest changes no name.
-        for name in groups.keys.filter({ groups[$0]!.count > 1 || reserved.contains($0) }).sorted() {
-            let members = groups[name]!.sorted {
+        // handled in is the sorted order, so the result depends only on the set of items.
+        for name in shared.keys.filter({ shared[$0]!.count > 1 || reserved.contains($0) }).sorted() {
+            let members = shared[name]!.sorted {
                 let a = named[$0], b = named[$1]
                 return (a.item.clip.key.hex, a.path, a.item.n) < (b.item.clip.key.hex, b.path, b.item.n)
             }
@@ -286,12 +324,13 @@ public enum FileNamer {
                 repeat {
                     candidate = withSuffix(named[index].path, suffix)
                     suffix += 1
-                } while taken.contains(candidate.lowercased())
+                } while isTaken(candidate.lowercased())
                 taken.insert(candidate.lowercased())
                 named[index].path = candidate
             }
         }
-        return named
+        if dropped.isEmpty { return named }
+        return named.indices.filter { !dropped.contains($0) }.map { named[$0] }
     }
 
     /// `a/b/name.wav` → `a/b/name-2.wav`.

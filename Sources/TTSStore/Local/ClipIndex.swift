@@ -124,6 +124,17 @@ public final class ClipIndex: Sendable {
         }
     }
 
+    /// Every clip matching `filter`, in no promised order (today the table's, key order): for
+    /// callers that order the clips themselves, such as export. Without an ORDER BY, SQLite
+    /// scans the table instead of walking the `created_at` index with a lookup per row and then
+    /// sorting (spilling to a temp file) every run of clips made in the same second.
+    public func clips(matching filter: ClipFilter) throws -> [Clip] {
+        let (condition, values) = filter.whereClause
+        return try withDatabase { database, _ in
+            try database.cachedStatement("SELECT \(ClipIndex.columns) FROM clips\(condition)").rows(values, decodeClip)
+        }
+    }
+
     /// How many clips match `filter`.
     public func count(_ filter: ClipFilter) throws -> Int {
         let (condition, values) = filter.whereClause
