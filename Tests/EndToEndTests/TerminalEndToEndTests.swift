@@ -63,6 +63,20 @@ final class TerminalEndToEndTests: XCTestCase {
         XCTAssertEqual(terminal.waitForExit(), 0)
     }
 
+    func testTabCompletesFilePathsAndOptionsForPrewarm() throws {
+        let repl = try ReplProcess()
+        let list = repl.workingDirectory.appendingPathComponent("menu-list.txt")
+        try "Welcome\nGoodbye\n".write(to: list, atomically: true, encoding: .utf8)
+        let terminal = try session(repl)
+        terminal.waitFor("tts[espeak]>")
+        terminal.type("prewarm \(repl.workingDirectory.path)/menu-l\t")
+        terminal.waitFor("menu-list.txt", timeout: 5)
+        terminal.type(" --dry\t\r")
+        terminal.waitFor("dry run")
+        terminal.type(ctrlD)
+        XCTAssertEqual(terminal.waitForExit(), 0)
+    }
+
     func testSecretsStayOutOfHistory() throws {
         let repl = try ReplProcess()
         let terminal = try session(repl)

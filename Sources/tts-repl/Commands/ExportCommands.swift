@@ -12,7 +12,9 @@ let exportCommands: [Command] = [
                        "export game/ --name '{voice}/{lang}/{slug}.wav' --manifest json",
                        "export out/ --since 2025-01-01 --prune --dry-run",
                        "export menu/ --list menu.csv --generate --name '{id}.wav'"],
-            run: export),
+            options: ["--voice", "--lang", "--engine", "--model", "--match", "--since", "--list", "--format", "--generate",
+                      "--name", "--manifest", "--link", "--copy", "--rate", "--encoding", "--force", "--prune", "--dry-run"],
+            completion: .paths, run: export),
 ]
 
 @Sendable func export(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {

@@ -10,6 +10,7 @@ let prewarmCommands: [Command] = [
             summary: "Fill the cache from a phrase list (text, CSV, TSV or JSON Lines; - reads stdin). Cached phrases cost nothing; failed lines go to FILE.rejects.EXT for a retry; --queue leaves the work to `worker` processes through Redis",
             examples: ["prewarm phrases.txt", "prewarm menu.csv --concurrency 8", "prewarm prompts.jsonl --dry-run",
                        "prewarm phrases.rejects.txt", "prewarm - --format csv < menu.csv", "prewarm menu.csv --queue"],
+            options: ["--format", "--concurrency", "--dry-run", "--strict", "--rejects", "--queue"], completion: .paths,
             run: prewarm),
 ]
 
