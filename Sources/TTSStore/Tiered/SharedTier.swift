@@ -190,7 +190,7 @@ public final class SharedTier: Sendable {
             let reason = (error as? TTSError)?.message ?? "\(error)"
             logger.warn("redis-degraded", [("server", .string(describe)), ("operation", .string(what)), ("error", .string(reason))])
             if first && isDefaultServer {
-                notify("note: no Redis at the default address (\(describe)): using the local cache only. Set REDIS_URL to share a cache between machines, or REDIS_URL=off to silence this.")
+                notify("note: \(describe) (the default address) is not reachable: using the local cache only. Set REDIS_URL to share a cache between machines, or REDIS_URL=off to silence this.")
             } else if first {
                 notify("warning: \(describe) is not usable (\(reason)). Serving from the local tier only; it reconnects by itself. Set REDIS_URL=off to run without it.")
             }
