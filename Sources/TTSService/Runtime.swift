@@ -48,7 +48,8 @@ public final class Runtime: Sendable {
                 await shared.probe()
                 probed.signal()
             }
-            probed.wait()
+            // Bounded: the pool's connect (0.5 s) and command (2 s) timeouts end the probe first.
+            _ = probed.wait(timeout: .now() + 3)
         }
     }
 

@@ -87,7 +87,7 @@ public final class SpeechService: Sendable {
             index.recordHit(key, at: Date())
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.
-            shared.publishInBackground(clip) { [self] in try? verifiedAudio(of: clip) }
+            shared.publishInBackground(clip) { [self] in try? await offPool { try self.verifiedAudio(of: clip) } }
             return finish(clip, tier: .local, started: started)
         }
         let generated = try await flights.run(key) { [self] in
@@ -164,8 +164,9 @@ public final class SpeechService: Sendable {
         } else if !blobs.contains(clip.blob) {
             return nil
         }
-        try index.upsert(clip)
-        enforceBudget(afterWriting: clip)
+        let index = self.index, row = clip
+        try await offPool { try index.upsert(row) }  // may wait out another process's write lock
+        await enforceBudget(afterWriting: clip)
         shared.count("hits.redis")
         shared.count("bytes.served", by: clip.bytes)
         logger.info("fetch", [("key", .string(key.hex)), ("tier", "redis"), ("bytes", .int(clip.bytes))])
@@ -209,12 +210,16 @@ public final class SpeechService: Sendable {
         }
         // The fsync'ed write takes milliseconds: off the two-thread cooperative pool, so other
         // tasks' answers are not held up behind it.
-        let blobs = self.blobs
-        let blob = try await offPool { try blobs.put(wav) }
-        let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
-                        durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)
-        try index.upsert(clip)
-        enforceBudget(afterWriting: clip)
+        // The index write may wait out another process's write lock: off the pool as well.
+        let blobs = self.blobs, index = self.index
+        let clip = try await offPool {
+            let blob = try blobs.put(wav)
+            let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
+                            durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)
+            try index.upsert(clip)
+            return clip
+        }
+        await enforceBudget(afterWriting: clip)
         await shared.publish(clip, audio: wav)
         shared.count("engine.calls")
         shared.count("bytes.served", by: wav.count)
@@ -223,7 +228,7 @@ public final class SpeechService: Sendable {
                                  ("tier", "engine"), ("bytes", .int(wav.count)),
                                  ("audio_ms", .int(audio.durationMs)),
                                  ("ms", .double(started.duration(to: .now).milliseconds)), ("outcome", "stored")])
-        return Generation(clip: clip, tier: .engine, path: blobs.url(for: blob), elapsedMs: 0)
+        return Generation(clip: clip, tier: .engine, path: blobs.url(for: clip.blob), elapsedMs: 0)
     }
 
     private func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {

@@ -122,12 +122,15 @@ public struct Evictor: Sendable {
 
 extension SpeechService {
     /// After a write: evicts when the running estimate says the budget is exceeded. Never
-    /// fails the request that wrote; a failed eviction is logged and tried again later.
-    func enforceBudget(afterWriting clip: Clip) {
+    /// fails the request that wrote; a failed eviction is logged and tried again later. The
+    /// scan and deletions run off the cooperative pool; the request waits for them, so the
+    /// store is within budget when it returns.
+    func enforceBudget(afterWriting clip: Clip) async {
         guard let target = budget.noteWrite(bytes: clip.bytes) else { return }
         let started = ContinuousClock.now
+        let evictor = Evictor(index: index, blobs: blobs)
         do {
-            let report = try Evictor(index: index, blobs: blobs).evict(toMaxBytes: target, dryRun: false, sparing: [clip.key])
+            let report = try await offPool { try evictor.evict(toMaxBytes: target, dryRun: false, sparing: [clip.key]) }
             budget.settle(usedBytes: report.bytesAfter)
             metrics.recordEviction(clips: report.evicted.count, bytes: report.freedBytes)
             if !report.evicted.isEmpty || report.stillOverBudget {

@@ -290,7 +290,10 @@ public final class QueueWorker: Sendable {
     /// failure fails the attempt.
     private func ensureShared(_ clip: Clip) async throws {
         if try await tier.hasClip(clip.key) { return }
-        let audio = try service.blobs.read(clip.blob, verify: false)
+        // Hash-checked, like every read for publishing: a damaged blob fails the attempt (and
+        // is quarantined), so the job is retried and the clip regenerated, never shared.
+        let service = self.service
+        let audio = try await offPool { try service.verifiedAudio(of: clip) }
         try await tier.publish(clip, audio: audio)
     }
 

@@ -78,7 +78,7 @@ public final class SharedTier: Sendable {
 
     /// After a local hit: makes sure other machines can see this clip, without delaying the hit.
     /// Runs at most once per key and process; `audio` is read only when Redis lacks the clip.
-    public func publishInBackground(_ clip: Clip, audio: @escaping @Sendable () -> Data?) {
+    public func publishInBackground(_ clip: Clip, audio: @escaping @Sendable () async -> Data?) {
         guard let tier else { return }
         let isNew = state.withLock { state -> Bool in
             guard !state.degraded else { return false }
@@ -90,7 +90,7 @@ public final class SharedTier: Sendable {
                 _ = state.withLock { $0.known.remove(clip.key) }  // try again on a later hit
                 return
             }
-            if !present { await publish(clip, audio: audio()) }
+            if !present { await publish(clip, audio: await audio()) }
         }
     }
 
