@@ -18,9 +18,6 @@ actor SingleFlight<Key: Hashable & Sendable, Value: Sendable> {
     private var flights: [Key: Flight] = [:]
     private var nextWaiterID = 0
 
-    /// Whether this key is being worked on right now (for tests and diagnostics).
-    func isInFlight(_ key: Key) -> Bool { flights[key] != nil }
-
     /// Runs not finished yet, waited on or not (shutdown drains them).
     var count: Int { flights.count }
 

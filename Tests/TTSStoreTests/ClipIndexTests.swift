@@ -146,11 +146,12 @@ final class ClipIndexTests: XCTestCase {
 
     func testTotalsCountASharedBlobOnce() throws {
         let index = try ClipIndex(url: try makeIndexURL())
-        XCTAssertTrue(try index.totals() == (0, 0, 0))
+        let empty = try index.usage()
+        XCTAssertTrue((empty.clips, empty.blobs, empty.bytes) == (0, 0, 0))
         try index.upsert([sampleClip(text: "a", blobSeed: 1, bytes: 1000),
                           sampleClip(text: "b", blobSeed: 1, bytes: 1000),
                           sampleClip(text: "c", blobSeed: 2, bytes: 300)])
-        let totals = try index.totals()
+        let totals = try index.usage()
         XCTAssertEqual(totals.clips, 3)
         XCTAssertEqual(totals.blobs, 2)
         XCTAssertEqual(totals.bytes, 1300)

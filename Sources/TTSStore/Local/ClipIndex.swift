@@ -143,17 +143,6 @@ public final class ClipIndex: Sendable {
         }
     }
 
-    /// Clip rows, distinct blobs they point at, and the bytes of those blobs (each counted once).
-    public func totals() throws -> (clips: Int, blobs: Int, bytes: Int) {
-        try withDatabase { database, _ in
-            let sql = """
-                SELECT (SELECT count(*) FROM clips), count(*), coalesce(sum(bytes), 0)
-                FROM (SELECT blob, max(bytes) AS bytes FROM clips GROUP BY blob)
-                """
-            return try database.cachedStatement(sql).firstRow { ($0.int(at: 0), $0.int(at: 1), $0.int(at: 2)) } ?? (0, 0, 0)
-        }
-    }
-
     // MARK: Writing
 
     /// Inserts `clip`, or replaces every field of the row with the same key (hits included).

@@ -53,8 +53,6 @@ public enum RedisReply: Sendable, Equatable {
         return nil
     }
 
-    public var isNil: Bool { self == .nil }
-
     /// Whether this is the `+OK` status.
     public var isOK: Bool { self == .status("OK") }
 }

@@ -40,8 +40,6 @@ final class SQLiteDatabase {
 
     deinit { close() }
 
-    var isOpen: Bool { handle != nil }
-
     /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
     var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
 

@@ -3,9 +3,9 @@ import TTSCore
 
 /// A failed SQLite call: the result code, SQLite's own message and the SQL that was running.
 ///
-/// Internal on purpose: the SQLite layer throws this so `ClipIndex` can still tell a locked
-/// database from a corrupt one, and `ClipIndex` turns it into a `TTSError(.store, …)` that names
-/// the index file (see `storeError(file:busyTimeoutMs:)`).
+/// Internal on purpose: the SQLite layer throws this, and `ClipIndex` turns it into a
+/// `TTSError(.store, …)` that names the index file, the code and a hint for that code (see
+/// `storeError(file:busyTimeoutMs:)`).
 struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// The extended result code (`SQLITE_IOERR_SHORT_READ`, …); `primaryCode` is its low byte.
     var extendedCode: Int32
@@ -18,10 +18,6 @@ struct SQLiteError: Error, Sendable, CustomStringConvertible {
 
     /// `SQLITE_BUSY`, `SQLITE_NOTADB`, …, the name a person can search for.
     var codeName: String { SQLiteError.names[primaryCode] ?? "SQLITE_\(primaryCode)" }
-
-    var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
-    /// The file is not SQLite at all, or its pages are damaged.
-    var isCorruptOrNotADatabase: Bool { primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB }
 
     var description: String {
         var text = "\(codeName) (\(primaryCode)"
