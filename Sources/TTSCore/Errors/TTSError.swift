@@ -54,4 +54,9 @@ public struct TTSError: Error, Sendable, Equatable, CustomStringConvertible {
     }
     public static func store(_ message: String) -> TTSError { TTSError(.store, message) }
     public static func config(_ message: String) -> TTSError { TTSError(.config, message) }
+
+    /// The text a person reads for any error: a `TTSError`'s message, else the error's description.
+    public static func message(of error: any Error) -> String {
+        (error as? TTSError)?.message ?? "\(error)"
+    }
 }

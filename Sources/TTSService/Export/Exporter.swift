@@ -192,7 +192,7 @@ public final class Exporter: Sendable {
         }
         func fail(_ named: FileNamer.Named, _ error: any Error) {
             summary.failed += 1
-            let message = (error as? TTSError)?.message ?? "\(error)"
+            let message = TTSError.message(of: error)
             summary.files.append(ExportFileResult(file: named.path, key: named.item.clip.key.hex, action: .fail, message: message))
         }
         // Copies wait under temporary names until one syncfs has put a batch of them on disk,
@@ -295,7 +295,7 @@ public final class Exporter: Sendable {
                 } catch {
                     summary.failed += 1
                     summary.files.append(ExportFileResult(file: name, key: nil, action: .fail,
-                                                          message: (error as? TTSError)?.message ?? "\(error)"))
+                                                          message: TTSError.message(of: error)))
                 }
             }
         }

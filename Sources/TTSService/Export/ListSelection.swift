@@ -25,7 +25,7 @@ public struct ListSelection: Sendable {
                     selection.missing.append(entry)
                 }
             } catch {
-                let reason = (error as? TTSError)?.message ?? "\(error)"
+                let reason = TTSError.message(of: error)
                 selection.problems.append(PhraseProblem(source: list.source, line: entry.line, reason: reason,
                                                         record: Data(entry.text.utf8), context: entry))
             }

@@ -112,7 +112,7 @@ public struct HealthCheck: Sendable {
             return HealthItem("redis", .ok, "\(shared.serverDescription) answers in \(String(format: "%.2f", latency)) ms, version \(diagnosis.version ?? "unknown")",
                               fields: [("enabled", true), ("latency_ms", .double(latency)), ("version", diagnosis.version.map { .string($0) } ?? .null)])
         } catch {
-            let reason = (error as? TTSError)?.message ?? "\(error)"
+            let reason = TTSError.message(of: error)
             let explicit = !configuration.redisIsDefault
             return HealthItem("redis", explicit ? .fail : .warn, reason,
                               fix: explicit ? "Start redis-server at REDIS_URL or fix the URL; set REDIS_URL=off to run on the local tier alone."
@@ -128,7 +128,7 @@ public struct HealthCheck: Sendable {
         do {
             engine = try service.engines.engine(named: name)
         } catch {
-            let message = (error as? TTSError)?.message ?? "\(error)"
+            let message = TTSError.message(of: error)
             return HealthItem("engine \(name)", failing, message, fix: configured ? "Fix the engine's configuration, or choose another with TTS_ENGINE." : nil,
                               fields: [("engine", .string(name)), ("configured", .bool(configured)), ("ready", false)])
         }
@@ -144,7 +144,7 @@ public struct HealthCheck: Sendable {
             fields += [("ready", true), ("probe_ms", .double(ms)), ("probe_audio_ms", .int(audio.durationMs))]
             return HealthItem("engine \(name)", .ok, "ready, \(voices.count) voices; a probe request took \(ms) ms", fields: fields)
         } catch {
-            let message = (error as? TTSError)?.message ?? "\(error)"
+            let message = TTSError.message(of: error)
             return HealthItem("engine \(name)", failing, message,
                               fix: name == "espeak" ? "Install espeak-ng (apt-get install espeak-ng libespeak-ng-dev)." : "Check the engine's key and network, then run `health --probe` again.",
                               fields: fields + [("ready", false)])

@@ -67,7 +67,7 @@ public final class LiveConfiguration: Sendable {
         do {
             new = try loader()
         } catch {
-            outcome.rejected.append(((error as? TTSError)?.message ?? "\(error)") + "; the previous configuration stays in force")
+            outcome.rejected.append(TTSError.message(of: error) + "; the previous configuration stays in force")
             return outcome
         }
         var next = old
@@ -86,7 +86,7 @@ public final class LiveConfiguration: Sendable {
                 do {
                     try await validateVoice(old.engine, new.voice)
                 } catch {
-                    let reason = (error as? TTSError)?.message ?? "\(error)"
+                    let reason = TTSError.message(of: error)
                     outcome.rejected.append("TTS_VOICE '\(new.voice)' was not applied: \(reason); the voice stays '\(before)'")
                     continue
                 }

@@ -106,7 +106,7 @@ public struct StoreVerifier: Sendable {
             if blobs.size(of: blob) == nil {
                 return [.init(kind: .missingBlob, blob: blob, keys: keys, detail: "the file \(blobs.url(for: blob).path) is missing")]
             }
-            return [.init(kind: .corruptBlob, blob: blob, keys: keys, detail: (error as? TTSError)?.message ?? "\(error)")]
+            return [.init(kind: .corruptBlob, blob: blob, keys: keys, detail: TTSError.message(of: error))]
         }
         let actual = BlobHash(of: data)
         if actual != blob {
@@ -117,7 +117,7 @@ public struct StoreVerifier: Sendable {
         do {
             audio = try WAVAudio.decode(data)
         } catch {
-            return [.init(kind: .invalidAudio, blob: blob, keys: keys, detail: "not a valid WAV file: \((error as? TTSError)?.message ?? "\(error)")")]
+            return [.init(kind: .invalidAudio, blob: blob, keys: keys, detail: "not a valid WAV file: \(TTSError.message(of: error))")]
         }
         let mismatched = rows.filter { $0.bytes != data.count || $0.sampleRate != audio.format.sampleRate }
         guard !mismatched.isEmpty else { return nil }

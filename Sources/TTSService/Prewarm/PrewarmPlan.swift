@@ -32,7 +32,7 @@ struct PrewarmPlan: Sendable {
             do {
                 request = try await service.prepare(entry.request(defaults: defaults))
             } catch {
-                plan.rejects.append(PrewarmReject(line: entry.line, reason: Prewarmer.reason(error), cause: .invalid,
+                plan.rejects.append(PrewarmReject(line: entry.line, reason: TTSError.message(of: error), cause: .invalid,
                                                   entry: entry, problem: nil))
                 continue
             }

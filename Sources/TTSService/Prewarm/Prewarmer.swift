@@ -143,7 +143,7 @@ public struct Prewarmer: Sendable {
                 let generation = try await service.generateOrFetch(request)
                 return generation.tier == .engine ? .generated(durationMs: generation.clip.durationMs) : .cached
             } catch {
-                guard Self.isCancellation(error) else { return .failed(Self.reason(error)) }
+                guard Self.isCancellation(error) else { return .failed(TTSError.message(of: error)) }
                 if Task.isCancelled || round == 1 { return .cancelled }
             }
         }
@@ -194,11 +194,6 @@ public struct Prewarmer: Sendable {
     static func isCancellation(_ error: Error) -> Bool {
         if error is CancellationError { return true }
         return (error as? TTSError)?.kind == .cancelled
-    }
-
-    static func reason(_ error: Error) -> String {
-        if let error = error as? TTSError { return error.message }
-        return String(describing: error)
     }
 }
 

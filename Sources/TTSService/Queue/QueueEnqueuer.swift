@@ -110,7 +110,7 @@ public struct QueueConnection: Sendable {
         do {
             try await queue.prepare()
         } catch {
-            let reason = (error as? TTSError)?.message ?? "\(error)"
+            let reason = TTSError.message(of: error)
             throw TTSError.config("\(command) needs Redis, and it cannot be reached: \(reason)")
         }
         return QueueConnection(queue: queue, tier: tier)

@@ -185,7 +185,7 @@ public final class QueueWorker: Sendable {
             } catch {
                 if !redisTrouble {
                     redisTrouble = true
-                    logger.warn("worker-redis-error", [("worker", .string(consumer)), ("error", .string(Self.reason(error)))])
+                    logger.warn("worker-redis-error", [("worker", .string(consumer)), ("error", .string(TTSError.message(of: error)))])
                 }
                 try? await Task.sleep(for: .seconds(1))
                 continue
@@ -261,7 +261,7 @@ public final class QueueWorker: Sendable {
             logger.info("job-returned", [("worker", .string(consumer)), ("job", .string(job.id)), ("key", .string(job.key.hex)),
                                          ("returned", .bool(returned))])
         } catch {
-            await settleFailure(job, reason: Self.reason(error), permanent: false)
+            await settleFailure(job, reason: TTSError.message(of: error), permanent: false)
         }
     }
 
@@ -280,7 +280,7 @@ public final class QueueWorker: Sendable {
                                 ("attempt", .int(job.attempts + 1)), ("error", .string(reason))])
         } catch {
             // Not settled: the job stays pending and is reclaimed after the timeout.
-            logger.warn("job-unsettled", [("worker", .string(consumer)), ("job", .string(job.id)), ("error", .string(Self.reason(error)))])
+            logger.warn("job-unsettled", [("worker", .string(consumer)), ("job", .string(job.id)), ("error", .string(TTSError.message(of: error)))])
         }
     }
 
@@ -313,7 +313,7 @@ public final class QueueWorker: Sendable {
                     logger.warn("job-taken-over", [("worker", .string(consumer)), ("job", .string(id))])
                 }
             } catch {
-                logger.warn("worker-keep-alive-failed", [("worker", .string(consumer)), ("error", .string(Self.reason(error)))])
+                logger.warn("worker-keep-alive-failed", [("worker", .string(consumer)), ("error", .string(TTSError.message(of: error)))])
             }
         }
     }
@@ -340,10 +340,5 @@ public final class QueueWorker: Sendable {
             progress.elapsed = started.duration(to: .now).seconds
             return progress
         }
-    }
-
-    static func reason(_ error: Error) -> String {
-        if let error = error as? TTSError { return error.message }
-        return String(describing: error)
     }
 }

@@ -187,7 +187,7 @@ public final class SharedTier: Sendable {
                 defer { state.degraded = true }
                 return !state.degraded
             }
-            let reason = (error as? TTSError)?.message ?? "\(error)"
+            let reason = TTSError.message(of: error)
             logger.warn("redis-degraded", [("server", .string(describe)), ("operation", .string(what)), ("error", .string(reason))])
             if first && isDefaultServer {
                 notify("note: \(describe) (the default address) is not reachable: using the local cache only. Set REDIS_URL to share a cache between machines, or REDIS_URL=off to silence this.")

@@ -63,7 +63,7 @@ private func logged(_ context: CommandContext, _ operation: String,
         return report
     } catch {
         context.runtime.logger.warn(operation, [("operation", .string(operation)), ("ms", elapsed()), ("outcome", "error"),
-                                                ("error", .string((error as? TTSError)?.message ?? "\(error)"))])
+                                                ("error", .string(TTSError.message(of: error)))])
         throw error
     }
 }
