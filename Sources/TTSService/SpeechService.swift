@@ -249,10 +249,3 @@ public final class SpeechService: Sendable {
 func excerpt(_ text: String, limit: Int = 40) -> String {
     text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
 }
-
-extension Duration {
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
-}

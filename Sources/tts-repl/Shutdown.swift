@@ -79,8 +79,7 @@ enum Shutdown {
         let drained = Blocking.wait(upTo: 10) { await runtime.service.drain(timeout: .seconds(10)) } ?? false
         runtime.logger.info("shutdown", [("operation", "shutdown"), ("signal", .string(signal == SIGTERM ? "SIGTERM" : "SIGINT")),
                                          ("interrupted_command", .bool(interrupted)), ("drained", .bool(drained)),
-                                         ("ms", .double(Double(started.duration(to: .now).components.attoseconds) / 1e15
-                                                        + Double(started.duration(to: .now).components.seconds) * 1000)),
+                                         ("ms", .double(started.duration(to: .now).milliseconds)),
                                          ("outcome", .string(drained ? "ok" : "timeout"))])
         runtime.close()
         exit(128 + signal)

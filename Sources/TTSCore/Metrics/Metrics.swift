@@ -211,8 +211,7 @@ public final class Histogram: Sendable {
 
     /// Observes the time since `start`, in seconds.
     public func observe(since start: ContinuousClock.Instant) {
-        let (seconds, attoseconds) = start.duration(to: .now).components
-        observe(Double(seconds) + Double(attoseconds) / 1e18)
+        observe(start.duration(to: .now).seconds)
     }
 
     func snapshot() -> State { state.withLock { $0 } }

@@ -37,7 +37,7 @@ actor APIKeyRing {
     }
 
     func bench(_ index: Int, _ reason: BenchReason, for duration: Duration) {
-        let until = reason == .invalid ? Double.infinity : clock.now() + duration.secondsValue
+        let until = reason == .invalid ? Double.infinity : clock.now() + duration.seconds
         benched[index] = (reason, until)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TTSCore
 
 /// Time as the retry and pacing logic sees it, injected so tests can check waits without
 /// waiting: a test clock records each sleep and moves its own time forward instead.
@@ -15,7 +16,7 @@ public struct SystemEngineClock: EngineClock {
 
     public init() {}
 
-    public func now() -> Double { (ContinuousClock.now - origin).secondsValue }
+    public func now() -> Double { (ContinuousClock.now - origin).seconds }
 
     public func sleep(seconds: Double) async throws {
         guard seconds > 0 else { return try Task.checkCancellation() }

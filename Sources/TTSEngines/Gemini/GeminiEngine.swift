@@ -88,11 +88,11 @@ public struct GeminiEngine: SpeechEngine {
                 await keys.bench(keyIndex, reason, for: policy.dailyQuotaBench)
                 benchedBecause = failure.error
             case let .retry(asked):
-                if let asked, asked > policy.maxServerDelay.secondsValue {
+                if let asked, asked > policy.maxServerDelay.seconds {
                     var error = failure.error
                     error.kind = .quota
                     error.retryAfter = asked
-                    error.message += "; Google asks to wait \(Self.seconds(asked)), longer than the \(Self.seconds(policy.maxServerDelay.secondsValue)) this program waits: try again after that"
+                    error.message += "; Google asks to wait \(Self.seconds(asked)), longer than the \(Self.seconds(policy.maxServerDelay.seconds)) this program waits: try again after that"
                     throw error
                 }
                 guard attempt < policy.attempts else {

@@ -1,4 +1,5 @@
 import Foundation
+import TTSCore
 
 /// How often and how patiently a failed engine call is tried again.
 ///
@@ -34,7 +35,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// The largest wait full jitter may pick before retry `retry` (1 for the first retry), in seconds.
     public func backoffCeiling(beforeRetry retry: Int) -> Double {
         let exponent = Double(max(0, min(retry - 1, 60)))
-        return min(maxBackoff.secondsValue, baseDelay.secondsValue * pow(2, exponent))
+        return min(maxBackoff.seconds, baseDelay.seconds * pow(2, exponent))
     }
 
     /// A random wait in `0...backoffCeiling(beforeRetry:)`, in seconds.

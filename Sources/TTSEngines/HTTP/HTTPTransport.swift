@@ -107,10 +107,4 @@ extension Duration {
         let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int(max(ms, 1))
     }
-
-    /// Seconds as a floating-point number.
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }

@@ -196,10 +196,3 @@ public struct Prewarmer: Sendable {
         return (error as? TTSError)?.kind == .cancelled
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -28,7 +28,7 @@ extension RedisTier {
     public func diagnose() async throws -> RedisDiagnosis {
         let started = ContinuousClock.now
         let pong = try await pool.command(["PING"])
-        let (seconds, attoseconds) = started.duration(to: .now).components
+        let latency = started.duration(to: .now)
         guard pong == .status("PONG") else {
             throw TTSError.store("Redis at \(pool.url) answered PING with \(pong.errorMessage ?? "\(pong)").")
         }
@@ -36,6 +36,6 @@ extension RedisTier {
         let version = info.text?.split(whereSeparator: \.isNewline)
             .first { $0.hasPrefix("redis_version:") }
             .map { String($0.dropFirst("redis_version:".count)).trimmingCharacters(in: .whitespaces) }
-        return RedisDiagnosis(latencyMs: Double(seconds) * 1000 + Double(attoseconds) / 1e15, version: version)
+        return RedisDiagnosis(latencyMs: latency.milliseconds, version: version)
     }
 }

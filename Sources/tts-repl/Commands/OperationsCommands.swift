@@ -53,8 +53,7 @@ private func logged(_ context: CommandContext, _ operation: String,
                     _ body: () async throws -> (report: Report, fields: [(String, JSONValue)])) async throws -> Report {
     let started = ContinuousClock.now
     func elapsed() -> JSONValue {
-        let (seconds, attoseconds) = started.duration(to: .now).components
-        return .double(((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000)
+        .double((started.duration(to: .now).milliseconds * 1000).rounded() / 1000)
     }
     do {
         let (report, fields) = try await body()
