@@ -65,11 +65,16 @@ public final class Runtime: Sendable {
                                    notify: @escaping @Sendable (String) -> Void) throws -> SharedTier {
         guard let text = configuration.redisURL else { return .off }
         let url = try RedisURL(parsing: text)
-        let pool = RedisPool(RedisPoolConfiguration(url: url))
-        let tier = RedisTier(pool: pool, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
-                             shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
+        let tier = redisTier(configuration, pool: RedisPool(RedisPoolConfiguration(url: url)))
         return SharedTier(tier: tier, describe: "Redis at \(url)", isDefaultServer: configuration.redisIsDefault,
                           logger: logger, notify: notify)
+    }
+
+    /// The Redis tier the configuration describes, over `pool`: one place that maps the
+    /// `REDIS_*` settings, for the shared cache and for the queue (which keeps its own pool).
+    static func redisTier(_ configuration: Configuration, pool: RedisPool) -> RedisTier {
+        RedisTier(pool: pool, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
+                  shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
     }
 
     /// Flushes buffered hit counts and shared counters, and closes the index.

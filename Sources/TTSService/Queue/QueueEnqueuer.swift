@@ -104,8 +104,7 @@ public struct QueueConnection: Sendable {
         }
         let url = try RedisURL(parsing: text)
         let pool = RedisPool(RedisPoolConfiguration(url: url, maxConnections: 4))
-        let tier = RedisTier(pool: pool, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
-                             shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
+        let tier = Runtime.redisTier(configuration, pool: pool)
         let queue = RedisJobQueue(pool: pool, prefix: configuration.redisPrefix)
         do {
             try await queue.prepare()
