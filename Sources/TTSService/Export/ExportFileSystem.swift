@@ -114,11 +114,19 @@ enum ExportFileSystem {
     static func linkNew(_ source: String, as path: String) throws -> NewLinkOutcome {
         if link(source, path) == 0 { return .linked }
         let code = errno
+        guard let outcome = linkOutcome(code) else { throw posixError("cannot hard-link \(source) as \(path)", code: code) }
+        return outcome
+    }
+
+    /// What a failed link(2) or linkat(2) means, from its errno; nil for a failure to report.
+    /// `unsupported` is every way a file system refuses a hard link (another device, no hard
+    /// links at all, too many links to the file), so callers can copy or rename instead.
+    private static func linkOutcome(_ code: Int32) -> NewLinkOutcome? {
         switch code {
         case EEXIST: return .exists
         case ENOENT: return .missingFolder
         case EXDEV, EPERM, EMLINK, EOPNOTSUPP, ENOSYS: return .unsupported
-        default: throw posixError("cannot hard-link \(source) as \(path)", code: code)
+        default: return nil
         }
     }
 
@@ -155,12 +163,10 @@ enum ExportFileSystem {
     static func linkNew(_ source: String, in sourceFolder: OpenFolder, as name: String, in folder: OpenFolder) throws -> NewLinkOutcome {
         if linkat(sourceFolder.descriptor, source, folder.descriptor, name, 0) == 0 { return .linked }
         let code = errno
-        switch code {
-        case EEXIST: return .exists
-        case ENOENT: return .missingFolder
-        case EXDEV, EPERM, EMLINK, EOPNOTSUPP, ENOSYS: return .unsupported
-        default: throw posixError("cannot hard-link \(sourceFolder.path)/\(source) as \(folder.path)/\(name)", code: code)
+        guard let outcome = linkOutcome(code) else {
+            throw posixError("cannot hard-link \(sourceFolder.path)/\(source) as \(folder.path)/\(name)", code: code)
         }
+        return outcome
     }
 
     /// Hard-links `source` as `path`. `unsupported` when the file system cannot (another
@@ -168,10 +174,8 @@ enum ExportFileSystem {
     static func hardLink(_ source: String, as path: String) throws -> LinkOutcome {
         if link(source, path) == 0 { return .linked }
         let code = errno
-        switch code {
-        case EXDEV, EPERM, EMLINK, EOPNOTSUPP, ENOSYS: return .unsupported
-        default: throw posixError("cannot hard-link \(source) as \(path)", code: code)
-        }
+        guard linkOutcome(code) == .unsupported else { throw posixError("cannot hard-link \(source) as \(path)", code: code) }
+        return .unsupported
     }
 
     /// Gives the complete temp file its final name. With `replace`, an existing file at
@@ -191,7 +195,7 @@ enum ExportFileSystem {
             throw TTSError.store("\(path) appeared while exporting (another process?); left it alone. Run the export again.")
         }
         // A file system without hard links (FAT, some network shares): check, then rename.
-        guard [EPERM, EOPNOTSUPP, ENOSYS, EMLINK].contains(code) else {
+        guard linkOutcome(code) == .unsupported else {
             throw posixError("cannot move \(temp) to \(path)", code: code)
         }
         guard info(path) == nil else {
