@@ -21,38 +21,12 @@ final class TerminalSession {
         slave = slaveFD
         let slavePath = String(cString: ttyname(slaveFD))
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A new session, signals unblocked and at their defaults: a child spawned from a
-        // Dispatch thread would otherwise inherit a blocked mask and never see SIGINT.
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(posixSpawnSetsid | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
         // Opening the tty after setsid makes it the controlling terminal.
-        posix_spawn_file_actions_addopen(&actions, 0, slavePath, O_RDWR, 0)
-        posix_spawn_file_actions_adddup2(&actions, 0, 1)
-        posix_spawn_file_actions_adddup2(&actions, 0, 2)
-
-        let argv = ([ReplProcess.binary.path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        pid = try spawnRepl(arguments, environment: environment, newSession: true) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, slavePath, O_RDWR, 0)
+            posix_spawn_file_actions_adddup2(&actions, 0, 1)
+            posix_spawn_file_actions_adddup2(&actions, 0, 2)
         }
-        var child: pid_t = 0
-        let status = posix_spawn(&child, ReplProcess.binary.path, &actions, &attributes, argv, envp)
-        guard status == 0 else { throw POSIXError(.init(rawValue: status)!) }
-        pid = child
         let flags = fcntl(master, F_GETFL)
         _ = fcntl(master, F_SETFL, flags | O_NONBLOCK)
     }
@@ -124,9 +98,6 @@ final class TerminalSession {
         return t
     }
 }
-
-/// glibc's POSIX_SPAWN_SETSID (spawn.h), hidden from Swift behind _GNU_SOURCE.
-private let posixSpawnSetsid: Int32 = 0x80
 
 func sameSettings(_ a: termios, _ b: termios) -> Bool {
     var a = a, b = b
