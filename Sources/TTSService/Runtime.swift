@@ -41,6 +41,11 @@ public final class Runtime: Sendable {
         service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
                                 maxTextCharacters: configuration.maxTextCharacters, metrics: metrics,
                                 budget: CacheBudget(maxBytes: configuration.cacheMaxBytes))
+        // Blobs a crash left named but maybe never flushed are rehashed before any is served.
+        let recovery = try service.blobSync.recover()
+        if !recovery.dropped.isEmpty || recovery.kept > 0 {
+            logger.warn("recover-blobs", [("kept", .int(recovery.kept)), ("dropped", .int(recovery.dropped.count))])
+        }
         if shared.isEnabled {
             // Said once at start when Redis is missing, rather than at the first miss.
             let probed = DispatchSemaphore(value: 0)
@@ -77,8 +82,11 @@ public final class Runtime: Sendable {
                   shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
     }
 
-    /// Flushes buffered hit counts and shared counters, and closes the index.
+    /// Flushes blobs not yet on the disk, buffered hit counts and shared counters, and closes
+    /// the index.
     public func close() {
+        // A failure leaves the rows unmarked, and the next start rehashes their blobs.
+        try? service.blobSync.flush()
         try? service.index.flush()
         let shared = service.shared
         if shared.isEnabled && !shared.isDegraded {

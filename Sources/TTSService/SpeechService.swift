@@ -40,6 +40,9 @@ public final class SpeechService: Sendable {
     /// Operations: counters and latencies of this process, and the local tier's byte budget.
     public let metrics: ServiceMetrics
     public let budget: CacheBudget
+    /// Flushes the blobs Redis hits store with deferred durability; `Runtime` runs its
+    /// `recover` at open and its `flush` at exit.
+    public let blobSync: BlobSyncQueue
     private let flights = SingleFlight<RequestKey, Generation>()
     var flightsInProgress: Int { get async { await flights.count } }
 
@@ -59,7 +62,8 @@ public final class SpeechService: Sendable {
 
     public init(engines: EngineRegistry, index: ClipIndex, blobs: BlobStore, shared: SharedTier = .off,
                 logger: Logger = .disabled, maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy(),
-                metrics: ServiceMetrics = ServiceMetrics(), budget: CacheBudget = CacheBudget()) {
+                metrics: ServiceMetrics = ServiceMetrics(), budget: CacheBudget = CacheBudget(),
+                blobSyncDelay: Duration = .milliseconds(200)) {
         self.engines = engines
         self.index = index
         self.blobs = blobs
@@ -69,6 +73,7 @@ public final class SpeechService: Sendable {
         self.locking = locking
         self.metrics = metrics
         self.budget = budget
+        blobSync = BlobSyncQueue(blobs: blobs, index: index, delay: blobSyncDelay)
     }
 
     /// Validates and normalizes the request, then lets its engine fill in the voice and model.
@@ -145,27 +150,36 @@ public final class SpeechService: Sendable {
     /// A Redis hit becomes a local clip: shared audio is checked against its hash and stored;
     /// metadata whose audio is neither in Redis nor on this machine is a miss.
     private func fromShared(_ key: RequestKey) async throws -> Generation? {
-        guard let hit = await shared.lookup(key) else { return nil }
-        var clip = hit.clip
-        clip.hits = 0
-        if let audio = hit.audio {
-            // One pass over the bytes: the store hashes them and writes them only when they
-            // are the blob the metadata names.
-            let blobs = self.blobs, expected = clip.blob
-            // Hashing and the fsync'ed write block for a millisecond or more: off the pool.
-            let stored = try await offPool {
-                guard (try? WAVAudio.decode(audio)) != nil else { return false }
-                return try blobs.put(audio, ifHashIs: expected)
+        let blobs = self.blobs, index = self.index
+        // Taken on the Redis connection's thread, right after the look-up: hashing, the file
+        // write and the index write all block, and one hop between threads is all a hit pays.
+        let taken = try await shared.lookup(key) { hit -> SharedFill in
+            var clip = hit.clip
+            clip.hits = 0
+            if let audio = hit.audio {
+                // The store hashes the bytes and names them only when they are the blob the
+                // metadata says. Redis still holds them, so the fsync is deferred to
+                // `blobSync`, and the row records that until then.
+                guard (try? WAVAudio.decode(audio)) != nil,
+                      try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else { return .mismatch(clip) }
+                try index.upsert(clip, blobIsDurable: false)
+                return .stored(clip, flushLater: true)
             }
-            guard stored else {
-                logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
-                return nil
-            }
-        } else if !blobs.contains(clip.blob) {
-            return nil
+            guard blobs.contains(clip.blob) else { return .absent }
+            try index.upsert(clip)
+            return .stored(clip, flushLater: false)
         }
-        let index = self.index, row = clip
-        try await offPool { try index.upsert(row) }  // may wait out another process's write lock
+        let clip: Clip
+        switch taken {
+        case nil, .absent?:
+            return nil
+        case let .mismatch(bad)?:
+            logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(bad.blob.hex))])
+            return nil
+        case let .stored(stored, flushLater)?:
+            if flushLater { blobSync.add(stored.key, blob: stored.blob) }
+            clip = stored
+        }
         await enforceBudget(afterWriting: clip)
         shared.count("hits.redis")
         shared.count("bytes.served", by: clip.bytes)
@@ -244,6 +258,16 @@ public final class SpeechService: Sendable {
         }
         return Generation(clip: clip, tier: tier, path: blobs.url(for: clip.blob), elapsedMs: elapsed)
     }
+}
+
+/// What a Redis hit turned into locally.
+private enum SharedFill: Sendable {
+    /// Stored and indexed; `flushLater` when the blob's fsync was deferred.
+    case stored(Clip, flushLater: Bool)
+    /// The shared audio is not a WAV file or not the blob the metadata names.
+    case mismatch(Clip)
+    /// Metadata only, and this machine lacks the blob: a miss.
+    case absent
 }
 
 func excerpt(_ text: String, limit: Int = 40) -> String {

@@ -60,4 +60,37 @@ final class CrashEndToEndTests: XCTestCase {
             XCTAssertNoThrow(try WAVAudio.decode(data), file: file, line: line)
         }
     }
+
+    /// What a power cut can leave of a Redis hit whose blob was named but not yet flushed: a
+    /// row still marked "not durable" and a file of the right size holding zeros. The next
+    /// start must rehash it and make the clip again, never serve the zeros from the local tier.
+    func testABlobNeverFlushedBeforeAPowerCutIsRehashedAndMadeAgain() throws {
+        let repl = try ReplProcess()
+        let first = try repl.run(["--json", "say", "Power cut"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let line = try XCTUnwrap(first.jsonLines.first)
+        let key = try XCTUnwrap((line["key"] as? String).flatMap(RequestKey.init(hex:)))
+        let path = try XCTUnwrap(line["path"] as? String)
+
+        let layout = StoreLayout(root: repl.store)
+        do {
+            let index = try ClipIndex(url: layout.indexURL)
+            defer { index.close() }
+            let clip = try XCTUnwrap(try index.clip(for: key))
+            try index.upsert(clip, blobIsDurable: false)
+        }
+        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        XCTAssertEqual(chmod(path, 0o644), 0)
+        try Data(count: size).write(to: URL(fileURLWithPath: path))
+
+        let second = try repl.run(["--json", "say", "Power cut"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(second.jsonLines.first?["tier"] as? String, "engine", "the zeroed blob must not be a local hit")
+        let wav = try Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(second.jsonLines.first?["path"] as? String)))
+        XCTAssertEqual(BlobHash(of: wav).hex, second.jsonLines.first?["blob"] as? String)
+        XCTAssertNotEqual(wav, Data(count: size))
+        let quarantined = try FileManager.default.contentsOfDirectory(atPath: layout.root.appendingPathComponent("quarantine").path)
+        XCTAssertEqual(quarantined.count, 1, "the zeros are kept aside for a person to look at")
+    }
 }
+

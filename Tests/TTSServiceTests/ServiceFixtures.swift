@@ -56,7 +56,8 @@ struct ServiceFixture {
     let service: SpeechService
     let tone: ToneEngine
 
-    init(maxText: Int = 5000, shared: SharedTier = .off, locking: SpeechService.LockPolicy = .init()) throws {
+    init(maxText: Int = 5000, shared: SharedTier = .off, locking: SpeechService.LockPolicy = .init(),
+         blobSyncDelay: Duration = .milliseconds(200)) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("tts-service-\(UUID().uuidString)")
         layout = StoreLayout(root: root)
         tone = ToneEngine()
@@ -65,7 +66,7 @@ struct ServiceFixture {
         engines.register(EspeakEngine())
         service = SpeechService(engines: engines, index: try ClipIndex(url: layout.indexURL),
                                 blobs: try BlobStore(layout: layout), shared: shared, maxTextCharacters: maxText,
-                                locking: locking)
+                                locking: locking, blobSyncDelay: blobSyncDelay)
     }
 
     func request(_ text: String, engine: String = "tone", voice: String = "", language: String = "") -> AudioRequest {

@@ -48,6 +48,25 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(third.tier, .local, "a Redis hit fills the local tier")
     }
 
+    /// The Redis hit names the blob before its fsync (Redis still has the bytes): the row says
+    /// so until the sync queue has flushed it.
+    func testARedisHitsBlobIsMarkedDurableOnceFlushed() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url))
+        let b = try ServiceFixture(shared: sharedTier(url), blobSyncDelay: .seconds(600))
+        let made = try await a.service.generateOrFetch(a.request("flushed later"))
+        XCTAssertEqual(try a.service.index.clipsWithBlobNotDurable(), [], "an engine's clip is durable at once")
+        let hit = try await b.service.generateOrFetch(b.request("flushed later"))
+        XCTAssertEqual(hit.tier, .redis)
+        XCTAssertEqual(try b.service.index.clipsWithBlobNotDurable().map(\.key), [hit.clip.key])
+        XCTAssertEqual(b.service.blobSync.pendingCount, 1)
+        let meanwhile = try await b.service.generateOrFetch(b.request("flushed later"))
+        XCTAssertEqual(meanwhile.tier, .local, "served from the local tier meanwhile")
+        XCTAssertEqual(try b.service.blobSync.flush(), 1)
+        XCTAssertEqual(try b.service.index.clipsWithBlobNotDurable(), [])
+        XCTAssertEqual(try b.service.blobs.read(hit.clip.blob, verify: true), try Data(contentsOf: made.path))
+    }
+
     func testLocalHitIsPublishedForOtherMachines() async throws {
         let url = try serverURL()
         // Machine A made the clip while Redis was off.

@@ -108,4 +108,51 @@ final class BlobHashingTests: XCTestCase {
         XCTAssertEqual(try store.allBlobHashes(), [])
         XCTAssertEqual(try store.strayTempFiles(), [])
     }
+
+    func testDeferredPutNamesTheBlobWithItsBytes() throws {
+        let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
+        let wav = sampleWAV(seed: 13)
+        XCTAssertTrue(try store.put(wav, ifHashIs: BlobHash(of: wav), durability: .deferred))
+        XCTAssertEqual(try store.read(BlobHash(of: wav), verify: true), wav)
+        XCTAssertEqual(try store.strayTempFiles(), [])
+        XCTAssertTrue(try store.flushToDisk(BlobHash(of: wav)))
+    }
+
+    func testFlushingAMissingBlobSaysSoWithoutFailing() throws {
+        let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
+        XCTAssertFalse(try store.flushToDisk(BlobHash(of: sampleWAV(seed: 14))))
+    }
+
+    /// A crash can leave a blob name on bytes that never reached the disk (zeros) with no row
+    /// pointing at it; the next put of those bytes must not take the file on trust.
+    func testPutsReplaceADamagedFileAlreadyUnderTheBlobsName() throws {
+        for deferred in [false, true] {
+            let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
+            let wav = sampleWAV(seed: 15)
+            let hash = BlobHash(of: wav)
+            try FileManager.default.createDirectory(at: store.layout.shardURL(hash), withIntermediateDirectories: true)
+            XCTAssertTrue(FileManager.default.createFile(atPath: store.path(for: hash), contents: Data(count: wav.count)))
+            if deferred {
+                XCTAssertTrue(try store.put(wav, ifHashIs: hash, durability: .deferred))
+            } else {
+                XCTAssertEqual(try store.put(wav), hash)
+            }
+            XCTAssertEqual(try store.read(hash, verify: true), wav, "deferred: \(deferred)")
+            XCTAssertEqual(try store.strayTempFiles(), [])
+        }
+    }
+
+    func testPutKeepsAnIntactFileAlreadyUnderTheBlobsName() throws {
+        let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
+        let wav = sampleWAV(seed: 16)
+        let hash = try store.put(wav)
+        let path = store.path(for: hash)
+        var before = stat()
+        XCTAssertEqual(stat(path, &before), 0)
+        XCTAssertTrue(try store.put(wav, ifHashIs: hash, durability: .deferred))
+        XCTAssertEqual(try store.put(wav), hash)
+        var after = stat()
+        XCTAssertEqual(stat(path, &after), 0)
+        XCTAssertEqual(after.st_ino, before.st_ino, "an intact blob is kept, not rewritten")
+    }
 }

@@ -116,6 +116,59 @@ final class ClipIndexTests: XCTestCase {
         XCTAssertEqual(try index.count(.all), 1)
     }
 
+    // MARK: Blobs not yet durable
+
+    func testRowsWhoseBlobIsNotDurableAreListedUntilMarked() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let deferred = sampleClip(text: "deferred", blobSeed: 2)
+        let durable = sampleClip(text: "durable", blobSeed: 3)
+        try index.upsert(deferred, blobIsDurable: false)
+        try index.upsert(durable)
+        XCTAssertEqual(try index.clipsWithBlobNotDurable(), [deferred])
+        XCTAssertEqual(try index.clip(for: deferred.key), deferred, "the row serves hits meanwhile")
+        try index.markDurable([(deferred.key, deferred.blob)])
+        XCTAssertEqual(try index.clipsWithBlobNotDurable(), [])
+    }
+
+    func testMarkingDurableLeavesARowThatNowNamesAnotherBlob() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        var clip = sampleClip(blobSeed: 4)
+        let oldBlob = clip.blob
+        try index.upsert(clip, blobIsDurable: false)
+        clip.blob = BlobHash(of: sampleWAV(seed: 5))
+        try index.upsert(clip, blobIsDurable: false)
+        try index.markDurable([(clip.key, oldBlob)])
+        XCTAssertEqual(try index.clipsWithBlobNotDurable(), [clip])
+    }
+
+    func testADurableUpsertClearsTheMark() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clip = sampleClip(blobSeed: 6)
+        try index.upsert(clip, blobIsDurable: false)
+        try index.upsert(clip)
+        XCTAssertEqual(try index.clipsWithBlobNotDurable(), [])
+    }
+
+    func testAnIndexOfTheEarlierSchemaIsMigratedWithItsRowsDurable() throws {
+        let url = try makeIndexURL()
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let clip = sampleClip()
+        do {
+            let database = try SQLiteDatabase(path: url.path, busyTimeoutMs: 1000)
+            for migration in ClipIndexSchema.migrations.prefix(2) { try database.execute(migration.sql) }
+            try database.execute("PRAGMA user_version = 2")
+            try database.execute("""
+                INSERT INTO clips (\(ClipIndex.columns)) VALUES ('\(clip.key.hex)', '\(clip.blob.hex)', 'Hello world', 'en-us',
+                    'en-US', 'espeak', 'espeak-ng', '', 844, 9, 22050, 1700000000.25, 1700000000.75, 0)
+                """)
+            database.close()
+        }
+        let index = try ClipIndex(url: url)
+        XCTAssertEqual(try index.schemaVersion, ClipIndex.latestSchemaVersion)
+        XCTAssertEqual(try index.clip(for: clip.key), clip)
+        XCTAssertEqual(try index.clipsWithBlobNotDurable(), [])
+    }
+
     func testBatchUpsertStoresAll() throws {
         let index = try ClipIndex(url: try makeIndexURL())
         let clips = (0..<50).map { sampleClip(text: "phrase \($0)", blobSeed: UInt8($0)) }

@@ -148,6 +148,41 @@ final class RedisTierTests: RedisServerTestCase {
         XCTAssertFalse(shared)
     }
 
+    func testLargeBinaryAudioComesBackByteForByte() async throws {
+        let tier = try makeTier()
+        // Above the size whose reply buffer is taken over rather than copied, with the bytes
+        // RESP frames with (CR, LF, $, *) and NULs throughout.
+        var audio = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ $0 >> 8) })
+        audio.replaceSubrange(1000..<1004, with: [13, 10, 0, 36])
+        let clip = makeClip(audio: audio)
+        try await tier.publish(clip, audio: audio)
+        for _ in 0..<3 {
+            let hit = try await tier.lookup(clip.key)
+            XCTAssertEqual(hit?.audio, audio)
+        }
+    }
+
+    /// Redis before 6.2 has no GETEX: the look-up falls back to GET + EXPIRE and still
+    /// refreshes the blob's time-to-live.
+    func testLookupWorksOnAServerWithoutGETEX() async throws {
+        let server = try RedisTestServer(extraArguments: ["--rename-command", "GETEX", ""])
+        defer { server.stop() }
+        let tier = RedisTier(pool: RedisPool(url: server.url), prefix: prefix, ttlSeconds: 500)
+        let audio = sampleWAV(seed: 21)
+        let clip = makeClip(audio: audio)
+        try await tier.publish(clip, audio: audio)
+        let direct = try RedisConnection(url: server.url)
+        XCTAssertNotNil(try direct.command(["GETEX", prefix + "blob:" + clip.blob.hex]).errorMessage,
+                        "this server must refuse GETEX for the test to mean anything")
+        _ = try direct.command(["EXPIRE", prefix + "blob:" + clip.blob.hex, "100"])
+        for _ in 0..<2 {
+            let hit = try await tier.lookup(clip.key)
+            XCTAssertEqual(hit?.audio, audio)
+        }
+        let ttl = try direct.command(["TTL", prefix + "blob:" + clip.blob.hex]).integer ?? 0
+        XCTAssertGreaterThan(ttl, 400, "the hit refreshed the blob's expiry")
+    }
+
     func testLookupWithoutAudioLeavesTheBytesInRedis() async throws {
         let tier = try makeTier()
         let audio = awkwardBytes(10)

@@ -18,10 +18,14 @@ public final class RedisTestServer {
     public let port: Int
     public let password: String?
     public let socketPath: String?
+    /// More redis-server options, e.g. `["--rename-command", "GETEX", ""]` to stand for an
+    /// older server.
+    public let extraArguments: [String]
     private var process: Process?
 
     /// Starts a server and waits (bounded) until it answers PING.
-    public init(password: String? = nil, unixSocket: Bool = false) throws {
+    public init(password: String? = nil, unixSocket: Bool = false, extraArguments: [String] = []) throws {
+        self.extraArguments = extraArguments
         _ = try RedisTestServer.executable()
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tts-redis-\(UUID().uuidString.prefix(8))")
@@ -58,6 +62,7 @@ public final class RedisTestServer {
         ]
         if let password { arguments += ["--requirepass", password] }
         if let socketPath { arguments += ["--unixsocket", socketPath, "--unixsocketperm", "700"] }
+        arguments += extraArguments
         let child = Process()
         child.executableURL = URL(fileURLWithPath: try RedisTestServer.executable())
         child.arguments = arguments

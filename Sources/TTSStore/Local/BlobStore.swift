@@ -3,6 +3,17 @@ import CShims
 import Glibc
 import TTSCore
 
+/// When a put's bytes reach the disk, relative to the blob getting its name.
+public enum BlobDurability: Sendable {
+    /// fsync, then rename: the name is trustworthy at once. For bytes that exist nowhere else
+    /// (an engine's answer).
+    case beforeNaming
+    /// Rename at once, fsync later (`BlobSyncQueue`): for bytes another tier still holds, whose
+    /// row stays marked "not yet durable" until the flush, so that after a power cut the blob
+    /// is rehashed before it is served again.
+    case deferred
+}
+
 /// The content-addressed file store of the local tier: each distinct WAV lives once, named by
 /// the SHA-256 of its bytes, under `<root>/blobs/ab/cd/<hash>.wav`.
 ///
@@ -14,7 +25,13 @@ import TTSCore
 ///
 /// The data fsync before the rename is what makes a blob name trustworthy: without it a power
 /// cut can leave the new name on a file of the right size holding zeros, and a hit (which
-/// checks the size, not the hash) would serve them. The folders are not fsync'ed after the
+/// checks the size, not the hash) would serve them. Bytes that also exist elsewhere (a Redis
+/// hit) may be named first and flushed later (`BlobDurability.deferred`): their index row says
+/// so until `BlobSyncQueue` has flushed them, and the rows still saying so when a store is
+/// opened are checked by hash (`BlobSyncQueue.recover`). For the same reason a put that finds
+/// its blob already present does not take the file on trust: it rehashes it (and flushes it,
+/// unless deferred) before answering, because a file orphaned by a crash may be such a
+/// never-flushed name whose row was lost. The folders are not fsync'ed after the
 /// rename: a rename lost in a power cut only means the blob is absent, and every reader
 /// already treats a row whose blob is absent (or of the wrong size) as a miss that fetches or
 /// generates it again (`SpeechService.localClip`). The index commits with
@@ -50,33 +67,47 @@ public final class BlobStore: Sendable {
         }
     }
 
-    /// Stores `wav` under its hash and returns the hash. Idempotent: when the blob exists
-    /// already, nothing is written.
+    /// Stores `wav` under its hash, flushed before it is named, and returns the hash.
+    /// Idempotent: when an intact copy of the blob exists already, nothing is written.
     @discardableResult
     public func put(_ wav: Data) throws -> BlobHash {
         let hash = BlobHash(of: wav)
-        try store(wav, as: hash)
+        try store(wav, as: hash, durability: .beforeNaming)
         return hash
     }
 
     /// Stores bytes that came from elsewhere (another machine, through Redis) only when they
     /// hash to `expected`: the check and the store are one pass over the bytes. Returns false,
-    /// and writes nothing, when they do not match. When the blob is here already the bytes
-    /// are not even hashed: the store keeps the copy it has.
-    public func put(_ wav: Data, ifHashIs expected: BlobHash) throws -> Bool {
-        if contains(expected) { return true }
+    /// and writes nothing, when they do not match. With `.deferred` the file is named before
+    /// its bytes reach the disk: the caller must record the row as not yet durable and hand
+    /// the blob to a `BlobSyncQueue`.
+    public func put(_ wav: Data, ifHashIs expected: BlobHash, durability: BlobDurability = .beforeNaming) throws -> Bool {
         guard BlobHash(of: wav) == expected else { return false }
-        try store(wav, as: expected)
+        try store(wav, as: expected, durability: durability)
         return true
     }
 
-    /// Writes the blob file for `hash` (whose bytes are `wav`) unless it exists.
-    private func store(_ wav: Data, as hash: BlobHash) throws {
-        if contains(hash) { return }
+    /// Flushes a blob's bytes to the disk (fsync). Returns false when the blob is not there
+    /// (removed meanwhile), which leaves nothing to flush.
+    public func flushToDisk(_ hash: BlobHash) throws -> Bool {
+        let path = path(for: hash)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return false }
+            throw posixError("cannot open blob \(hash.short) at \(path) to flush it")
+        }
+        defer { close(descriptor) }
+        if fsync(descriptor) != 0 { throw posixError("cannot flush blob \(hash.short) at \(path) to the disk") }
+        return true
+    }
+
+    /// Writes the blob file for `hash` (whose bytes are `wav`) unless an intact copy exists.
+    private func store(_ wav: Data, as hash: BlobHash, durability: BlobDurability) throws {
+        if contains(hash), try adoptExisting(hash, durability: durability) { return }
         let tempPath = layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
         let finalPath = path(for: hash)
         do {
-            try writeDurably(wav, to: tempPath)
+            try writeNew(wav, to: tempPath, flush: durability == .beforeNaming)
             if rename(tempPath, finalPath) != 0 {
                 // The shard folders are made on first use, not checked on every put.
                 guard errno == ENOENT else {
@@ -188,10 +219,21 @@ public final class BlobStore: Sendable {
         }
     }
 
-    /// Writes all bytes to a new file (never an existing one) and fsyncs it.
-    private func writeDurably(_ data: Data, to path: String) throws {
+    /// Whether the file already under `hash`'s name can stand for the new bytes: it must hash
+    /// to its name (a crash can orphan a named, never-flushed file) and, unless the caller
+    /// defers durability, be on the disk. A damaged copy is replaced by the caller's write.
+    private func adoptExisting(_ hash: BlobHash, durability: BlobDurability) throws -> Bool {
+        guard let existing = try? DurableFile.readAll(path(for: hash)), BlobHash(of: existing) == hash else {
+            return false
+        }
+        if durability == .beforeNaming { _ = try flushToDisk(hash) }
+        return true
+    }
+
+    /// Writes all bytes to a new file (never an existing one), fsync'ed when `flush`.
+    private func writeNew(_ data: Data, to path: String, flush: Bool) throws {
         do {
-            try DurableFile.writeNew(data, to: path, mode: 0o444)
+            try DurableFile.writeNew(data, to: path, mode: 0o444, flush: flush)
         } catch {
             throw posixError("cannot \(error.action) the temporary file \(path)", code: error.code)
         }

@@ -146,24 +146,26 @@ public final class ClipIndex: Sendable {
     // MARK: Writing
 
     /// Inserts `clip`, or replaces every field of the row with the same key (hits included).
-    public func upsert(_ clip: Clip) throws {
-        try upsert([clip])
+    /// `blobIsDurable: false` records that the blob's bytes may not be on the disk yet
+    /// (`BlobDurability.deferred`); `markDurable` clears it after the flush.
+    public func upsert(_ clip: Clip, blobIsDurable: Bool = true) throws {
+        try upsert([clip], blobIsDurable: blobIsDurable)
     }
 
     /// Inserts or replaces all `clips` in one transaction: all or none are stored.
-    public func upsert(_ clips: [Clip]) throws {
+    public func upsert(_ clips: [Clip], blobIsDurable: Bool = true) throws {
         guard !clips.isEmpty else { return }
         try withDatabase { database, _ in
             let statement = try database.cachedStatement(
                 // An upsert rather than INSERT OR REPLACE: replacing would delete the row and reset
                 // columns the clip does not carry (`pinned`).
                 """
-                INSERT INTO clips (\(ClipIndex.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                INSERT INTO clips (\(ClipIndex.columns), durable) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                 ON CONFLICT (key) DO UPDATE SET blob = excluded.blob, text = excluded.text, voice = excluded.voice,
                     language = excluded.language, engine = excluded.engine, model = excluded.model,
                     style = excluded.style, bytes = excluded.bytes, duration_ms = excluded.duration_ms,
                     sample_rate = excluded.sample_rate, created_at = excluded.created_at,
-                    last_used_at = excluded.last_used_at, hits = excluded.hits
+                    last_used_at = excluded.last_used_at, hits = excluded.hits, durable = excluded.durable
                 """)
             try database.writeTransaction {
                 for clip in clips {
@@ -172,9 +174,29 @@ public final class ClipIndex: Sendable {
                         .text(clip.language), .text(clip.engine), .text(clip.model), .text(clip.style),
                         .integer(clip.bytes), .integer(clip.durationMs), .integer(clip.sampleRate),
                         .real(clip.createdAt.timeIntervalSince1970), .real(clip.lastUsedAt.timeIntervalSince1970),
-                        .integer(clip.hits),
+                        .integer(clip.hits), .integer(blobIsDurable ? 1 : 0),
                     ])
                 }
+            }
+        }
+    }
+
+    /// Rows whose blob was stored with deferred durability and not yet marked durable: after a
+    /// crash, the blobs to rehash before they are trusted.
+    public func clipsWithBlobNotDurable() throws -> [Clip] {
+        try withDatabase { database, _ in
+            try database.cachedStatement("SELECT \(ClipIndex.columns) FROM clips WHERE durable = 0").rows([], decodeClip)
+        }
+    }
+
+    /// Records that the blobs of these rows are on the disk. A row that now names another
+    /// blob (replaced meanwhile) is left alone.
+    public func markDurable(_ clips: [(key: RequestKey, blob: BlobHash)]) throws {
+        guard !clips.isEmpty else { return }
+        try withDatabase { database, _ in
+            let statement = try database.cachedStatement("UPDATE clips SET durable = 1 WHERE key = ?1 AND blob = ?2 AND durable = 0")
+            try database.writeTransaction {
+                for clip in clips { try statement.run([.text(clip.key.hex), .text(clip.blob.hex)]) }
             }
         }
     }

@@ -45,6 +45,12 @@ enum ClipIndexSchema {
             ALTER TABLE clips ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
             CREATE INDEX clips_by_last_used_at ON clips (last_used_at);
             """),
+        // Blobs filled from Redis are named before their bytes are flushed; their rows say so
+        // until the flush, and a store that opens with such rows rehashes those blobs.
+        ClipIndexMigration(name: "mark rows whose blob is not yet durable", sql: """
+            ALTER TABLE clips ADD COLUMN durable INTEGER NOT NULL DEFAULT 1;
+            CREATE INDEX clips_not_durable ON clips (key) WHERE durable = 0;
+            """),
     ]
 
     static var latestVersion: Int { migrations.count }

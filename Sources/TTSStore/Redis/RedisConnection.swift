@@ -56,6 +56,11 @@ public final class RedisConnection: @unchecked Sendable {
             redisFree(raw)
             throw TTSError.store("Cannot set a command timeout on the Redis connection to \(url): \(reason).")
         }
+        // hiredis frees its read buffer after every reply that left more than 16 KiB unused, so
+        // each audio-sized reply would grow it again from nothing (and past 128 KiB through
+        // fresh mmap'ed pages). Keeping up to 1 MiB per connection lets clip-sized replies
+        // reuse it; larger ones still hand the memory back.
+        raw.pointee.reader.pointee.maxbuf = 1 << 20
         context = raw
         try logIn()
     }
@@ -232,7 +237,12 @@ public final class RedisConnection: @unchecked Sendable {
         case REDIS_REPLY_INTEGER:
             return .integer(Int(r.integer))
         case REDIS_REPLY_STRING:
-            return .string(r.str.map { Data(bytes: $0, count: r.len) } ?? Data())
+            guard let str = r.str else { return .string(Data()) }
+            guard r.len >= 4096 else { return .string(Data(bytes: str, count: r.len)) }
+            // Large values (audio) are taken over rather than copied: hiredis allocated `str`
+            // with malloc, and frees it with the reply only while the pointer is still set.
+            reply.pointee.str = nil
+            return .string(Data(bytesNoCopy: str, count: r.len, deallocator: .free))
         case REDIS_REPLY_ARRAY:
             var elements: [RedisReply] = []
             elements.reserveCapacity(r.elements)

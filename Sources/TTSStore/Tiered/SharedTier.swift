@@ -62,10 +62,20 @@ public final class SharedTier: Sendable {
     }
 
     public func lookup(_ key: RequestKey) async -> RedisHit? {
+        try? await lookup(key) { $0 }
+    }
+
+    /// Looks `key` up and hands a hit to `take` on the Redis connection's thread, so a caller
+    /// that stores it locally (blocking work) needs no further hop. Nil on a miss or when Redis
+    /// is unusable (degraded mode); what `take` throws is rethrown and is not a Redis failure.
+    public func lookup<T: Sendable>(_ key: RequestKey, take: @escaping @Sendable (RedisHit) throws -> T) async throws -> T? {
         guard let tier else { return nil }
-        let hit = await attempt("look up \(key.short)") { try await tier.lookup(key) } ?? nil
-        if hit != nil { _ = state.withLock { $0.known.insert(key) } }
-        return hit
+        let outcome = await attempt("look up \(key.short)") {
+            try await tier.lookup(key) { hit in hit.map { hit in Result { try take(hit) } } }
+        }
+        guard let taken = outcome ?? nil else { return nil }
+        _ = state.withLock { $0.known.insert(key) }
+        return try taken.get()
     }
 
     /// Writes a clip (and its audio, when sharing allows) through to Redis.

@@ -1,0 +1,116 @@
+import Dispatch
+import Foundation
+import Synchronization
+import TTSCore
+
+/// Flushes blobs stored with `BlobDurability.deferred` shortly after they were named, then marks
+/// their rows durable; and, when a store opens, deals with the rows a crash left unmarked.
+///
+/// Why defer at all: a Redis hit should cost a small multiple of one GET, and one fsync costs
+/// more than the GET on most disks. Deferring is safe because nothing is trusted that a power
+/// cut could have spoiled: until the flush the bytes are still in Redis and the row says
+/// `durable = 0`; a store opened with such rows rehashes their blobs (`recover`) before serving
+/// them, and `BlobStore` rehashes any blob file it finds already present when it stores one.
+///
+/// ```swift
+/// let sync = BlobSyncQueue(blobs: blobs, index: index)
+/// _ = try sync.recover()                          // at open
+/// if try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) {
+///     try index.upsert(clip, blobIsDurable: false)
+///     sync.add(clip.key, blob: clip.blob)          // flushed within `delay`
+/// }
+/// try sync.flush()                                 // at exit
+/// ```
+public final class BlobSyncQueue: Sendable {
+    public let blobs: BlobStore
+    public let index: ClipIndex
+    /// How long a named blob waits for its flush: hits within the window share one pass, and
+    /// the fsyncs stay off the path of the hits that follow each other closely.
+    public let delay: Duration
+    private let queue = DispatchQueue(label: "tts.blob-sync", qos: .utility)
+    private let state = Mutex(State())
+
+    private struct State {
+        var pending: [(key: RequestKey, blob: BlobHash)] = []
+        var flushScheduled = false
+    }
+
+    /// What `recover` found: rows whose blob was intact (now flushed and marked durable), and
+    /// clips whose blob was damaged or missing (row removed, damaged file quarantined).
+    public struct Recovery: Sendable, Equatable {
+        public var kept = 0
+        public var dropped: [RequestKey] = []
+    }
+
+    public init(blobs: BlobStore, index: ClipIndex, delay: Duration = .milliseconds(200)) {
+        self.blobs = blobs
+        self.index = index
+        self.delay = delay
+    }
+
+    /// Blobs named but not yet flushed by this queue.
+    public var pendingCount: Int { state.withLock { $0.pending.count } }
+
+    /// Takes a row just written with `blobIsDurable: false`; its blob is flushed within `delay`.
+    public func add(_ key: RequestKey, blob: BlobHash) {
+        let schedule = state.withLock { state -> Bool in
+            state.pending.append((key, blob))
+            defer { state.flushScheduled = true }
+            return !state.flushScheduled
+        }
+        guard schedule else { return }
+        let delay = DispatchTimeInterval.nanoseconds(Int(delay.milliseconds * 1_000_000))
+        // A failed background flush leaves the rows unmarked: the next open rehashes them.
+        queue.asyncAfter(deadline: .now() + delay) { [self] in _ = try? flush() }
+    }
+
+    /// Flushes every pending blob now, on the calling thread, and marks its rows durable.
+    /// Returns how many rows were marked. Called by the timer, at exit, and by tests.
+    @discardableResult
+    public func flush() throws -> Int {
+        let batch = state.withLock { state in
+            defer {
+                state.pending.removeAll()
+                state.flushScheduled = false
+            }
+            return state.pending
+        }
+        guard !batch.isEmpty else { return 0 }
+        var flushed: Set<BlobHash> = []
+        var failure: Error?
+        for blob in Set(batch.map(\.blob)) {
+            do {
+                if try blobs.flushToDisk(blob) { flushed.insert(blob) }
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        let marked = batch.filter { flushed.contains($0.blob) }
+        try index.markDurable(marked)
+        if let failure { throw failure }
+        return marked.count
+    }
+
+    /// At open: every row still marked "not durable" (its process crashed or was killed before
+    /// the flush, or the machine lost power). An intact blob is flushed and its row marked; a
+    /// missing or damaged one loses its row, so the clip is fetched or generated again, and a
+    /// damaged file is moved to quarantine. Rows of another running process are intact and are
+    /// simply marked early.
+    public func recover() throws -> Recovery {
+        var recovery = Recovery()
+        var intact: [(key: RequestKey, blob: BlobHash)] = []
+        for clip in try index.clipsWithBlobNotDurable() {
+            let bytes = try? blobs.read(clip.blob, verify: false)
+            if let bytes, bytes.count == clip.bytes, BlobHash(of: bytes) == clip.blob, try blobs.flushToDisk(clip.blob) {
+                intact.append((clip.key, clip.blob))
+                recovery.kept += 1
+            } else {
+                if bytes != nil { _ = try blobs.quarantine(clip.blob) }
+                try index.remove(clip.key)
+                recovery.dropped.append(clip.key)
+            }
+        }
+        try index.markDurable(intact)
+        return recovery
+    }
+}
