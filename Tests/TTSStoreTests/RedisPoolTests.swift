@@ -16,9 +16,45 @@ final class RedisPoolTests: RedisServerTestCase {
         }
         let count = try await pool.command(["GET", key])
         XCTAssertEqual(count, .string(Data("20".utf8)))
-        let peak = await pool.peakConnectionCount
+        let peak = pool.peakConnectionCount
         XCTAssertLessThanOrEqual(peak, 2)
         XCTAssertGreaterThanOrEqual(peak, 1)
+    }
+
+    /// Many more callers than connections: every one is served in turn (no wake-up is lost
+    /// between a caller deciding to wait and a connection coming back), on one connection.
+    func testCallersBeyondTheBoundWaitTheirTurnAndAllFinish() async throws {
+        let pool = try makePool(maxConnections: 1)
+        let key = prefix + "turns"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<200 {
+                group.addTask { _ = try await pool.command(["INCR", key]) }
+            }
+            try await group.waitForAll()
+        }
+        let total = try await pool.command(["GET", key])
+        XCTAssertEqual(total, .string(Data("200".utf8)))
+        XCTAssertEqual(pool.peakConnectionCount, 1)
+        XCTAssertEqual(pool.connectionCount, 1)
+    }
+
+    func testClosingThePoolWakesAWaiterWithAClearError() async throws {
+        let pool = try makePool(maxConnections: 1)
+        let holding = Task {
+            try await pool.withConnection { connection in
+                usleep(300_000)  // holds the only connection while the waiter queues up
+                return try connection.command(["PING"])
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let waiting = Task { try await pool.command(["PING"]) }
+        try await Task.sleep(for: .milliseconds(50))
+        pool.close()
+        let error = await assertThrowsTTSErrorAsync(.store) { _ = try await waiting.value }
+        XCTAssertTrue(error?.message.contains("closed") ?? false, error?.message ?? "")
+        let held = try await holding.value
+        XCTAssertEqual(held, .status("PONG"), "the call in progress finishes")
+        XCTAssertEqual(pool.connectionCount, 0, "its connection closes when it comes back")
     }
 
     func testPipelineRunsOnOneConnection() async throws {
@@ -74,7 +110,7 @@ final class RedisPoolTests: RedisServerTestCase {
         let secondID = try await pool.command(["CLIENT", "ID"]).integer
         XCTAssertNotNil(secondID)
         XCTAssertNotEqual(firstID, secondID)
-        let open = await pool.connectionCount
+        let open = pool.connectionCount
         XCTAssertEqual(open, 1)
     }
 
@@ -94,14 +130,14 @@ final class RedisPoolTests: RedisServerTestCase {
     func testUnreachableServerIsAStoreError() async throws {
         let pool = RedisPool(url: RedisURL(endpoint: .tcp(host: "127.0.0.1", port: try RedisTestServer.freePort())))
         await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
-        let open = await pool.connectionCount
+        let open = pool.connectionCount
         XCTAssertEqual(open, 0)
     }
 
     func testClosedPoolRefusesCalls() async throws {
         let pool = try makePool()
         _ = try await pool.command(["PING"])
-        await pool.close()
+        pool.close()
         let error = await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
         XCTAssertTrue(error?.message.contains("closed") ?? false, error?.message ?? "")
     }

@@ -6,8 +6,8 @@ import TTSCore
 /// right database (SELECT) before the initializer returns.
 ///
 /// Every call blocks the calling thread for a network round trip, so call it from a thread of
-/// its own, never from Swift's cooperative pool: `RedisPool` runs each connection on its own
-/// serial `DispatchQueue` and bridges to async/await. This is the only file that sees hiredis.
+/// its own, never from Swift's cooperative pool: `RedisPool` runs the calls on a Dispatch
+/// queue of its own and bridges to async/await. This is the only file that sees hiredis.
 ///
 /// ```swift
 /// let connection = try RedisConnection(url: try RedisURL(parsing: "redis://127.0.0.1"))

@@ -1,6 +1,7 @@
 import CHiredis
 import Foundation
 import Glibc
+import TTSCore
 
 /// The floor of a Redis-tier hit: one hiredis GET of the clip's bytes on a connection made
 /// once, then writing them to a new file with open/write/close — raw C calls only.
@@ -24,23 +25,27 @@ final class HiredisFloor {
 
     /// GET `key` and write the value to `path` (which must not exist). Returns the bytes written,
     /// or -1 when the key is missing or a call failed.
-    func fetch(_ key: [UInt8], to path: UnsafePointer<CChar>, folder: UnsafePointer<CChar>, durable: Bool) -> Int {
-        let command: [UInt8] = Array("GET".utf8)
-        let raw: UnsafeMutableRawPointer? = command.withUnsafeBufferPointer { name in
-            key.withUnsafeBufferPointer { keyBytes in
-                var argv: [UnsafePointer<CChar>?] = [
-                    UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
-                    UnsafeRawPointer(keyBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
-                ]
-                var lengths = [name.count, keyBytes.count]
-                return redisCommandArgv(context, 2, &argv, &lengths)
-            }
+    ///
+    /// With `requiredSteps`, adds what the issue asks of every Redis hit, each at its cheapest:
+    /// first an HGETALL of `metadataKey` (the metadata names the blob, so it is a round trip of
+    /// its own) and, before the write, the SHA-256 of the bytes (the same SHA-NI code the store
+    /// uses). No WAV check, index row or thread hand-off: a floor no implementation can go under.
+    func fetch(_ key: [UInt8], to path: UnsafePointer<CChar>, folder: UnsafePointer<CChar>, durable: Bool,
+               requiredSteps metadataKey: [UInt8]? = nil) -> Int {
+        if let metadataKey {
+            guard let metadata = command(["HGETALL".utf8.map { $0 }, metadataKey]) else { return -1 }
+            freeReplyObject(metadata)
         }
-        guard let raw else { return -1 }
+        guard let raw = command(["GET".utf8.map { $0 }, key]) else { return -1 }
         defer { freeReplyObject(raw) }
         let reply = raw.assumingMemoryBound(to: redisReply.self)
         guard reply.pointee.type == REDIS_REPLY_STRING, let bytes = reply.pointee.str else { return -1 }
         let length = Int(reply.pointee.len)
+        if metadataKey != nil {
+            var hasher = SHA256()
+            hasher.update(UnsafeRawBufferPointer(start: bytes, count: length))
+            guard !hasher.finalize().hex.isEmpty else { return -1 }
+        }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
         guard fd >= 0 else { return -1 }
         var offset = 0
@@ -52,5 +57,21 @@ final class HiredisFloor {
         if durable { fsync(fd) }
         close(fd)
         return length
+    }
+
+    /// A two-word command (`GET key`, `HGETALL key`) through redisCommandArgv, pointing hiredis
+    /// straight at the arrays' bytes; the caller frees the reply.
+    private func command(_ arguments: [[UInt8]]) -> UnsafeMutableRawPointer? {
+        precondition(arguments.count == 2)
+        return arguments[0].withUnsafeBufferPointer { name in
+            arguments[1].withUnsafeBufferPointer { keyBytes in
+                var argv: [UnsafePointer<CChar>?] = [
+                    UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
+                    UnsafeRawPointer(keyBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                ]
+                var lengths = [name.count, keyBytes.count]
+                return redisCommandArgv(context, 2, &argv, &lengths)
+            }
+        }
     }
 }
