@@ -43,8 +43,11 @@ public final class Runtime: Sendable {
                                 budget: CacheBudget(maxBytes: configuration.cacheMaxBytes))
         // Blobs a crash left named but maybe never flushed are rehashed before any is served.
         let recovery = try service.blobSync.recover()
-        if !recovery.dropped.isEmpty || recovery.kept > 0 {
+        if !recovery.dropped.isEmpty {
             logger.warn("recover-blobs", [("kept", .int(recovery.kept)), ("dropped", .int(recovery.dropped.count))])
+            notify("note: \(recovery.dropped.count) clip(s) fetched from Redis just before the last crash or power cut did not reach the disk intact; they are fetched or made again when next asked for (damaged files were moved to \(layout.root.path)/quarantine).")
+        } else if recovery.kept > 0 {
+            logger.info("recover-blobs", [("kept", .int(recovery.kept)), ("dropped", .int(0))])
         }
         if shared.isEnabled {
             // Said once at start when Redis is missing, rather than at the first miss.

@@ -86,6 +86,8 @@ final class CrashEndToEndTests: XCTestCase {
         let second = try repl.run(["--json", "say", "Power cut"])
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertEqual(second.jsonLines.first?["tier"] as? String, "engine", "the zeroed blob must not be a local hit")
+        XCTAssertTrue(second.stderr.contains("1 clip(s) fetched from Redis just before the last crash or power cut did not reach the disk intact"),
+                      second.stderr)
         let wav = try Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(second.jsonLines.first?["path"] as? String)))
         XCTAssertEqual(BlobHash(of: wav).hex, second.jsonLines.first?["blob"] as? String)
         XCTAssertNotEqual(wav, Data(count: size))
