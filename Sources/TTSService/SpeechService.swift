@@ -160,17 +160,9 @@ public final class SpeechService: Sendable {
                 // The store hashes the bytes and names them only when they are the blob the
                 // metadata says. Redis still holds them, so the fsync is deferred to
                 // `blobSync`, and the row records that until then.
-                // The index row is written while the store hashes the bytes, a moment before
-                // the blob has its name (a reader in between sees a miss); when the bytes turn
-                // out not to be the blob, the row goes again (this key had no usable row).
-                guard (try? WAVAudio.decode(audio)) != nil else { return .mismatch(clip) }
-                let stored = try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) {
-                    try index.upsert(clip, blobIsDurable: false)
-                }
-                guard stored else {
-                    try index.remove(clip.key)
-                    return .mismatch(clip)
-                }
+                guard (try? WAVAudio.decode(audio)) != nil,
+                      try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else { return .mismatch(clip) }
+                try index.upsert(clip, blobIsDurable: false)
                 return .stored(clip, flushLater: true)
             }
             guard blobs.contains(clip.blob) else { return .absent }

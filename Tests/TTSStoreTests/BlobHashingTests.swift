@@ -155,39 +155,4 @@ final class BlobHashingTests: XCTestCase {
         XCTAssertEqual(stat(path, &after), 0)
         XCTAssertEqual(after.st_ino, before.st_ino, "an intact blob is kept, not rewritten")
     }
-
-    /// `meanwhile` runs while the bytes are checked, before the blob has its name; bytes
-    /// that are not the blob are never named, though `meanwhile` ran.
-    func testPutIfHashIsRunsMeanwhileBeforeNamingAndNamesOnlyMatchingBytes() throws {
-        let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
-        let wav = sampleWAV(seed: 17)
-        let hash = BlobHash(of: wav)
-        var namedDuringMeanwhile: Bool?
-        XCTAssertTrue(try store.put(wav, ifHashIs: hash, durability: .deferred) {
-            namedDuringMeanwhile = store.contains(hash)
-        })
-        XCTAssertEqual(namedDuringMeanwhile, false)
-        XCTAssertEqual(try store.read(hash, verify: true), wav)
-
-        var damaged = sampleWAV(seed: 18)
-        damaged[damaged.startIndex + 60] ^= 0x40
-        var ran = false
-        XCTAssertFalse(try store.put(damaged, ifHashIs: BlobHash(of: sampleWAV(seed: 18)), durability: .deferred) {
-            ran = true
-        })
-        XCTAssertTrue(ran)
-        XCTAssertFalse(store.contains(BlobHash(of: sampleWAV(seed: 18))))
-        XCTAssertEqual(try store.allBlobHashes(), [hash])
-        XCTAssertEqual(try store.strayTempFiles(), [])
-    }
-
-    func testAFailingMeanwhileLeavesNoBlobAndNoTemporaryFile() throws {
-        let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
-        let wav = sampleWAV(seed: 19)
-        struct IndexDown: Error {}
-        XCTAssertThrowsError(try store.put(wav, ifHashIs: BlobHash(of: wav), durability: .deferred) { throw IndexDown() })
-        XCTAssertEqual(try store.allBlobHashes(), [])
-        XCTAssertEqual(try store.strayTempFiles(), [])
-    }
 }
-

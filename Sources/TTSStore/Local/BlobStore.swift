@@ -1,6 +1,4 @@
-import Dispatch
 import Foundation
-import Synchronization
 import CShims
 import Glibc
 import TTSCore
@@ -79,34 +77,13 @@ public final class BlobStore: Sendable {
     }
 
     /// Stores bytes that came from elsewhere (another machine, through Redis) only when they
-    /// hash to `expected`. Returns false, and names nothing, when they do not match. With
-    /// `.deferred` the file is named before its bytes reach the disk: the caller must record
-    /// the row as not yet durable and hand the blob to a `BlobSyncQueue`.
-    ///
-    /// The hash is computed on another thread while this one writes the temporary file and
-    /// then runs `meanwhile` (a Redis hit writes its index row there): a hit's two largest
-    /// costs side by side rather than in turn. The file gets its name only after the check;
-    /// when the bytes do not match, `meanwhile` has run all the same and its caller undoes it.
-    public func put(_ wav: Data, ifHashIs expected: BlobHash, durability: BlobDurability = .beforeNaming,
-                    meanwhile: () throws -> Void = {}) throws -> Bool {
-        let check = HashCheck(wav, expected: expected)
-        if contains(expected), check.matches(), try adoptExisting(expected, durability: durability) {
-            try meanwhile()
-            return true
-        }
-        let tempPath = temporaryPath(for: expected)
-        do {
-            try writeNew(wav, to: tempPath, flush: durability == .beforeNaming)
-            try meanwhile()
-            guard check.matches() else {
-                unlink(tempPath)
-                return false
-            }
-            try name(tempPath, as: expected)
-        } catch {
-            unlink(tempPath)
-            throw error
-        }
+    /// hash to `expected`: the check and the store are one pass over the bytes. Returns false,
+    /// and writes nothing, when they do not match. With `.deferred` the file is named before
+    /// its bytes reach the disk: the caller must record the row as not yet durable and hand
+    /// the blob to a `BlobSyncQueue`.
+    public func put(_ wav: Data, ifHashIs expected: BlobHash, durability: BlobDurability = .beforeNaming) throws -> Bool {
+        guard BlobHash(of: wav) == expected else { return false }
+        try store(wav, as: expected, durability: durability)
         return true
     }
 
@@ -127,33 +104,23 @@ public final class BlobStore: Sendable {
     /// Writes the blob file for `hash` (whose bytes are `wav`) unless an intact copy exists.
     private func store(_ wav: Data, as hash: BlobHash, durability: BlobDurability) throws {
         if contains(hash), try adoptExisting(hash, durability: durability) { return }
-        let tempPath = temporaryPath(for: hash)
+        let tempPath = layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
+        let finalPath = path(for: hash)
         do {
             try writeNew(wav, to: tempPath, flush: durability == .beforeNaming)
-            try name(tempPath, as: hash)
+            if rename(tempPath, finalPath) != 0 {
+                // The shard folders are made on first use, not checked on every put.
+                guard errno == ENOENT else {
+                    throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+                }
+                try makeShardFolders(for: hash)
+                if rename(tempPath, finalPath) != 0 {
+                    throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+                }
+            }
         } catch {
             unlink(tempPath)
             throw error
-        }
-    }
-
-    /// A fresh name in `<root>/tmp` for a blob being written.
-    private func temporaryPath(for hash: BlobHash) -> String {
-        layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
-    }
-
-    /// Renames a written temporary file to the blob's name (replacing a damaged file there).
-    private func name(_ tempPath: String, as hash: BlobHash) throws {
-        let finalPath = path(for: hash)
-        if rename(tempPath, finalPath) != 0 {
-            // The shard folders are made on first use, not checked on every put.
-            guard errno == ENOENT else {
-                throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
-            }
-            try makeShardFolders(for: hash)
-            if rename(tempPath, finalPath) != 0 {
-                throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
-            }
         }
     }
 
@@ -290,28 +257,5 @@ public final class BlobStore: Sendable {
         default: hint = "Check the store folder \(layout.root.path) and the disk."
         }
         return TTSError.store("\(what): \(reason). \(hint)")
-    }
-}
-
-/// SHA-256 of some bytes compared with the hash they should have, computed on a thread of
-/// its own from the moment it is made; `matches()` waits for the answer.
-private final class HashCheck: Sendable {
-    private static let queue = DispatchQueue(label: "tts.blob-hash", attributes: .concurrent)
-    private let done = DispatchSemaphore(value: 0)
-    private let result = Mutex(false)
-
-    init(_ bytes: Data, expected: BlobHash) {
-        HashCheck.queue.async { [self] in
-            let matches = BlobHash(of: bytes) == expected
-            result.withLock { $0 = matches }
-            done.signal()
-        }
-    }
-
-    /// Waits (once) for the hash and says whether it is the expected one.
-    func matches() -> Bool {
-        done.wait()
-        done.signal()  // later calls return at once
-        return result.withLock { $0 }
     }
 }

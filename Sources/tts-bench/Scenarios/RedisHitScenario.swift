@@ -116,8 +116,8 @@ struct RedisHitScenario: Scenario {
             .measured("  of which: Redis look-up (metadata, then audio), p50", Figure(try Stats(parts.lookUp).p50, .microseconds),
                       note: "information: the steps of a Redis hit timed one by one through public API (SharedTier.lookup, WAVAudio.decode, BlobStore.put, ClipIndex.upsert); the rest of the total is hand-offs between threads"),
             .measured("  of which: WAV check of the bytes, p50", Figure(try Stats(parts.check).p50, .microseconds)),
-            .measured("  of which: SHA-256 check beside the blob write (temp, rename; fsync deferred), p50", Figure(try Stats(parts.put).p50, .microseconds)),
-            .measured("  of which: index row (the service writes it during the SHA-256 check), p50", Figure(try Stats(parts.upsert).p50, .microseconds)),
+            .measured("  of which: SHA-256 check + blob write (temp, rename; fsync deferred), p50", Figure(try Stats(parts.put).p50, .microseconds)),
+            .measured("  of which: index row, p50", Figure(try Stats(parts.upsert).p50, .microseconds)),
         ]
     }
 
