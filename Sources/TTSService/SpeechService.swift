@@ -165,7 +165,9 @@ public final class SpeechService: Sendable {
                 try index.upsert(clip, blobIsDurable: false)
                 return .stored(clip, flushLater: true)
             }
-            guard blobs.contains(clip.blob) else { return .absent }
+            // Metadata only: usable when this machine has the blob intact (rehashed and
+            // flushed, since the row about to name it says it is on the disk).
+            guard try blobs.adopt(clip.blob) else { return .absent }
             try index.upsert(clip)
             return .stored(clip, flushLater: false)
         }

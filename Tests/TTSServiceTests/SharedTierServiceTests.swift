@@ -98,6 +98,31 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(b.tone.calls, 1)
     }
 
+    /// Metadata without audio is served from a blob this machine already has only when that
+    /// file is intact: a file of zeros left by a power cut (no row names it) is not trusted.
+    func testMetadataWithoutAudioUsesALocalBlobOnlyWhenItIsIntact() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url, shareAudio: false))
+        let made = try await a.service.generateOrFetch(a.request("metadata, local blob"))
+        let wav = try Data(contentsOf: made.path)
+
+        let zeroed = try ServiceFixture(shared: sharedTier(url, shareAudio: false))
+        let path = zeroed.service.blobs.path(for: made.clip.blob)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(count: wav.count)))
+        let remade = try await zeroed.service.generateOrFetch(zeroed.request("metadata, local blob"))
+        XCTAssertEqual(remade.tier, .engine)
+        XCTAssertEqual(zeroed.tone.calls, 1)
+        XCTAssertEqual(try Data(contentsOf: remade.path), wav, "the zeros were replaced")
+
+        let intact = try ServiceFixture(shared: sharedTier(url, shareAudio: false))
+        XCTAssertEqual(try intact.service.blobs.put(wav), made.clip.blob)
+        let reused = try await intact.service.generateOrFetch(intact.request("metadata, local blob"))
+        XCTAssertEqual(reused.tier, .redis)
+        XCTAssertEqual(intact.tone.calls, 0)
+        XCTAssertEqual(try intact.service.index.clipsWithBlobNotDurable(), [])
+    }
+
     func testAudioWhoseHashDoesNotMatchIsNotTrusted() async throws {
         let url = try serverURL()
         let a = try ServiceFixture(shared: sharedTier(url))

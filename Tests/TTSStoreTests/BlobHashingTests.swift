@@ -115,12 +115,14 @@ final class BlobHashingTests: XCTestCase {
         XCTAssertTrue(try store.put(wav, ifHashIs: BlobHash(of: wav), durability: .deferred))
         XCTAssertEqual(try store.read(BlobHash(of: wav), verify: true), wav)
         XCTAssertEqual(try store.strayTempFiles(), [])
-        XCTAssertTrue(try store.flushToDisk(BlobHash(of: wav)))
+        let flushed = try store.flushToDisk(BlobHash(of: wav))
+        XCTAssertNotNil(flushed)
+        XCTAssertEqual(flushed, store.fileIdentity(of: BlobHash(of: wav)))
     }
 
     func testFlushingAMissingBlobSaysSoWithoutFailing() throws {
         let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
-        XCTAssertFalse(try store.flushToDisk(BlobHash(of: sampleWAV(seed: 14))))
+        XCTAssertNil(try store.flushToDisk(BlobHash(of: sampleWAV(seed: 14))))
     }
 
     /// A crash can leave a blob name on bytes that never reached the disk (zeros) with no row
@@ -155,4 +157,17 @@ final class BlobHashingTests: XCTestCase {
         XCTAssertEqual(stat(path, &after), 0)
         XCTAssertEqual(after.st_ino, before.st_ino, "an intact blob is kept, not rewritten")
     }
+
+    func testAdoptTakesOnlyAnIntactFile() throws {
+        let store = try BlobStore(layout: StoreLayout(root: try makeTemporaryFolder(self).appendingPathComponent("store")))
+        let wav = sampleWAV(seed: 23)
+        let hash = BlobHash(of: wav)
+        XCTAssertFalse(try store.adopt(hash), "missing")
+        try FileManager.default.createDirectory(at: store.layout.shardURL(hash), withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: store.path(for: hash), contents: Data(count: wav.count)))
+        XCTAssertFalse(try store.adopt(hash), "zeros of the right size")
+        XCTAssertEqual(try store.put(wav), hash)
+        XCTAssertTrue(try store.adopt(hash))
+    }
 }
+

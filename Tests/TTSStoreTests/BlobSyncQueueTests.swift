@@ -98,4 +98,26 @@ final class BlobSyncQueueTests: XCTestCase {
         try store.index.upsert(sampleClip())
         XCTAssertEqual(try BlobSyncQueue(blobs: store.blobs, index: store.index).recover(), BlobSyncQueue.Recovery())
     }
+
+    /// One blob that cannot be moved aside must not keep a store from opening: its row goes
+    /// (the clip is made again) and recovery carries on.
+    func testRecoverCarriesOnWhenADamagedBlobCannotBeQuarantined() throws {
+        let store = try makeStore()
+        let damaged = try storeDeferred(store, seed: 9)
+        let intact = try storeDeferred(store, seed: 10)
+        let path = store.blobs.path(for: damaged.blob)
+        chmod(path, 0o644)
+        try Data(count: damaged.bytes).write(to: URL(fileURLWithPath: path))
+        // A file where the quarantine folder should be: moving anything there fails.
+        XCTAssertTrue(FileManager.default.createFile(atPath: store.blobs.layout.quarantineURL.path, contents: Data("x".utf8)))
+
+        let recovery = try BlobSyncQueue(blobs: store.blobs, index: store.index).recover()
+
+        XCTAssertEqual(recovery.dropped, [damaged.key])
+        XCTAssertEqual(recovery.kept, 1)
+        XCTAssertNil(try store.index.clip(for: damaged.key))
+        XCTAssertEqual(try store.index.clip(for: intact.key), intact)
+        XCTAssertEqual(try store.index.clipsWithBlobNotDurable(), [])
+    }
 }
+

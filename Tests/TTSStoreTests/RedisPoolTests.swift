@@ -40,10 +40,14 @@ final class RedisPoolTests: RedisServerTestCase {
 
     func testClosingThePoolWakesAWaiterWithAClearError() async throws {
         let pool = try makePool(maxConnections: 1)
+        let release = DispatchSemaphore(value: 0)
         let holding = Task {
-            try await pool.withConnection { connection in
-                usleep(300_000)  // holds the only connection while the waiter queues up
-                return try connection.command(["PING"])
+            try await pool.withConnection { connection -> Bool in
+                // Holds the only connection until the waiter has had its answer, so only
+                // close() can have woken it (bounded: gives up after 10 s, which fails below).
+                let answered = release.wait(timeout: .now() + 10) == .success
+                _ = try connection.command(["PING"])
+                return answered
             }
         }
         try await Task.sleep(for: .milliseconds(50))
@@ -51,10 +55,39 @@ final class RedisPoolTests: RedisServerTestCase {
         try await Task.sleep(for: .milliseconds(50))
         pool.close()
         let error = await assertThrowsTTSErrorAsync(.store) { _ = try await waiting.value }
+        release.signal()
         XCTAssertTrue(error?.message.contains("closed") ?? false, error?.message ?? "")
-        let held = try await holding.value
-        XCTAssertEqual(held, .status("PONG"), "the call in progress finishes")
+        let answeredWhileHeld = try await holding.value
+        XCTAssertTrue(answeredWhileHeld, "the waiter was answered while the connection was still held")
         XCTAssertEqual(pool.connectionCount, 0, "its connection closes when it comes back")
+    }
+
+    /// A failed connect answers every caller waiting for a connection, not just one: with the
+    /// server down nobody checks a connection in, so a caller left waiting would wait for ever.
+    func testAFailedConnectAnswersEveryWaiter() async throws {
+        let pool = RedisPool(RedisPoolConfiguration(
+            url: RedisURL(endpoint: .tcp(host: "127.0.0.1", port: try RedisTestServer.freePort())),
+            maxConnections: 1))
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    do { _ = try await pool.command(["PING"]); return 0 } catch { return 1 }
+                }
+            }
+            // Bounded: a caller still waiting after 10 s counts as hung.
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                return -100
+            }
+            var failed = 0
+            for try await outcome in group {
+                failed += outcome
+                if failed == 6 || outcome < 0 { group.cancelAll(); break }
+            }
+            return failed
+        }
+        XCTAssertEqual(failures, 6, "every caller gets the connect error (a negative count means some hung)")
+        XCTAssertEqual(pool.connectionCount, 0)
     }
 
     func testPipelineRunsOnOneConnection() async throws {

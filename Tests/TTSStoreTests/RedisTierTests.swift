@@ -183,6 +183,28 @@ final class RedisTierTests: RedisServerTestCase {
         XCTAssertGreaterThan(ttl, 400, "the hit refreshed the blob's expiry")
     }
 
+    /// An ACL that does not allow GETEX (NOPERM rather than unknown command): same fallback.
+    func testLookupWorksForAUserNotAllowedGETEX() async throws {
+        let server = try RedisTestServer(password: "admin pw")
+        defer { server.stop() }
+        let admin = try RedisConnection(url: server.url)
+        XCTAssertEqual(try admin.command(["ACL", "SETUSER", "reader", "on", ">reader pw", "~*", "+@all", "-getex"]), .status("OK"))
+        var url = server.url
+        url.username = "reader"
+        url.password = "reader pw"
+        let tier = RedisTier(pool: RedisPool(url: url), prefix: prefix, ttlSeconds: 500)
+        let audio = sampleWAV(seed: 22)
+        let clip = makeClip(audio: audio)
+        try await tier.publish(clip, audio: audio)
+        let asReader = try RedisConnection(url: url)
+        XCTAssertTrue(try asReader.command(["GETEX", prefix + "blob:" + clip.blob.hex])
+            .errorMessage?.hasPrefix("NOPERM") ?? false, "this user must be refused GETEX for the test to mean anything")
+        for _ in 0..<2 {
+            let hit = try await tier.lookup(clip.key)
+            XCTAssertEqual(hit?.audio, audio)
+        }
+    }
+
     func testLookupWithoutAudioLeavesTheBytesInRedis() async throws {
         let tier = try makeTier()
         let audio = awkwardBytes(10)

@@ -14,6 +14,12 @@ public enum BlobDurability: Sendable {
     case deferred
 }
 
+/// One file on one device: what `BlobStore.flushToDisk` flushed.
+public struct BlobFileIdentity: Sendable, Equatable {
+    public let device: UInt64
+    public let inode: UInt64
+}
+
 /// The content-addressed file store of the local tier: each distinct WAV lives once, named by
 /// the SHA-256 of its bytes, under `<root>/blobs/ab/cd/<hash>.wav`.
 ///
@@ -87,41 +93,88 @@ public final class BlobStore: Sendable {
         return true
     }
 
-    /// Flushes a blob's bytes to the disk (fsync). Returns false when the blob is not there
-    /// (removed meanwhile), which leaves nothing to flush.
-    public func flushToDisk(_ hash: BlobHash) throws -> Bool {
+    /// Flushes a blob's bytes to the disk (fsync) and returns which file that was, or nil when
+    /// the blob is not there (removed meanwhile), which leaves nothing to flush.
+    public func flushToDisk(_ hash: BlobHash) throws -> BlobFileIdentity? {
         let path = path(for: hash)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            if errno == ENOENT { return false }
+            if errno == ENOENT { return nil }
             throw posixError("cannot open blob \(hash.short) at \(path) to flush it")
         }
         defer { close(descriptor) }
         if fsync(descriptor) != 0 { throw posixError("cannot flush blob \(hash.short) at \(path) to the disk") }
-        return true
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw posixError("cannot inspect blob \(hash.short) at \(path)") }
+        return BlobFileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Which file holds the blob now (nil when none): lets a flusher notice that the file it
+    /// flushed was replaced before it recorded the flush.
+    public func fileIdentity(of hash: BlobHash) -> BlobFileIdentity? {
+        var info = stat()
+        guard stat(path(for: hash), &info) == 0 else { return nil }
+        return BlobFileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Whether an intact copy of the blob is here, flushed to the disk: for a row about to
+    /// name a blob that this caller did not write (Redis metadata without its audio). Rehashes
+    /// the file, since a crash can orphan a name on bytes that never reached the disk.
+    public func adopt(_ hash: BlobHash) throws -> Bool {
+        try contains(hash) && adoptExisting(hash, durability: .beforeNaming)
     }
 
     /// Writes the blob file for `hash` (whose bytes are `wav`) unless an intact copy exists.
+    ///
+    /// A deferred write never replaces a file that appeared under the name meanwhile: that may
+    /// be another writer's flushed copy, already counted on by a durable row, and replacing it
+    /// with bytes not yet on the disk would undo that. It is adopted instead, when intact.
     private func store(_ wav: Data, as hash: BlobHash, durability: BlobDurability) throws {
         if contains(hash), try adoptExisting(hash, durability: durability) { return }
         let tempPath = layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
-        let finalPath = path(for: hash)
         do {
             try writeNew(wav, to: tempPath, flush: durability == .beforeNaming)
-            if rename(tempPath, finalPath) != 0 {
-                // The shard folders are made on first use, not checked on every put.
-                guard errno == ENOENT else {
-                    throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+            if durability == .deferred, !(try name(tempPath, as: hash, replacing: false)) {
+                // Someone named the blob since the check above.
+                if try adoptExisting(hash, durability: durability) {
+                    unlink(tempPath)
+                    return
                 }
-                try makeShardFolders(for: hash)
-                if rename(tempPath, finalPath) != 0 {
-                    throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
-                }
+                _ = try name(tempPath, as: hash, replacing: true)  // a damaged file: replace it
+            } else if durability == .beforeNaming {
+                _ = try name(tempPath, as: hash, replacing: true)
             }
         } catch {
             unlink(tempPath)
             throw error
         }
+    }
+
+    /// Gives a written temp file the blob's name: rename(2), or link(2) then unlink(2) when it
+    /// must not replace a file already there. Returns false (the temp file left in place) when
+    /// `replacing` is false and the name is taken. The shard folders are made on first use.
+    private func name(_ tempPath: String, as hash: BlobHash, replacing: Bool) throws -> Bool {
+        let finalPath = path(for: hash)
+        func attempt() -> Int32 {
+            guard !replacing else { return rename(tempPath, finalPath) }
+            let linked = link(tempPath, finalPath)
+            // File systems without hard links: rename, accepting the replace.
+            if linked != 0 && (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == EMLINK) {
+                return rename(tempPath, finalPath)
+            }
+            return linked
+        }
+        var status = attempt()
+        if status != 0 && errno == ENOENT {
+            try makeShardFolders(for: hash)
+            status = attempt()
+        }
+        if status != 0 {
+            if !replacing && errno == EEXIST { return false }
+            throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+        }
+        if !replacing { unlink(tempPath) }
+        return true
     }
 
     /// Whether the blob is present: one `stat`, no read.

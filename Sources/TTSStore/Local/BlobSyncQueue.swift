@@ -76,16 +76,20 @@ public final class BlobSyncQueue: Sendable {
             return state.pending
         }
         guard !batch.isEmpty else { return 0 }
-        var flushed: Set<BlobHash> = []
+        var flushed: [BlobHash: BlobFileIdentity] = [:]
         var failure: Error?
         for blob in Set(batch.map(\.blob)) {
             do {
-                if try blobs.flushToDisk(blob) { flushed.insert(blob) }
+                if let file = try blobs.flushToDisk(blob) { flushed[blob] = file }
             } catch {
                 failure = failure ?? error
             }
         }
-        let marked = batch.filter { flushed.contains($0.blob) }
+        // A blob whose file was replaced since its flush (removed and stored again, by another
+        // process) is not marked: the new file's own writer flushes and marks it.
+        let marked = batch.filter { entry in
+            flushed[entry.blob].map { $0 == blobs.fileIdentity(of: entry.blob) } ?? false
+        }
         try index.markDurable(marked)
         if let failure { throw failure }
         return marked.count
@@ -96,21 +100,26 @@ public final class BlobSyncQueue: Sendable {
     /// missing or damaged one loses its row, so the clip is fetched or generated again, and a
     /// damaged file is moved to quarantine. Rows of another running process are intact and are
     /// simply marked early.
+    ///
+    /// Only listing the rows can throw: one blob that cannot be read, flushed or moved aside
+    /// loses its row (the clip is made again) rather than keeping the program from starting,
+    /// and rows that cannot be updated now are simply looked at again next time.
     public func recover() throws -> Recovery {
         var recovery = Recovery()
         var intact: [(key: RequestKey, blob: BlobHash)] = []
         for clip in try index.clipsWithBlobNotDurable() {
             let bytes = try? blobs.read(clip.blob, verify: false)
-            if let bytes, bytes.count == clip.bytes, BlobHash(of: bytes) == clip.blob, try blobs.flushToDisk(clip.blob) {
+            let isIntact = bytes.map { $0.count == clip.bytes && BlobHash(of: $0) == clip.blob } ?? false
+            if isIntact, (try? blobs.flushToDisk(clip.blob)) != nil {
                 intact.append((clip.key, clip.blob))
                 recovery.kept += 1
-            } else {
-                if bytes != nil { _ = try blobs.quarantine(clip.blob) }
-                try index.remove(clip.key)
-                recovery.dropped.append(clip.key)
+                continue
             }
+            if bytes != nil && !isIntact { _ = try? blobs.quarantine(clip.blob) }
+            guard (try? index.remove(clip.key)) != nil else { continue }
+            recovery.dropped.append(clip.key)
         }
-        try index.markDurable(intact)
+        try? index.markDurable(intact)
         return recovery
     }
 }

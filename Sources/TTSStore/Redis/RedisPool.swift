@@ -45,19 +45,19 @@ public struct RedisPoolConfiguration: Sendable {
 
 /// A bounded set of `RedisConnection`s shared by async callers.
 ///
-/// Blocking hiredis calls run on one shared concurrent Dispatch queue, never on Swift's
-/// cooperative threads; the pool bridges them with continuations. Each call holds a connection
-/// of its own for its duration, so no two threads use one connection at once. A connection
+/// Each connection's blocking hiredis calls run on that connection's own serial Dispatch
+/// queue, never on Swift's cooperative threads; the pool bridges them with continuations.
+/// Each call holds a connection of its own for its duration. A connection
 /// that fails is dropped (never handed out again) and the idle ones are re-checked with PING,
 /// since they probably talk to the same dead server. Connecting again happens on the next
 /// call, after an exponentially growing delay, so a pool outlives a Redis restart.
 ///
-/// Why a lock and one shared queue rather than an actor and a queue per connection: a Redis
-/// hit is a few tens of microseconds of network, and each hop through an actor and onto a
-/// serial queue's own thread cost about as much again (measured: 39 µs for an empty call,
-/// against 0.4 µs onto a shared concurrent queue). A custom concurrent queue, unlike
-/// `DispatchQueue.global()`, may add threads when its work blocks, so a stalled server cannot
-/// starve the store work that runs on the global queue.
+/// The bookkeeping is a lock rather than an actor: a Redis hit is a few tens of microseconds
+/// of network, and hopping onto an actor and off again for every check-out and check-in cost
+/// about as much. The queues stay one per connection because Dispatch gives a serial queue a
+/// thread even when others are blocked, whereas concurrent queues (and `DispatchQueue.global()`)
+/// share a small pool on Linux that grows only once a second: a stalled server must not
+/// starve the store work that runs there.
 ///
 /// ```swift
 /// let pool = RedisPool(RedisPoolConfiguration(url: try RedisURL(parsing: "redis://127.0.0.1")))
@@ -71,7 +71,7 @@ public final class RedisPool: Sendable {
     public var url: RedisURL { configuration.url }
 
     private struct IdleConnection {
-        let connection: RedisConnection
+        let connection: PooledConnection
         var lastUsed: ContinuousClock.Instant
         /// Set when another connection failed: check this one before trusting it.
         var suspect: Bool
@@ -87,13 +87,14 @@ public final class RedisPool: Sendable {
         var lastConnectError: TTSError?
         /// Highest `openCount` seen; lets tests check the bound.
         var peakConnectionCount = 0
+        var connectionsMade = 0
         var isClosed = false
     }
 
     /// What `checkOut` does next, decided under the lock and done outside it.
     private enum Step {
-        case use(RedisConnection)
-        case check(RedisConnection)
+        case use(PooledConnection)
+        case check(PooledConnection)
         case connect
         case fail(TTSError)
         case wait
@@ -101,8 +102,6 @@ public final class RedisPool: Sendable {
 
     private let clock = ContinuousClock()
     private let state = Mutex(State())
-    /// Where every blocking call runs (see the type's comment).
-    private static let blockingQueue = DispatchQueue(label: "tts.redis", attributes: .concurrent)
 
     public init(_ configuration: RedisPoolConfiguration) {
         self.configuration = configuration
@@ -122,9 +121,9 @@ public final class RedisPool: Sendable {
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (RedisConnection) throws -> T
     ) async throws -> T {
-        let connection = try await checkOut()
-        let result = await RedisPool.blocking { Result { try body(connection) } }
-        checkIn(connection)
+        let pooled = try await checkOut()
+        let result = await pooled.run { Result { try body(pooled.connection) } }
+        checkIn(pooled)
         return try result.get()
     }
 
@@ -153,23 +152,23 @@ public final class RedisPool: Sendable {
             }
             return (state.idle, state.waiters)
         }
-        for entry in idle { entry.connection.close() }
+        for entry in idle { entry.connection.connection.close() }
         for waiter in waiters { waiter.resume() }
     }
 
     // MARK: - Checking out and in
 
-    private func checkOut() async throws -> RedisConnection {
+    private func checkOut() async throws -> PooledConnection {
         // Bounded: each pass either returns, throws, drops a dead connection, or waits for a
         // check-in; there are at most `maxConnections` connections to drop.
         while true {
             switch nextStep() {
             case let .use(connection):
                 return connection
-            case let .check(connection):
-                let alive = await RedisPool.blocking { (try? connection.command(["PING"])) == .status("PONG") }
-                if alive { return connection }
-                connection.close()
+            case let .check(pooled):
+                let alive = await pooled.run { (try? pooled.connection.command(["PING"])) == .status("PONG") }
+                if alive { return pooled }
+                pooled.connection.close()
                 dropOne()
             case .connect:
                 return try await connect()
@@ -213,8 +212,8 @@ public final class RedisPool: Sendable {
         }
     }
 
-    private func checkIn(_ connection: RedisConnection) {
-        let broken = connection.isBroken
+    private func checkIn(_ pooled: PooledConnection) {
+        let broken = pooled.connection.isBroken
         let now = clock.now
         let (waiter, closeIt) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
             let closeIt = broken || state.isClosed
@@ -222,11 +221,11 @@ public final class RedisPool: Sendable {
                 state.openCount -= 1
                 if broken { for i in state.idle.indices { state.idle[i].suspect = true } }
             } else {
-                state.idle.append(IdleConnection(connection: connection, lastUsed: now, suspect: false))
+                state.idle.append(IdleConnection(connection: pooled, lastUsed: now, suspect: false))
             }
             return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), closeIt)
         }
-        if closeIt { connection.close() }
+        if closeIt { pooled.connection.close() }
         waiter?.resume()
     }
 
@@ -239,13 +238,20 @@ public final class RedisPool: Sendable {
         waiter?.resume()
     }
 
-    /// Connects off the cooperative pool: a connect may block for the timeout.
-    private func connect() async throws -> RedisConnection {
+    /// Connects on the new connection's own queue: a connect may block for the timeout.
+    private func connect() async throws -> PooledConnection {
+        let number = state.withLock { state in
+            state.connectionsMade += 1
+            return state.connectionsMade
+        }
+        let queue = DispatchQueue(label: "tts.redis.connection.\(number)")
         let configuration = self.configuration
-        let result = await RedisPool.blocking {
-            Result {
-                try RedisConnection(url: configuration.url, connectTimeout: configuration.connectTimeout,
-                                    commandTimeout: configuration.commandTimeout)
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RedisConnection, any Error>, Never>) in
+            queue.async {
+                continuation.resume(returning: Result {
+                    try RedisConnection(url: configuration.url, connectTimeout: configuration.connectTimeout,
+                                        commandTimeout: configuration.commandTimeout)
+                })
             }
         }
         switch result {
@@ -255,29 +261,42 @@ public final class RedisPool: Sendable {
                 state.nextConnectAttempt = nil
                 state.lastConnectError = nil
             }
-            return connection
+            return PooledConnection(connection: connection, queue: queue)
         case let .failure(error):
             let storeError = (error as? TTSError) ?? TTSError.store("Cannot connect to Redis at \(url): \(error).")
             let now = clock.now
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            // Every waiter hears about it: each then fails at once with this error (within the
+            // back-off) instead of waiting for a check-in that may never come.
+            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.openCount -= 1
                 state.reconnectDelay = state.reconnectDelay == .zero
                     ? configuration.initialReconnectDelay
                     : min(state.reconnectDelay * 2, configuration.maxReconnectDelay)
                 state.nextConnectAttempt = now + state.reconnectDelay
                 state.lastConnectError = storeError
-                return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+                defer { state.waiters.removeAll() }
+                return state.waiters
             }
-            waiter?.resume()
+            for waiter in waiters { waiter.resume() }
             throw storeError
         }
     }
+}
 
-    /// Runs blocking work on the pool's queue and waits for it without blocking a cooperative
-    /// thread.
-    private static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+/// A connection and the serial queue its blocking calls run on.
+private final class PooledConnection: Sendable {
+    let connection: RedisConnection
+    let queue: DispatchQueue
+
+    init(connection: RedisConnection, queue: DispatchQueue) {
+        self.connection = connection
+        self.queue = queue
+    }
+
+    /// Runs blocking work on this connection's queue without blocking a cooperative thread.
+    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            blockingQueue.async { continuation.resume(returning: work()) }
+            queue.async { continuation.resume(returning: work()) }
         }
     }
 }

@@ -65,8 +65,8 @@ public final class RedisTier: Sendable {
     /// Whether `publish` stores WAV bytes (up to `maxAudioBytes`) next to the metadata.
     public let shareAudio: Bool
     public let maxAudioBytes: Int
-    /// Set when the server answered GETEX with "unknown command" (Redis before 6.2).
-    private let serverLacksGETEX = Atomic(false)
+    /// Set when the server refused GETEX but took GET + EXPIRE (Redis before 6.2, an ACL).
+    private let serverRefusesGETEX = Atomic(false)
 
     public static let defaultTTLSeconds = 30 * 24 * 3600
     public static let defaultMaxAudioBytes = 4 << 20
@@ -130,16 +130,20 @@ public final class RedisTier: Sendable {
     }
 
     /// The blob's bytes, refreshing their expiry: GETEX (Redis 6.2+) does both in one
-    /// command; an older server says it does not know GETEX once, and gets GET + EXPIRE from
-    /// then on.
+    /// command. A server that refuses GETEX (older than 6.2, or an ACL or proxy that does not
+    /// allow it) gets GET + EXPIRE instead, from then on once that worked.
     private func fetchAudio(_ blobKey: Data, ttl: Data?, on connection: RedisConnection) throws -> RedisReply {
         guard let ttl else { return try connection.command([Data("GET".utf8), blobKey]) }
-        if !serverLacksGETEX.load(ordering: .relaxed) {
+        let triedGETEX = !serverRefusesGETEX.load(ordering: .relaxed)
+        if triedGETEX {
             let reply = try connection.command([Data("GETEX".utf8), blobKey, Data("EX".utf8), ttl])
-            guard let message = reply.errorMessage, message.lowercased().contains("unknown command") else { return reply }
-            serverLacksGETEX.store(true, ordering: .relaxed)
+            guard reply.errorMessage != nil else { return reply }
         }
-        return try connection.pipeline([[Data("GET".utf8), blobKey], [Data("EXPIRE".utf8), blobKey, ttl]])[0]
+        let replies = try connection.pipeline([[Data("GET".utf8), blobKey], [Data("EXPIRE".utf8), blobKey, ttl]])
+        if triedGETEX && replies.allSatisfy({ $0.errorMessage == nil }) {
+            serverRefusesGETEX.store(true, ordering: .relaxed)
+        }
+        return replies[0]
     }
 
     /// Stores the clip's metadata and, when sharing is on and it fits under the cap, its WAV
