@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TestSupport
+import TTSStore
 
 /// Two tts-repl processes with separate stores ("two machines") on one Redis server.
 final class RedisEndToEndTests: XCTestCase {
@@ -46,6 +47,14 @@ final class RedisEndToEndTests: XCTestCase {
         XCTAssertEqual(tiers.count, 100)
         XCTAssertEqual(tiers.filter { $0 == "engine" }.count, 50, "each phrase generated exactly once across both")
         XCTAssertEqual(tiers.filter { $0 == "redis" }.count, 50)
+        // Blobs taken from Redis are flushed by the time a process exits: no row is left for
+        // the next start to rehash.
+        for repl in [a, b] {
+            let index = try ClipIndex(url: StoreLayout(root: repl.store).indexURL)
+            defer { index.close() }
+            XCTAssertEqual(try index.clipsWithBlobNotDurable().count, 0)
+            XCTAssertEqual(try index.count(.all), 50)
+        }
     }
 
     func testPasswordDatabaseAndUnixSocketURLs() throws {
