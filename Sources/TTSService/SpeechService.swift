@@ -159,11 +159,16 @@ public final class SpeechService: Sendable {
             if let audio = hit.audio {
                 // The store hashes the bytes and names them only when they are the blob the
                 // metadata says. Redis still holds them, so the fsync is deferred to
-                // `blobSync`, and the row records that until then.
-                guard (try? WAVAudio.decode(audio)) != nil,
-                      try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else { return .mismatch(clip) }
-                try index.upsert(clip, blobIsDurable: false)
-                return .stored(clip, flushLater: true)
+                // `blobSync`, and the row records that until then. Unless a durable row names
+                // this blob already (its file was lost or damaged): that row counts on the
+                // name meaning bytes on the disk, so the new copy is flushed first.
+                guard (try? WAVAudio.decode(audio)) != nil else { return .mismatch(clip) }
+                let deferred = try !index.hasDurableClip(forBlob: clip.blob)
+                guard try blobs.put(audio, ifHashIs: clip.blob, durability: deferred ? .deferred : .beforeNaming) else {
+                    return .mismatch(clip)
+                }
+                try index.upsert(clip, blobIsDurable: !deferred)
+                return .stored(clip, flushLater: deferred)
             }
             // Metadata only: usable when this machine has the blob intact (rehashed and
             // flushed, since the row about to name it says it is on the disk).

@@ -123,6 +123,23 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(try intact.service.index.clipsWithBlobNotDurable(), [])
     }
 
+    /// A blob that a durable row already names (its file lost) is flushed before it is named
+    /// again: that row counts on the name meaning bytes on the disk.
+    func testABlobADurableRowNamesIsStoredFlushedNotDeferred() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url))
+        let made = try await a.service.generateOrFetch(a.request("named twice"))
+        let b = try ServiceFixture(shared: sharedTier(url), blobSyncDelay: .seconds(600))
+        var other = made.clip
+        other.key = RequestKey(hex: String(repeating: "ab", count: 32))!
+        try b.service.index.upsert(other)  // durable, but its blob file is gone
+        let hit = try await b.service.generateOrFetch(b.request("named twice"))
+        XCTAssertEqual(hit.tier, .redis)
+        XCTAssertEqual(try b.service.index.clipsWithBlobNotDurable(), [])
+        XCTAssertEqual(b.service.blobSync.pendingCount, 0)
+        XCTAssertTrue(try b.service.index.hasDurableClip(forBlob: made.clip.blob))
+    }
+
     func testAudioWhoseHashDoesNotMatchIsNotTrusted() async throws {
         let url = try serverURL()
         let a = try ServiceFixture(shared: sharedTier(url))

@@ -141,6 +141,25 @@ final class ClipIndexTests: XCTestCase {
         XCTAssertEqual(try index.clipsWithBlobNotDurable(), [clip])
     }
 
+    func testHasDurableClipForBlobCountsOnlyDurableRows() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let clip = sampleClip(blobSeed: 7)
+        XCTAssertFalse(try index.hasDurableClip(forBlob: clip.blob))
+        try index.upsert(clip, blobIsDurable: false)
+        XCTAssertFalse(try index.hasDurableClip(forBlob: clip.blob))
+        try index.markDurable([(clip.key, clip.blob)])
+        XCTAssertTrue(try index.hasDurableClip(forBlob: clip.blob))
+    }
+
+    func testMarkingDurableSkipsBlobsTheCheckRejects() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let kept = sampleClip(text: "kept", blobSeed: 8), replaced = sampleClip(text: "replaced", blobSeed: 9)
+        try index.upsert([kept, replaced], blobIsDurable: false)
+        let marked = try index.markDurable([(kept.key, kept.blob), (replaced.key, replaced.blob)]) { $0 == kept.blob }
+        XCTAssertEqual(marked, 1)
+        XCTAssertEqual(try index.clipsWithBlobNotDurable(), [replaced])
+    }
+
     func testADurableUpsertClearsTheMark() throws {
         let index = try ClipIndex(url: try makeIndexURL())
         let clip = sampleClip(blobSeed: 6)

@@ -40,9 +40,10 @@ final class RedisPoolTests: RedisServerTestCase {
 
     func testClosingThePoolWakesAWaiterWithAClearError() async throws {
         let pool = try makePool(maxConnections: 1)
-        let release = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0), entered = DispatchSemaphore(value: 0)
         let holding = Task {
             try await pool.withConnection { connection -> Bool in
+                entered.signal()
                 // Holds the only connection until the waiter has had its answer, so only
                 // close() can have woken it (bounded: gives up after 10 s, which fails below).
                 let answered = release.wait(timeout: .now() + 10) == .success
@@ -50,9 +51,15 @@ final class RedisPoolTests: RedisServerTestCase {
                 return answered
             }
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // Bounded waits (200 × 10 ms each): the holder is in its call, then the waiter queues.
+        var tries = 0
+        while entered.wait(timeout: .now()) != .success && tries < 200 {
+            tries += 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
         let waiting = Task { try await pool.command(["PING"]) }
-        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<200 where pool.waiterCount < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(pool.waiterCount, 1)
         pool.close()
         let error = await assertThrowsTTSErrorAsync(.store) { _ = try await waiting.value }
         release.signal()
@@ -88,6 +95,39 @@ final class RedisPoolTests: RedisServerTestCase {
         }
         XCTAssertEqual(failures, 6, "every caller gets the connect error (a negative count means some hung)")
         XCTAssertEqual(pool.connectionCount, 0)
+    }
+
+    /// One failed connect while a connection is in use must not fail the callers behind it:
+    /// the server is probably fine (here it only refused a second client), so they wait for
+    /// the connection in use and are served by it.
+    func testAFailedConnectWhileAConnectionIsInUseMakesOthersWaitNotFail() async throws {
+        let server = try RedisTestServer()
+        defer { server.stop() }
+        let pool = RedisPool(RedisPoolConfiguration(url: server.url, maxConnections: 2,
+                                                    initialReconnectDelay: .seconds(30)))
+        _ = try await pool.command(["CONFIG", "SET", "maxclients", "1"])
+        let release = DispatchSemaphore(value: 0), entered = DispatchSemaphore(value: 0)
+        let holding = Task {
+            try await pool.withConnection { connection -> RedisReply in
+                entered.signal()
+                _ = release.wait(timeout: .now() + 10)
+                return try connection.command(["PING"])
+            }
+        }
+        var tries = 0
+        while entered.wait(timeout: .now()) != .success && tries < 200 {
+            tries += 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // The second connection is refused (max clients): the pool backs off for 30 s.
+        await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
+        let behind = Task { try await pool.command(["PING"]) }
+        for _ in 0..<200 where pool.waiterCount < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(pool.waiterCount, 1, "the caller waits for the connection in use")
+        release.signal()
+        let served = try await behind.value
+        XCTAssertEqual(served, .status("PONG"))
+        _ = try await holding.value
     }
 
     func testPipelineRunsOnOneConnection() async throws {

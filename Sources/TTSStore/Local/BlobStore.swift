@@ -20,6 +20,19 @@ public struct BlobFileIdentity: Sendable, Equatable {
     public let inode: UInt64
 }
 
+/// A flushed blob file kept open (closed when released): see `BlobStore.flushAndHold`.
+public final class HeldBlobFile: Sendable {
+    public let identity: BlobFileIdentity
+    private let descriptor: Int32
+
+    init(descriptor: Int32, identity: BlobFileIdentity) {
+        self.descriptor = descriptor
+        self.identity = identity
+    }
+
+    deinit { close(descriptor) }
+}
+
 /// The content-addressed file store of the local tier: each distinct WAV lives once, named by
 /// the SHA-256 of its bytes, under `<root>/blobs/ab/cd/<hash>.wav`.
 ///
@@ -96,17 +109,24 @@ public final class BlobStore: Sendable {
     /// Flushes a blob's bytes to the disk (fsync) and returns which file that was, or nil when
     /// the blob is not there (removed meanwhile), which leaves nothing to flush.
     public func flushToDisk(_ hash: BlobHash) throws -> BlobFileIdentity? {
-        let path = path(for: hash)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            if errno == ENOENT { return nil }
-            throw posixError("cannot open blob \(hash.short) at \(path) to flush it")
+        guard let file = try openBlob(hash) else { return nil }
+        defer { close(file.descriptor) }
+        try flush(file.descriptor, path: file.path, what: "blob \(hash.short)")
+        return try identity(of: file.descriptor, path: file.path)
+    }
+
+    /// Flushes a blob and keeps its file open until the result is released, so the file cannot
+    /// be freed and its inode number reused meanwhile (nil when the blob is not there). For a
+    /// flusher that records the flush afterwards and must know the name still means that file.
+    public func flushAndHold(_ hash: BlobHash) throws -> HeldBlobFile? {
+        guard let file = try openBlob(hash) else { return nil }
+        do {
+            try flush(file.descriptor, path: file.path, what: "blob \(hash.short)")
+            return HeldBlobFile(descriptor: file.descriptor, identity: try identity(of: file.descriptor, path: file.path))
+        } catch {
+            close(file.descriptor)
+            throw error
         }
-        defer { close(descriptor) }
-        if fsync(descriptor) != 0 { throw posixError("cannot flush blob \(hash.short) at \(path) to the disk") }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw posixError("cannot inspect blob \(hash.short) at \(path)") }
-        return BlobFileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// Which file holds the blob now (nil when none): lets a flusher notice that the file it
@@ -121,28 +141,39 @@ public final class BlobStore: Sendable {
     /// name a blob that this caller did not write (Redis metadata without its audio). Rehashes
     /// the file, since a crash can orphan a name on bytes that never reached the disk.
     public func adopt(_ hash: BlobHash) throws -> Bool {
-        try contains(hash) && adoptExisting(hash, durability: .beforeNaming)
+        try adoptExisting(hash, durability: .beforeNaming)
     }
 
     /// Writes the blob file for `hash` (whose bytes are `wav`) unless an intact copy exists.
     ///
-    /// A deferred write never replaces a file that appeared under the name meanwhile: that may
-    /// be another writer's flushed copy, already counted on by a durable row, and replacing it
-    /// with bytes not yet on the disk would undo that. It is adopted instead, when intact.
+    /// A deferred write never replaces a file under the blob's name with bytes not yet on the
+    /// disk: that file may be another writer's flushed copy, already counted on by durable
+    /// rows. It names its file with link(2), which fails when the name is taken; an intact
+    /// file there is adopted, and a damaged one (or a file system without hard links) gets
+    /// flushed bytes, as a durable write would.
     private func store(_ wav: Data, as hash: BlobHash, durability: BlobDurability) throws {
-        if contains(hash), try adoptExisting(hash, durability: durability) { return }
+        if try adoptExisting(hash, durability: durability) { return }
         let tempPath = layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
         do {
             try writeNew(wav, to: tempPath, flush: durability == .beforeNaming)
-            if durability == .deferred, !(try name(tempPath, as: hash, replacing: false)) {
+            guard durability == .deferred else {
+                try name(tempPath, as: hash, mode: .replacing)
+                return
+            }
+            switch try name(tempPath, as: hash, mode: .ifAbsent) {
+            case .named:
+                return
+            case .taken:
                 // Someone named the blob since the check above.
-                if try adoptExisting(hash, durability: durability) {
+                if try adoptExisting(hash, durability: .deferred) {
                     unlink(tempPath)
                     return
                 }
-                _ = try name(tempPath, as: hash, replacing: true)  // a damaged file: replace it
-            } else if durability == .beforeNaming {
-                _ = try name(tempPath, as: hash, replacing: true)
+                try flushFile(at: tempPath)
+                try name(tempPath, as: hash, mode: .replacing)
+            case .needsReplacing:
+                try flushFile(at: tempPath)
+                try name(tempPath, as: hash, mode: .replacing)
             }
         } catch {
             unlink(tempPath)
@@ -150,31 +181,31 @@ public final class BlobStore: Sendable {
         }
     }
 
+    private enum NamingMode { case replacing, ifAbsent }
+    private enum Naming { case named, taken, needsReplacing }
+
     /// Gives a written temp file the blob's name: rename(2), or link(2) then unlink(2) when it
-    /// must not replace a file already there. Returns false (the temp file left in place) when
-    /// `replacing` is false and the name is taken. The shard folders are made on first use.
-    private func name(_ tempPath: String, as hash: BlobHash, replacing: Bool) throws -> Bool {
+    /// must not replace a file already there (`.taken`, the temp file left in place; on a file
+    /// system without hard links, `.needsReplacing`). The shard folders are made on first use.
+    @discardableResult
+    private func name(_ tempPath: String, as hash: BlobHash, mode: NamingMode) throws -> Naming {
         let finalPath = path(for: hash)
         func attempt() -> Int32 {
-            guard !replacing else { return rename(tempPath, finalPath) }
-            let linked = link(tempPath, finalPath)
-            // File systems without hard links: rename, accepting the replace.
-            if linked != 0 && (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == EMLINK) {
-                return rename(tempPath, finalPath)
-            }
-            return linked
+            let status = mode == .replacing ? rename(tempPath, finalPath) : link(tempPath, finalPath)
+            return status == 0 ? 0 : errno
         }
-        var status = attempt()
-        if status != 0 && errno == ENOENT {
+        var code = attempt()
+        if code == ENOENT {
             try makeShardFolders(for: hash)
-            status = attempt()
+            code = attempt()
         }
-        if status != 0 {
-            if !replacing && errno == EEXIST { return false }
-            throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)")
+        if code != 0 {
+            if mode == .ifAbsent && code == EEXIST { return .taken }
+            if mode == .ifAbsent && (code == EPERM || code == ENOTSUP || code == EMLINK) { return .needsReplacing }
+            throw posixError("cannot move the new blob \(hash.short) from \(tempPath) into \(finalPath)", code: code)
         }
-        if !replacing { unlink(tempPath) }
-        return true
+        if mode == .ifAbsent { unlink(tempPath) }
+        return .named
     }
 
     /// Whether the blob is present: one `stat`, no read.
@@ -274,13 +305,61 @@ public final class BlobStore: Sendable {
 
     /// Whether the file already under `hash`'s name can stand for the new bytes: it must hash
     /// to its name (a crash can orphan a named, never-flushed file) and, unless the caller
-    /// defers durability, be on the disk. A damaged copy is replaced by the caller's write.
+    /// defers durability, be on the disk; read, hashed and flushed through one descriptor, so
+    /// the file checked is the file flushed. False when there is no file or it is damaged
+    /// (the caller's write replaces it); a file that cannot be read throws, since that is no
+    /// proof of damage.
     private func adoptExisting(_ hash: BlobHash, durability: BlobDurability) throws -> Bool {
-        guard let existing = try? DurableFile.readAll(path(for: hash)), BlobHash(of: existing) == hash else {
-            return false
+        guard let file = try openBlob(hash) else { return false }
+        defer { close(file.descriptor) }
+        let existing: Data
+        do {
+            existing = try DurableFile.readAll(descriptor: file.descriptor, path: file.path)
+        } catch {
+            throw posixError("cannot read blob \(hash.short) at \(file.path)", code: error.code)
         }
-        if durability == .beforeNaming { _ = try flushToDisk(hash) }
+        guard BlobHash(of: existing) == hash else { return false }
+        if durability == .beforeNaming { try flush(file.descriptor, path: file.path, what: "blob \(hash.short)") }
         return true
+    }
+
+    /// The blob's file opened for reading, or nil when there is none.
+    private func openBlob(_ hash: BlobHash) throws -> (descriptor: Int32, path: String)? {
+        let path = path(for: hash)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw posixError("cannot open blob \(hash.short) at \(path)", code: code)
+        }
+        return (descriptor, path)
+    }
+
+    private func flush(_ descriptor: Int32, path: String, what: String) throws {
+        if fsync(descriptor) != 0 {
+            let code = errno
+            throw posixError("cannot flush \(what) at \(path) to the disk", code: code)
+        }
+    }
+
+    /// fsync of a file by path (a temp file about to replace a blob).
+    private func flushFile(at path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            throw posixError("cannot open the temporary file \(path) to flush it", code: code)
+        }
+        defer { close(descriptor) }
+        try flush(descriptor, path: path, what: "the temporary file")
+    }
+
+    private func identity(of descriptor: Int32, path: String) throws -> BlobFileIdentity {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let code = errno
+            throw posixError("cannot inspect \(path)", code: code)
+        }
+        return BlobFileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// Writes all bytes to a new file (never an existing one), fsync'ed when `flush`.

@@ -61,13 +61,22 @@ public final class BlobSyncQueue: Sendable {
         guard schedule else { return }
         let delay = DispatchTimeInterval.nanoseconds(Int(delay.milliseconds * 1_000_000))
         // A failed background flush leaves the rows unmarked: the next open rehashes them.
-        queue.asyncAfter(deadline: .now() + delay) { [self] in _ = try? flush() }
+        queue.asyncAfter(deadline: .now() + delay) { [self] in _ = try? flushPending() }
     }
 
-    /// Flushes every pending blob now, on the calling thread, and marks its rows durable.
-    /// Returns how many rows were marked. Called by the timer, at exit, and by tests.
+    /// Flushes every pending blob now and marks its rows durable; returns how many rows were
+    /// marked. Waits for a flush the timer has under way, so that after it returns (at exit,
+    /// before the index closes) nothing added earlier is still being flushed.
     @discardableResult
     public func flush() throws -> Int {
+        try queue.sync { try flushPending() }
+    }
+
+    /// One pass, on `queue`. The files stay open from their fsync until the rows are marked,
+    /// and the marking checks, inside its transaction, that each name still means the file
+    /// that was flushed: a blob removed and stored again by another process in between is
+    /// left for that process to flush and mark.
+    private func flushPending() throws -> Int {
         let batch = state.withLock { state in
             defer {
                 state.pending.removeAll()
@@ -75,24 +84,24 @@ public final class BlobSyncQueue: Sendable {
             }
             return state.pending
         }
-        guard !batch.isEmpty else { return 0 }
-        var flushed: [BlobHash: BlobFileIdentity] = [:]
+        var marked = 0
         var failure: Error?
-        for blob in Set(batch.map(\.blob)) {
-            do {
-                if let file = try blobs.flushToDisk(blob) { flushed[blob] = file }
-            } catch {
-                failure = failure ?? error
+        let blobsInBatch = Array(Set(batch.map(\.blob)))
+        // At most this many files open at once.
+        for start in stride(from: 0, to: blobsInBatch.count, by: 200) {
+            var held: [BlobHash: HeldBlobFile] = [:]
+            for blob in blobsInBatch[start..<min(start + 200, blobsInBatch.count)] {
+                do {
+                    if let file = try blobs.flushAndHold(blob) { held[blob] = file }
+                } catch {
+                    failure = failure ?? error
+                }
             }
+            let rows = batch.filter { held[$0.blob] != nil }
+            marked += try index.markDurable(rows) { blob in held[blob]?.identity == blobs.fileIdentity(of: blob) }
         }
-        // A blob whose file was replaced since its flush (removed and stored again, by another
-        // process) is not marked: the new file's own writer flushes and marks it.
-        let marked = batch.filter { entry in
-            flushed[entry.blob].map { $0 == blobs.fileIdentity(of: entry.blob) } ?? false
-        }
-        try index.markDurable(marked)
         if let failure { throw failure }
-        return marked.count
+        return marked
     }
 
     /// At open: every row still marked "not durable" (its process crashed or was killed before

@@ -190,14 +190,33 @@ public final class ClipIndex: Sendable {
     }
 
     /// Records that the blobs of these rows are on the disk. A row that now names another
-    /// blob (replaced meanwhile) is left alone.
-    public func markDurable(_ clips: [(key: RequestKey, blob: BlobHash)]) throws {
-        guard !clips.isEmpty else { return }
-        try withDatabase { database, _ in
+    /// blob (replaced meanwhile) is left alone, and so is every row whose blob fails
+    /// `stillFlushed`, which runs inside the write transaction: no other process can write a
+    /// row between that check and the commit.
+    /// Returns how many rows it marked.
+    @discardableResult
+    public func markDurable(_ clips: [(key: RequestKey, blob: BlobHash)],
+                            where stillFlushed: (BlobHash) -> Bool = { _ in true }) throws -> Int {
+        guard !clips.isEmpty else { return 0 }
+        return try withDatabase { database, _ in
             let statement = try database.cachedStatement("UPDATE clips SET durable = 1 WHERE key = ?1 AND blob = ?2 AND durable = 0")
-            try database.writeTransaction {
-                for clip in clips { try statement.run([.text(clip.key.hex), .text(clip.blob.hex)]) }
+            return try database.writeTransaction {
+                var marked = 0
+                for clip in clips where stillFlushed(clip.blob) {
+                    try statement.run([.text(clip.key.hex), .text(clip.blob.hex)])
+                    marked += database.changes
+                }
+                return marked
             }
+        }
+    }
+
+    /// Whether a row marked durable names `blob`: such a row counts on the blob's file being
+    /// on the disk, so a new copy of that blob must be flushed before it gets the name.
+    public func hasDurableClip(forBlob blob: BlobHash) throws -> Bool {
+        try withDatabase { database, _ in
+            try database.cachedStatement("SELECT 1 FROM clips WHERE blob = ?1 AND durable = 1 LIMIT 1")
+                .firstRow([.text(blob.hex)]) { _ in true } ?? false
         }
     }
 

@@ -73,6 +73,11 @@ public enum DurableFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileFailure(action: "open", path: path, code: errno) }
         defer { close(descriptor) }
+        return try readAll(descriptor: descriptor, path: path)
+    }
+
+    /// The rest of an open file (from its current offset); `path` only names it in errors.
+    public static func readAll(descriptor: Int32, path: String) throws(FileFailure) -> Data {
         var data = Data()
         var info = stat()
         if fstat(descriptor, &info) == 0 { data.reserveCapacity(Int(info.st_size)) }

@@ -81,7 +81,7 @@ public final class RedisPool: Sendable {
         var idle: [IdleConnection] = []
         /// Idle plus checked out plus being connected.
         var openCount = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [CheckedContinuation<Step?, Never>] = []
         var reconnectDelay: Duration = .zero
         var nextConnectAttempt: ContinuousClock.Instant?
         var lastConnectError: TTSError?
@@ -153,7 +153,7 @@ public final class RedisPool: Sendable {
             return (state.idle, state.waiters)
         }
         for entry in idle { entry.connection.connection.close() }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.resume(returning: nil) }
     }
 
     // MARK: - Checking out and in
@@ -162,7 +162,24 @@ public final class RedisPool: Sendable {
         // Bounded: each pass either returns, throws, drops a dead connection, or waits for a
         // check-in; there are at most `maxConnections` connections to drop.
         while true {
-            switch nextStep() {
+            let now = clock.now
+            var step = state.withLock { decide(&$0, now: now) }
+            if case .wait = step {
+                // Decided again and registered under one lock: a check-in in between would
+                // otherwise find no waiter to wake. Woken with nil: decide once more.
+                let decided = await withCheckedContinuation { (waiter: CheckedContinuation<Step?, Never>) in
+                    let immediate = state.withLock { state -> Step? in
+                        let step = decide(&state, now: clock.now)
+                        guard case .wait = step else { return step }
+                        state.waiters.append(waiter)
+                        return nil
+                    }
+                    if let immediate { waiter.resume(returning: immediate) }
+                }
+                guard let decided else { continue }
+                step = decided
+            }
+            switch step {
             case let .use(connection):
                 return connection
             case let .check(pooled):
@@ -175,47 +192,41 @@ public final class RedisPool: Sendable {
             case let .fail(error):
                 throw error
             case .wait:
-                await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-                    // Re-checked under the lock: a check-in between `nextStep` and here would
-                    // otherwise find no waiter to wake.
-                    let retryNow = state.withLock { state -> Bool in
-                        if state.isClosed || !state.idle.isEmpty || state.openCount < configuration.maxConnections {
-                            return true
-                        }
-                        state.waiters.append(waiter)
-                        return false
-                    }
-                    if retryNow { waiter.resume() }
-                }
+                continue
             }
         }
     }
 
-    private func nextStep() -> Step {
-        let now = clock.now
-        return state.withLock { state in
-            if state.isClosed {
-                return .fail(TTSError.store("The Redis pool for \(url) was closed; no more commands are sent."))
-            }
-            if let entry = state.idle.popLast() {
-                let stale = entry.suspect || now - entry.lastUsed > configuration.healthCheckAfterIdle
-                return stale ? .check(entry.connection) : .use(entry.connection)
-            }
-            guard state.openCount < configuration.maxConnections else { return .wait }
-            if let next = state.nextConnectAttempt, now < next, let lastConnectError = state.lastConnectError {
-                let wait = RedisConnection.milliseconds(next - now)
-                return .fail(TTSError(.store, lastConnectError.message + " (Next connection attempt in \(wait) ms.)"))
-            }
-            state.openCount += 1
-            state.peakConnectionCount = max(state.peakConnectionCount, state.openCount)
-            return .connect
+    /// What a caller wanting a connection does next; takes what it decides on (an idle
+    /// connection, a slot to connect in) under the caller's hold of the lock.
+    private func decide(_ state: inout State, now: ContinuousClock.Instant) -> Step {
+        if state.isClosed {
+            return .fail(TTSError.store("The Redis pool for \(url) was closed; no more commands are sent."))
         }
+        if let entry = state.idle.popLast() {
+            let stale = entry.suspect || now - entry.lastUsed > configuration.healthCheckAfterIdle
+            return stale ? .check(entry.connection) : .use(entry.connection)
+        }
+        guard state.openCount < configuration.maxConnections else { return .wait }
+        if let next = state.nextConnectAttempt, now < next, let lastConnectError = state.lastConnectError {
+            // Backing off after a failed connect: wait for a connection in use if there is
+            // one (the server may well be fine), else fail at once rather than wait it out.
+            guard state.openCount == 0 else { return .wait }
+            let wait = RedisConnection.milliseconds(next - now)
+            return .fail(TTSError(.store, lastConnectError.message + " (Next connection attempt in \(wait) ms.)"))
+        }
+        state.openCount += 1
+        state.peakConnectionCount = max(state.peakConnectionCount, state.openCount)
+        return .connect
     }
+
+    /// Callers waiting for a connection (tests wait for one to queue up).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
 
     private func checkIn(_ pooled: PooledConnection) {
         let broken = pooled.connection.isBroken
         let now = clock.now
-        let (waiter, closeIt) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
+        let (waiter, closeIt) = state.withLock { state -> (CheckedContinuation<Step?, Never>?, Bool) in
             let closeIt = broken || state.isClosed
             if closeIt {
                 state.openCount -= 1
@@ -226,16 +237,16 @@ public final class RedisPool: Sendable {
             return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), closeIt)
         }
         if closeIt { pooled.connection.close() }
-        waiter?.resume()
+        waiter?.resume(returning: nil)
     }
 
     /// Forgets a connection that was closed, and lets a waiter try in its place.
     private func dropOne() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Step?, Never>? in
             state.openCount -= 1
             return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
         }
-        waiter?.resume()
+        waiter?.resume(returning: nil)
     }
 
     /// Connects on the new connection's own queue: a connect may block for the timeout.
@@ -256,10 +267,17 @@ public final class RedisPool: Sendable {
         }
         switch result {
         case let .success(connection):
-            state.withLock { state in
+            let closed = state.withLock { state -> Bool in
                 state.reconnectDelay = .zero
                 state.nextConnectAttempt = nil
                 state.lastConnectError = nil
+                if state.isClosed { state.openCount -= 1 }
+                return state.isClosed
+            }
+            if closed {
+                // close() came while this connect was under way: nothing more is sent.
+                connection.close()
+                throw TTSError.store("The Redis pool for \(url) was closed; no more commands are sent.")
             }
             return PooledConnection(connection: connection, queue: queue)
         case let .failure(error):
@@ -267,7 +285,7 @@ public final class RedisPool: Sendable {
             let now = clock.now
             // Every waiter hears about it: each then fails at once with this error (within the
             // back-off) instead of waiting for a check-in that may never come.
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let waiters = state.withLock { state -> [CheckedContinuation<Step?, Never>] in
                 state.openCount -= 1
                 state.reconnectDelay = state.reconnectDelay == .zero
                     ? configuration.initialReconnectDelay
@@ -277,7 +295,7 @@ public final class RedisPool: Sendable {
                 defer { state.waiters.removeAll() }
                 return state.waiters
             }
-            for waiter in waiters { waiter.resume() }
+            for waiter in waiters { waiter.resume(returning: nil) }
             throw storeError
         }
     }
