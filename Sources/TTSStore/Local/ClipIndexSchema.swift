@@ -72,7 +72,8 @@ enum ClipIndexSchema {
 
         // WAL lets readers in other processes go on while one process writes; NORMAL
         // synchronous is durable across process crashes and loses at most the last commits on
-        // a power cut, which only costs a re-fetch (blobs are fsync'ed on their own).
+        // a power cut, which only costs a re-fetch (blobs are fsync'ed on their own, and a blob
+        // whose row was lost is rehashed before it is used again: see `BlobSyncQueue`).
         try database.execute("PRAGMA journal_mode = WAL")
         try database.execute("PRAGMA synchronous = NORMAL")
 
