@@ -117,14 +117,13 @@ public final class BlobSyncQueue: Sendable {
         var recovery = Recovery()
         var intact: [(key: RequestKey, blob: BlobHash)] = []
         for clip in try index.clipsWithBlobNotDurable() {
-            let bytes = try? blobs.read(clip.blob, verify: false)
-            let isIntact = bytes.map { $0.count == clip.bytes && BlobHash(of: $0) == clip.blob } ?? false
-            if isIntact, (try? blobs.flushToDisk(clip.blob)) != nil {
+            // Read, hashed and flushed through one descriptor; unreadable counts as damaged.
+            if (try? blobs.adopt(clip.blob)) == true {
                 intact.append((clip.key, clip.blob))
                 recovery.kept += 1
                 continue
             }
-            if bytes != nil && !isIntact { _ = try? blobs.quarantine(clip.blob) }
+            if blobs.contains(clip.blob) { _ = try? blobs.quarantine(clip.blob) }
             guard (try? index.remove(clip.key)) != nil else { continue }
             recovery.dropped.append(clip.key)
         }
