@@ -164,7 +164,8 @@ public final class BlobStore: Sendable {
             case .named:
                 return
             case .taken:
-                // Someone named the blob since the check above.
+                // Taken by another writer since the check above, or by the damaged or
+                // unreadable file that check turned down (replaced, with flushed bytes).
                 if try adoptExisting(hash, durability: .deferred) {
                     unlink(tempPath)
                     return
@@ -306,19 +307,15 @@ public final class BlobStore: Sendable {
     /// Whether the file already under `hash`'s name can stand for the new bytes: it must hash
     /// to its name (a crash can orphan a named, never-flushed file) and, unless the caller
     /// defers durability, be on the disk; read, hashed and flushed through one descriptor, so
-    /// the file checked is the file flushed. False when there is no file or it is damaged
-    /// (the caller's write replaces it); a file that cannot be read throws, since that is no
-    /// proof of damage.
+    /// the file checked is the file flushed. False when there is no file, or it is damaged or
+    /// cannot be read: the caller then writes the bytes itself, and every path that replaces
+    /// a file already there does so with flushed bytes (`store`), so a file that was only
+    /// unreadable for a moment loses nothing.
     private func adoptExisting(_ hash: BlobHash, durability: BlobDurability) throws -> Bool {
-        guard let file = try openBlob(hash) else { return false }
+        guard let file = try? openBlob(hash) else { return false }
         defer { close(file.descriptor) }
-        let existing: Data
-        do {
-            existing = try DurableFile.readAll(descriptor: file.descriptor, path: file.path)
-        } catch {
-            throw posixError("cannot read blob \(hash.short) at \(file.path)", code: error.code)
-        }
-        guard BlobHash(of: existing) == hash else { return false }
+        guard let existing = try? DurableFile.readAll(descriptor: file.descriptor, path: file.path),
+              BlobHash(of: existing) == hash else { return false }
         if durability == .beforeNaming { try flush(file.descriptor, path: file.path, what: "blob \(hash.short)") }
         return true
     }
