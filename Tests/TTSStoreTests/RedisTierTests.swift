@@ -162,25 +162,11 @@ final class RedisTierTests: RedisServerTestCase {
         }
     }
 
-    /// Redis before 6.2 has no GETEX: the look-up falls back to GET + EXPIRE and still
-    /// refreshes the blob's time-to-live.
+    /// Redis before 6.2 has no GETEX: the look-up falls back to GET + EXPIRE.
     func testLookupWorksOnAServerWithoutGETEX() async throws {
         let server = try RedisTestServer(extraArguments: ["--rename-command", "GETEX", ""])
         defer { server.stop() }
-        let tier = RedisTier(pool: RedisPool(url: server.url), prefix: prefix, ttlSeconds: 500)
-        let audio = sampleWAV(seed: 21)
-        let clip = makeClip(audio: audio)
-        try await tier.publish(clip, audio: audio)
-        let direct = try RedisConnection(url: server.url)
-        XCTAssertNotNil(try direct.command(["GETEX", prefix + "blob:" + clip.blob.hex]).errorMessage,
-                        "this server must refuse GETEX for the test to mean anything")
-        _ = try direct.command(["EXPIRE", prefix + "blob:" + clip.blob.hex, "100"])
-        for _ in 0..<2 {
-            let hit = try await tier.lookup(clip.key)
-            XCTAssertEqual(hit?.audio, audio)
-        }
-        let ttl = try direct.command(["TTL", prefix + "blob:" + clip.blob.hex]).integer ?? 0
-        XCTAssertGreaterThan(ttl, 400, "the hit refreshed the blob's expiry")
+        try await assertLookupFallsBackFromGETEX(server.url, refusal: "ERR unknown command")
     }
 
     /// An ACL that does not allow GETEX (NOPERM rather than unknown command): same fallback.
@@ -192,17 +178,29 @@ final class RedisTierTests: RedisServerTestCase {
         var url = server.url
         url.username = "reader"
         url.password = "reader pw"
+        try await assertLookupFallsBackFromGETEX(url, refusal: "NOPERM")
+    }
+
+    /// On a server that refuses GETEX to `url` with `refusal`, look-ups still return the audio
+    /// and still refresh the blob's time-to-live.
+    private func assertLookupFallsBackFromGETEX(_ url: RedisURL, refusal: String,
+                                                file: StaticString = #filePath, line: UInt = #line) async throws {
         let tier = RedisTier(pool: RedisPool(url: url), prefix: prefix, ttlSeconds: 500)
-        let audio = sampleWAV(seed: 22)
+        let audio = sampleWAV(seed: 21)
         let clip = makeClip(audio: audio)
         try await tier.publish(clip, audio: audio)
-        let asReader = try RedisConnection(url: url)
-        XCTAssertTrue(try asReader.command(["GETEX", prefix + "blob:" + clip.blob.hex])
-            .errorMessage?.hasPrefix("NOPERM") ?? false, "this user must be refused GETEX for the test to mean anything")
+        let direct = try RedisConnection(url: url)
+        let blobKey = prefix + "blob:" + clip.blob.hex
+        let refused = try direct.command(["GETEX", blobKey]).errorMessage ?? ""
+        XCTAssertTrue(refused.hasPrefix(refusal), "GETEX must be refused for the test to mean anything: \(refused)",
+                      file: file, line: line)
+        _ = try direct.command(["EXPIRE", blobKey, "100"])
         for _ in 0..<2 {
             let hit = try await tier.lookup(clip.key)
-            XCTAssertEqual(hit?.audio, audio)
+            XCTAssertEqual(hit?.audio, audio, file: file, line: line)
         }
+        let ttl = try direct.command(["TTL", blobKey]).integer ?? 0
+        XCTAssertGreaterThan(ttl, 400, "the hit refreshed the blob's expiry", file: file, line: line)
     }
 
     func testLookupWithoutAudioLeavesTheBytesInRedis() async throws {
