@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CEspeak", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
         // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
         .target(name: "CSHA256"),
@@ -25,8 +26,10 @@ let package = Package(
         .target(name: "TTSStore", dependencies: ["TTSCore", "CSQLite", "CHiredis", "CShims"]),
         .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
         .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
+        // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
+        .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
         .target(name: "LineEditor"),
-        .executableTarget(name: "tts-repl", dependencies: ["TTSService", "LineEditor"]),
+        .executableTarget(name: "tts-repl", dependencies: ["TTSService", "TTSServer", "LineEditor"]),
         // The loopback Gemini stand-in, a library so tests can start it in-process.
         .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
         .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
@@ -42,6 +45,7 @@ let package = Package(
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
+        .testTarget(name: "TTSServerTests", dependencies: ["TTSServer", "TTSService", "TTSEngines", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),
