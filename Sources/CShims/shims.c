@@ -11,3 +11,6 @@ CURLcode tts_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_e
 CURLcode tts_curl_setopt_write_function(CURL *h, curl_write_callback f) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f); }
 CURLcode tts_curl_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback f) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f); }
 CURLcode tts_curl_global_init_all(void) { return curl_global_init(CURL_GLOBAL_ALL); }
+
+uint64_t tts_atomic_load_u64(const uint64_t *w) { return __atomic_load_n(w, __ATOMIC_SEQ_CST); }
+void tts_atomic_add_u64(uint64_t *w, uint64_t v) { __atomic_add_fetch(w, v, __ATOMIC_SEQ_CST); }

@@ -24,4 +24,10 @@ CURLcode tts_curl_global_init_all(void);
 /// and metadata change of the file system holding `fd`. 0 or -1 with errno.
 int tts_syncfs(int fd);
 
+/// Sequentially consistent load and add on a 64-bit word in memory shared between processes
+/// (a MAP_SHARED mapping): Swift's `Atomic` cannot live at an address it did not allocate.
+#include <stdint.h>
+uint64_t tts_atomic_load_u64(const uint64_t *word);
+void tts_atomic_add_u64(uint64_t *word, uint64_t value);
+
 #endif
