@@ -59,7 +59,13 @@ test: deps
 ## (each figure beside its baseline from the same run); the rows also go to bench/results.json.
 ## QUICK=1 runs the short version (fewer rounds, 100k instead of 1M clips). Missed targets are
 ## reported, not failed: the status is non-zero only when the harness itself fails.
+BENCH_PACKAGES := sqlite3
 bench: deps
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then echo "installing for the benchmarks:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 	$(SWIFT) build -c release --product tts-repl
 	$(SWIFT) build -c release --product fake-gemini
 	$(SWIFT) build -c release --product tts-bench

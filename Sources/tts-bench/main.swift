@@ -11,6 +11,7 @@ let scenarios: [any Scenario] = [
     LocalHitScenario(),
     RedisHitScenario(),
     ReplScriptScenario(),
+    ShellPeersScenario(),
     PrewarmGeminiScenario(),
     PrewarmEspeakScenario(),
     PrewarmCachedScenario(),
