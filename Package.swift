@@ -22,14 +22,17 @@ let package = Package(
 
         // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
         .target(name: "CSHA256"),
+        // The concurrency model (nothing blocking on the cooperative pool) and its pieces: the
+        // blocking executor, the sync-to-async bridge, the signal router. The lowest layer.
+        .target(name: "TTSConcurrency"),
         .target(name: "TTSCore", dependencies: ["CSHA256"]),
-        .target(name: "TTSStore", dependencies: ["TTSCore", "CSQLite", "CHiredis", "CShims"]),
-        .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
-        .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
+        .target(name: "TTSStore", dependencies: ["TTSConcurrency", "TTSCore", "CSQLite", "CHiredis", "CShims"]),
+        .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CShims"]),
+        .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
         .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
         .target(name: "LineEditor"),
-        .executableTarget(name: "tts-repl", dependencies: ["TTSService", "TTSServer", "LineEditor"]),
+        .executableTarget(name: "tts-repl", dependencies: ["TTSConcurrency", "TTSService", "TTSServer", "LineEditor"]),
         // The loopback Gemini stand-in, a library so tests can start it in-process.
         .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
         .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
@@ -41,6 +44,7 @@ let package = Package(
 
         // Test helpers shared by the test targets (a throwaway redis-server, …).
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TTSConcurrencyTests", dependencies: ["TTSConcurrency"]),
         .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),

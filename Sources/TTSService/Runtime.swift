@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSStore
@@ -51,13 +52,8 @@ public final class Runtime: Sendable {
         }
         if shared.isEnabled {
             // Said once at start when Redis is missing, rather than at the first miss.
-            let probed = DispatchSemaphore(value: 0)
-            Task.detached {
-                await shared.probe()
-                probed.signal()
-            }
             // Bounded: the pool's connect (0.5 s) and command (2 s) timeouts end the probe first.
-            _ = probed.wait(timeout: .now() + 3)
+            _ = Blocking.wait(upTo: .seconds(3)) { await shared.probe() }
         }
     }
 
@@ -93,12 +89,7 @@ public final class Runtime: Sendable {
         try? service.index.flush()
         let shared = service.shared
         if shared.isEnabled && !shared.isDegraded {
-            let flushed = DispatchSemaphore(value: 0)
-            Task.detached {
-                await shared.flushCounters()
-                flushed.signal()
-            }
-            _ = flushed.wait(timeout: .now() + 2)
+            _ = Blocking.wait(upTo: .seconds(2)) { await shared.flushCounters() }
         }
         service.index.close()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSStore
@@ -92,7 +93,7 @@ public final class SpeechService: Sendable {
             index.recordHit(key, at: Date())
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.
-            shared.publishInBackground(clip) { [self] in try? await offPool { try self.verifiedAudio(of: clip) } }
+            shared.publishInBackground(clip) { [self] in try? await Blocking.run { try self.verifiedAudio(of: clip) } }
             return finish(clip, tier: .local, started: started)
         }
         let generated = try await flights.run(key) { [self] in
@@ -233,7 +234,7 @@ public final class SpeechService: Sendable {
         // tasks' answers are not held up behind it.
         // The index write may wait out another process's write lock: off the pool as well.
         let blobs = self.blobs, index = self.index
-        let clip = try await offPool {
+        let clip = try await Blocking.run {
             let blob = try blobs.put(wav)
             let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
                             durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LineEditor
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSService
@@ -118,15 +119,9 @@ final class Completer: @unchecked Sendable {
     private func voices(of engine: String) -> [String] {
         if let cached = lock.withLock({ voiceCache[engine] }) { return cached }
         guard let speech = try? engines.engine(named: engine) else { return [] }
-        let box = VoiceBox()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            box.names = (try? await speech.voices().map(\.name)) ?? []
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 2) == .success else { return [] }
-        lock.withLock { voiceCache[engine] = box.names }
-        return box.names
+        guard let names = Blocking.wait(upTo: .seconds(2), { (try? await speech.voices().map(\.name)) ?? [] }) else { return [] }
+        lock.withLock { voiceCache[engine] = names }
+        return names
     }
 
     private func paths(matching word: String) -> [String] {
@@ -141,9 +136,4 @@ final class Completer: @unchecked Sendable {
             return shownDirectory + name + (isDirectory.boolValue ? "/" : "")
         }
     }
-}
-
-private final class VoiceBox: @unchecked Sendable {
-    /// Written by the task before it signals, read after the wait.
-    var names: [String] = []
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TTSConcurrency
 import TTSCore
 import TTSStore
 
@@ -130,7 +131,7 @@ extension SpeechService {
         let started = ContinuousClock.now
         let evictor = Evictor(index: index, blobs: blobs)
         do {
-            let report = try await offPool { try evictor.evict(toMaxBytes: target, dryRun: false, sparing: [clip.key]) }
+            let report = try await Blocking.run { try evictor.evict(toMaxBytes: target, dryRun: false, sparing: [clip.key]) }
             budget.settle(usedBytes: report.bytesAfter)
             metrics.recordEviction(clips: report.evicted.count, bytes: report.freedBytes)
             if !report.evicted.isEmpty || report.stillOverBudget {

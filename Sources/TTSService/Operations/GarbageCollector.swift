@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSStore
 
@@ -37,7 +38,7 @@ public struct GarbageCollector: Sendable {
     }
 
     public func collect(dryRun: Bool, vacuum: Bool, now: Date = Date()) async throws -> GarbageReport {
-        try await offPool { [self] in try run(dryRun: dryRun, vacuum: vacuum, now: now) }
+        try await Blocking.run { [self] in try run(dryRun: dryRun, vacuum: vacuum, now: now) }
     }
 
     func run(dryRun: Bool, vacuum: Bool, now: Date) throws -> GarbageReport {

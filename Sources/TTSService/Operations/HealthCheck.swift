@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSStore
@@ -92,7 +93,7 @@ public struct HealthCheck: Sendable {
     private func indexItem() async -> HealthItem {
         let index = service.index
         do {
-            let (findings, version) = try await offPool { (try index.quickCheck(), try index.schemaVersion) }
+            let (findings, version) = try await Blocking.run { (try index.quickCheck(), try index.schemaVersion) }
             let fields: [(String, JSONValue)] = [("path", .string(index.url.path)), ("schema_version", .int(version))]
             if findings.isEmpty { return HealthItem("index", .ok, "quick_check ok, schema version \(version)", fields: fields) }
             return HealthItem("index", .fail, "quick_check found \(findings.count) problem(s): \(findings.prefix(3).joined(separator: "; "))",

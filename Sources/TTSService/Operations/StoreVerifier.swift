@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSStore
 
@@ -64,7 +65,7 @@ public struct StoreVerifier: Sendable {
     /// - Parameter sample: check only this many clips, chosen at random (and skip the walk over
     ///   blobs no row points at); nil checks everything.
     public func verify(repair: Bool, sample: Int?) async throws -> VerifyReport {
-        try await offPool { [self] in try run(repair: repair, sample: sample) }
+        try await Blocking.run { [self] in try run(repair: repair, sample: sample) }
     }
 
     func run(repair: Bool, sample: Int?) throws -> VerifyReport {

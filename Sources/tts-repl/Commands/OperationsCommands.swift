@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSService
 import TTSStore
@@ -294,7 +295,7 @@ private func verifyReport(_ r: VerifyReport) -> Report {
     let dryRun = options.flags.contains("dry-run")
     let service = context.service
     return try await logged(context, "evict") {
-        let r = try await offPoolCommand { try Evictor(index: service.index, blobs: service.blobs).evict(toMaxBytes: maxBytes, dryRun: dryRun) }
+        let r = try await Blocking.run { try Evictor(index: service.index, blobs: service.blobs).evict(toMaxBytes: maxBytes, dryRun: dryRun) }
         if !dryRun {
             service.metrics.recordEviction(clips: r.evicted.count, bytes: r.freedBytes)
         }
@@ -310,12 +311,6 @@ private func verifyReport(_ r: VerifyReport) -> Report {
         ])
         return (Report(human: lines.joined(separator: "\n"), json: json),
                 [("dry_run", .bool(dryRun)), ("clips", .int(r.evicted.count)), ("freed_bytes", .int(r.freedBytes))])
-    }
-}
-
-private func offPoolCommand<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }
 
@@ -414,7 +409,7 @@ func metricsExposition(_ context: CommandContext) async -> String {
     if let extra = options.positional.first { throw TTSError.validation("serve-metrics", "serve-metrics takes options only, not '\(extra)'") }
     let port = try options.int("port", default: 9464, range: 0...65535)
     let server = try MetricsHTTPServer(port: port) { [context] in
-        Blocking.wait(upTo: 5) { await metricsExposition(context) } ?? "# metrics timed out\n"
+        Blocking.wait(upTo: .seconds(5)) { await metricsExposition(context) } ?? "# metrics timed out\n"
     }
     defer { server.stop() }
     if let file = options.values["port-file"] {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSService
 
@@ -84,19 +85,14 @@ func loadPhraseList(_ path: String, format: PhraseListFormat) async throws -> Ph
 
 /// Reads the whole list off the cooperative pool: a file, or stdin until end of input.
 private func readPhraseList(_ path: String) async throws -> Data {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            if path == "-" {
-                continuation.resume(returning: FileHandle.standardInput.readDataToEndOfFile())
-                return
-            }
-            do {
-                continuation.resume(returning: try Data(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read (check its permissions)"
-                    : "there is no such file (the path is relative to \(FileManager.default.currentDirectoryPath))"
-                continuation.resume(throwing: TTSError.validation("file", "cannot read the phrase list \(path): \(reason)"))
-            }
+    try await Blocking.run {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read (check its permissions)"
+                : "there is no such file (the path is relative to \(FileManager.default.currentDirectoryPath))"
+            throw TTSError.validation("file", "cannot read the phrase list \(path): \(reason)")
         }
     }
 }
