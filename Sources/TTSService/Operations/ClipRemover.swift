@@ -32,7 +32,7 @@ public struct ClipRemover: Sendable {
     public func remove(_ keys: [RequestKey], dryRun: Bool) async throws -> RemovalReport {
         var report = RemovalReport()
         report.dryRun = dryRun
-        let index = service.index, blobs = service.blobs
+        let index = service.local.index, blobs = service.local.blobs
         var sharedRemoved = 0
         var sharedReachable = service.shared.isEnabled
         for key in keys {

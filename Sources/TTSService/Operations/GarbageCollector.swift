@@ -32,6 +32,11 @@ public struct GarbageCollector: Sendable {
     public var orphanGrace: TimeInterval = 3600
     public var tempFileGrace: TimeInterval = 3600
 
+    /// Collects in the local tier's index and blobs.
+    public init(local: LocalTier) {
+        self.init(index: local.index, blobs: local.blobs)
+    }
+
     public init(index: ClipIndex, blobs: BlobStore) {
         self.index = index
         self.blobs = blobs

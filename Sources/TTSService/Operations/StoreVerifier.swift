@@ -57,6 +57,11 @@ public struct StoreVerifier: Sendable {
     /// Temp files younger than this may belong to a write in progress.
     public var tempFileGrace: TimeInterval = 60
 
+    /// Checks the local tier's index and blobs.
+    public init(local: LocalTier) {
+        self.init(index: local.index, blobs: local.blobs)
+    }
+
     public init(index: ClipIndex, blobs: BlobStore) {
         self.index = index
         self.blobs = blobs

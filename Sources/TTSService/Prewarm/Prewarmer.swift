@@ -67,7 +67,7 @@ public struct Prewarmer: Sendable {
         // 2. What the local tier already has costs nothing.
         var misses: [Int] = []
         for (j, job) in jobs.enumerated() {
-            if (try? service.localClip(for: job.key)) != nil { summary.cached += 1 } else { misses.append(j) }
+            if (try? service.local.clip(for: job.key)) != nil { summary.cached += 1 } else { misses.append(j) }
         }
 
         if options.dryRun {

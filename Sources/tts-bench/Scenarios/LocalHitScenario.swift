@@ -70,7 +70,7 @@ struct LocalHitProbe {
         self.keys = keys
     }
 
-    func close() { service.index.close() }
+    func close() { service.local.index.close() }
 
     func floorLatencies(_ order: [Int]) throws -> [Double] {
         var samples: [Double] = []
@@ -113,7 +113,7 @@ struct LocalHitProbe {
             let t2 = monotonicNanos()
             let key = RequestKey(resolved)
             let t3 = monotonicNanos()
-            let clip = try service.localClip(for: key)
+            let clip = try service.local.clip(for: key)
             let t4 = monotonicNanos()
             guard clip != nil else { throw HarnessError("clip \(i) is not in the local tier") }
             result.normalize.append(microseconds(from: t0, to: t1))
