@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .executable(name: "tts-repl", targets: ["tts-repl"]),
         .executable(name: "fake-gemini", targets: ["fake-gemini"]),
+        // The library other Swift packages use: `.package(path: …)`, then `import TTSKit`.
+        .library(name: "TTSKit", targets: ["TTSKit"]),
     ],
     targets: [
         // C surface only: module maps over Debian's libraries, and one shim for what Swift
@@ -31,6 +33,8 @@ let package = Package(
         .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
         .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
+        // The public library: a small documented API over TTSService (see Examples/speak-once).
+        .target(name: "TTSKit", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService"]),
         .target(name: "LineEditor"),
         .executableTarget(name: "tts-repl", dependencies: ["TTSConcurrency", "TTSService", "TTSServer", "LineEditor"]),
         // The loopback Gemini stand-in, a library so tests can start it in-process.
@@ -50,6 +54,7 @@ let package = Package(
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSServerTests", dependencies: ["TTSServer", "TTSService", "TTSEngines", "TestSupport", "FakeGeminiServer"]),
+        .testTarget(name: "TTSKitTests", dependencies: ["TTSKit"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),
