@@ -82,6 +82,13 @@ final class PrewarmTests: XCTestCase {
         XCTAssertEqual(summary.rejectsFile, .none)
     }
 
+    func testEveryLineIsPreparedAndKeyedOnce() async throws {
+        let f = try ServiceFixture()
+        let summary = try await run(f, "One\nTwo\nOne\n")
+        XCTAssertEqual(summary.generated, 2)
+        XCTAssertEqual(f.tone.resolves, 3, "one preparation per line: the plan's, none again before generating")
+    }
+
     func testEngineCallsNeverExceedTheConcurrencyLimit() async throws {
         let gauge = GaugeEngine()
         let f = try ServiceFixture()

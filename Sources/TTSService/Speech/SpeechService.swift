@@ -100,7 +100,13 @@ public final class SpeechService: Sendable {
     public func generateOrFetch(_ request: AudioRequest) async throws -> Generation {
         let started = ContinuousClock.now
         let resolved = try await prepare(request)
-        let key = RequestKey(resolved)
+        return try await generateOrFetch(prepared: resolved, key: RequestKey(resolved), started: started)
+    }
+
+    /// For callers that prepared and keyed the request already (prewarm plans every line
+    /// first): the same path without doing that twice.
+    func generateOrFetch(prepared resolved: AudioRequest, key: RequestKey,
+                         started: ContinuousClock.Instant = .now) async throws -> Generation {
         if let clip = try local.clip(for: key) {
             local.recordHit(key)
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
