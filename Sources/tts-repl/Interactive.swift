@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import LineEditor
 import TTSConcurrency
 import TTSCore
@@ -62,13 +63,12 @@ func isSecretBearing(_ line: String) -> Bool {
 }
 
 /// Completion and hints, derived from the command table.
-final class Completer: @unchecked Sendable {
+final class Completer: Sendable {
     let table: CommandTable
     let engines: EngineRegistry
-    /// Voices by engine, fetched once: completion runs on the reading thread and must be quick.
-    /// Guarded by `lock`.
-    private var voiceCache: [String: [String]] = [:]
-    private let lock = NSLock()
+    /// Guards the voices by engine, fetched once: completion runs on the reading thread and
+    /// must be quick.
+    private let voiceCache = Mutex<[String: [String]]>([:])
 
     /// Common BCP-47 tags (the Gemini launch list and a few more); any well-formed tag is accepted.
     static let languages = ["ar-EG", "bn-BD", "de-DE", "en-GB", "en-IN", "en-US", "es-ES", "es-US", "fr-FR", "hi-IN",
@@ -117,10 +117,10 @@ final class Completer: @unchecked Sendable {
     }
 
     private func voices(of engine: String) -> [String] {
-        if let cached = lock.withLock({ voiceCache[engine] }) { return cached }
+        if let cached = voiceCache.withLock({ $0[engine] }) { return cached }
         guard let speech = try? engines.engine(named: engine) else { return [] }
         guard let names = Blocking.wait(upTo: .seconds(2), { (try? await speech.voices().map(\.name)) ?? [] }) else { return [] }
-        lock.withLock { voiceCache[engine] = names }
+        voiceCache.withLock { $0[engine] = names }
         return names
     }
 
