@@ -139,6 +139,25 @@ public final class LocalTier: Sendable {
         try index.setPinned(key, pinned)
     }
 
+    /// Removes a clip (the `rm` command), and its blob when no other clip uses it. Nil when
+    /// there is no such clip here.
+    public func remove(_ key: RequestKey) throws -> LocalRemoval? {
+        let pinned = try index.isPinned(key)
+        guard let removal = try index.removeClip(key) else { return nil }
+        var freedBytes: Int?
+        if removal.blobIsUnreferenced {
+            freedBytes = blobs.size(of: removal.clip.blob)
+            try blobs.remove(removal.clip.blob)
+        }
+        return LocalRemoval(clip: removal.clip, wasPinned: pinned, freedBytes: freedBytes)
+    }
+
+    /// What `remove` would remove, without removing it (`rm --dry-run`).
+    public func removalPreview(_ key: RequestKey) throws -> LocalRemoval? {
+        guard let clip = try index.clip(for: key) else { return nil }
+        return LocalRemoval(clip: clip, wasPinned: try index.isPinned(key), freedBytes: nil)
+    }
+
     // MARK: Storing
 
     /// Stores a Redis hit; called on the Redis connection's thread, right after the look-up:
@@ -254,6 +273,15 @@ public final class LocalTier: Sendable {
         try? index.flush()
         index.close()
     }
+}
+
+/// What removing one clip did (or, previewed, would do) to the local tier.
+public struct LocalRemoval: Sendable {
+    public let clip: Clip
+    public let wasPinned: Bool
+    /// The bytes of its blob, deleted because no other clip used it; nil when the blob stays
+    /// (or was already gone, or in a preview).
+    public let freedBytes: Int?
 }
 
 /// What a Redis hit turned into locally.
