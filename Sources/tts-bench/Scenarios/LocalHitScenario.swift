@@ -41,7 +41,7 @@ struct LocalHitScenario: Scenario {
             .measured("local-tier hit p99", Figure(serviceStats.p99, .microseconds),
                       baseline: Figure(floorStats.p99, .microseconds), label: label, target: Target(.ratio, .atMost, 3)),
             .measured("  of which: normalize text, p50", Figure(try Stats(parts.normalize).p50, .microseconds),
-                      note: "information: the steps of a local hit timed one by one through public API (AudioRequest.normalized, the engine's resolve, RequestKey, SpeechService.localClip); the rest of a hit is counting it and building the result"),
+                      note: "information: the steps of a local hit timed one by one through public API (AudioRequest.normalized, the engine's resolve, RequestKey, LocalTier.clip(for:)); the rest of a hit is counting it and building the result"),
             .measured("  of which: espeak resolve (voice, model), p50", Figure(try Stats(parts.resolve).p50, .microseconds)),
             .measured("  of which: request key (SHA-256), p50", Figure(try Stats(parts.key).p50, .microseconds)),
             .measured("  of which: index row + stat, p50", Figure(try Stats(parts.lookUp).p50, .microseconds),
