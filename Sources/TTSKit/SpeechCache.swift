@@ -140,7 +140,8 @@ public final class SpeechCache: Sendable {
     /// ```
     public func export(_ selection: ClipSelection, to directory: URL) async throws -> ExportResult {
         let local = service.local
-        let items = try await Blocking.run { try ExportPlan.items(in: local, matching: selection.filter) }
+        let planned = try await Blocking.run { try ExportPlan.items(in: local, matching: selection.filter) }
+        let items = try await service.checkedForExport(planned)
         let options = ExportOptions(directory: directory, template: try FileNameTemplate())
         let summary = try await Exporter(local: local).export(items, options: options)
         return ExportResult(planned: summary.planned, exported: summary.exported, skipped: summary.skipped,

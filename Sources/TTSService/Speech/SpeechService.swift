@@ -247,6 +247,21 @@ public final class SpeechService: Sendable {
         return (generation.clip, try local.verifiedAudio(of: generation.clip))
     }
 
+    /// Export's read path: each item's clip as a hit sees it (one `stat`). A blob that is
+    /// missing or of the wrong size is quarantined and the clip fetched or generated again
+    /// under its key, as any other read would; an item that cannot be made again (a dialogue
+    /// clip) is kept, and the export reports it as damaged.
+    public func checkedForExport(_ items: [ExportItem]) async throws -> [ExportItem] {
+        var checked = items
+        for (i, item) in items.enumerated() {
+            if i % 256 == 0 { try Task.checkCancellation() }
+            if let clip = try local.clip(for: item.clip.key), clip.blob == item.clip.blob { continue }
+            guard let remade = try? await audio(for: item.clip).clip else { continue }
+            checked[i].clip = remade
+        }
+        return checked
+    }
+
     // MARK: Shutdown
 
     /// Waits until no generation is in flight (their writes done, their Redis locks released),

@@ -54,6 +54,8 @@ let exportCommands: [Command] = [
             throw TTSError.validation("generate", "--generate and --format go with --list FILE")
         }
         items = try ExportPlan.items(in: context.service.local, matching: filter)
+        // A damaged blob is made again first, as on every other read (not in a dry run).
+        if !exportOptions.dryRun { items = try await context.service.checkedForExport(items) }
     }
     let exporter = Exporter(local: context.service.local)
     let bar = ProgressBar(output: context.output, quiet: exportOptions.dryRun)
