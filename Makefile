@@ -10,7 +10,7 @@ SWIFT := swift
 APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run demo test bench clean help
+.PHONY: deps build release run demo test example bench clean help
 
 help:
 	@echo "make run    build and open the REPL (installs missing system packages)"
@@ -54,6 +54,14 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	@bash Tests/with-redis.sh $(SWIFT) test --skip-build --disable-swift-testing
+	@$(MAKE) --no-print-directory example
+
+## example: the TTSKit example package, built against the library by path and run twice on one
+## store; the second run must be a local hit.
+example: deps
+	@cd Examples/speak-once && $(SWIFT) build -q && bin=$$($(SWIFT) build --show-bin-path) && dir=$$(mktemp -d) && \
+	  trap 'rm -rf $$dir' EXIT && $$bin/speak-once $$dir/store && $$bin/speak-once $$dir/store | tee $$dir/second && \
+	  { grep -q '^tier local$$' $$dir/second || { echo "speak-once: the second run was not a local hit"; exit 1; }; }
 
 ## bench: release build, a throwaway redis-server on a free loopback port, then every scenario
 ## (each figure beside its baseline from the same run); the rows also go to bench/results.json.

@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .executable(name: "tts-repl", targets: ["tts-repl"]),
         .executable(name: "fake-gemini", targets: ["fake-gemini"]),
+        // The library other Swift packages use: `.package(path: …)`, then `import TTSKit`.
+        .library(name: "TTSKit", targets: ["TTSKit"]),
     ],
     targets: [
         // C surface only: module maps over Debian's libraries, and one shim for what Swift
@@ -22,14 +24,19 @@ let package = Package(
 
         // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
         .target(name: "CSHA256"),
+        // The concurrency model (nothing blocking on the cooperative pool) and its pieces: the
+        // blocking executor, the sync-to-async bridge, the signal router. The lowest layer.
+        .target(name: "TTSConcurrency"),
         .target(name: "TTSCore", dependencies: ["CSHA256"]),
-        .target(name: "TTSStore", dependencies: ["TTSCore", "CSQLite", "CHiredis", "CShims"]),
-        .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
-        .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
+        .target(name: "TTSStore", dependencies: ["TTSConcurrency", "TTSCore", "CSQLite", "CHiredis", "CShims"]),
+        .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CShims"]),
+        .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
         .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
+        // The public library: a small documented API over TTSService (see Examples/speak-once).
+        .target(name: "TTSKit", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService"]),
         .target(name: "LineEditor"),
-        .executableTarget(name: "tts-repl", dependencies: ["TTSService", "TTSServer", "LineEditor"]),
+        .executableTarget(name: "tts-repl", dependencies: ["TTSConcurrency", "TTSService", "TTSServer", "LineEditor"]),
         // The loopback Gemini stand-in, a library so tests can start it in-process.
         .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
         .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
@@ -41,11 +48,13 @@ let package = Package(
 
         // Test helpers shared by the test targets (a throwaway redis-server, …).
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TTSConcurrencyTests", dependencies: ["TTSConcurrency"]),
         .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSServerTests", dependencies: ["TTSServer", "TTSService", "TTSEngines", "TestSupport", "FakeGeminiServer"]),
+        .testTarget(name: "TTSKitTests", dependencies: ["TTSKit"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),

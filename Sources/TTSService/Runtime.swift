@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSStore
@@ -23,11 +24,12 @@ public final class Runtime: Sendable {
         } catch {
             throw TTSError.store("cannot create the store folder \(configuration.storeURL.path): \(error.localizedDescription). Set TTS_STORE or --store to a writable folder.")
         }
-        let blobs = try BlobStore(layout: layout)
-        let index = try ClipIndex(url: layout.indexURL)
-        logger = Logger(file: configuration.logFileURL, level: configuration.logLevel)
-
+        let logger = Logger(file: configuration.logFileURL, level: configuration.logLevel)
+        self.logger = logger
         let metrics = ServiceMetrics()
+        let local = try LocalTier(layout: layout, budget: CacheBudget(maxBytes: configuration.cacheMaxBytes),
+                                  logger: logger, events: metrics)
+
         var engines = EngineRegistry()
         engines.register(EspeakEngine())
         if configuration.geminiAPIKeys.isEmpty {
@@ -38,11 +40,10 @@ public final class Runtime: Sendable {
             engines.register(GeminiEngine(configuration: gemini))
         }
         let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
-        service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
-                                maxTextCharacters: configuration.maxTextCharacters, metrics: metrics,
-                                budget: CacheBudget(maxBytes: configuration.cacheMaxBytes))
+        service = SpeechService(engines: engines, local: local, shared: shared, logger: logger,
+                                maxTextCharacters: configuration.maxTextCharacters, metrics: metrics)
         // Blobs a crash left named but maybe never flushed are rehashed before any is served.
-        let recovery = try service.blobSync.recover()
+        let recovery = try local.recover()
         if !recovery.dropped.isEmpty {
             logger.warn("recover-blobs", [("kept", .int(recovery.kept)), ("dropped", .int(recovery.dropped.count))])
             notify("note: \(recovery.dropped.count) clip(s) fetched from Redis just before the last crash or power cut did not reach the disk intact; they are fetched or made again when next asked for (damaged files were moved to \(layout.root.path)/quarantine).")
@@ -51,13 +52,8 @@ public final class Runtime: Sendable {
         }
         if shared.isEnabled {
             // Said once at start when Redis is missing, rather than at the first miss.
-            let probed = DispatchSemaphore(value: 0)
-            Task.detached {
-                await shared.probe()
-                probed.signal()
-            }
             // Bounded: the pool's connect (0.5 s) and command (2 s) timeouts end the probe first.
-            _ = probed.wait(timeout: .now() + 3)
+            _ = Blocking.wait(upTo: .seconds(3)) { await shared.probe() }
         }
     }
 
@@ -88,18 +84,6 @@ public final class Runtime: Sendable {
     /// Flushes blobs not yet on the disk, buffered hit counts and shared counters, and closes
     /// the index.
     public func close() {
-        // A failure leaves the rows unmarked, and the next start rehashes their blobs.
-        try? service.blobSync.flush()
-        try? service.index.flush()
-        let shared = service.shared
-        if shared.isEnabled && !shared.isDegraded {
-            let flushed = DispatchSemaphore(value: 0)
-            Task.detached {
-                await shared.flushCounters()
-                flushed.signal()
-            }
-            _ = flushed.wait(timeout: .now() + 2)
-        }
-        service.index.close()
+        service.close()
     }
 }

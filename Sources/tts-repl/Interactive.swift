@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
+import Synchronization
 import LineEditor
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSService
@@ -61,13 +63,12 @@ func isSecretBearing(_ line: String) -> Bool {
 }
 
 /// Completion and hints, derived from the command table.
-final class Completer: @unchecked Sendable {
+final class Completer: Sendable {
     let table: CommandTable
     let engines: EngineRegistry
-    /// Voices by engine, fetched once: completion runs on the reading thread and must be quick.
-    /// Guarded by `lock`.
-    private var voiceCache: [String: [String]] = [:]
-    private let lock = NSLock()
+    /// Guards the voices by engine, fetched once: completion runs on the reading thread and
+    /// must be quick.
+    private let voiceCache = Mutex<[String: [String]]>([:])
 
     /// Common BCP-47 tags (the Gemini launch list and a few more); any well-formed tag is accepted.
     static let languages = ["ar-EG", "bn-BD", "de-DE", "en-GB", "en-IN", "en-US", "es-ES", "es-US", "fr-FR", "hi-IN",
@@ -116,17 +117,11 @@ final class Completer: @unchecked Sendable {
     }
 
     private func voices(of engine: String) -> [String] {
-        if let cached = lock.withLock({ voiceCache[engine] }) { return cached }
+        if let cached = voiceCache.withLock({ $0[engine] }) { return cached }
         guard let speech = try? engines.engine(named: engine) else { return [] }
-        let box = VoiceBox()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            box.names = (try? await speech.voices().map(\.name)) ?? []
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 2) == .success else { return [] }
-        lock.withLock { voiceCache[engine] = box.names }
-        return box.names
+        guard let names = Blocking.wait(upTo: .seconds(2), { (try? await speech.voices().map(\.name)) ?? [] }) else { return [] }
+        voiceCache.withLock { $0[engine] = names }
+        return names
     }
 
     private func paths(matching word: String) -> [String] {
@@ -141,9 +136,4 @@ final class Completer: @unchecked Sendable {
             return shownDirectory + name + (isDirectory.boolValue ? "/" : "")
         }
     }
-}
-
-private final class VoiceBox: @unchecked Sendable {
-    /// Written by the task before it signals, read after the wait.
-    var names: [String] = []
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSService
 
@@ -112,18 +113,13 @@ final class CommandRunner: @unchecked Sendable {
     /// Guards `current` and `shuttingDown`, which the signal handlers read from other threads.
     private let lock = NSLock()
     private var current: Task<Void, Never>?
-    private var interruptSource: DispatchSourceSignal?
     private var shuttingDown = false
     /// Called for SIGINT with no command running in a script or one-shot run (graceful exit);
     /// set once at start, before any signal can arrive.
     nonisolated(unsafe) var onIdleInterrupt: (@Sendable () -> Void)?
 
     init() {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [weak self] in self?.interrupt() }
-        source.resume()
-        interruptSource = source
+        SignalRouter.shared.push(SIGINT) { [weak self] in self?.interrupt() }
     }
 
     /// Cancels the running command; with none running, a script run ends with status 130.

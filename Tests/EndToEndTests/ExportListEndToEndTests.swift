@@ -42,18 +42,25 @@ final class ExportListEndToEndTests: XCTestCase {
 }
 
 final class ExportDamageEndToEndTests: XCTestCase {
-    func testATruncatedBlobIsNotLinkedIntoAnExport() throws {
+    /// Export reads through the service's read path: a truncated blob is quarantined and the
+    /// clip made again, and the export gets the good audio, never the damaged file.
+    func testATruncatedBlobIsMadeAgainBeforeItIsExported() throws {
         let repl = try ReplProcess()
         let said = try repl.run(["--json", "say", "damaged on disk"])
         let path = try XCTUnwrap(said.jsonLines.first?["path"] as? String)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
         try handle.truncate(atOffset: 100)
         try handle.close()
-        let out = repl.workingDirectory.appendingPathComponent("out").path
-        let result = try repl.run(["export", out])
-        XCTAssertEqual(result.status, 1)
-        XCTAssertTrue((result.stdout + result.stderr).contains("damaged"), result.stdout + result.stderr)
-        let written = (try? FileManager.default.contentsOfDirectory(atPath: out))?.filter { $0.hasSuffix(".wav") } ?? []
-        XCTAssertEqual(written, [])
+        let out = repl.workingDirectory.appendingPathComponent("out")
+        let result = try repl.run(["export", out.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: out.path))?.filter { $0.hasSuffix(".wav") } ?? []
+        XCTAssertEqual(written.count, 1)
+        let exported = try Data(contentsOf: out.appendingPathComponent(written.first ?? "-"))
+        XCTAssertGreaterThan(exported.count, 100, "the damaged copy was not exported")
+        XCTAssertEqual(exported.count, size, "the clip made again has the audio of the first")
+        let quarantined = try FileManager.default.contentsOfDirectory(atPath: repl.store.appendingPathComponent("quarantine").path)
+        XCTAssertEqual(quarantined.count, 1, "the damaged file was kept aside")
     }
 }

@@ -63,6 +63,23 @@ final class QueueEndToEndTests: XCTestCase {
         }.filter { $0["event"] as? String == name }
     }
 
+    /// `worker` takes SIGTERM for itself while it runs; once it has returned, SIGTERM must shut
+    /// the session down gracefully again (it used to kill the process outright).
+    func testSigtermAfterAWorkerHasRunShutsTheSessionDownGracefully() throws {
+        var repl = try ReplProcess()
+        repl.environment["REDIS_URL"] = redisURL
+        repl.environment["TTS_REDIS_PREFIX"] = prefix
+        let session = try LiveRepl(repl)
+        session.send("worker --idle-exit 0.2")
+        XCTAssertTrue(session.waitFor("the queue stayed empty"), session.output)
+        kill(session.process.processIdentifier, SIGTERM)
+        // stdin stays open: closing it would race the signal with a normal end of input.
+        XCTAssertEqual(session.waitForExit(), 128 + SIGTERM, session.output)
+        XCTAssertEqual(session.process.terminationReason, .exit, "ended by its own exit, not killed by the signal")
+        let log = try String(contentsOf: repl.store.appendingPathComponent("tts.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("\"event\":\"shutdown\""), log)
+    }
+
     func testTwoWorkersOneKilledMidRunEveryJobIsDoneExactlyOnceAndNothingIsLost() throws {
         let gemini = try FakeGeminiServer(options: .init(latencyMs: 300))
         defer { gemini.stop() }

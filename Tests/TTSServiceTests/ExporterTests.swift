@@ -15,7 +15,7 @@ struct ExportFixture {
     init(_ test: XCTestCase) throws {
         store = try ServiceFixture()
         out = store.root.deletingLastPathComponent().appendingPathComponent("tts-export-\(UUID().uuidString)")
-        exporter = Exporter(blobs: store.service.blobs)
+        exporter = Exporter(blobs: store.service.local.blobs)
         let (root, out) = (store.root, out)
         test.addTeardownBlock {
             for url in [root, out] {
@@ -35,7 +35,7 @@ struct ExportFixture {
     }
 
     func items(_ filter: ClipFilter = .all) throws -> [ExportItem] {
-        try ExportPlan.items(in: store.service.index, matching: filter)
+        try ExportPlan.items(in: store.service.local.index, matching: filter)
     }
 
     func options(_ pattern: String = FileNameTemplate.defaultPattern, manifest: ManifestFormat = .csv,
@@ -116,7 +116,7 @@ final class ExporterTests: XCTestCase {
         var raw = clips[2]
         raw.text = "raw\u{0}nul/../x"
         raw.key = RequestKey(AudioRequest(text: "raw-nul-row", engine: "espeak", model: "espeak-ng"))
-        try f.store.service.index.upsert(raw)
+        try f.store.service.local.index.upsert(raw)
         for pattern in ["{slug}.wav", "{voice}/{slug}-{key8}.wav", "{lang}/../{slug}"] {
             let folder = f.out.appendingPathComponent(String(pattern.hashValue.magnitude))
             let summary = try await f.export(.all, try f.options(pattern, to: folder))
@@ -158,7 +158,7 @@ final class ExporterTests: XCTestCase {
     func testLinksShareTheBlobAndCopiesDoNot() async throws {
         let f = try ExportFixture(self)
         let clip = try await f.say(["linked or copied"])[0]
-        let blob = f.store.service.blobs.url(for: clip.blob).path
+        let blob = f.store.service.local.blobs.url(for: clip.blob).path
         _ = try await f.export(.all, try f.options("linked.wav", link: .always))
         _ = try await f.export(.all, try f.options("copied.wav", link: .never))
         let linked = try XCTUnwrap(ExportFixture.inode(f.out.appendingPathComponent("linked.wav").path))
@@ -172,7 +172,7 @@ final class ExporterTests: XCTestCase {
     func testCopiesFlushedInSeveralBatchesAreAllNamedCompleteAndLeaveNoTemporaryFiles() async throws {
         let f = try ExportFixture(self)
         let clips = try await f.say(["batch one", "batch two", "batch three", "batch four", "batch five"])
-        let exporter = Exporter(blobs: f.store.service.blobs, copyBatchFiles: 2)
+        let exporter = Exporter(blobs: f.store.service.local.blobs, copyBatchFiles: 2)
         let summary = try await exporter.export(try f.items(), options: try f.options("{voice}/{slug}.wav", link: .never))
         XCTAssertEqual(summary.copied, 5)
         XCTAssertEqual(summary.failed, 0)
@@ -184,7 +184,7 @@ final class ExporterTests: XCTestCase {
             let path = f.out.appendingPathComponent(entry.file).path
             XCTAssertEqual(ExportFixture.inode(path)?.1, 1, "a copy, not a link")
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)),
-                           try f.store.service.blobs.read(clip.blob, verify: true))
+                           try f.store.service.local.blobs.read(clip.blob, verify: true))
         }
         // Re-running finds every copy identical.
         let again = try await exporter.export(try f.items(), options: try f.options("{voice}/{slug}.wav", link: .never))
@@ -344,7 +344,7 @@ final class ExporterTests: XCTestCase {
         let clips = try await f.say(["old", "new"], engine: "tone")
         var old = clips[0]
         old.createdAt = Date(timeIntervalSince1970: 1_600_000_000)
-        try f.store.service.index.upsert(old)
+        try f.store.service.local.index.upsert(old)
         let items = try f.items(ClipFilter(createdSince: Date(timeIntervalSince1970: 1_700_000_000)))
         XCTAssertEqual(items.map(\.clip.text), ["new"])
         XCTAssertEqual(try f.items().map(\.clip.text), ["old", "new"], "oldest first, numbered from 1")

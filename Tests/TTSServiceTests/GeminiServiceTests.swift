@@ -47,7 +47,7 @@ final class GeminiServiceTests: XCTestCase {
         } catch let error as TTSError {
             XCTAssertEqual(error.kind, .content)
         }
-        XCTAssertEqual(try service.index.count(ClipFilter()), 0)
+        XCTAssertEqual(try service.local.index.count(ClipFilter()), 0)
         let retried = try await service.generateOrFetch(request)
         XCTAssertEqual(retried.tier, .engine)
     }

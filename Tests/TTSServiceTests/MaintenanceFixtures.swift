@@ -67,7 +67,7 @@ extension ServiceFixture {
 
     /// The same store and engines with another budget.
     func service(budget: CacheBudget) -> SpeechService {
-        SpeechService(engines: service.engines, index: service.index, blobs: service.blobs, budget: budget)
+        SpeechService(engines: service.engines, index: service.local.index, blobs: service.local.blobs, budget: budget)
     }
 
     @discardableResult

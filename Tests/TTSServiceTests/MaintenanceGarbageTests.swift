@@ -6,23 +6,23 @@ import TTSStore
 
 final class MaintenanceGarbageTests: XCTestCase {
     private func collector(_ fixture: ServiceFixture) -> GarbageCollector {
-        GarbageCollector(index: fixture.service.index, blobs: fixture.service.blobs)
+        GarbageCollector(index: fixture.service.local.index, blobs: fixture.service.local.blobs)
     }
 
     func testGCRemovesAnOldOrphanButNotAFreshOne() async throws {
         let fixture = try ServiceFixture.distinct()
         let used = try await fixture.say("in use")
         try StoreSurgery.age(used.path, by: 7200)
-        let old = try fixture.service.blobs.put(distinctWAV("old orphan"))
-        let fresh = try fixture.service.blobs.put(distinctWAV("fresh orphan"))
-        try StoreSurgery.age(fixture.service.blobs.url(for: old), by: 7200)
+        let old = try fixture.service.local.blobs.put(distinctWAV("old orphan"))
+        let fresh = try fixture.service.local.blobs.put(distinctWAV("fresh orphan"))
+        try StoreSurgery.age(fixture.service.local.blobs.url(for: old), by: 7200)
 
         let report = try await collector(fixture).collect(dryRun: false, vacuum: false)
         XCTAssertEqual(report.orphanBlobs, [old])
         XCTAssertEqual(report.freshOrphans, 1)
-        XCTAssertFalse(fixture.service.blobs.contains(old))
-        XCTAssertTrue(fixture.service.blobs.contains(fresh), "a concurrent writer's blob is kept")
-        XCTAssertTrue(fixture.service.blobs.contains(used.clip.blob), "a blob a clip uses is never an orphan")
+        XCTAssertFalse(fixture.service.local.blobs.contains(old))
+        XCTAssertTrue(fixture.service.local.blobs.contains(fresh), "a concurrent writer's blob is kept")
+        XCTAssertTrue(fixture.service.local.blobs.contains(used.clip.blob), "a blob a clip uses is never an orphan")
         XCTAssertNotNil(report.checkpoint)
     }
 

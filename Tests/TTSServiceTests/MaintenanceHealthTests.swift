@@ -26,7 +26,7 @@ final class MaintenanceHealthTests: XCTestCase {
         let report = await HealthCheck(service: fixture.service, configuration: try configuration(fixture, engine: "espeak")).run(probe: true)
         XCTAssertEqual(fixture.tone.calls, 1, "the tone engine was probed once")
         XCTAssertTrue(item(report, "engine tone")?.fields.contains { $0.0 == "probe_ms" } ?? false)
-        XCTAssertEqual(try fixture.service.index.count(.all), 0, "a probe stores nothing")
+        XCTAssertEqual(try fixture.service.local.index.count(.all), 0, "a probe stores nothing")
     }
 
     func testUnwritableStoreFails() async throws {
@@ -44,14 +44,14 @@ final class MaintenanceHealthTests: XCTestCase {
         let fixture = try ServiceFixture.distinct()
         let made = try await fixture.say("template")
         // Enough rows for several pages, then garbage over a page in the middle of the file.
-        try fixture.service.index.upsert((0..<400).map { i in
+        try fixture.service.local.index.upsert((0..<400).map { i in
             var clip = made.clip
             clip.key = RequestKey(AudioRequest(text: "row \(i)", engine: "tone", model: "tone-1"))
             clip.text = String(repeating: "filler text \(i) ", count: 8)
             return clip
         })
-        _ = try fixture.service.index.optimize(vacuum: false)  // everything into the main file
-        fixture.service.index.close()
+        _ = try fixture.service.local.index.optimize(vacuum: false)  // everything into the main file
+        fixture.service.local.index.close()
         let file = try FileHandle(forUpdating: fixture.layout.indexURL)
         let size = try file.seekToEnd()
         XCTAssertGreaterThan(size, 4096 * 6)
@@ -60,7 +60,7 @@ final class MaintenanceHealthTests: XCTestCase {
         try file.close()
 
         let reopened = SpeechService(engines: fixture.service.engines, index: try ClipIndex(url: fixture.layout.indexURL),
-                                     blobs: fixture.service.blobs)
+                                     blobs: fixture.service.local.blobs)
         let report = await HealthCheck(service: reopened, configuration: try configuration(fixture)).run(probe: false)
         XCTAssertEqual(item(report, "index")?.status, .fail, item(report, "index")?.detail ?? "")
         XCTAssertFalse(report.isHealthy)
@@ -85,7 +85,7 @@ final class MaintenanceHealthTests: XCTestCase {
         let fixture = try ServiceFixture.distinct()
         var engines = fixture.service.engines
         engines.markUnavailable("gemini", reason: "the gemini engine needs an API key")
-        let service = SpeechService(engines: engines, index: fixture.service.index, blobs: fixture.service.blobs)
+        let service = SpeechService(engines: engines, index: fixture.service.local.index, blobs: fixture.service.local.blobs)
         var configuration = try configuration(fixture)
         let report = await HealthCheck(service: service, configuration: configuration).run(probe: false)
         XCTAssertEqual(item(report, "engine gemini")?.status, .warn, "an engine nobody configured only warns")

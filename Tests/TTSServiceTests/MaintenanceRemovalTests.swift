@@ -34,14 +34,14 @@ final class MaintenanceRemovalTests: XCTestCase {
         let dry = try await ClipRemover(service: a.service).remove([made.clip.key], dryRun: true)
         XCTAssertEqual(dry.clips.map(\.key), [made.clip.key])
         XCTAssertEqual(dry.sharedRemoved, 1)
-        XCTAssertNotNil(try a.service.index.clip(for: made.clip.key), "a dry run removes nothing")
+        XCTAssertNotNil(try a.service.local.index.clip(for: made.clip.key), "a dry run removes nothing")
 
         let report = try await ClipRemover(service: a.service).remove([made.clip.key], dryRun: false)
         XCTAssertEqual(report.clips.map(\.key), [made.clip.key])
         XCTAssertEqual(report.freedBlobs, 1)
         XCTAssertEqual(report.sharedRemoved, 1)
-        XCTAssertNil(try a.service.index.clip(for: made.clip.key))
-        XCTAssertFalse(a.service.blobs.contains(made.clip.blob))
+        XCTAssertNil(try a.service.local.index.clip(for: made.clip.key))
+        XCTAssertFalse(a.service.local.blobs.contains(made.clip.blob))
         let present = try await shared.redisHasClip(made.clip.key)
         XCTAssertEqual(present, false)
 

@@ -7,7 +7,7 @@ import TTSStore
 /// `verify` and the damage checks of the normal data path.
 final class MaintenanceVerifyTests: XCTestCase {
     private func verifier(_ fixture: ServiceFixture) -> StoreVerifier {
-        StoreVerifier(index: fixture.service.index, blobs: fixture.service.blobs)
+        StoreVerifier(index: fixture.service.local.index, blobs: fixture.service.local.blobs)
     }
 
     func testCleanStoreVerifiesClean() async throws {
@@ -73,10 +73,10 @@ final class MaintenanceVerifyTests: XCTestCase {
         // A file whose name is its hash but whose bytes are no WAV: replace the blob by
         // garbage named after the garbage's own hash, and point the row at it.
         let garbage = Data(repeating: 7, count: notWAV.clip.bytes)
-        let garbageHash = try fixture.service.blobs.put(garbage)
+        let garbageHash = try fixture.service.local.blobs.put(garbage)
         var wrong = notWAV.clip
         wrong.blob = garbageHash
-        try fixture.service.index.upsert(wrong)
+        try fixture.service.local.index.upsert(wrong)
         let stray = fixture.layout.tmpURL.appendingPathComponent("leftover.tmp")
         try StoreSurgery.write("half a blob", to: stray)
         try StoreSurgery.age(stray, by: 120)
@@ -90,7 +90,7 @@ final class MaintenanceVerifyTests: XCTestCase {
         let after = try await verifier(fixture).verify(repair: false, sample: nil)
         XCTAssertTrue(after.isClean, "\(after.problems)")
         XCTAssertTrue(after.strayTempFiles.isEmpty)
-        XCTAssertNotNil(try fixture.service.index.clip(for: kept.clip.key))
+        XCTAssertNotNil(try fixture.service.local.index.clip(for: kept.clip.key))
         let regenerated = try await fixture.say("flipped")
         XCTAssertEqual(regenerated.tier, .engine, "a dropped clip is regenerated when asked for")
     }
@@ -99,7 +99,7 @@ final class MaintenanceVerifyTests: XCTestCase {
         let fixture = try ServiceFixture.distinct()
         var clip = try await fixture.say("row lies").clip
         clip.bytes += 1
-        try fixture.service.index.upsert(clip)
+        try fixture.service.local.index.upsert(clip)
         let report = try await verifier(fixture).verify(repair: true, sample: nil)
         XCTAssertEqual(report.problems.map(\.kind), [.rowMismatch])
         XCTAssertEqual(report.droppedRows, [clip.key])
@@ -108,7 +108,7 @@ final class MaintenanceVerifyTests: XCTestCase {
 
     func testOrphanBlobIsNotedButNotAProblem() async throws {
         let fixture = try ServiceFixture.distinct()
-        try fixture.service.blobs.put(distinctWAV("nobody's"))
+        try fixture.service.local.blobs.put(distinctWAV("nobody's"))
         let report = try await verifier(fixture).verify(repair: false, sample: nil)
         XCTAssertTrue(report.isClean)
         XCTAssertEqual(report.orphanBlobs.count, 1)

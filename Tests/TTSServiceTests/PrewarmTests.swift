@@ -60,7 +60,7 @@ final class PrewarmTests: XCTestCase {
         XCTAssertEqual(first.remaining, 0)
         XCTAssertFalse(first.cancelled)
         XCTAssertEqual(f.tone.calls, list.unique)
-        XCTAssertEqual(try f.service.index.count(ClipFilter()), list.unique)
+        XCTAssertEqual(try f.service.local.index.count(ClipFilter()), list.unique)
         XCTAssertEqual(first.rejects.map(\.line), first.rejects.map(\.line).sorted())
         XCTAssertEqual(first.rejects.count, list.problems)
         XCTAssertGreaterThan(first.audioSeconds, 0)
@@ -82,12 +82,19 @@ final class PrewarmTests: XCTestCase {
         XCTAssertEqual(summary.rejectsFile, .none)
     }
 
+    func testEveryLineIsPreparedAndKeyedOnce() async throws {
+        let f = try ServiceFixture()
+        let summary = try await run(f, "One\nTwo\nOne\n")
+        XCTAssertEqual(summary.generated, 2)
+        XCTAssertEqual(f.tone.resolves, 3, "one preparation per line: the plan's, none again before generating")
+    }
+
     func testEngineCallsNeverExceedTheConcurrencyLimit() async throws {
         let gauge = GaugeEngine()
         let f = try ServiceFixture()
         var engines = f.service.engines
         engines.register(gauge)
-        let service = SpeechService(engines: engines, index: f.service.index, blobs: f.service.blobs)
+        let service = SpeechService(engines: engines, index: f.service.local.index, blobs: f.service.local.blobs)
         let text = (1...40).map { "line \($0)" }.joined(separator: "\n")
         let summary = try await Prewarmer(service: service).run(
             PhraseList.parse(Data(text.utf8), format: .text, source: "l"),
@@ -125,7 +132,7 @@ final class PrewarmTests: XCTestCase {
         XCTAssertEqual(estimate.engineCalls, 2)
         XCTAssertEqual(estimate.audioSeconds, 3, accuracy: 0.001)   // 42 characters at 14 a second
         XCTAssertGreaterThanOrEqual(estimate.seconds, 2)            // 2 calls at 60 a minute
-        XCTAssertEqual(try f.service.index.count(ClipFilter()), 1)
+        XCTAssertEqual(try f.service.local.index.count(ClipFilter()), 1)
     }
 
     func testRejectsFileGivesBackExactlyTheFailedLines() async throws {
@@ -209,14 +216,14 @@ final class PrewarmTests: XCTestCase {
         XCTAssertEqual(first.rejectsFile, .none)
         let callsAfterFirst = f.tone.calls
         XCTAssertLessThanOrEqual(callsAfterFirst - first.generated, 2, "only calls in flight may be lost")
-        let stored = try f.service.index.count(ClipFilter())
+        let stored = try f.service.local.index.count(ClipFilter())
 
         let second = try await run(f, text, options: PrewarmOptions(concurrency: 2))
         XCTAssertTrue(second.succeeded)
         XCTAssertEqual(second.cached, stored)
         XCTAssertEqual(second.generated, total - stored)
         XCTAssertEqual(f.tone.calls - callsAfterFirst, total - stored, "finished items must not be generated again")
-        XCTAssertEqual(try f.service.index.count(ClipFilter()), total)
+        XCTAssertEqual(try f.service.local.index.count(ClipFilter()), total)
     }
 
     func testProgressIsReportedAndEndsAtTheTotal() async throws {
@@ -241,10 +248,10 @@ final class PrewarmTests: XCTestCase {
         let summary = try await run(f, "Hello\n@lang de-DE\nGuten Tag\n@voice zz\nNope\n", defaults: espeak)
         XCTAssertEqual(summary.generated, 2)
         XCTAssertEqual(summary.rejects.map(\.line), [5])
-        let clips = try f.service.index.list(ClipFilter(), limit: 10, offset: 0)
+        let clips = try f.service.local.index.list(ClipFilter(), limit: 10, offset: 0)
         XCTAssertEqual(Set(clips.map(\.voice)), ["en-us", "de"])
         for clip in clips {
-            XCTAssertEqual(BlobHash(of: try Data(contentsOf: f.service.blobs.url(for: clip.blob))), clip.blob)
+            XCTAssertEqual(BlobHash(of: try Data(contentsOf: f.service.local.blobs.url(for: clip.blob))), clip.blob)
         }
     }
 }

@@ -13,14 +13,18 @@ final class ToneEngine: SpeechEngine, @unchecked Sendable {
     let defaultModel = "tone-1"
     private let lock = NSLock()
     private var _calls = 0
+    private var _resolves = 0
     var latency: Duration = .zero
     var answer: (@Sendable (AudioRequest) -> Data)?
 
     var calls: Int { lock.withLock { _calls } }
+    /// Requests prepared (validated and resolved) so far.
+    var resolves: Int { lock.withLock { _resolves } }
 
     func voices() async throws -> [VoiceInfo] { [VoiceInfo(name: "a"), VoiceInfo(name: "b")] }
 
     func resolve(_ request: AudioRequest) async throws -> AudioRequest {
+        lock.withLock { _resolves += 1 }
         var r = request
         if r.voice.isEmpty { r.voice = "a" }
         if r.model.isEmpty { r.model = defaultModel }

@@ -55,16 +55,16 @@ final class SharedTierServiceTests: XCTestCase {
         let a = try ServiceFixture(shared: sharedTier(url))
         let b = try ServiceFixture(shared: sharedTier(url), blobSyncDelay: .seconds(600))
         let made = try await a.service.generateOrFetch(a.request("flushed later"))
-        XCTAssertEqual(try a.service.index.clipsWithBlobNotDurable(), [], "an engine's clip is durable at once")
+        XCTAssertEqual(try a.service.local.index.clipsWithBlobNotDurable(), [], "an engine's clip is durable at once")
         let hit = try await b.service.generateOrFetch(b.request("flushed later"))
         XCTAssertEqual(hit.tier, .redis)
-        XCTAssertEqual(try b.service.index.clipsWithBlobNotDurable().map(\.key), [hit.clip.key])
-        XCTAssertEqual(b.service.blobSync.pendingCount, 1)
+        XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable().map(\.key), [hit.clip.key])
+        XCTAssertEqual(b.service.local.pendingFlushCount, 1)
         let meanwhile = try await b.service.generateOrFetch(b.request("flushed later"))
         XCTAssertEqual(meanwhile.tier, .local, "served from the local tier meanwhile")
-        XCTAssertEqual(try b.service.blobSync.flush(), 1)
-        XCTAssertEqual(try b.service.index.clipsWithBlobNotDurable(), [])
-        XCTAssertEqual(try b.service.blobs.read(hit.clip.blob, verify: true), try Data(contentsOf: made.path))
+        XCTAssertEqual(try b.service.local.flush(), 1)
+        XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable(), [])
+        XCTAssertEqual(try b.service.local.blobs.read(hit.clip.blob, verify: true), try Data(contentsOf: made.path))
     }
 
     func testLocalHitIsPublishedForOtherMachines() async throws {
@@ -107,7 +107,7 @@ final class SharedTierServiceTests: XCTestCase {
         let wav = try Data(contentsOf: made.path)
 
         let zeroed = try ServiceFixture(shared: sharedTier(url, shareAudio: false))
-        let path = zeroed.service.blobs.path(for: made.clip.blob)
+        let path = zeroed.service.local.blobs.path(for: made.clip.blob)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(count: wav.count)))
         let remade = try await zeroed.service.generateOrFetch(zeroed.request("metadata, local blob"))
@@ -116,11 +116,11 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: remade.path), wav, "the zeros were replaced")
 
         let intact = try ServiceFixture(shared: sharedTier(url, shareAudio: false))
-        XCTAssertEqual(try intact.service.blobs.put(wav), made.clip.blob)
+        XCTAssertEqual(try intact.service.local.blobs.put(wav), made.clip.blob)
         let reused = try await intact.service.generateOrFetch(intact.request("metadata, local blob"))
         XCTAssertEqual(reused.tier, .redis)
         XCTAssertEqual(intact.tone.calls, 0)
-        XCTAssertEqual(try intact.service.index.clipsWithBlobNotDurable(), [])
+        XCTAssertEqual(try intact.service.local.index.clipsWithBlobNotDurable(), [])
     }
 
     /// A blob that a durable row already names (its file lost) is flushed before it is named
@@ -132,12 +132,12 @@ final class SharedTierServiceTests: XCTestCase {
         let b = try ServiceFixture(shared: sharedTier(url), blobSyncDelay: .seconds(600))
         var other = made.clip
         other.key = RequestKey(hex: String(repeating: "ab", count: 32))!
-        try b.service.index.upsert(other)  // durable, but its blob file is gone
+        try b.service.local.index.upsert(other)  // durable, but its blob file is gone
         let hit = try await b.service.generateOrFetch(b.request("named twice"))
         XCTAssertEqual(hit.tier, .redis)
-        XCTAssertEqual(try b.service.index.clipsWithBlobNotDurable(), [])
-        XCTAssertEqual(b.service.blobSync.pendingCount, 0)
-        XCTAssertTrue(try b.service.index.hasDurableClip(forBlob: made.clip.blob))
+        XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable(), [])
+        XCTAssertEqual(b.service.local.pendingFlushCount, 0)
+        XCTAssertTrue(try b.service.local.index.hasDurableClip(forBlob: made.clip.blob))
     }
 
     func testAudioWhoseHashDoesNotMatchIsNotTrusted() async throws {

@@ -38,7 +38,7 @@ final class SpeechServiceTests: XCTestCase {
         }
         XCTAssertEqual(f.tone.calls, 1)
         XCTAssertEqual(Set(results.map(\.clip.key)).count, 1)
-        XCTAssertEqual(try f.service.index.count(ClipFilter()), 1)
+        XCTAssertEqual(try f.service.local.index.count(ClipFilter()), 1)
     }
 
     func testDistinctRequestsEachCallTheEngine() async throws {
@@ -68,7 +68,7 @@ final class SpeechServiceTests: XCTestCase {
         }
         XCTAssertEqual(f.tone.calls, 0)
         XCTAssertEqual(f.files(), [])
-        XCTAssertEqual(try f.service.index.count(ClipFilter()), 0)
+        XCTAssertEqual(try f.service.local.index.count(ClipFilter()), 0)
     }
 
     func testAnswerThatIsNotAudioIsNeverCached() async throws {
@@ -83,7 +83,7 @@ final class SpeechServiceTests: XCTestCase {
         f.tone.answer = { _ in WAVAudio(format: PCMFormat(sampleRate: 16000), pcm: Data()).encoded() }
         await XCTAssertThrowsErrorAsync(try await f.service.generateOrFetch(f.request("silent")))
         XCTAssertEqual(f.files(), [])
-        XCTAssertEqual(try f.service.index.count(ClipFilter()), 0)
+        XCTAssertEqual(try f.service.local.index.count(ClipFilter()), 0)
     }
 
     func testRowWhoseBlobVanishedIsRegenerated() async throws {
@@ -111,8 +111,8 @@ final class SpeechServiceTests: XCTestCase {
         let f = try ServiceFixture()
         let first = try await f.service.generateOrFetch(f.request("popular"))
         for _ in 0..<3 { _ = try await f.service.generateOrFetch(f.request("popular")) }
-        try f.service.index.flush()
-        XCTAssertEqual(try f.service.index.clip(for: first.clip.key)?.hits, 3)
+        try f.service.local.index.flush()
+        XCTAssertEqual(try f.service.local.index.clip(for: first.clip.key)?.hits, 3)
     }
 
     func testCancelledCallerReturnsWithoutWaitingForTheEngine() async throws {

@@ -75,7 +75,7 @@ final class WorkerTests: XCTestCase {
         let shared = try await tier().existingClips(keys)
         XCTAssertEqual(shared.count, 40, "every clip is in Redis")
         for key in keys {
-            let local = (try? a.service.localClip(for: key)) != nil || (try? b.service.localClip(for: key)) != nil
+            let local = (try? a.service.local.clip(for: key)) != nil || (try? b.service.local.clip(for: key)) != nil
             XCTAssertTrue(local, "every clip is in a local store")
         }
     }

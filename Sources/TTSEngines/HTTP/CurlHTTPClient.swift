@@ -2,6 +2,7 @@ import CCurl
 import CShims
 import Foundation
 import Synchronization
+import TTSConcurrency
 
 /// The HTTP client of tts-repl, on libcurl: the only file that calls curl.
 ///
@@ -11,7 +12,7 @@ import Synchronization
 ///   because libcurl honours them by default.
 /// - `curl_easy_perform` blocks, so each transfer runs on a thread of its own (never on Swift's
 ///   cooperative pool, nor on libdispatch's, which grows too slowly to keep eight 200 ms calls in
-///   flight on two cores), bridged with a checked continuation. See `TransferThreads`.
+///   flight on two cores), bridged with a checked continuation. See `BlockingThreads`.
 /// - Cancelling the calling task sets a flag that the transfer-progress callback checks; curl then
 ///   aborts the transfer (within about a second when the peer is silent).
 ///
@@ -23,13 +24,13 @@ public final class CurlHTTPClient: HTTPTransport {
     private let configuration: HTTPClientConfiguration
     private let handles: CurlHandlePool
     /// One real thread per transfer in progress, up to `maxConcurrentTransfers`.
-    private let threads: TransferThreads
+    private let threads: BlockingThreads
 
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
         CurlGlobal.ensureInitialized()
         self.configuration = configuration
         self.handles = CurlHandlePool(maxIdle: configuration.maxIdleHandles)
-        self.threads = TransferThreads(name: "tts.http.curl", maxThreads: configuration.maxConcurrentTransfers)
+        self.threads = BlockingThreads(name: "tts.http.curl", maxThreads: configuration.maxConcurrentTransfers)
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {

@@ -26,4 +26,9 @@ public struct ExportPlan: Sendable {
             .sorted { ($0.createdAt, $0.key.hex) < ($1.createdAt, $1.key.hex) }
         return clips.enumerated().map { ExportItem(clip: $1, n: $0 + 1) }
     }
+
+    /// Every clip of the local tier matching `filter`, numbered as above.
+    public static func items(in local: LocalTier, matching filter: ClipFilter) throws -> [ExportItem] {
+        try items(in: local.index, matching: filter)
+    }
 }

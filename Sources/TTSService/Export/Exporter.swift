@@ -104,8 +104,8 @@ public struct ExportSummary: Sendable {
 /// name leaves the folder. Re-running the same export changes nothing.
 ///
 /// ```swift
-/// let exporter = Exporter(blobs: service.blobs)
-/// let items = try ExportPlan.items(in: service.index, matching: ClipFilter(voice: "en-us"))
+/// let exporter = Exporter(local: service.local)
+/// let items = try ExportPlan.items(in: service.local, matching: ClipFilter(voice: "en-us"))
 /// let summary = try await exporter.export(items, options: ExportOptions(directory: out, template: try FileNameTemplate()))
 /// ```
 public final class Exporter: Sendable {
@@ -117,6 +117,11 @@ public final class Exporter: Sendable {
 
     public convenience init(blobs: BlobStore) {
         self.init(blobs: blobs, copyBatchFiles: CopyBatch.maxFiles)
+    }
+
+    /// Exports from the local tier's blobs.
+    public convenience init(local: LocalTier) {
+        self.init(blobs: local.blobs)
     }
 
     init(blobs: BlobStore, copyBatchFiles: Int) {

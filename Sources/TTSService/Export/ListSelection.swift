@@ -19,7 +19,7 @@ public struct ListSelection: Sendable {
         for (position, entry) in list.entries.enumerated() {
             do {
                 let request = try await service.prepare(entry.request(defaults: defaults))
-                if let clip = try service.localClip(for: RequestKey(request)) {
+                if let clip = try service.local.clip(for: RequestKey(request)) {
                     selection.items.append(ExportItem(clip: clip, n: position + 1, id: entry.id))
                 } else {
                     selection.missing.append(entry)

@@ -32,14 +32,14 @@ public struct ClipRemover: Sendable {
     public func remove(_ keys: [RequestKey], dryRun: Bool) async throws -> RemovalReport {
         var report = RemovalReport()
         report.dryRun = dryRun
-        let index = service.index, blobs = service.blobs
+        let local = service.local
         var sharedRemoved = 0
         var sharedReachable = service.shared.isEnabled
         for key in keys {
             if dryRun {
-                if let clip = try index.clip(for: key) {
-                    report.clips.append(clip)
-                    if try index.isPinned(key) { report.pinned += 1 }
+                if let preview = try local.removalPreview(key) {
+                    report.clips.append(preview.clip)
+                    if preview.wasPinned { report.pinned += 1 }
                 }
                 if sharedReachable, let present = try? await service.shared.redisHasClip(key) {
                     if present { sharedRemoved += 1 }
@@ -48,17 +48,12 @@ public struct ClipRemover: Sendable {
                 }
                 continue
             }
-            let pinned = try index.isPinned(key)
-            if let removal = try index.removeClip(key) {
+            if let removal = try local.remove(key) {
                 report.clips.append(removal.clip)
-                if pinned { report.pinned += 1 }
-                if removal.blobIsUnreferenced {
-                    let size = blobs.size(of: removal.clip.blob)
-                    try blobs.remove(removal.clip.blob)
-                    if let size {
-                        report.freedBlobs += 1
-                        report.freedBytes += size
-                    }
+                if removal.wasPinned { report.pinned += 1 }
+                if let freed = removal.freedBytes {
+                    report.freedBlobs += 1
+                    report.freedBytes += freed
                 }
             }
             if sharedReachable {

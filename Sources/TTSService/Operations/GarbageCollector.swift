@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSStore
 
@@ -31,13 +32,18 @@ public struct GarbageCollector: Sendable {
     public var orphanGrace: TimeInterval = 3600
     public var tempFileGrace: TimeInterval = 3600
 
+    /// Collects in the local tier's index and blobs.
+    public init(local: LocalTier) {
+        self.init(index: local.index, blobs: local.blobs)
+    }
+
     public init(index: ClipIndex, blobs: BlobStore) {
         self.index = index
         self.blobs = blobs
     }
 
     public func collect(dryRun: Bool, vacuum: Bool, now: Date = Date()) async throws -> GarbageReport {
-        try await offPool { [self] in try run(dryRun: dryRun, vacuum: vacuum, now: now) }
+        try await Blocking.run { [self] in try run(dryRun: dryRun, vacuum: vacuum, now: now) }
     }
 
     func run(dryRun: Bool, vacuum: Bool, now: Date) throws -> GarbageReport {

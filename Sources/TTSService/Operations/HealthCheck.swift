@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSStore
@@ -66,8 +67,8 @@ public struct HealthCheck: Sendable {
     }
 
     private func storeItem() -> HealthItem {
-        let root = service.blobs.layout.root.path
-        if let problem = service.blobs.writeProbe() {
+        let root = service.local.blobs.layout.root.path
+        if let problem = service.local.blobs.writeProbe() {
             return HealthItem("store", .fail, problem, fix: "Make \(root) writable by this user, or choose another store with --store or TTS_STORE.",
                               fields: [("path", .string(root))])
         }
@@ -75,8 +76,8 @@ public struct HealthCheck: Sendable {
     }
 
     private func diskItem() -> HealthItem {
-        guard let space = service.blobs.diskSpace() else {
-            return HealthItem("disk", .warn, "cannot read the free space of \(service.blobs.layout.root.path)")
+        guard let space = service.local.blobs.diskSpace() else {
+            return HealthItem("disk", .warn, "cannot read the free space of \(service.local.blobs.layout.root.path)")
         }
         let fields: [(String, JSONValue)] = [("free_bytes", .int(space.freeBytes)), ("total_bytes", .int(space.totalBytes))]
         let detail = "\(formatBytes(space.freeBytes)) free of \(formatBytes(space.totalBytes))"
@@ -90,9 +91,9 @@ public struct HealthCheck: Sendable {
     }
 
     private func indexItem() async -> HealthItem {
-        let index = service.index
+        let index = service.local.index
         do {
-            let (findings, version) = try await offPool { (try index.quickCheck(), try index.schemaVersion) }
+            let (findings, version) = try await Blocking.run { (try index.quickCheck(), try index.schemaVersion) }
             let fields: [(String, JSONValue)] = [("path", .string(index.url.path)), ("schema_version", .int(version))]
             if findings.isEmpty { return HealthItem("index", .ok, "quick_check ok, schema version \(version)", fields: fields) }
             return HealthItem("index", .fail, "quick_check found \(findings.count) problem(s): \(findings.prefix(3).joined(separator: "; "))",

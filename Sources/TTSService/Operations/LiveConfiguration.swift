@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TTSCore
+import TTSStore
 
 /// The configuration as it is now: loaded at start, changed by `config reload` for what can
 /// change while running (voice, log level, cache budget, prices); the rest needs a restart.

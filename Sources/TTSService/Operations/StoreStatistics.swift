@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSStore
 
@@ -30,8 +31,8 @@ public struct StoreStatistics: Sendable {
 
     /// Gathers the figures: one pass over the index, one Redis round trip.
     public static func gather(service: SpeechService, pricePerCall: Double, pricePerAudioSecond: Double) async throws -> StoreStatistics {
-        let index = service.index
-        let (usage, groups) = try await offPool { (try index.usage(), try index.breakdown()) }
+        let index = service.local.index
+        let (usage, groups) = try await Blocking.run { (try index.usage(), try index.breakdown()) }
         return StoreStatistics(usage: usage, groups: groups, process: service.metrics.snapshot,
                                shared: await service.shared.counters(),
                                pricePerCall: pricePerCall, pricePerAudioSecond: pricePerAudioSecond)

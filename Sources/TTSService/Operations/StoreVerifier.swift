@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSStore
 
@@ -56,6 +57,11 @@ public struct StoreVerifier: Sendable {
     /// Temp files younger than this may belong to a write in progress.
     public var tempFileGrace: TimeInterval = 60
 
+    /// Checks the local tier's index and blobs.
+    public init(local: LocalTier) {
+        self.init(index: local.index, blobs: local.blobs)
+    }
+
     public init(index: ClipIndex, blobs: BlobStore) {
         self.index = index
         self.blobs = blobs
@@ -64,7 +70,7 @@ public struct StoreVerifier: Sendable {
     /// - Parameter sample: check only this many clips, chosen at random (and skip the walk over
     ///   blobs no row points at); nil checks everything.
     public func verify(repair: Bool, sample: Int?) async throws -> VerifyReport {
-        try await offPool { [self] in try run(repair: repair, sample: sample) }
+        try await Blocking.run { [self] in try run(repair: repair, sample: sample) }
     }
 
     func run(repair: Bool, sample: Int?) throws -> VerifyReport {

@@ -67,7 +67,7 @@ public struct Prewarmer: Sendable {
         // 2. What the local tier already has costs nothing.
         var misses: [Int] = []
         for (j, job) in jobs.enumerated() {
-            if (try? service.localClip(for: job.key)) != nil { summary.cached += 1 } else { misses.append(j) }
+            if (try? service.local.clip(for: job.key)) != nil { summary.cached += 1 } else { misses.append(j) }
         }
 
         if options.dryRun {
@@ -100,10 +100,10 @@ public struct Prewarmer: Sendable {
             while true {
                 while running < options.concurrency && next < misses.count && !Task.isCancelled {
                     let j = misses[next]
-                    let request = jobs[j].request
+                    let job = jobs[j]
                     next += 1
                     running += 1
-                    group.addTask { (j, await self.attempt(request)) }
+                    group.addTask { (j, await self.attempt(job)) }
                 }
                 guard let (j, outcome) = await group.next() else { break }
                 running -= 1
@@ -137,10 +137,11 @@ public struct Prewarmer: Sendable {
 
     /// One request through the service. A cancellation that is not ours (we joined another
     /// caller's flight for the same key, and that caller gave up) is retried once.
-    private func attempt(_ request: AudioRequest) async -> Outcome {
+    /// One planned request, already prepared and keyed by the plan.
+    private func attempt(_ job: PrewarmPlan.Item) async -> Outcome {
         for round in 0..<2 {
             do {
-                let generation = try await service.generateOrFetch(request)
+                let generation = try await service.generateOrFetch(prepared: job.request, key: job.key)
                 return generation.tier == .engine ? .generated(durationMs: generation.clip.durationMs) : .cached
             } catch {
                 guard Self.isCancellation(error) else { return .failed(TTSError.message(of: error)) }

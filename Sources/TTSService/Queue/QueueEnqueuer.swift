@@ -76,7 +76,7 @@ public struct QueueEnqueuer: Sendable {
         }
         var misses: [PrewarmPlan.Item] = []
         for item in plan.items {
-            if (try? service.localClip(for: item.key)) != nil { summary.cachedLocal += 1 } else { misses.append(item) }
+            if (try? service.local.clip(for: item.key)) != nil { summary.cachedLocal += 1 } else { misses.append(item) }
         }
         let shared = try await tier.existingClips(misses.map(\.key))
         summary.cachedShared = shared.count

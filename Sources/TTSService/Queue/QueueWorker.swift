@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TTSConcurrency
 import TTSCore
 import TTSStore
 
@@ -293,7 +294,7 @@ public final class QueueWorker: Sendable {
         // Hash-checked, like every read for publishing: a damaged blob fails the attempt (and
         // is quarantined), so the job is retried and the clip regenerated, never shared.
         let service = self.service
-        let audio = try await offPool { try service.verifiedAudio(of: clip) }
+        let audio = try await Blocking.run { try service.local.verifiedAudio(of: clip) }
         try await tier.publish(clip, audio: audio)
     }
 

@@ -53,7 +53,7 @@ public final class HeldBlobFile: Sendable {
 /// never-flushed name whose row was lost. The folders are not fsync'ed after the
 /// rename: a rename lost in a power cut only means the blob is absent, and every reader
 /// already treats a row whose blob is absent (or of the wrong size) as a miss that fetches or
-/// generates it again (`SpeechService.localClip`). The index commits with
+/// generates it again (`LocalTier.clip(for:)`). The index commits with
 /// `synchronous = NORMAL`, so the power cut that can lose such a rename can as well lose the
 /// row; on ext4 the index's next fsync commits the earlier rename with it anyway.
 ///

@@ -65,7 +65,7 @@ struct SeededStore: Sendable {
                 throw HarnessError("seeded key for phrase \(i) differs from the service's key: the seeding no longer matches `say`")
             }
         }
-        probe.index.close()
+        probe.local.index.close()
 
         let audio = (0..<blobCount).map { smallWAV(variant: $0) }
         let hashes = try audio.map { try blobs.put($0) }

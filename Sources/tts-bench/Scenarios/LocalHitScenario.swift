@@ -41,7 +41,7 @@ struct LocalHitScenario: Scenario {
             .measured("local-tier hit p99", Figure(serviceStats.p99, .microseconds),
                       baseline: Figure(floorStats.p99, .microseconds), label: label, target: Target(.ratio, .atMost, 3)),
             .measured("  of which: normalize text, p50", Figure(try Stats(parts.normalize).p50, .microseconds),
-                      note: "information: the steps of a local hit timed one by one through public API (AudioRequest.normalized, the engine's resolve, RequestKey, SpeechService.localClip); the rest of a hit is counting it and building the result"),
+                      note: "information: the steps of a local hit timed one by one through public API (AudioRequest.normalized, the engine's resolve, RequestKey, LocalTier.clip(for:)); the rest of a hit is counting it and building the result"),
             .measured("  of which: espeak resolve (voice, model), p50", Figure(try Stats(parts.resolve).p50, .microseconds)),
             .measured("  of which: request key (SHA-256), p50", Figure(try Stats(parts.key).p50, .microseconds)),
             .measured("  of which: index row + stat, p50", Figure(try Stats(parts.lookUp).p50, .microseconds),
@@ -70,7 +70,7 @@ struct LocalHitProbe {
         self.keys = keys
     }
 
-    func close() { service.index.close() }
+    func close() { service.local.index.close() }
 
     func floorLatencies(_ order: [Int]) throws -> [Double] {
         var samples: [Double] = []
@@ -113,7 +113,7 @@ struct LocalHitProbe {
             let t2 = monotonicNanos()
             let key = RequestKey(resolved)
             let t3 = monotonicNanos()
-            let clip = try service.localClip(for: key)
+            let clip = try service.local.clip(for: key)
             let t4 = monotonicNanos()
             guard clip != nil else { throw HarnessError("clip \(i) is not in the local tier") }
             result.normalize.append(microseconds(from: t0, to: t1))

@@ -33,7 +33,7 @@ struct RedisHitScenario: Scenario {
         let shared = SharedTier(tier: tier, describe: "bench Redis")
         let store = try await SeededStore.make(at: try context.folder("redis-hit"), count: 1)
         let service = try store.service(shared: shared)
-        defer { service.index.close() }
+        defer { service.local.index.close() }
 
         // The clips: published to Redis once, never present locally when timed.
         var requests: [AudioRequest] = []
@@ -67,8 +67,8 @@ struct RedisHitScenario: Scenario {
             }
             for (i, request) in requests.enumerated() {
                 let clip = clips[i]
-                try service.index.remove(clip.key)
-                try service.blobs.remove(clip.blob)
+                try service.local.index.remove(clip.key)
+                try service.local.blobs.remove(clip.blob)
                 let start = monotonicNanos()
                 let result = try await service.generateOrFetch(request)
                 let end = monotonicNanos()
@@ -140,8 +140,8 @@ struct RedisHitScenario: Scenario {
     private func breakdown(_ service: SpeechService, shared: SharedTier, clips: [Clip]) async throws -> Breakdown {
         var result = Breakdown()
         for clip in clips {
-            try service.index.remove(clip.key)
-            try service.blobs.remove(clip.blob)
+            try service.local.index.remove(clip.key)
+            try service.local.blobs.remove(clip.blob)
             let t0 = monotonicNanos()
             let hit = await shared.lookup(clip.key)
             let t1 = monotonicNanos()
@@ -152,11 +152,11 @@ struct RedisHitScenario: Scenario {
             let t2 = monotonicNanos()
             // As the service does it: one pass that hashes the bytes and writes them only when
             // they are the blob the metadata names.
-            guard try service.blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else {
+            guard try service.local.blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else {
                 throw HarnessError("the audio of \(clip.key.short) in Redis does not match its blob hash")
             }
             let t3 = monotonicNanos()
-            try service.index.upsert(hit.clip, blobIsDurable: false)
+            try service.local.index.upsert(hit.clip, blobIsDurable: false)
             let t4 = monotonicNanos()
             result.lookUp.append(microseconds(from: t0, to: t1))
             result.check.append(microseconds(from: t1, to: t2))

@@ -223,8 +223,8 @@ private func sessionReport(_ session: Session, _ name: String, _ shown: String) 
                             textContains: options.values["match"])
     let limit = try options.int("limit", default: 20, range: 1...100_000)
     let offset = try options.int("offset", default: 0, range: 0...Int.max)
-    let clips = try context.service.index.list(filter, limit: limit, offset: offset)
-    let total = try context.service.index.count(filter)
+    let clips = try context.service.local.clips(matching: filter, limit: limit, offset: offset)
+    let total = try context.service.local.count(matching: filter)
     let rows = clips.map { [$0.key.short, $0.engine, $0.voice, $0.language.isEmpty ? "-" : $0.language,
                             formatSeconds($0.durationMs), String($0.hits), excerpt($0.text, 50)] }
     var human = clips.isEmpty ? "no clips match" : table(["KEY", "ENGINE", "VOICE", "LANG", "AUDIO", "HITS", "TEXT"], rows)
@@ -234,8 +234,8 @@ private func sessionReport(_ session: Session, _ name: String, _ shown: String) 
 
 @Sendable func info(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     let clip = try namedClip(words, session, context, command: "info")
-    let current = try context.service.index.clip(for: clip.key) ?? clip
-    let path = context.service.blobs.url(for: current.blob).path
+    let current = try context.service.local.row(for: clip.key) ?? clip
+    let path = context.service.local.url(for: current).path
     let fields = clipFields(current) + [("path", .string(path))]
     let human = fields.map { name, value in
         let shown: String = switch value {
@@ -249,21 +249,21 @@ private func sessionReport(_ session: Session, _ name: String, _ shown: String) 
 
 /// The clip a command names: KEY (full or a unique prefix), else the session's last clip.
 private func namedClip(_ words: [String], _ session: Session, _ context: CommandContext, command: String) throws -> Clip {
-    if let word = words.first { return try findClip(word, in: context.service.index) }
+    if let word = words.first { return try context.service.local.storedClip(named: word) }
     if let last = session.lastClip { return last }
     throw TTSError.validation("key", "\(command) needs a key (see `ls`), or a clip made earlier in this session")
 }
 
 @Sendable func openClip(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     let clip = try namedClip(words, session, context, command: "open")
-    let path = context.service.blobs.url(for: clip.blob).path
+    let path = context.service.local.url(for: clip).path
     return Report(human: path, json: .object([("key", .string(clip.key.hex)), ("path", .string(path))]))
 }
 
 @Sendable func play(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     // A hash-checked read: a damaged blob is quarantined and the clip made again before playing.
     let clip = try await context.service.audio(for: try namedClip(words, session, context, command: "play")).clip
-    let path = context.service.blobs.url(for: clip.blob).path
+    let path = context.service.local.url(for: clip).path
     let players: [(String, [String])] = [("aplay", ["-q"]), ("paplay", []), ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])]
     let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
     guard let (player, flags) = players.first(where: { name, _ in
@@ -288,20 +288,6 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
 }
 
 /// A clip by its full key or a unique prefix of at least four hex characters.
-func findClip(_ word: String, in index: ClipIndex) throws -> Clip {
-    let prefix = word.lowercased()
-    if let key = RequestKey(hex: prefix) {
-        if let clip = try index.clip(for: key) { return clip }
-        throw TTSError.validation("key", "no clip has the key \(prefix)")
-    }
-    guard prefix.count >= 4, prefix.allSatisfy({ $0.isHexDigit }) else {
-        throw TTSError.validation("key", "'\(word)' is not a key: give the full key or at least its first 4 hex characters (see `ls`)")
-    }
-    let matches = try index.clips(withKeyPrefix: prefix, limit: 2)
-    guard let first = matches.first else { throw TTSError.validation("key", "no clip key starts with \(prefix)") }
-    guard matches.count == 1 else { throw TTSError.validation("key", "several clips start with \(prefix): give more characters") }
-    return first
-}
 
 // MARK: - Shell
 

@@ -53,9 +53,11 @@ let exportCommands: [Command] = [
         if options.flags.contains("generate") || options.values["format"] != nil {
             throw TTSError.validation("generate", "--generate and --format go with --list FILE")
         }
-        items = try ExportPlan.items(in: context.service.index, matching: filter)
+        items = try ExportPlan.items(in: context.service.local, matching: filter)
+        // A damaged blob is made again first, as on every other read (not in a dry run).
+        if !exportOptions.dryRun { items = try await context.service.checkedForExport(items) }
     }
-    let exporter = Exporter(blobs: context.service.blobs)
+    let exporter = Exporter(local: context.service.local)
     let bar = ProgressBar(output: context.output, quiet: exportOptions.dryRun)
     let summary = try await exporter.export(items, options: exportOptions) { bar.update($0) }
     bar.finish()

@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSService
 import TTSStore
@@ -193,7 +194,7 @@ func healthReport(_ report: HealthReport) -> Report {
     let sample = options.values["sample"] == nil ? nil : try options.int("sample", default: 0, range: 1...10_000_000)
     let repair = options.flags.contains("repair")
     return try await logged(context, "verify") {
-        let report = try await StoreVerifier(index: context.service.index, blobs: context.service.blobs)
+        let report = try await StoreVerifier(local: context.service.local)
             .verify(repair: repair, sample: sample)
         return (verifyReport(report), [("clips", .int(report.checkedClips)), ("problems", .int(report.problems.count)),
                                        ("repaired", .bool(report.repaired))])
@@ -240,7 +241,7 @@ private func verifyReport(_ r: VerifyReport) -> Report {
 @Sendable func gc(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     let options = try Options(words, valued: ["grace"], flags: ["dry-run", "vacuum"], command: "gc")
     if let extra = options.positional.first { throw TTSError.validation("gc", "gc takes options only, not '\(extra)'") }
-    var collector = GarbageCollector(index: context.service.index, blobs: context.service.blobs)
+    var collector = GarbageCollector(local: context.service.local)
     if let grace = options.values["grace"] {
         do {
             collector.orphanGrace = TimeInterval(try Configuration.parseSeconds(grace, name: "--grace"))
@@ -294,10 +295,7 @@ private func verifyReport(_ r: VerifyReport) -> Report {
     let dryRun = options.flags.contains("dry-run")
     let service = context.service
     return try await logged(context, "evict") {
-        let r = try await offPoolCommand { try Evictor(index: service.index, blobs: service.blobs).evict(toMaxBytes: maxBytes, dryRun: dryRun) }
-        if !dryRun {
-            service.metrics.recordEviction(clips: r.evicted.count, bytes: r.freedBytes)
-        }
+        let r = try await service.local.evict(toMaxBytes: maxBytes, dryRun: dryRun)
         let verb = dryRun ? "would evict" : "evicted"
         var lines = ["\(verb) \(r.evicted.count) clips, freeing \(formatBytes(r.freedBytes)): \(formatBytes(r.bytesBefore)) → \(formatBytes(r.bytesAfter)) (budget \(formatBytes(maxBytes)))"]
         lines += r.evicted.prefix(20).map { "  \($0.clip.key.short)  last used \(iso8601($0.clip.lastUsedAt))  \(excerpt($0.clip.text, 40))" }
@@ -313,24 +311,18 @@ private func verifyReport(_ r: VerifyReport) -> Report {
     }
 }
 
-private func offPoolCommand<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}
-
 private func pin(_ session: inout Session, _ context: CommandContext, _ words: [String], _ pinned: Bool) throws -> Report {
     let name = pinned ? "pin" : "unpin"
     guard words.count <= 1 else { throw TTSError.validation("key", "\(name) takes one key") }
     let clip: Clip
     if let word = words.first {
-        clip = try findClip(word, in: context.service.index)
+        clip = try context.service.local.storedClip(named: word)
     } else if let last = session.lastClip {
         clip = last
     } else {
         throw TTSError.validation("key", "\(name) needs a key (see `ls`), or a clip made earlier in this session")
     }
-    guard try context.service.index.setPinned(clip.key, pinned) else {
+    guard try context.service.local.setPinned(clip.key, pinned) else {
         throw TTSError.validation("key", "clip \(clip.key.short) is no longer in the store")
     }
     context.runtime.logger.info(name, [("operation", .string(name)), ("key", .string(clip.key.hex)), ("outcome", "ok")])
@@ -340,24 +332,24 @@ private func pin(_ session: inout Session, _ context: CommandContext, _ words: [
 
 @Sendable func remove(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     let options = try Options(words, valued: ["match"], flags: ["dry-run"], command: "rm")
-    let index = context.service.index
+    let local = context.service.local
     var keys: [RequestKey] = []
     if let match = options.values["match"] {
         guard options.positional.isEmpty else { throw TTSError.validation("rm", "rm takes keys or --match TEXT, not both") }
         guard !match.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw TTSError.validation("match", "rm --match needs some text; to remove everything, remove the store folder")
         }
-        keys = try index.list(ClipFilter(textContains: match), limit: -1, offset: 0).map(\.key)
+        keys = try local.clips(matching: ClipFilter(textContains: match), limit: -1).map(\.key)
     } else {
         guard !options.positional.isEmpty else {
             throw TTSError.validation("rm", "rm needs a KEY (see `ls`) or --match TEXT")
         }
         for word in options.positional {
             // A full key may name a clip that only Redis has.
-            if let key = RequestKey(hex: word), try index.clip(for: key) == nil {
+            if let key = RequestKey(hex: word), try local.row(for: key) == nil {
                 keys.append(key)
             } else {
-                keys.append(try findClip(word, in: index).key)
+                keys.append(try local.storedClip(named: word).key)
             }
         }
     }
@@ -374,7 +366,7 @@ private func pin(_ session: inout Session, _ context: CommandContext, _ words: [
         if r.clips.count > 20 { lines.append("  … and \(r.clips.count - 20) more") }
         if let shared = r.sharedRemoved {
             lines.append("\(verb) \(shared) clip\(shared == 1 ? "" : "s") from Redis (shared audio expires with its time-to-live)")
-        } else if context.service.shared.isEnabled {
+        } else if context.service.hasSharedTier {
             lines.append("Redis could not be reached: its copies stay until they expire; run rm again when it is back")
         }
         let json: JSONValue = .object([
@@ -414,7 +406,7 @@ func metricsExposition(_ context: CommandContext) async -> String {
     if let extra = options.positional.first { throw TTSError.validation("serve-metrics", "serve-metrics takes options only, not '\(extra)'") }
     let port = try options.int("port", default: 9464, range: 0...65535)
     let server = try MetricsHTTPServer(port: port) { [context] in
-        Blocking.wait(upTo: 5) { await metricsExposition(context) } ?? "# metrics timed out\n"
+        Blocking.wait(upTo: .seconds(5)) { await metricsExposition(context) } ?? "# metrics timed out\n"
     }
     defer { server.stop() }
     if let file = options.values["port-file"] {
@@ -448,7 +440,7 @@ func metricsExposition(_ context: CommandContext) async -> String {
     case "reload":
         let service = context.service
         return try await logged(context, "config-reload") {
-            let outcome = await context.runtime.live.reload(logger: context.runtime.logger, budget: service.budget) { engine, voice in
+            let outcome = await context.runtime.live.reload(logger: context.runtime.logger, budget: service.local.budget) { engine, voice in
                 var probe = AudioRequest(text: "probe", voice: voice, engine: engine, model: "")
                 probe.voice = voice
                 _ = try await service.prepare(probe)

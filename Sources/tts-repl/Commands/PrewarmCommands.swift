@@ -1,5 +1,7 @@
 import Dispatch
 import Foundation
+import Synchronization
+import TTSConcurrency
 import TTSCore
 import TTSService
 
@@ -84,42 +86,34 @@ func loadPhraseList(_ path: String, format: PhraseListFormat) async throws -> Ph
 
 /// Reads the whole list off the cooperative pool: a file, or stdin until end of input.
 private func readPhraseList(_ path: String) async throws -> Data {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            if path == "-" {
-                continuation.resume(returning: FileHandle.standardInput.readDataToEndOfFile())
-                return
-            }
-            do {
-                continuation.resume(returning: try Data(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read (check its permissions)"
-                    : "there is no such file (the path is relative to \(FileManager.default.currentDirectoryPath))"
-                continuation.resume(throwing: TTSError.validation("file", "cannot read the phrase list \(path): \(reason)"))
-            }
+    try await Blocking.run {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read (check its permissions)"
+                : "there is no such file (the path is relative to \(FileManager.default.currentDirectoryPath))"
+            throw TTSError.validation("file", "cannot read the phrase list \(path): \(reason)")
         }
     }
 }
 
 /// Shows progress: redrawn in place on a terminal (the runner reports at most every 200 ms),
 /// one line every 2 s otherwise so logs stay readable.
-final class ProgressPrinter: @unchecked Sendable {
+final class ProgressPrinter: Sendable {
     private let output: Output
-    /// Guards `lastLine` and `shown`: the runner reports from its task.
-    private let lock = NSLock()
-    private var lastLine: ContinuousClock.Instant?
-    private var shown = false
+    /// Guards when the last line was shown, and whether one was: the runner reports from its task.
+    private let shown = Mutex<(lastLine: ContinuousClock.Instant?, any: Bool)>((nil, false))
 
     init(output: Output) { self.output = output }
 
     func show(_ progress: PrewarmProgress) {
         let now = ContinuousClock.now
-        let due: Bool = lock.withLock {
-            if !output.progressIsLive, let last = lastLine, last.duration(to: now) < .seconds(2), progress.done < progress.total {
+        let due: Bool = shown.withLock { shown in
+            if !output.progressIsLive, let last = shown.lastLine, last.duration(to: now) < .seconds(2), progress.done < progress.total {
                 return false
             }
-            lastLine = now
-            shown = true
+            shown = (now, true)
             return true
         }
         if due { output.progress(progressLine(progress)) }
@@ -127,7 +121,7 @@ final class ProgressPrinter: @unchecked Sendable {
 
     /// Ends the live line so the summary starts on its own.
     func end() {
-        if lock.withLock({ shown }) && output.progressIsLive { output.write("\n", to: .standardError) }
+        if shown.withLock({ $0.any }) && output.progressIsLive { output.write("\n", to: .standardError) }
     }
 }
 

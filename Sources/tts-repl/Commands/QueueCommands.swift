@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import TTSConcurrency
 import TTSCore
 import TTSService
 import TTSStore
@@ -41,8 +42,9 @@ let queueCommands: [Command] = [
     let run = Task { try await worker.run { output.progress(workerProgressLine(name, $0)) } }
     // SIGINT already cancels the command (the runner's handler); SIGTERM does the same while
     // the worker runs, so `kill` and service managers get a clean stop too.
-    let terminate = TerminationSignal { run.cancel() }
-    defer { terminate.restore() }
+    // Popped on return, so the graceful-shutdown handler below it is in charge again.
+    let terminate = SignalRouter.shared.push(SIGTERM) { run.cancel() }
+    defer { SignalRouter.shared.pop(terminate) }
     let summary = try await withTaskCancellationHandler {
         try await run.value
     } onCancel: {
@@ -59,31 +61,6 @@ private func seconds(_ options: Options, _ name: String, default value: Double) 
         throw TTSError.validation(name, "--\(name) takes a number of seconds from 0 to 86400, not '\(text)'")
     }
     return number
-}
-
-/// Turns SIGTERM into a call of `handler` while it lives; `restore()` puts back the default
-/// (terminate), so SIGTERM outside a worker still ends the process at once.
-private final class TerminationSignal: @unchecked Sendable {
-    // @unchecked: `source` is set in init and only cancelled by `restore`, from one thread.
-    private let source: DispatchSourceSignal
-
-    init(_ handler: @escaping @Sendable () -> Void) {
-        // A process started from a thread that blocks SIGTERM inherits the block; unblock it
-        // here (the thread that runs this) so the signal can be delivered at all.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGTERM, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-        source.setEventHandler(handler: handler)
-        source.resume()
-    }
-
-    func restore() {
-        source.cancel()
-        signal(SIGTERM, SIG_DFL)
-    }
 }
 
 /// `worker host:42:ab12: done 40  retried 1  dead 0  in flight 4  12.3 jobs/s`

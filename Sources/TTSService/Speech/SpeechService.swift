@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 import TTSEngines
 import TTSStore
@@ -20,29 +21,29 @@ public struct Generation: Sendable {
 /// Generate-or-fetch: the data path of DESIGN.md.
 ///
 /// validate → normalize → resolve the voice → key → local tier → Redis tier → engine →
-/// validate the audio → blob store → index → Redis. Only a miss in both tiers calls the engine;
+/// validate the audio → local tier → Redis. Only a miss in both tiers calls the engine;
 /// concurrent identical requests share one engine call: in this process through single-flight,
 /// across processes and machines through a Redis lock per key.
 ///
+/// What it owns: validation and normalization, single-flight, the Redis lock, the engines and
+/// the process's metrics. What is on this machine's disk belongs to `local` (`LocalTier`);
+/// what is in Redis to the `SharedTier`.
+///
 /// ```swift
-/// let service = SpeechService(engines: registry, index: index, blobs: blobs, logger: logger)
+/// let service = SpeechService(engines: registry, local: try LocalTier(layout: layout), logger: logger)
 /// let result = try await service.generateOrFetch(AudioRequest(text: "Hello", engine: "espeak", model: ""))
 /// result.tier   // .engine the first time, .local after
 /// ```
 public final class SpeechService: Sendable {
     public let engines: EngineRegistry
-    public let index: ClipIndex
-    public let blobs: BlobStore
-    public let shared: SharedTier
+    /// The index, the blobs, their flusher and the byte budget.
+    public let local: LocalTier
+    let shared: SharedTier
     public let logger: Logger
     public let maxTextCharacters: Int
     public let locking: LockPolicy
-    /// Operations: counters and latencies of this process, and the local tier's byte budget.
+    /// Counters and latencies of this process.
     public let metrics: ServiceMetrics
-    public let budget: CacheBudget
-    /// Flushes the blobs Redis hits store with deferred durability; `Runtime` runs its
-    /// `recover` at open and its `flush` at exit.
-    public let blobSync: BlobSyncQueue
     private let flights = SingleFlight<RequestKey, Generation>()
     var flightsInProgress: Int { get async { await flights.count } }
 
@@ -60,21 +61,33 @@ public final class SpeechService: Sendable {
         public init() {}
     }
 
-    public init(engines: EngineRegistry, index: ClipIndex, blobs: BlobStore, shared: SharedTier = .off,
-                logger: Logger = .disabled, maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy(),
-                metrics: ServiceMetrics = ServiceMetrics(), budget: CacheBudget = CacheBudget(),
-                blobSyncDelay: Duration = .milliseconds(200)) {
+    /// - Parameter local: reports corrupt blobs and evictions to `metrics` when it was opened
+    ///   with `metrics` as its `events`.
+    public init(engines: EngineRegistry, local: LocalTier, shared: SharedTier = .off, logger: Logger = .disabled,
+                maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy(), metrics: ServiceMetrics = ServiceMetrics()) {
         self.engines = engines
-        self.index = index
-        self.blobs = blobs
+        self.local = local
         self.shared = shared
         self.logger = logger
         self.maxTextCharacters = maxTextCharacters
         self.locking = locking
         self.metrics = metrics
-        self.budget = budget
-        blobSync = BlobSyncQueue(blobs: blobs, index: index, delay: blobSyncDelay)
     }
+
+    /// Opens the local tier over `index` and `blobs` itself, reporting to `metrics` (tests and
+    /// tools that open the parts themselves).
+    public convenience init(engines: EngineRegistry, index: ClipIndex, blobs: BlobStore, shared: SharedTier = .off,
+                            logger: Logger = .disabled, maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy(),
+                            metrics: ServiceMetrics = ServiceMetrics(), budget: CacheBudget = CacheBudget(),
+                            blobSyncDelay: Duration = .milliseconds(200)) {
+        let local = LocalTier(index: index, blobs: blobs, budget: budget, logger: logger, events: metrics,
+                              blobSyncDelay: blobSyncDelay)
+        self.init(engines: engines, local: local, shared: shared, logger: logger, maxTextCharacters: maxTextCharacters,
+                  locking: locking, metrics: metrics)
+    }
+
+    /// Whether a Redis shared tier is configured (reachable or not).
+    public var hasSharedTier: Bool { shared.isEnabled }
 
     /// Validates and normalizes the request, then lets its engine fill in the voice and model.
     /// The result is what gets keyed.
@@ -87,18 +100,24 @@ public final class SpeechService: Sendable {
     public func generateOrFetch(_ request: AudioRequest) async throws -> Generation {
         let started = ContinuousClock.now
         let resolved = try await prepare(request)
-        let key = RequestKey(resolved)
-        if let clip = try localClip(for: key) {
-            index.recordHit(key, at: Date())
+        return try await generateOrFetch(prepared: resolved, key: RequestKey(resolved), started: started)
+    }
+
+    /// For callers that prepared and keyed the request already (prewarm plans every line
+    /// first): the same path without doing that twice.
+    func generateOrFetch(prepared resolved: AudioRequest, key: RequestKey,
+                         started: ContinuousClock.Instant = .now) async throws -> Generation {
+        if let clip = try local.clip(for: key) {
+            local.recordHit(key)
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.
-            shared.publishInBackground(clip) { [self] in try? await offPool { try self.verifiedAudio(of: clip) } }
+            shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }
             return finish(clip, tier: .local, started: started)
         }
         let generated = try await flights.run(key) { [self] in
             // Another caller may have stored it between our look-up and this flight.
-            if let clip = try localClip(for: key) {
-                return Generation(clip: clip, tier: .local, path: blobs.url(for: clip.blob), elapsedMs: 0)
+            if let clip = try local.clip(for: key) {
+                return Generation(clip: clip, tier: .local, path: local.url(for: clip), elapsedMs: 0)
             }
             return try await fetchSharedOrGenerate(resolved, key: key)
         }
@@ -150,64 +169,17 @@ public final class SpeechService: Sendable {
     /// A Redis hit becomes a local clip: shared audio is checked against its hash and stored;
     /// metadata whose audio is neither in Redis nor on this machine is a miss.
     private func fromShared(_ key: RequestKey) async throws -> Generation? {
-        let blobs = self.blobs, index = self.index
-        // Taken on the Redis connection's thread, right after the look-up: hashing, the file
-        // write and the index write all block, and one hop between threads is all a hit pays.
-        let taken = try await shared.lookup(key) { hit -> SharedFill in
-            var clip = hit.clip
-            clip.hits = 0
-            if let audio = hit.audio {
-                // The store hashes the bytes and names them only when they are the blob the
-                // metadata says. Redis still holds them, so the fsync is deferred to
-                // `blobSync`, and the row records that until then. Unless a durable row names
-                // this blob already (its file was lost or damaged): that row counts on the
-                // name meaning bytes on the disk, so the new copy is flushed first.
-                guard (try? WAVAudio.decode(audio)) != nil else { return .mismatch(clip) }
-                let deferred = try !index.hasDurableClip(forBlob: clip.blob)
-                guard try blobs.put(audio, ifHashIs: clip.blob, durability: deferred ? .deferred : .beforeNaming) else {
-                    return .mismatch(clip)
-                }
-                try index.upsert(clip, blobIsDurable: !deferred)
-                return .stored(clip, flushLater: deferred)
-            }
-            // Metadata only: usable when this machine has the blob intact (rehashed and
-            // flushed, since the row about to name it says it is on the disk).
-            guard try blobs.adopt(clip.blob) else { return .absent }
-            try index.upsert(clip)
-            return .stored(clip, flushLater: false)
-        }
-        let clip: Clip
-        switch taken {
-        case nil, .absent?:
-            return nil
-        case let .mismatch(bad)?:
+        let local = self.local
+        // Stored on the Redis connection's thread, right after the look-up (see `LocalTier`).
+        guard let fill = try await shared.lookup(key, take: { try local.store($0) }) else { return nil }
+        if case let .mismatch(bad) = fill {
             logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(bad.blob.hex))])
-            return nil
-        case let .stored(stored, flushLater)?:
-            if flushLater { blobSync.add(stored.key, blob: stored.blob) }
-            clip = stored
         }
-        await enforceBudget(afterWriting: clip)
+        guard let clip = await local.finish(fill) else { return nil }
         shared.count("hits.redis")
         shared.count("bytes.served", by: clip.bytes)
         logger.info("fetch", [("key", .string(key.hex)), ("tier", "redis"), ("bytes", .int(clip.bytes))])
-        return Generation(clip: clip, tier: .redis, path: blobs.url(for: clip.blob), elapsedMs: 0)
-    }
-
-    /// A clip counts as present only when its row and its blob file both exist and the file
-    /// has the row's size (one `stat`): a row whose blob vanished is a miss, a blob of the
-    /// wrong size is quarantined and is a miss, and the regeneration repairs both.
-    public func localClip(for key: RequestKey) throws -> Clip? {
-        guard let clip = try index.clip(for: key) else { return nil }
-        guard let size = blobs.size(of: clip.blob) else {
-            logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
-            return nil
-        }
-        guard size == clip.bytes else {
-            quarantineDamaged(clip, reason: "size \(size), expected \(clip.bytes)")
-            return nil
-        }
-        return clip
+        return Generation(clip: clip, tier: .redis, path: local.url(for: clip), elapsedMs: 0)
     }
 
     private func generate(_ request: AudioRequest, key: RequestKey) async throws -> Generation {
@@ -229,18 +201,8 @@ public final class SpeechService: Sendable {
         guard audio.frameCount > 0 else {
             throw TTSError(.content, "\(request.engine) returned a WAV file with no samples for '\(excerpt(request.text))'")
         }
-        // The fsync'ed write takes milliseconds: off the two-thread cooperative pool, so other
-        // tasks' answers are not held up behind it.
-        // The index write may wait out another process's write lock: off the pool as well.
-        let blobs = self.blobs, index = self.index
-        let clip = try await offPool {
-            let blob = try blobs.put(wav)
-            let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
-                            durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)
-            try index.upsert(clip)
-            return clip
-        }
-        await enforceBudget(afterWriting: clip)
+        // The fsync'ed write and the index write run off the cooperative pool (see `LocalTier`).
+        let clip = try await local.store(wav, for: key, request: request, audio: audio)
         await shared.publish(clip, audio: wav)
         shared.count("engine.calls")
         shared.count("bytes.served", by: wav.count)
@@ -249,7 +211,7 @@ public final class SpeechService: Sendable {
                                  ("tier", "engine"), ("bytes", .int(wav.count)),
                                  ("audio_ms", .int(audio.durationMs)),
                                  ("ms", .double(started.duration(to: .now).milliseconds)), ("outcome", "stored")])
-        return Generation(clip: clip, tier: .engine, path: blobs.url(for: clip.blob), elapsedMs: 0)
+        return Generation(clip: clip, tier: .engine, path: local.url(for: clip), elapsedMs: 0)
     }
 
     private func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {
@@ -263,19 +225,70 @@ public final class SpeechService: Sendable {
                 logger.debug("fetch", [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("ms", .double(elapsed))])
             }
         }
-        return Generation(clip: clip, tier: tier, path: blobs.url(for: clip.blob), elapsedMs: elapsed)
+        return Generation(clip: clip, tier: tier, path: local.url(for: clip), elapsedMs: elapsed)
+    }
+
+    // MARK: Reading a stored clip's bytes
+
+    /// The clip's audio for export or play: hash-checked, and when the blob is damaged or gone,
+    /// fetched or generated again under the same key. Returns the clip as now stored.
+    ///
+    /// Every hit pays one `stat` (in `LocalTier.clip(for:)`); every place that reads the bytes
+    /// reads them through here or `LocalTier.verifiedAudio(of:)`, which rehashes them.
+    public func audio(for clip: Clip) async throws -> (clip: Clip, audio: Data) {
+        if let audio = try? local.verifiedAudio(of: clip) { return (clip, audio) }
+        let request = AudioRequest(text: clip.text, voice: clip.voice, language: clip.language, engine: clip.engine,
+                                   model: clip.model, style: clip.style)
+        // Dialogue clips name their speakers only in the key: they cannot be rebuilt from the row.
+        guard RequestKey(request) == clip.key else {
+            throw TTSError.store("clip \(clip.key.short) ('\(excerpt(clip.text))') is damaged or missing and cannot be regenerated from its row: ask for it again with the same speakers, or remove it with `rm \(clip.key.short)`.")
+        }
+        let generation = try await generateOrFetch(request)
+        return (generation.clip, try local.verifiedAudio(of: generation.clip))
+    }
+
+    /// Export's read path: each item's clip as a hit sees it (one `stat`). A blob that is
+    /// missing or of the wrong size is quarantined and the clip fetched or generated again
+    /// under its key, as any other read would; an item that cannot be made again (a dialogue
+    /// clip) is kept, and the export reports it as damaged.
+    public func checkedForExport(_ items: [ExportItem]) async throws -> [ExportItem] {
+        var checked = items
+        for (i, item) in items.enumerated() {
+            if i % 256 == 0 { try Task.checkCancellation() }
+            if let clip = try local.clip(for: item.clip.key), clip.blob == item.clip.blob { continue }
+            guard let remade = try? await audio(for: item.clip).clip else { continue }
+            checked[i].clip = remade
+        }
+        return checked
+    }
+
+    // MARK: Shutdown
+
+    /// Waits until no generation is in flight (their writes done, their Redis locks released),
+    /// at most `timeout`. Returns whether everything finished. Used at shutdown.
+    public func drain(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while await flightsInProgress > 0 {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
+    /// Flushes blobs not yet on the disk, buffered hit counts and shared counters, and closes
+    /// the index. Call from a plain thread (it waits, bounded, for Redis).
+    public func close() {
+        // A failure leaves the rows unmarked, and the next start rehashes their blobs.
+        _ = try? local.flush()
+        let shared = self.shared
+        if shared.isEnabled && !shared.isDegraded {
+            _ = Blocking.wait(upTo: .seconds(2)) { await shared.flushCounters() }
+        }
+        local.close()
     }
 }
 
-/// What a Redis hit turned into locally.
-private enum SharedFill: Sendable {
-    /// Stored and indexed; `flushLater` when the blob's fsync was deferred.
-    case stored(Clip, flushLater: Bool)
-    /// The shared audio is not a WAV file or not the blob the metadata names.
-    case mismatch(Clip)
-    /// Metadata only, and this machine lacks the blob: a miss.
-    case absent
-}
+extension ServiceMetrics: LocalTierEvents {}
 
 func excerpt(_ text: String, limit: Int = 40) -> String {
     text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"

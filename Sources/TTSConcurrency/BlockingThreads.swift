@@ -1,6 +1,6 @@
 import Foundation
 
-/// Real threads for blocking work (`curl_easy_perform`), one per job in progress.
+/// Real threads for blocking work (`curl_easy_perform`, SQLite, fsync), one per job in progress.
 ///
 /// Why not a concurrent `DispatchQueue`: on Linux libdispatch sizes its worker pool to the core
 /// count and adds a thread only slowly when the ones it has block, so eight 200 ms transfers on
@@ -10,11 +10,11 @@ import Foundation
 /// no threads, while a prewarm reuses the same few threads for thousands of calls.
 ///
 /// ```swift
-/// let threads = TransferThreads(name: "tts.http.curl", maxThreads: 8)
+/// let threads = BlockingThreads(name: "tts.http.curl", maxThreads: 8)
 /// threads.run { _ = curl_easy_perform(handle) }
 /// ```
-final class TransferThreads: @unchecked Sendable {
-    typealias Job = @Sendable () -> Void
+public final class BlockingThreads: @unchecked Sendable {
+    public typealias Job = @Sendable () -> Void
 
     private let name: String
     private let maxThreads: Int
@@ -29,7 +29,7 @@ final class TransferThreads: @unchecked Sendable {
     /// Threads alive (busy or idle).
     private var threads = 0
 
-    init(name: String, maxThreads: Int, idleTimeout: TimeInterval = 10) {
+    public init(name: String, maxThreads: Int, idleTimeout: TimeInterval = 10) {
         self.name = name
         self.maxThreads = max(1, maxThreads)
         self.idleTimeout = idleTimeout
@@ -37,7 +37,7 @@ final class TransferThreads: @unchecked Sendable {
 
     /// Starts `job` on an idle thread, a new one, or — when `maxThreads` are busy — on the first
     /// thread that frees up. Returns at once.
-    func run(_ job: @escaping Job) {
+    public func run(_ job: @escaping Job) {
         condition.lock()
         jobs.append(job)
         let waiting = jobs.count - head
@@ -53,7 +53,7 @@ final class TransferThreads: @unchecked Sendable {
     }
 
     /// Threads alive now, for tests.
-    var threadCount: Int { condition.withLock { threads } }
+    public var threadCount: Int { condition.withLock { threads } }
 
     private func work() {
         condition.lock()

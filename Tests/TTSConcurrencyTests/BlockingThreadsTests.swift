@@ -1,13 +1,13 @@
 import Foundation
 import XCTest
-@testable import TTSEngines
+import TTSConcurrency
 
-/// The threads that blocking curl transfers run on.
-final class TransferThreadsTests: XCTestCase {
+/// The threads that blocking work (curl transfers, store writes) runs on.
+final class BlockingThreadsTests: XCTestCase {
     /// Eight jobs that each wait until all eight have started can only finish when they run at
     /// once; on a pool sized to the cores they would wait out the bounded timeout instead.
     func testBlockedJobsEachGetTheirOwnThread() {
-        let threads = TransferThreads(name: "test.transfer", maxThreads: 8)
+        let threads = BlockingThreads(name: "test.transfer", maxThreads: 8)
         let jobs = 8
         let started = Gauge()
         let finished = DispatchSemaphore(value: 0)
@@ -27,7 +27,7 @@ final class TransferThreadsTests: XCTestCase {
     }
 
     func testJobsPastTheThreadLimitWaitAndStillRun() {
-        let threads = TransferThreads(name: "test.transfer", maxThreads: 2)
+        let threads = BlockingThreads(name: "test.transfer", maxThreads: 2)
         let running = Gauge()
         let gate = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
@@ -49,7 +49,7 @@ final class TransferThreadsTests: XCTestCase {
     }
 
     func testABacklogOnOneThreadRunsEveryJobInOrder() {
-        let threads = TransferThreads(name: "test.transfer", maxThreads: 1)
+        let threads = BlockingThreads(name: "test.transfer", maxThreads: 1)
         let order = Recorder()
         let gate = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
@@ -66,7 +66,7 @@ final class TransferThreadsTests: XCTestCase {
     }
 
     func testIdleThreadsEndAndNewJobsStartNewOnes() {
-        let threads = TransferThreads(name: "test.transfer", maxThreads: 4, idleTimeout: 0.05)
+        let threads = BlockingThreads(name: "test.transfer", maxThreads: 4, idleTimeout: 0.05)
         let finished = DispatchSemaphore(value: 0)
         threads.run { finished.signal() }
         XCTAssertEqual(finished.wait(timeout: .now() + 30), .success)

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
+import TTSConcurrency
 import TTSCore
-import TTSStore
 
 /// The local tier's byte budget (`TTS_CACHE_MAX_BYTES`) and a running estimate of its use, so
 /// checking after each write costs an addition, not a query over the whole index.
@@ -117,33 +117,5 @@ public struct Evictor: Sendable {
             }
         }
         return report
-    }
-}
-
-extension SpeechService {
-    /// After a write: evicts when the running estimate says the budget is exceeded. Never
-    /// fails the request that wrote; a failed eviction is logged and tried again later. The
-    /// scan and deletions run off the cooperative pool; the request waits for them, so the
-    /// store is within budget when it returns.
-    func enforceBudget(afterWriting clip: Clip) async {
-        guard let target = budget.noteWrite(bytes: clip.bytes) else { return }
-        let started = ContinuousClock.now
-        let evictor = Evictor(index: index, blobs: blobs)
-        do {
-            let report = try await offPool { try evictor.evict(toMaxBytes: target, dryRun: false, sparing: [clip.key]) }
-            budget.settle(usedBytes: report.bytesAfter)
-            metrics.recordEviction(clips: report.evicted.count, bytes: report.freedBytes)
-            if !report.evicted.isEmpty || report.stillOverBudget {
-                logger.info("evict", [("operation", "evict"), ("trigger", "budget"), ("clips", .int(report.evicted.count)),
-                                      ("freed_bytes", .int(report.freedBytes)), ("bytes", .int(report.bytesAfter)),
-                                      ("target_bytes", .int(target)),
-                                      ("ms", .double(started.duration(to: .now).milliseconds)),
-                                      ("outcome", .string(report.stillOverBudget ? "pinned-over-budget" : "ok"))])
-            }
-        } catch {
-            budget.settle(usedBytes: nil)
-            logger.warn("evict", [("operation", "evict"), ("trigger", "budget"), ("outcome", "error"),
-                                  ("error", .string(String(describing: error)))])
-        }
     }
 }

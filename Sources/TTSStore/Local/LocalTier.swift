@@ -1,0 +1,295 @@
+import Foundation
+import TTSConcurrency
+import TTSCore
+
+/// What the local tier reports to whoever keeps the process's figures (`ServiceMetrics`).
+public protocol LocalTierEvents: Sendable {
+    func recordCorruptBlob()
+    func recordEviction(clips: Int, bytes: Int)
+}
+
+/// The local tier: the SQLite index, the blob files, the flusher of blobs stored with deferred
+/// durability, and the byte budget. The one owner of what is on this machine's disk.
+///
+/// A clip counts as present only when its row and its blob file both exist and the file has
+/// the row's size (one `stat` per hit); a blob that fails that check, or a hash check on a
+/// read, is moved to `<store>/quarantine/` and the look-up is a miss, so the caller fetches or
+/// generates the clip again. Every write (a Redis hit, an engine's answer) is followed by the
+/// budget check, which evicts least recently used, unpinned clips when the store is over it.
+///
+/// `index` and `blobs` are visible for the maintenance operations that work on the store as a
+/// whole (verify, gc, health, stats, export); the data path goes through the methods here.
+///
+/// ```swift
+/// let local = try LocalTier(layout: StoreLayout(root: storeURL), budget: CacheBudget(maxBytes: 1 << 30))
+/// if let clip = try local.clip(for: key) { play(local.url(for: clip)) }
+/// let stored = try await local.store(wav, for: key, request: resolved, audio: decoded)
+/// ```
+public final class LocalTier: Sendable {
+    public let index: ClipIndex
+    public let blobs: BlobStore
+    /// The byte budget (`TTS_CACHE_MAX_BYTES`); `config reload` changes its `maxBytes`.
+    public let budget: CacheBudget
+    /// Flushes the blobs Redis hits store with deferred durability: `recover` at open, `close`
+    /// flushes what is left.
+    let blobSync: BlobSyncQueue
+    let logger: Logger
+    let events: LocalTierEvents?
+
+    public init(index: ClipIndex, blobs: BlobStore, budget: CacheBudget = CacheBudget(), logger: Logger = .disabled,
+                events: LocalTierEvents? = nil, blobSyncDelay: Duration = .milliseconds(200)) {
+        self.index = index
+        self.blobs = blobs
+        self.budget = budget
+        self.logger = logger
+        self.events = events
+        blobSync = BlobSyncQueue(blobs: blobs, index: index, delay: blobSyncDelay)
+    }
+
+    /// Opens (creating when needed) the index and blob folders under `layout`.
+    public convenience init(layout: StoreLayout, budget: CacheBudget = CacheBudget(), logger: Logger = .disabled,
+                            events: LocalTierEvents? = nil) throws {
+        try self.init(index: ClipIndex(url: layout.indexURL), blobs: BlobStore(layout: layout), budget: budget,
+                      logger: logger, events: events)
+    }
+
+    public var layout: StoreLayout { blobs.layout }
+
+    // MARK: Look-up
+
+    /// The clip stored under `key` when its row and an intact-looking blob (right size) are both
+    /// here. A row whose blob vanished is a miss; a blob of the wrong size is quarantined and
+    /// is a miss; the regeneration repairs both.
+    public func clip(for key: RequestKey) throws -> Clip? {
+        guard let clip = try index.clip(for: key) else { return nil }
+        guard let size = blobs.size(of: clip.blob) else {
+            logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
+            return nil
+        }
+        guard size == clip.bytes else {
+            quarantineDamaged(clip, reason: "size \(size), expected \(clip.bytes)")
+            return nil
+        }
+        return clip
+    }
+
+    /// The row stored under `key`, without checking its blob (for showing what is known).
+    public func row(for key: RequestKey) throws -> Clip? {
+        try index.clip(for: key)
+    }
+
+    /// Where the clip's WAV file is.
+    public func url(for clip: Clip) -> URL {
+        blobs.url(for: clip.blob)
+    }
+
+    /// Counts a hit (buffered; written at the next flush).
+    public func recordHit(_ key: RequestKey) {
+        index.recordHit(key, at: Date())
+    }
+
+    /// The clip's bytes, hash-checked. A damaged blob is quarantined and the error thrown.
+    public func verifiedAudio(of clip: Clip) throws -> Data {
+        do {
+            return try blobs.read(clip.blob, verify: true)
+        } catch let error as TTSError where blobs.contains(clip.blob) {
+            quarantineDamaged(clip, reason: error.message)
+            throw error
+        }
+    }
+
+    func quarantineDamaged(_ clip: Clip, reason: String) {
+        let moved = try? blobs.quarantine(clip.blob)
+        events?.recordCorruptBlob()
+        logger.warn("blob-corrupt", [("key", .string(clip.key.hex)), ("blob", .string(clip.blob.hex)),
+                                     ("reason", .string(reason)), ("quarantined", .string(moved?.path ?? "-"))])
+    }
+
+    // MARK: Listing and pinning (the commands `ls`, `pin`, `unpin`)
+
+    /// Clips matching `filter`, most recently used first.
+    public func clips(matching filter: ClipFilter, limit: Int, offset: Int = 0) throws -> [Clip] {
+        try index.list(filter, limit: limit, offset: offset)
+    }
+
+    /// How many clips match `filter`.
+    public func count(matching filter: ClipFilter) throws -> Int {
+        try index.count(filter)
+    }
+
+    /// The clip a command names by its full key or a unique prefix of at least 4 hex
+    /// characters (as `ls` shows them).
+    public func storedClip(named word: String) throws -> Clip {
+        let prefix = word.lowercased()
+        if let key = RequestKey(hex: prefix) {
+            if let clip = try index.clip(for: key) { return clip }
+            throw TTSError.validation("key", "no clip has the key \(prefix)")
+        }
+        guard prefix.count >= 4, prefix.allSatisfy({ $0.isHexDigit }) else {
+            throw TTSError.validation("key", "'\(word)' is not a key: give the full key or at least its first 4 hex characters (see `ls`)")
+        }
+        let matches = try index.clips(withKeyPrefix: prefix, limit: 2)
+        guard let first = matches.first else { throw TTSError.validation("key", "no clip key starts with \(prefix)") }
+        guard matches.count == 1 else { throw TTSError.validation("key", "several clips start with \(prefix): give more characters") }
+        return first
+    }
+
+    /// Pins or unpins a clip (eviction never removes a pinned clip). False when no such clip.
+    public func setPinned(_ key: RequestKey, _ pinned: Bool) throws -> Bool {
+        try index.setPinned(key, pinned)
+    }
+
+    /// Removes a clip (the `rm` command), and its blob when no other clip uses it. Nil when
+    /// there is no such clip here.
+    public func remove(_ key: RequestKey) throws -> LocalRemoval? {
+        let pinned = try index.isPinned(key)
+        guard let removal = try index.removeClip(key) else { return nil }
+        var freedBytes: Int?
+        if removal.blobIsUnreferenced {
+            freedBytes = blobs.size(of: removal.clip.blob)
+            try blobs.remove(removal.clip.blob)
+        }
+        return LocalRemoval(clip: removal.clip, wasPinned: pinned, freedBytes: freedBytes)
+    }
+
+    /// What `remove` would remove, without removing it (`rm --dry-run`).
+    public func removalPreview(_ key: RequestKey) throws -> LocalRemoval? {
+        guard let clip = try index.clip(for: key) else { return nil }
+        return LocalRemoval(clip: clip, wasPinned: try index.isPinned(key), freedBytes: nil)
+    }
+
+    // MARK: Storing
+
+    /// Stores a Redis hit; called on the Redis connection's thread, right after the look-up:
+    /// hashing, the file write and the index write all block, and one hop between threads is
+    /// all a hit pays. Finish with `finish(_:)` back in async code.
+    public func store(_ hit: RedisHit) throws -> SharedFill {
+        var clip = hit.clip
+        clip.hits = 0
+        if let audio = hit.audio {
+            // The store hashes the bytes and names them only when they are the blob the
+            // metadata says. Redis still holds them, so the fsync is deferred to
+            // `blobSync`, and the row records that until then. Unless a durable row names
+            // this blob already (its file was lost or damaged): that row counts on the
+            // name meaning bytes on the disk, so the new copy is flushed first.
+            guard (try? WAVAudio.decode(audio)) != nil else { return .mismatch(clip) }
+            let deferred = try !index.hasDurableClip(forBlob: clip.blob)
+            guard try blobs.put(audio, ifHashIs: clip.blob, durability: deferred ? .deferred : .beforeNaming) else {
+                return .mismatch(clip)
+            }
+            try index.upsert(clip, blobIsDurable: !deferred)
+            return .stored(clip, flushLater: deferred)
+        }
+        // Metadata only: usable when this machine has the blob intact (rehashed and
+        // flushed, since the row about to name it says it is on the disk).
+        guard try blobs.adopt(clip.blob) else { return .absent }
+        try index.upsert(clip)
+        return .stored(clip, flushLater: false)
+    }
+
+    /// The second half of storing a Redis hit: schedules the deferred flush and keeps the
+    /// budget. Returns the stored clip, or nil when the hit was not usable.
+    public func finish(_ fill: SharedFill) async -> Clip? {
+        guard case let .stored(clip, flushLater) = fill else { return nil }
+        if flushLater { blobSync.add(clip.key, blob: clip.blob) }
+        await enforceBudget(afterWriting: clip)
+        return clip
+    }
+
+    /// Stores an engine's answer (already validated): the blob written, fsynced and named, then
+    /// the row, off the cooperative pool; then the budget is kept.
+    public func store(_ wav: Data, for key: RequestKey, request: AudioRequest, audio: WAVAudio) async throws -> Clip {
+        let blobs = self.blobs, index = self.index
+        let clip = try await Blocking.run {
+            let blob = try blobs.put(wav)
+            let clip = Clip(key: key, blob: blob, request: request, bytes: wav.count,
+                            durationMs: audio.durationMs, sampleRate: audio.format.sampleRate)
+            try index.upsert(clip)
+            return clip
+        }
+        await enforceBudget(afterWriting: clip)
+        return clip
+    }
+
+    // MARK: Budget
+
+    /// After a write: evicts when the running estimate says the budget is exceeded. Never
+    /// fails the request that wrote; a failed eviction is logged and tried again later. The
+    /// scan and deletions run off the cooperative pool; the request waits for them, so the
+    /// store is within budget when it returns.
+    func enforceBudget(afterWriting clip: Clip) async {
+        guard let target = budget.noteWrite(bytes: clip.bytes) else { return }
+        let started = ContinuousClock.now
+        let evictor = Evictor(index: index, blobs: blobs)
+        do {
+            let report = try await Blocking.run { try evictor.evict(toMaxBytes: target, dryRun: false, sparing: [clip.key]) }
+            budget.settle(usedBytes: report.bytesAfter)
+            events?.recordEviction(clips: report.evicted.count, bytes: report.freedBytes)
+            if !report.evicted.isEmpty || report.stillOverBudget {
+                logger.info("evict", [("operation", "evict"), ("trigger", "budget"), ("clips", .int(report.evicted.count)),
+                                      ("freed_bytes", .int(report.freedBytes)), ("bytes", .int(report.bytesAfter)),
+                                      ("target_bytes", .int(target)),
+                                      ("ms", .double(started.duration(to: .now).milliseconds)),
+                                      ("outcome", .string(report.stillOverBudget ? "pinned-over-budget" : "ok"))])
+            }
+        } catch {
+            budget.settle(usedBytes: nil)
+            logger.warn("evict", [("operation", "evict"), ("trigger", "budget"), ("outcome", "error"),
+                                  ("error", .string(String(describing: error)))])
+        }
+    }
+
+    /// The `evict` command: brings the tier down to `maxBytes` now (or says what it would do).
+    public func evict(toMaxBytes maxBytes: Int, dryRun: Bool) async throws -> EvictionReport {
+        let evictor = Evictor(index: index, blobs: blobs)
+        let report = try await Blocking.run { try evictor.evict(toMaxBytes: maxBytes, dryRun: dryRun) }
+        if !dryRun { events?.recordEviction(clips: report.evicted.count, bytes: report.freedBytes) }
+        return report
+    }
+
+    // MARK: Open and close
+
+    /// At open: rehashes the blobs a crash left named but maybe never flushed, before any is
+    /// served.
+    public func recover() throws -> BlobSyncQueue.Recovery {
+        try blobSync.recover()
+    }
+
+    /// Blobs stored but not yet flushed (for tests and `stats`).
+    public var pendingFlushCount: Int { blobSync.pendingCount }
+
+    /// Flushes blobs not yet on the disk and buffered hit counts. Returns the blobs flushed.
+    @discardableResult
+    public func flush() throws -> Int {
+        let flushed = try blobSync.flush()
+        try index.flush()
+        return flushed
+    }
+
+    /// Flushes (a failure leaves rows unmarked, and the next start rehashes their blobs), then
+    /// closes the index.
+    public func close() {
+        _ = try? blobSync.flush()
+        try? index.flush()
+        index.close()
+    }
+}
+
+/// What removing one clip did (or, previewed, would do) to the local tier.
+public struct LocalRemoval: Sendable {
+    public let clip: Clip
+    public let wasPinned: Bool
+    /// The bytes of its blob, deleted because no other clip used it; nil when the blob stays
+    /// (or was already gone, or in a preview).
+    public let freedBytes: Int?
+}
+
+/// What a Redis hit turned into locally.
+public enum SharedFill: Sendable {
+    /// Stored and indexed; `flushLater` when the blob's fsync was deferred.
+    case stored(Clip, flushLater: Bool)
+    /// The shared audio is not a WAV file or not the blob the metadata names.
+    case mismatch(Clip)
+    /// Metadata only, and this machine lacks the blob: a miss.
+    case absent
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Synchronization
+import XCTest
+import TTSCore
+import TTSStore
+
+/// The local tier on its own: storing an engine's answer, the look-up's size check and
+/// quarantine, a Redis hit stored with deferred durability, the budget after a write.
+final class LocalTierTests: XCTestCase {
+    private func tier(budget: CacheBudget = CacheBudget(), events: Events? = nil) throws -> LocalTier {
+        let root = try makeTemporaryFolder(self)
+        return try LocalTier(layout: StoreLayout(root: root), budget: budget, events: events)
+    }
+
+    private func store(_ text: String, seed: UInt8, in local: LocalTier) async throws -> Clip {
+        let request = AudioRequest(text: text, voice: "en-us", engine: "espeak", model: "")
+        let wav = sampleWAV(seed: seed)
+        return try await local.store(wav, for: RequestKey(request), request: request, audio: try WAVAudio.decode(wav))
+    }
+
+    func testAStoredAnswerIsFoundByItsKeyWithItsFile() async throws {
+        let local = try tier()
+        defer { local.close() }
+        let clip = try await store("Hello", seed: 1, in: local)
+        XCTAssertEqual(try local.clip(for: clip.key)?.blob, clip.blob)
+        XCTAssertEqual(try local.verifiedAudio(of: clip), sampleWAV(seed: 1))
+        XCTAssertEqual(try local.storedClip(named: String(clip.key.hex.prefix(6))).key, clip.key)
+    }
+
+    func testABlobOfTheWrongSizeIsQuarantinedAndIsAMiss() async throws {
+        let events = Events()
+        let local = try tier(events: events)
+        defer { local.close() }
+        let clip = try await store("Hello", seed: 1, in: local)
+        let url = local.url(for: clip)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
+        try Data(sampleWAV(seed: 1).prefix(100)).write(to: url)
+        XCTAssertNil(try local.clip(for: clip.key))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.path), "the damaged file left the blob folder")
+        XCTAssertEqual(events.corrupt.withLock { $0 }, 1)
+    }
+
+    func testARedisHitIsStoredWithItsFlushDeferred() async throws {
+        let local = try tier()
+        defer { local.close() }
+        let wav = sampleWAV(seed: 7)
+        let clip = sampleClip(blobSeed: 7, bytes: wav.count)
+        let fill = try local.store(RedisHit(clip: clip, audio: wav))
+        let stored = await local.finish(fill)
+        XCTAssertEqual(stored?.key, clip.key)
+        XCTAssertEqual(local.pendingFlushCount, 1)
+        XCTAssertEqual(try local.flush(), 1)
+        XCTAssertEqual(try local.clip(for: clip.key)?.blob, clip.blob)
+    }
+
+    func testAudioThatIsNotTheNamedBlobIsNotStored() throws {
+        let local = try tier()
+        defer { local.close() }
+        let clip = sampleClip(blobSeed: 7)
+        guard case .mismatch = try local.store(RedisHit(clip: clip, audio: sampleWAV(seed: 8))) else {
+            return XCTFail("bytes that hash to another blob were accepted")
+        }
+        XCTAssertNil(try local.row(for: clip.key))
+    }
+
+    func testAWriteOverTheBudgetEvictsAnOlderClipAndSparesTheNewOne() async throws {
+        let events = Events()
+        let oneClip = sampleWAV(seed: 1).count
+        let local = try tier(budget: CacheBudget(maxBytes: oneClip * 2 + oneClip / 2), events: events)
+        defer { local.close() }
+        let first = try await store("One", seed: 1, in: local)
+        let second = try await store("Two", seed: 2, in: local)
+        let third = try await store("Three", seed: 3, in: local)
+        let left = try [first, second].filter { try local.row(for: $0.key) != nil }
+        XCTAssertEqual(left.count, 1, "one older clip was evicted to fit the budget")
+        XCTAssertEqual(try local.count(matching: ClipFilter()), 2)
+        XCTAssertNotNil(try local.row(for: third.key), "the clip just written is never evicted")
+        XCTAssertGreaterThan(events.evicted.withLock { $0 }, 0)
+    }
+}
+
+private final class Events: LocalTierEvents {
+    /// Guards the count of corrupt blobs reported.
+    let corrupt = Mutex(0)
+    /// Guards the count of clips reported evicted.
+    let evicted = Mutex(0)
+    func recordCorruptBlob() { corrupt.withLock { $0 += 1 } }
+    func recordEviction(clips: Int, bytes: Int) { evicted.withLock { $0 += clips } }
+}
