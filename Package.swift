@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
         .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
-        .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
+        .target(name: "TTSServer", dependencies: ["TTSCore", "TTSStore", "TTSService", "CMicroHTTPD"]),
         .target(name: "LineEditor"),
         .executableTarget(name: "tts-repl", dependencies: ["TTSService", "TTSServer", "LineEditor"]),
         // The loopback Gemini stand-in, a library so tests can start it in-process.

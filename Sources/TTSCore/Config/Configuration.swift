@@ -44,6 +44,9 @@ public struct Configuration: Sendable {
     public var cacheMaxBytes: Int? = nil
     public var pricePerCall: Double = 0
     public var pricePerAudioSecond: Double = 0
+    // Serving over HTTP: the listen address as given (parsed by `serve`) and the client tokens.
+    public var serveListen: String = "127.0.0.1:8088"
+    public var serveTokens: [String] = []
     /// The setting name → where its value came from.
     public var origins: [String: ConfigSource]
 
@@ -159,6 +162,9 @@ public struct Configuration: Sendable {
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts
+        configuration.serveListen = raw(.serveListen) ?? "127.0.0.1:8088"
+        configuration.serveTokens = (raw(.serveTokens) ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return configuration
     }
 

@@ -16,7 +16,7 @@ struct CommandContext: Sendable {
 /// The REPL's commands, one table for parsing, `help` and completion. Each group of commands
 /// lives in its own file under Commands/ and is listed here once.
 func makeCommandTable() -> CommandTable {
-    CommandTable(commands: coreCommands + prewarmCommands + queueCommands + exportCommands + operationsCommands)
+    CommandTable(commands: coreCommands + prewarmCommands + queueCommands + exportCommands + operationsCommands + serveCommands)
 }
 
 /// Speech, session, cache browsing and shell commands.
@@ -93,11 +93,7 @@ struct Quit: Error {}
     let human = context.output.json ? ""
         : "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
             + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(String(format: "%.1f", result.elapsedMs)) ms  \(path)"
-    var fields: [(String, JSONValue)] = [("key", .string(clip.key.hex)), ("tier", .string(result.tier.rawValue)),
-                                         ("path", .string(path))]
-    fields += clipFields(clip).filter { $0.0 != "key" }
-    fields.append(("elapsed_ms", .double((result.elapsedMs * 1000).rounded() / 1000)))
-    return Report(human: human, json: .object(fields))
+    return Report(human: human, json: .object(result.jsonFields))
 }
 
 /// `Joe=Kore,Jane=Puck` → two speakers and their voices.
@@ -289,18 +285,10 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
 
 /// A clip by its full key or a unique prefix of at least four hex characters.
 func findClip(_ word: String, in index: ClipIndex) throws -> Clip {
-    let prefix = word.lowercased()
-    if let key = RequestKey(hex: prefix) {
-        if let clip = try index.clip(for: key) { return clip }
-        throw TTSError.validation("key", "no clip has the key \(prefix)")
+    switch try ClipLookup.find(word, in: index) {
+    case .found(let clip): return clip
+    case .notFound(let message), .unusable(let message): throw TTSError.validation("key", message)
     }
-    guard prefix.count >= 4, prefix.allSatisfy({ $0.isHexDigit }) else {
-        throw TTSError.validation("key", "'\(word)' is not a key: give the full key or at least its first 4 hex characters (see `ls`)")
-    }
-    let matches = try index.clips(withKeyPrefix: prefix, limit: 2)
-    guard let first = matches.first else { throw TTSError.validation("key", "no clip key starts with \(prefix)") }
-    guard matches.count == 1 else { throw TTSError.validation("key", "several clips start with \(prefix): give more characters") }
-    return first
 }
 
 // MARK: - Shell
@@ -343,13 +331,7 @@ private func commandJSON(_ command: Command) -> JSONValue {
 
 // MARK: - Formatting
 
-func clipFields(_ clip: Clip) -> [(String, JSONValue)] {
-    [("key", .string(clip.key.hex)), ("blob", .string(clip.blob.hex)), ("bytes", .int(clip.bytes)),
-     ("duration_ms", .int(clip.durationMs)), ("sample_rate", .int(clip.sampleRate)),
-     ("engine", .string(clip.engine)), ("model", .string(clip.model)), ("voice", .string(clip.voice)),
-     ("language", .string(clip.language)), ("style", .string(clip.style)), ("text", .string(clip.text)),
-     ("hits", .int(clip.hits)), ("created", .string(iso8601(clip.createdAt))), ("last_used", .string(iso8601(clip.lastUsedAt)))]
-}
+func clipFields(_ clip: Clip) -> [(String, JSONValue)] { clip.jsonFields }
 
 func formatSeconds(_ ms: Int) -> String { String(format: "%.2f s", Double(ms) / 1000) }
 
