@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
-        .testTarget(name: "TTSServerTests", dependencies: ["TTSServer", "TTSService", "TTSEngines", "TestSupport", "FakeGeminiServer"]),
+        .testTarget(name: "TTSServerTests", dependencies: ["TTSServer", "TTSService", "TTSEngines", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),

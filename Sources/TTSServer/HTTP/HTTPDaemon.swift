@@ -131,6 +131,9 @@ public final class HTTPDaemon: Sendable {
     private func stopNow(grace: Duration) async -> Bool {
         guard let daemon = state.withLock({ $0.daemon }) else { return true }
         let listener = MHD_quiesce_daemon(daemon.raw)
+        // The socket stays open until MHD_stop_daemon (its threads may still hold it), but stops
+        // listening now: new clients are refused at once instead of waiting in the backlog.
+        if listener >= 0 { shutdown(listener, Int32(SHUT_RDWR)) }
         let deadline = ContinuousClock.now + grace
         while requestsInFlight > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
@@ -209,8 +212,14 @@ private final class DaemonCore: Sendable {
 
     var suspendedCount: Int { running.withLock { $0.count } }
 
-    func track(_ exchange: Exchange, _ task: Task<Void, Never>) {
-        running.withLock { $0[ObjectIdentifier(exchange)] = task }
+    /// Starts `body` as a task, registered before it can finish and unregister itself.
+    func run(_ exchange: Exchange, _ body: @escaping @Sendable () async -> Void) {
+        running.withLock { running in
+            running[ObjectIdentifier(exchange)] = Task {
+                await body()
+                self.untrack(exchange)
+            }
+        }
     }
 
     func untrack(_ exchange: Exchange) {
@@ -289,13 +298,11 @@ private let accessHandler: MHD_AccessHandlerCallback = { context, connection, ur
     let request = exchange.request
     // Suspended before the task exists, so the task's resume can never come first.
     MHD_suspend_connection(connection)
-    let task = Task {
+    core.run(exchange) {
         let answer = await core.handler.respond(request)
         exchange.pending.withLock { $0 = answer }
-        core.untrack(exchange)
         MHD_resume_connection(handle.raw)
     }
-    core.track(exchange, task)
     return .YES
 }
 
