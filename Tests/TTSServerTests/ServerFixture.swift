@@ -75,6 +75,7 @@ final class ServerFixture: Sendable {
         var defaultEngine = "espeak"
         var geminiUnavailable = false
         var tlsFiles: (cert: String, key: String)?
+        var idleTimeoutSeconds = 30
     }
 
     init(_ options: Options = Options()) throws {
@@ -95,6 +96,7 @@ final class ServerFixture: Sendable {
         configuration.tokens = options.tokens
         configuration.tlsCertificateFile = options.tlsFiles?.cert
         configuration.tlsKeyFile = options.tlsFiles?.key
+        configuration.idleTimeoutSeconds = options.idleTimeoutSeconds
         server = try SpeechServer(configuration, backend: backend, logger: logger)
         var clientConfiguration = HTTPClientConfiguration(totalTimeout: .seconds(60))
         clientConfiguration.trustedCertificatesFile = options.tlsFiles?.cert
