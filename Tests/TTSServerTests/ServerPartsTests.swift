@@ -1,5 +1,6 @@
 import XCTest
 import TTSCore
+import TTSService
 @testable import TTSServer
 
 /// The pure parts: byte ranges, listen addresses, routes, token comparison.
@@ -67,5 +68,20 @@ final class ServerPartsTests: XCTestCase {
         XCTAssertTrue(AccessPolicy(tokens: []).admits(request([])))
         XCTAssertFalse(AccessPolicy.constantTimeEquals(Array("abc".utf8), Array("abd".utf8)))
         XCTAssertTrue(AccessPolicy.constantTimeEquals(Array("abc".utf8), Array("abc".utf8)))
+    }
+
+    func testServeSettingsComeFromTheEnvironmentAndTokensAreNeverShown() throws {
+        let environment = ["HOME": NSTemporaryDirectory(), "TTS_SERVE_TOKENS": " first-token-123456 , second ,",
+                           "TTS_SERVE_LISTEN": "0.0.0.0:9000"]
+        let configuration = try Configuration.load(environment: environment)
+        XCTAssertEqual(configuration.serveTokens, ["first-token-123456", "second"])
+        XCTAssertEqual(configuration.serveListen, "0.0.0.0:9000")
+        XCTAssertEqual(configuration.origins["TTS_SERVE_TOKENS"], .environment)
+        let shown = configuration.displayValue(of: .serveTokens)
+        XCTAssertFalse(shown.contains("first-token") || shown.contains("second"), shown)
+        XCTAssertTrue(Setting.serveTokens.isSecret)
+        let defaults = try Configuration.load(environment: ["HOME": NSTemporaryDirectory()])
+        XCTAssertEqual(defaults.serveListen, "127.0.0.1:8088")
+        XCTAssertEqual(defaults.serveTokens, [])
     }
 }

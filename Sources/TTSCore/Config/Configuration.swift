@@ -150,6 +150,10 @@ public struct Configuration: Sendable {
         let queueReclaimSeconds = try wholeNumber(.queueReclaim, default: 30, range: 1...86_400)
         let queueMaxAttempts = try wholeNumber(.queueMaxAttempts, default: 3, range: 1...100)
 
+        let serveListen = raw(.serveListen) ?? "127.0.0.1:8088"
+        let serveTokens = (raw(.serveTokens) ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
         var configuration = Configuration(
             storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
             maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
@@ -162,9 +166,8 @@ public struct Configuration: Sendable {
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts
-        configuration.serveListen = raw(.serveListen) ?? "127.0.0.1:8088"
-        configuration.serveTokens = (raw(.serveTokens) ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        configuration.serveListen = serveListen
+        configuration.serveTokens = serveTokens
         return configuration
     }
 
