@@ -70,25 +70,46 @@ final class TransportTests: XCTestCase {
         try await withServer(ServerFixture.Options(idleTimeoutSeconds: 1)) { server in
             // Half a request line, then silence: the server closes the connection, which the
             // client sees as the end of the stream (0), not as its own 20 s receive timeout.
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            XCTAssertGreaterThanOrEqual(fd, 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(server.server.address.port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            XCTAssertEqual(connected, 0)
-            var timeout = timeval(tv_sec: 20, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            _ = Array("GET /heal".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            var byte: UInt8 = 0
-            let received = recv(fd, &byte, 1, 0)
-            XCTAssertEqual(received, 0, "the idle connection was not closed by the server (errno \(errno))")
+            let connection = try RawConnection(port: server.server.address.port)
+            connection.send("GET /heal")
+            XCTAssertEqual(connection.receiveByte(), 0, "the idle connection was not closed by the server (errno \(errno))")
             let after = try await server.get("/healthz")
             XCTAssertEqual(after.status, 200)
         }
+    }
+}
+
+/// A plain TCP connection to the test server, for what curl will not do (say nothing).
+private final class RawConnection {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TTSError(.internal, "socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TTSError(.internal, "cannot connect to 127.0.0.1:\(port)")
+        }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) {
+        _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// 0 when the server closed the connection, -1 on the receive timeout, 1 for a byte.
+    func receiveByte() -> Int {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, 0)
     }
 }

@@ -40,6 +40,7 @@ public struct HTTPDaemonConfiguration: Sendable {
     public var address: ListenAddress
     /// libmicrohttpd's worker threads, each with its own epoll loop.
     public var threads: Int = 2
+    /// Connections open at once; past it, new ones wait in the kernel's backlog until one closes.
     public var connectionLimit: Int = 1024
     /// Connections one client address may hold open at once (0: no limit of its own).
     public var perClientConnectionLimit: Int = 0
