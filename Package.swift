@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CShims"]),
         .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
-        .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
+        .target(name: "TTSServer", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService", "CMicroHTTPD"]),
         // The public library: a small documented API over TTSService (see Examples/speak-once).
         .target(name: "TTSKit", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService"]),
         .target(name: "LineEditor"),
@@ -53,8 +53,8 @@ let package = Package(
         .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport"]),
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
-        .testTarget(name: "TTSServerTests", dependencies: ["TTSServer", "TTSService", "TTSEngines", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSKitTests", dependencies: ["TTSKit"]),
+        .testTarget(name: "TTSServerTests", dependencies: ["TTSServer", "TTSService", "TTSEngines", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),

@@ -9,6 +9,7 @@ CURLcode tts_curl_setopt_offset(CURL *h, CURLoption o, curl_off_t v) { return cu
 CURLcode tts_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 CURLcode tts_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 CURLcode tts_curl_setopt_write_function(CURL *h, curl_write_callback f) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f); }
+CURLcode tts_curl_setopt_header_function(CURL *h, curl_write_callback f) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f); }
 CURLcode tts_curl_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback f) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f); }
 CURLcode tts_curl_global_init_all(void) { return curl_global_init(CURL_GLOBAL_ALL); }
 

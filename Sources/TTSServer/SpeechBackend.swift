@@ -37,7 +37,8 @@ public struct RequestDefaults: Sendable, Equatable {
 public enum DeliveryFormat: Sendable, Hashable {
     /// The stored WAV file, byte for byte.
     case wav
-    /// Raw signed 16-bit little-endian mono samples at `sampleRate` (OpenAI's `pcm` is 24 kHz).
+    /// Raw signed 16-bit little-endian mono samples at `sampleRate` (OpenAI's `pcm` is 24 kHz;
+    /// 0 keeps the clip's own rate).
     case pcm(sampleRate: Int)
     /// A compressed or companded copy made by the conversion path (`mp3`, `opus`, `flac`,
     /// `vorbis`, `ulaw`, `alaw`), cached under `<store>/converted/`.

@@ -41,15 +41,27 @@ enum Shutdown {
 
     private static func finish(signal: Int32, runner: CommandRunner, runtime: Runtime) {
         let started = ContinuousClock.now
-        let interrupted = runner.stopCommands(waitingUpTo: .seconds(10))
+        // `serve` ends on a signal by design: it gets its grace to finish requests, and exit 0.
+        let signalEnded = SignalEndedCommand.grace
+        let interrupted = runner.stopCommands(waitingUpTo: signalEnded.map { $0 + .seconds(5) } ?? .seconds(10))
         let drained = Blocking.wait(upTo: .seconds(10)) { await runtime.service.drain(timeout: .seconds(10)) } ?? false
         runtime.logger.info("shutdown", [("operation", "shutdown"), ("signal", .string(signal == SIGTERM ? "SIGTERM" : "SIGINT")),
                                          ("interrupted_command", .bool(interrupted)), ("drained", .bool(drained)),
                                          ("ms", .double(started.duration(to: .now).milliseconds)),
                                          ("outcome", .string(drained ? "ok" : "timeout"))])
         runtime.close()
-        exit(128 + signal)
+        exit(signalEnded == nil ? 128 + signal : 0)
     }
+}
+
+/// The command running now that a signal ends normally (`serve`), and how long it may take
+/// to stop. Set while it runs; read by the shutdown thread.
+enum SignalEndedCommand {
+    private static let running = Mutex<Duration?>(nil)
+
+    static func begin(grace: Duration) { running.withLock { $0 = grace } }
+    static func end() { running.withLock { $0 = nil } }
+    static var grace: Duration? { running.withLock { $0 } }
 }
 
 /// True for the first caller only.

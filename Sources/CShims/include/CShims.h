@@ -16,6 +16,8 @@ CURLcode tts_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode tts_curl_getinfo_double(CURL *handle, CURLINFO info, double *value);
 /// Callback setters typed for Swift, so a capture-free closure converts to the C function pointer.
 CURLcode tts_curl_setopt_write_function(CURL *handle, curl_write_callback callback);
+/// Response header lines, one call per line (the same signature as the write callback).
+CURLcode tts_curl_setopt_header_function(CURL *handle, curl_write_callback callback);
 CURLcode tts_curl_setopt_xferinfo_function(CURL *handle, curl_xferinfo_callback callback);
 /// CURL_GLOBAL_ALL is a composite macro that does not import.
 CURLcode tts_curl_global_init_all(void);

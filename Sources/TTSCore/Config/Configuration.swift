@@ -44,6 +44,9 @@ public struct Configuration: Sendable {
     public var cacheMaxBytes: Int? = nil
     public var pricePerCall: Double = 0
     public var pricePerAudioSecond: Double = 0
+    // Serving over HTTP: the listen address as given (parsed by `serve`) and the client tokens.
+    public var serveListen: String = "127.0.0.1:8088"
+    public var serveTokens: [String] = []
     /// The setting name → where its value came from.
     public var origins: [String: ConfigSource]
 
@@ -147,6 +150,10 @@ public struct Configuration: Sendable {
         let queueReclaimSeconds = try wholeNumber(.queueReclaim, default: 30, range: 1...86_400)
         let queueMaxAttempts = try wholeNumber(.queueMaxAttempts, default: 3, range: 1...100)
 
+        let serveListen = raw(.serveListen) ?? "127.0.0.1:8088"
+        let serveTokens = (raw(.serveTokens) ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
         var configuration = Configuration(
             storeURL: storeURL, engine: engine, voice: raw(.voice) ?? "", language: language,
             maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
@@ -159,6 +166,8 @@ public struct Configuration: Sendable {
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts
+        configuration.serveListen = serveListen
+        configuration.serveTokens = serveTokens
         return configuration
     }
 

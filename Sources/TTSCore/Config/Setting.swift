@@ -65,12 +65,16 @@ public struct Setting: Sendable, Hashable {
     public static let pricePerCall = Setting("TTS_PRICE_PER_CALL", default: "0 (not shown)", "Price of one engine call, for the money-saved estimate of `stats`")
     public static let pricePerAudioSecond = Setting("TTS_PRICE_PER_AUDIO_SECOND", default: "0 (not shown)", "Price of one second of generated audio, for the money-saved estimate of `stats`")
 
+    // Serving over HTTP (`serve`).
+    public static let serveListen = Setting("TTS_SERVE_LISTEN", default: "127.0.0.1:8088", "Address and port `serve` listens on (e.g. 0.0.0.0:8080, [::1]:8088; port 0: any free one)")
+    public static let serveTokens = Setting("TTS_SERVE_TOKENS", default: "unset (no auth; loopback only)", "Tokens HTTP clients must present (Bearer or x-goog-api-key), separated by commas", secret: true)
+
     public static let all: [Setting] = [
         .store, .engine, .voice, .language, .maxTextChars, .redisURL,
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
         .retryMaxDelay, .rpm, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
-        .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond,
+        .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond, .serveListen, .serveTokens,
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }

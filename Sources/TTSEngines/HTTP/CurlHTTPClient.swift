@@ -72,6 +72,8 @@ private final class CurlTransfer: @unchecked Sendable {
     let maxBodyBytes: Int
     /// Written only by the curl thread during the transfer, read by it afterwards.
     var body = Data()
+    /// Header lines of the last answer (a 100 Continue's are dropped when the next one starts).
+    var headers: [(name: String, value: String)] = []
     var exceededLimit = false
     private let cancelled = Atomic<Bool>(false)
 
@@ -154,7 +156,23 @@ private final class CurlEasyHandle {
             }
         } else if request.method == "GET" {
             set(tts_curl_setopt_long(raw, CURLOPT_HTTPGET, 1))
+        } else if request.method == "HEAD" {
+            set(tts_curl_setopt_long(raw, CURLOPT_NOBODY, 1))  // a HEAD answer has no body to wait for
         }
+        if let file = configuration.trustedCertificatesFile { set(tts_curl_setopt_string(raw, CURLOPT_CAINFO, file)) }
+        set(tts_curl_setopt_pointer(raw, CURLOPT_HEADERDATA, context))
+        set(tts_curl_setopt_header_function(raw) { buffer, size, count, context in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+            let bytes = size * count
+            guard let buffer else { return bytes }
+            let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: bytes), as: UTF8.self)
+            if line.hasPrefix("HTTP/") {
+                transfer.headers = []
+            } else if let colon = line.firstIndex(of: ":") {
+                transfer.headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)))
+            }
+            return bytes
+        })
         set(tts_curl_setopt_pointer(raw, CURLOPT_WRITEDATA, context))
         set(tts_curl_setopt_write_function(raw) { buffer, size, count, context in
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
@@ -184,7 +202,7 @@ private final class CurlEasyHandle {
         case CURLE_OK:
             var code = 0
             _ = tts_curl_getinfo_long(raw, CURLINFO_RESPONSE_CODE, &code)
-            return HTTPResponse(status: code, body: transfer.body)
+            return HTTPResponse(status: code, body: transfer.body, headers: transfer.headers)
         case CURLE_ABORTED_BY_CALLBACK:
             throw HTTPFailure(.cancelled, "the request to \(host) was cancelled")
         case CURLE_WRITE_ERROR where transfer.exceededLimit:

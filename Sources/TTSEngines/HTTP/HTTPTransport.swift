@@ -27,14 +27,22 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-/// What came back: the status and the whole body (bodies are bounded by the client's limit).
+/// What came back: the status, the header fields of the final answer, and the whole body
+/// (bodies are bounded by the client's limit).
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var body: Data
+    public var headers: [(name: String, value: String)]
 
-    public init(status: Int, body: Data) {
+    public init(status: Int, body: Data, headers: [(name: String, value: String)] = []) {
         self.status = status
         self.body = body
+        self.headers = headers
+    }
+
+    /// The first header field of that name, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
     }
 }
 
@@ -87,6 +95,9 @@ public struct HTTPClientConfiguration: Sendable {
     /// Transfers that run at once, each on its own thread; further ones wait for a free thread.
     /// An engine's own in-flight limit normally keeps below it.
     public var maxConcurrentTransfers: Int
+    /// PEM file of the certificate authorities to trust instead of the system's (a test server's
+    /// self-signed certificate).
+    public var trustedCertificatesFile: String?
 
     public init(connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(120),
                 maxBodyBytes: Int = 64 << 20, userAgent: String = "tts-repl/0.1", maxIdleHandles: Int = 8,

@@ -139,6 +139,8 @@ extension Configuration {
         case .cacheMaxBytes: return cacheMaxBytes.map(String.init) ?? ""
         case .pricePerCall: return Configuration.formatPrice(pricePerCall)
         case .pricePerAudioSecond: return Configuration.formatPrice(pricePerAudioSecond)
+        case .serveListen: return serveListen
+        case .serveTokens: return serveTokens.map(Configuration.redact).joined(separator: ",")
         default: return "(not shown: add it to Configuration.displayValue)"
         }
     }

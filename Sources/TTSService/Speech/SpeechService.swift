@@ -89,6 +89,19 @@ public final class SpeechService: Sendable {
     /// Whether a Redis shared tier is configured (reachable or not).
     public var hasSharedTier: Bool { shared.isEnabled }
 
+    /// The shared tier as health and readiness checks report it.
+    public enum SharedTierStatus: Sendable, Equatable {
+        case off
+        /// Configured, and the last call found it unreachable (degraded mode).
+        case unreachable(String)
+        case reachable(String)
+    }
+
+    public var sharedTierStatus: SharedTierStatus {
+        guard shared.isEnabled else { return .off }
+        return shared.isDegraded ? .unreachable(shared.serverDescription) : .reachable(shared.serverDescription)
+    }
+
     /// Validates and normalizes the request, then lets its engine fill in the voice and model.
     /// The result is what gets keyed.
     public func prepare(_ request: AudioRequest) async throws -> AudioRequest {

@@ -118,20 +118,29 @@ public final class LocalTier: Sendable {
     }
 
     /// The clip a command names by its full key or a unique prefix of at least 4 hex
-    /// characters (as `ls` shows them).
+    /// characters (as `ls` shows them); a validation error says what to give otherwise.
     public func storedClip(named word: String) throws -> Clip {
+        switch try lookUp(named: word) {
+        case .found(let clip): return clip
+        case .notFound(let message), .unusable(let message): throw TTSError.validation("key", message)
+        }
+    }
+
+    /// The clip a person or a URL names (`info 3fa4c2d1`, `GET /v1/clips/3fa4c2d1`), telling a
+    /// name that matches nothing (HTTP 404) from one that cannot name a clip (400).
+    public func lookUp(named word: String) throws -> ClipLookup {
         let prefix = word.lowercased()
         if let key = RequestKey(hex: prefix) {
-            if let clip = try index.clip(for: key) { return clip }
-            throw TTSError.validation("key", "no clip has the key \(prefix)")
+            if let clip = try index.clip(for: key) { return .found(clip) }
+            return .notFound("no clip has the key \(prefix)")
         }
         guard prefix.count >= 4, prefix.allSatisfy({ $0.isHexDigit }) else {
-            throw TTSError.validation("key", "'\(word)' is not a key: give the full key or at least its first 4 hex characters (see `ls`)")
+            return .unusable("'\(word)' is not a key: give the full key or at least its first 4 hex characters (see `ls`)")
         }
         let matches = try index.clips(withKeyPrefix: prefix, limit: 2)
-        guard let first = matches.first else { throw TTSError.validation("key", "no clip key starts with \(prefix)") }
-        guard matches.count == 1 else { throw TTSError.validation("key", "several clips start with \(prefix): give more characters") }
-        return first
+        guard let first = matches.first else { return .notFound("no clip key starts with \(prefix)") }
+        guard matches.count == 1 else { return .unusable("several clips start with \(prefix): give more characters") }
+        return .found(first)
     }
 
     /// Pins or unpins a clip (eviction never removes a pinned clip). False when no such clip.
@@ -292,4 +301,13 @@ public enum SharedFill: Sendable {
     case mismatch(Clip)
     /// Metadata only, and this machine lacks the blob: a miss.
     case absent
+}
+
+/// What a clip name (a full key or a unique prefix) found.
+public enum ClipLookup: Sendable {
+    case found(Clip)
+    /// Well formed, but no clip has it (`message` says so).
+    case notFound(String)
+    /// Not a key or prefix, or a prefix several clips share (`message` says what to give).
+    case unusable(String)
 }

@@ -16,7 +16,7 @@ struct CommandContext: Sendable {
 /// The REPL's commands, one table for parsing, `help` and completion. Each group of commands
 /// lives in its own file under Commands/ and is listed here once.
 func makeCommandTable() -> CommandTable {
-    CommandTable(commands: coreCommands + prewarmCommands + queueCommands + exportCommands + operationsCommands)
+    CommandTable(commands: coreCommands + prewarmCommands + queueCommands + exportCommands + operationsCommands + serveCommands)
 }
 
 /// Speech, session, cache browsing and shell commands.
@@ -93,11 +93,7 @@ struct Quit: Error {}
     let human = context.output.json ? ""
         : "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
             + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(String(format: "%.1f", result.elapsedMs)) ms  \(path)"
-    var fields: [(String, JSONValue)] = [("key", .string(clip.key.hex)), ("tier", .string(result.tier.rawValue)),
-                                         ("path", .string(path))]
-    fields += clipFields(clip).filter { $0.0 != "key" }
-    fields.append(("elapsed_ms", .double((result.elapsedMs * 1000).rounded() / 1000)))
-    return Report(human: human, json: .object(fields))
+    return Report(human: human, json: .object(result.jsonFields))
 }
 
 /// `Joe=Kore,Jane=Puck` → two speakers and their voices.
@@ -329,13 +325,7 @@ private func commandJSON(_ command: Command) -> JSONValue {
 
 // MARK: - Formatting
 
-func clipFields(_ clip: Clip) -> [(String, JSONValue)] {
-    [("key", .string(clip.key.hex)), ("blob", .string(clip.blob.hex)), ("bytes", .int(clip.bytes)),
-     ("duration_ms", .int(clip.durationMs)), ("sample_rate", .int(clip.sampleRate)),
-     ("engine", .string(clip.engine)), ("model", .string(clip.model)), ("voice", .string(clip.voice)),
-     ("language", .string(clip.language)), ("style", .string(clip.style)), ("text", .string(clip.text)),
-     ("hits", .int(clip.hits)), ("created", .string(iso8601(clip.createdAt))), ("last_used", .string(iso8601(clip.lastUsedAt)))]
-}
+func clipFields(_ clip: Clip) -> [(String, JSONValue)] { clip.jsonFields }
 
 func formatSeconds(_ ms: Int) -> String { String(format: "%.2f s", Double(ms) / 1000) }
 

@@ -409,19 +409,7 @@ func metricsExposition(_ context: CommandContext) async -> String {
         Blocking.wait(upTo: .seconds(5)) { await metricsExposition(context) } ?? "# metrics timed out\n"
     }
     defer { server.stop() }
-    if let file = options.values["port-file"] {
-        // Written whole, then renamed: a reader polling for the file never sees half a number.
-        let url = URL(fileURLWithPath: file)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try Data("\(server.port)\n".utf8).write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw TTSError(.config, String(cString: strerror(errno)))
-            }
-        } catch {
-            throw TTSError(.config, "cannot write the port file \(file): \(error.localizedDescription)")
-        }
-    }
+    if let file = options.values["port-file"] { try writePortFile(file, port: server.port) }
     context.output.notice("serving metrics on http://127.0.0.1:\(server.port)/metrics — Ctrl-C or SIGTERM stops")
     context.runtime.logger.info("serve-metrics", [("operation", "serve-metrics"), ("port", .int(server.port)), ("outcome", "listening")])
     while !Task.isCancelled {
