@@ -343,13 +343,7 @@ private func commandJSON(_ command: Command) -> JSONValue {
 
 // MARK: - Formatting
 
-func clipFields(_ clip: Clip) -> [(String, JSONValue)] {
-    [("key", .string(clip.key.hex)), ("blob", .string(clip.blob.hex)), ("bytes", .int(clip.bytes)),
-     ("duration_ms", .int(clip.durationMs)), ("sample_rate", .int(clip.sampleRate)),
-     ("engine", .string(clip.engine)), ("model", .string(clip.model)), ("voice", .string(clip.voice)),
-     ("language", .string(clip.language)), ("style", .string(clip.style)), ("text", .string(clip.text)),
-     ("hits", .int(clip.hits)), ("created", .string(iso8601(clip.createdAt))), ("last_used", .string(iso8601(clip.lastUsedAt)))]
-}
+func clipFields(_ clip: Clip) -> [(String, JSONValue)] { clip.jsonFields }
 
 func formatSeconds(_ ms: Int) -> String { String(format: "%.2f s", Double(ms) / 1000) }
 
