@@ -65,9 +65,11 @@ enum ConsolePage {
       <button type="button" id="export" disabled>Export selected</button>
       <span id="selection" class="status"></span>
       <span class="spacer"></span>
-      <button type="button" id="prev" aria-label="Previous page">‹</button>
-      <span id="range" class="status"></span>
-      <button type="button" id="next" aria-label="Next page">›</button>
+      <span class="pager">
+        <button type="button" id="prev" aria-label="Previous page">‹</button>
+        <span id="range" class="status"></span>
+        <button type="button" id="next" aria-label="Next page">›</button>
+      </span>
     </div>
     <p id="list-status" class="status" role="status"></p>
     <ol id="list" aria-label="Clips, newest first"></ol>

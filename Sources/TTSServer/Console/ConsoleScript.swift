@@ -535,7 +535,7 @@ enum ConsoleScript {
   function drawEngine(calls) {
     const entries = Object.entries(calls);
     const W = 200, H = 90;
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": entries.map(([k, v]) => `${k} ${v}`).join(", ") || "no engine calls" });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "xMinYMin meet", role: "img", "aria-label": entries.map(([k, v]) => `${k} ${v}`).join(", ") || "no engine calls" });
     const max = Math.max(1, ...entries.map(([, v]) => v));
     const rowH = entries.length ? Math.min(22, H / entries.length) : 22;
     entries.forEach(([kind, n], i) => {
@@ -553,7 +553,7 @@ enum ConsoleScript {
   }
   function drawStore(local, budget) {
     const W = 200, H = 90, used = local.bytes || 0, max = budget.max_bytes;
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${bytes(used)} of ${max ? bytes(max) : "no budget"}` });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "xMinYMin meet", role: "img", "aria-label": `${bytes(used)} of ${max ? bytes(max) : "no budget"}` });
     const track = svg("rect", { x: 0, y: 10, width: W, height: 18, rx: 4 });
     track.style.fill = "var(--line)";
     const fraction = max ? Math.min(1, used / max) : 0;

@@ -47,6 +47,13 @@ kbd { border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4p
 #tabs { display: flex; gap: 4px; margin-left: auto; }
 #tabs button.on { background: var(--sel); border-color: var(--accent); }
 #signout { margin-left: 4px; }
+@media (max-width: 420px) {
+  .top { padding: 8px 10px; gap: 8px; }
+  h1 span { display: none; }
+  #tabs button { padding: 5px 8px; }
+  #layout { padding: 8px; }
+  .panel { padding: 10px; }
+}
 
 #layout { display: grid; gap: 14px; padding: 14px; max-width: 1500px; margin: 0 auto; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 14px; min-width: 0; }
@@ -55,7 +62,10 @@ kbd { border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4p
 }
 @media (min-width: 1000px) {
   #tabs { display: none; }
-  #layout { grid-template-columns: minmax(0, 1fr) 380px; grid-template-areas: "clips say" "clips dash"; align-items: start; }
+  #layout {
+    grid-template-columns: minmax(0, 1fr) 380px; grid-template-rows: auto 1fr;
+    grid-template-areas: "clips say" "clips dash"; align-items: start;
+  }
   #clips { grid-area: clips; } #say { grid-area: say; } #dash { grid-area: dash; }
 }
 
@@ -73,6 +83,7 @@ kbd { border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4p
 #filters summary { cursor: pointer; color: var(--muted); font-size: 13px; }
 .toolbar { display: flex; align-items: center; gap: 8px; margin: 10px 0 4px; flex-wrap: wrap; }
 .toolbar .spacer { flex: 1; }
+.pager { display: inline-flex; align-items: center; gap: 6px; white-space: nowrap; }
 .check { display: inline-flex; align-items: center; gap: 4px; font-size: 13px; color: var(--muted); }
 
 #list { list-style: none; margin: 0; padding: 0; }
@@ -103,7 +114,7 @@ kbd { border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4p
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 10px; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px; min-width: 0; }
 .chart svg { width: 100%; height: 90px; display: block; }
-.chart .label { font-size: 11px; fill: var(--muted); }
+.chart .label { font-size: 14px; fill: var(--muted); }
 .legend { display: flex; gap: 8px; flex-wrap: wrap; font-size: 12px; color: var(--muted); margin-top: 4px; }
 .legend i { display: inline-block; width: 9px; height: 9px; border-radius: 2px; margin-right: 3px; }
 .figure { font-size: 22px; font-weight: 600; }
