@@ -55,11 +55,20 @@ final class ConsoleRoutesTests: XCTestCase {
 
     func testPathsThatAreNotTheConsolesAreLeftToTheRouter() async {
         let (console, _) = routes()
+        let key = hello.0.key.hex
+        for (method, path) in [("GET", "/"), ("GET", "/console.css"), ("DELETE", "/v1/clips/\(key)"), ("GET", "/v1/clips/\(key)/waveform"),
+                               ("POST", "/v1/clips/\(key)/pin"), ("PUT", "/v1/clips/\(key)/pin"), ("POST", "/v1/export"), ("GET", "/v1/stats"),
+                               ("GET", "/v1/voices"), ("GET", "/v1/pins"), ("POST", "/v1/clips/\(key)/regenerate")] {
+            XCTAssertTrue(ConsoleRoutes.claims(ServerRequest(method: method, path: path)), "\(method) \(path) is the console's")
+        }
+        XCTAssertNotNil(ConsoleRoutes.page(ServerRequest(method: "HEAD", path: "/")))
+        XCTAssertNil(ConsoleRoutes.page(ServerRequest(method: "GET", path: "/v1/stats")))
         for (method, path) in [("GET", "/v1/clips"), ("GET", "/v1/clips/\(hello.0.key.hex)"), ("POST", "/v1/speech"),
                                ("GET", "/v1/blobs/\(hello.0.blob.hex).wav"), ("GET", "/metrics"), ("POST", "/v1/audio/speech"),
                                ("GET", "/v1/clips/\(hello.0.key.hex)/other")] {
             let answer = await consoleAnswer(console, method, path)
             XCTAssertNil(answer, "\(method) \(path) is not the console's")
+            XCTAssertFalse(ConsoleRoutes.claims(ServerRequest(method: method, path: path)), "\(method) \(path) is not claimed")
         }
     }
 
@@ -78,8 +87,13 @@ final class ConsoleRoutesTests: XCTestCase {
         XCTAssertEqual(peaks.count, 200)
         XCTAssertEqual(peaks.first, .double(0.5))
 
-        _ = await consoleAnswer(console, "GET", path)
+        let second = await consoleAnswer(console, "GET", path)
+        XCTAssertEqual(second?.json, json)
         XCTAssertEqual(backend.audioReads, 1, "the second answer comes from the cache")
+        let etag = try XCTUnwrap(first?.header("ETag"))
+        let unchanged = await consoleAnswer(console, "GET", path, headers: [("If-None-Match", etag)])
+        XCTAssertEqual(unchanged?.status, 304)
+        XCTAssertEqual(unchanged?.bodyLength, 0)
         let fewer = await consoleAnswer(console, "GET", path, query: [("points", "50")])
         XCTAssertEqual(fewer?.json?["points"]?.intValue, 50)
         XCTAssertEqual(backend.audioReads, 2)

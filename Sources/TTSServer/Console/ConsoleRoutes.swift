@@ -45,19 +45,36 @@ public final class ConsoleRoutes: Sendable {
         ConsoleAsset(path: path) != nil
     }
 
+    /// The page or one of its files, answered at once and without a token (nil for any other
+    /// path). A router calls this before its token check.
+    public static func page(_ request: ServerRequest) -> ServerResponse? {
+        guard let asset = ConsoleAsset(path: request.path) else { return nil }
+        let method = request.method.uppercased()
+        guard method == "GET" || method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
+        return asset.response(ifNoneMatch: request.header("If-None-Match"))
+    }
+
+    /// Whether `handle` answers this request (method and path), without doing any work: a router
+    /// asks before its own 404 and 405 answers, and checks the token for these as for its own.
+    /// `GET /v1/clips/{key}` is not the console's; `DELETE` of it is.
+    public static func claims(_ request: ServerRequest) -> Bool {
+        if ConsoleAsset(path: request.path) != nil { return true }
+        guard let route = ConsolePath(path: request.path) else { return false }
+        if case .clip = route { return request.method.uppercased() == "DELETE" }
+        return true
+    }
+
     /// The answer when the request is the console's, nil when it is not (the router tries its
-    /// other routes). Authentication is the router's job, before this is called.
+    /// other routes). Authentication is the router's job, before this is called; the page's own
+    /// files (`isPublic`) need none.
     public func handle(_ request: ServerRequest) async -> ServerResponse? {
+        if let page = Self.page(request) { return page }
         let method = request.method.uppercased()
         do {
-            if let asset = ConsoleAsset(path: request.path) {
-                guard method == "GET" || method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
-                return asset.response(ifNoneMatch: request.header("If-None-Match"))
-            }
-            guard let route = Route(path: request.path) else { return nil }
+            guard let route = ConsolePath(path: request.path) else { return nil }
             // `/v1/clips/{key}` answers GET in the native API; only its DELETE is the console's.
             if case .clip = route, method != "DELETE" { return nil }
-            guard route.methods.contains(method) else { return methodNotAllowed(route.methods.joined(separator: ", ")) }
+            guard route.methods.contains(method) else { return Self.methodNotAllowed(route.methods.joined(separator: ", ")) }
             switch route {
             case .stats:
                 return .json(200, body(try await backend.statistics()), headers: [("Cache-Control", "no-store")])
@@ -94,8 +111,9 @@ public final class ConsoleRoutes: Sendable {
 
     // MARK: - Routes
 
-    /// The console's API paths, from the request path; the key is still text, checked by the route.
-    private enum Route {
+    /// The console's API paths, from the request path; the key is still text, checked by the
+    /// route that takes it.
+    private enum ConsolePath {
         case stats, voices, pins, export
         case waveform(String), pin(String), clip(String), regenerate(String)
 
@@ -141,6 +159,11 @@ public final class ConsoleRoutes: Sendable {
         }
         guard let curated = try await backend.clip(for: key) else { throw noClip(key) }
         let clip = curated.clip
+        // Immutable for this blob and point count, but the key may come to name another blob
+        // (regenerate), so the answer is revalidated rather than kept.
+        let etag = "\"\(clip.blob.hex.prefix(16))-\(points)\""
+        let validators: [(name: String, value: String)] = [("ETag", etag), ("Cache-Control", "no-cache")]
+        if request.header("If-None-Match") == etag { return ServerResponse(status: 304, headers: validators) }
         let cacheKey = WaveformCache.Key(blob: clip.blob, points: points)
         let peaks: [Float]
         if let cached = waveforms.peaks(for: cacheKey) {
@@ -155,9 +178,7 @@ public final class ConsoleRoutes: Sendable {
             // Three decimals: a canvas a few hundred pixels high shows no finer step.
             ("peaks", .array(peaks.map { .double((Double($0) * 1000).rounded() / 1000) })),
         ])
-        // Immutable for this blob and point count, but the key may come to name another blob
-        // (regenerate), so the answer is revalidated rather than kept.
-        return .json(200, body(answer), headers: [("ETag", "\"\(clip.blob.hex.prefix(16))-\(points)\""), ("Cache-Control", "no-cache")])
+        return .json(200, body(answer), headers: validators)
     }
 
     private func pin(_ key: RequestKey, _ pinned: Bool) async throws -> ServerResponse {
@@ -246,7 +267,7 @@ public final class ConsoleRoutes: Sendable {
         APIError(status: 404, "no clip has the key \(key.hex) in the local tier (removed, or never made here)", field: "key")
     }
 
-    private func methodNotAllowed(_ allowed: String) -> ServerResponse {
+    private static func methodNotAllowed(_ allowed: String) -> ServerResponse {
         var answer = APIError(status: 405, "this path answers \(allowed) only").response(.native)
         answer.headers.append(("Allow", allowed))
         return answer

@@ -434,7 +434,9 @@ enum ConsoleScript {
       const response = await api("/v1/speech", {
         method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" }, body: JSON.stringify(request),
       });
-      const answer = await response.json();
+      // JSON was asked for; a server that sends the audio anyway still names the tier.
+      const json = (response.headers.get("Content-Type") || "").includes("json");
+      const answer = json ? await response.json() : {};
       const made = answer.clip ? Object.assign({}, answer.clip, { tier: answer.tier }) : answer;
       const tier = response.headers.get("X-TTS-Tier") || made.tier || "?";
       $("say-result").replaceChildren(el("span", { class: "tier " + tier, text: tier }), " " + (made.key ? made.key.slice(0, 8) : "") +

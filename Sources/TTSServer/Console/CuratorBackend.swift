@@ -1,6 +1,7 @@
 import Foundation
 import TTSCore
 import TTSEngines
+import TTSService
 
 /// What the web console needs of the cache beyond speaking: look clips up, pin, remove,
 /// regenerate, read their audio, and the figures and voices its pickers and dashboard show.
