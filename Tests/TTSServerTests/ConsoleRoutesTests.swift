@@ -106,7 +106,7 @@ final class ConsoleRoutesTests: XCTestCase {
             assertNativeError(answer, 400, kind: "validation")
             XCTAssertEqual(answer?.json?["error"]?["field"]?.stringValue, "points")
         }
-        assertNativeError(await consoleAnswer(console, "GET", "/v1/clips/\(absentKey)/waveform"), 404)
+        assertNativeError(await consoleAnswer(console, "GET", "/v1/clips/\(absentKey)/waveform"), 404, kind: "not_found")
         assertNativeError(await consoleAnswer(console, "GET", "/v1/clips/not-a-key/waveform"), 404)
         assertNativeError(await consoleAnswer(console, "POST", "/v1/clips/\(hello.0.key.hex)/waveform"), 405)
     }

@@ -18,9 +18,14 @@ import TTSService
 /// | `GET /v1/stats` | the `stats` figures, budget and health |
 /// | `GET /v1/voices?engine=E` | `{engine, engines, defaults, voices:[…]}` |
 ///
+/// In a router: the page before the token check, the rest after it, ahead of the router's own
+/// 404 and 405 answers (`DELETE /v1/clips/{key}` shares its path with the native API's GET).
+///
 /// ```swift
 /// let console = ConsoleRoutes(backend: ServiceCuratorBackend(runtime: runtime))
-/// if let answer = await console.handle(request) { return answer }   // nil: not the console's
+/// if let page = ConsoleRoutes.page(request) { return page }                  // no token needed
+/// if ConsoleRoutes.claims(request), !access.admits(request) { return unauthorized }
+/// if let answer = await console.handle(request) { return answer }           // nil: not the console's
 /// ```
 public final class ConsoleRoutes: Sendable {
     public let backend: any CuratorBackend
@@ -258,13 +263,13 @@ public final class ConsoleRoutes: Sendable {
     /// A key in a path is the full 64-hex key: anything else names no clip.
     private func clipKey(_ text: String) throws -> RequestKey {
         guard let key = RequestKey(hex: text) else {
-            throw APIError(status: 404, "no clip has the key '\(text)': the console's routes take the full 64-hex key (see GET /v1/clips)", field: "key")
+            throw APIError(status: 404, "no clip has the key '\(text)': the console's routes take the full 64-hex key (see GET /v1/clips)", field: "key", kind: "not_found")
         }
         return key
     }
 
     private func noClip(_ key: RequestKey) -> APIError {
-        APIError(status: 404, "no clip has the key \(key.hex) in the local tier (removed, or never made here)", field: "key")
+        APIError(status: 404, "no clip has the key \(key.hex) in the local tier (removed, or never made here)", field: "key", kind: "not_found")
     }
 
     private static func methodNotAllowed(_ allowed: String) -> ServerResponse {

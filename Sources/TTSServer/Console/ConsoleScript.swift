@@ -535,7 +535,9 @@ enum ConsoleScript {
     }), el("span", { text: "line: cache answers per poll" }));
   }
   function drawEngine(calls) {
-    const entries = Object.entries(calls);
+    // Successful calls, and each kind of failure that happened (the stats list every kind).
+    const entries = Object.entries(calls).filter(([kind, n]) => kind === "ok" || n > 0);
+    if (!entries.some(([kind]) => kind === "ok")) entries.unshift(["ok", 0]);
     const W = 200, H = 90;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "xMinYMin meet", role: "img", "aria-label": entries.map(([k, v]) => `${k} ${v}`).join(", ") || "no engine calls" });
     const max = Math.max(1, ...entries.map(([, v]) => v));
@@ -550,7 +552,7 @@ enum ConsoleScript {
       value.textContent = String(n);
       root.append(bar, label, value);
     });
-    if (!entries.length) { const t = svg("text", { x: 0, y: 20, class: "label" }); t.textContent = "no engine calls yet"; root.append(t); }
+    if (entries.every(([, n]) => n === 0)) { const t = svg("text", { x: 0, y: 44, class: "label" }); t.textContent = "no engine calls yet"; root.append(t); }
     $("c-engine").replaceChildren(root);
   }
   function drawStore(local, budget) {
@@ -577,9 +579,10 @@ enum ConsoleScript {
       box.replaceChildren("–", el("small", { text: "set TTS_PRICE_PER_CALL or TTS_PRICE_PER_AUDIO_SECOND to see it" }));
       return;
     }
-    box.replaceChildren((typeof local === "number" ? local : shared).toFixed(4),
-      el("small", { text: typeof local === "number" ? `by ${s.local.hits || 0} local hits` : "across Redis" }),
-      typeof shared === "number" && typeof local === "number" ? el("small", { text: `${shared.toFixed(4)} across every machine sharing Redis` }) : null);
+    const parts = [(typeof local === "number" ? local : shared).toFixed(4),
+      el("small", { text: typeof local === "number" ? `by ${s.local.hits || 0} local hits` : "across Redis" })];
+    if (typeof shared === "number" && typeof local === "number") parts.push(el("small", { text: `${shared.toFixed(4)} across every machine sharing Redis` }));
+    box.replaceChildren(...parts);
   }
   function drawHealth(health, redisCounters) {
     const items = [];

@@ -111,10 +111,10 @@ kbd { border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4p
 .keys { color: var(--muted); font-size: 12px; margin: 10px 0 0; }
 @media (hover: none) { .keys { display: none; } }
 
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 10px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 10px; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px; min-width: 0; }
 .chart svg { width: 100%; height: 90px; display: block; }
-.chart .label { font-size: 14px; fill: var(--muted); }
+.chart .label { font-size: 12px; fill: var(--muted); }
 .legend { display: flex; gap: 8px; flex-wrap: wrap; font-size: 12px; color: var(--muted); margin-top: 4px; }
 .legend i { display: inline-block; width: 9px; height: 9px; border-radius: 2px; margin-right: 3px; }
 .figure { font-size: 22px; font-weight: 600; }
