@@ -84,7 +84,7 @@ public enum AudioTranscoder {
     }
 
     /// One `[Float]` in −1…1 per channel. 8-bit WAV is unsigned; wider sizes are signed.
-    static func deinterleave(_ audio: WAVAudio) -> [[Float]] {
+    public static func deinterleave(_ audio: WAVAudio) -> [[Float]] {
         let channels = max(1, audio.format.channels)
         let width = audio.format.bitsPerSample / 8
         let frames = audio.frameCount

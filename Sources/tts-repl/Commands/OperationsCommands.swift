@@ -114,36 +114,7 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
         lines.append(table(["  ENGINE", "VOICE", "LANG", "CLIPS", "BYTES", "HITS"], rows))
     }
 
-    func date(_ value: Date?) -> JSONValue { value.map { .string(iso8601($0)) } ?? .null }
-    var local: [(String, JSONValue)] = [
-        ("store", .string(store)), ("clips", .int(u.clips)), ("pinned", .int(u.pinned)), ("blobs", .int(u.blobs)),
-        ("bytes", .int(u.bytes)), ("logical_bytes", .int(u.logicalBytes)), ("dedup_saved_bytes", .int(u.bytesSavedByDedup)),
-        ("hits", .int(u.hits)), ("hit_audio_ms", .int(u.hitAudioMs)), ("oldest", date(u.oldest)), ("newest", date(u.newest)),
-    ]
-    if let saved = s.localMoneySaved { local.append(("money_saved", .double(saved))) }
-    let process: JSONValue = .object([
-        ("hits", .object([("local", .int(p.localHits)), ("redis", .int(p.redisHits))])),
-        ("engine_requests", .int(p.engineRequests)),
-        ("engine_calls", .object(p.engineCalls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-        ("retries", .int(p.retries)), ("bytes_served", .int(p.bytesServed)),
-        ("corrupt_blobs", .int(p.corruptBlobs)), ("evicted_clips", .int(p.evictedClips)),
-    ])
-    var redis: JSONValue = .null
-    if let shared = s.shared {
-        var fields: [(String, JSONValue)] = shared.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }
-        if let saved = s.sharedMoneySaved { fields.append(("money_saved", .double(saved))) }
-        redis = .object(fields)
-    }
-    let groups: JSONValue = .array(s.groups.map {
-        .object([("engine", .string($0.engine)), ("voice", .string($0.voice)), ("language", .string($0.language)),
-                 ("clips", .int($0.clips)), ("bytes", .int($0.bytes)), ("hits", .int($0.hits))])
-    })
-    var prices: [(String, JSONValue)] = []
-    if s.pricePerCall > 0 { prices.append(("per_call", .double(s.pricePerCall))) }
-    if s.pricePerAudioSecond > 0 { prices.append(("per_audio_second", .double(s.pricePerAudioSecond))) }
-    return Report(human: lines.joined(separator: "\n"),
-                  json: .object([("local", .object(local)), ("process", process), ("redis", redis), ("by_group", groups),
-                                 ("prices", .object(prices))]))
+    return Report(human: lines.joined(separator: "\n"), json: s.json(store: store))
 }
 
 private func priceNote(_ s: StoreStatistics) -> String {
