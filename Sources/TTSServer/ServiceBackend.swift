@@ -29,6 +29,8 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
     private let redisRequired: Bool
     private let pricePerCall: Double
     private let pricePerAudioSecond: Double
+    /// Answers the requests whose miss outlived `missTimeout`.
+    private let watchdog: DeadlineWatchdog
 
     public init(service: SpeechService, defaults: RequestDefaults, missTimeout: Duration = .seconds(60),
                 retryAfterSeconds: Int = 5, redisRequired: Bool = false, pricePerCall: Double = 0,
@@ -40,6 +42,7 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
         self.redisRequired = redisRequired
         self.pricePerCall = pricePerCall
         self.pricePerAudioSecond = pricePerAudioSecond
+        watchdog = DeadlineWatchdog(tick: min(.milliseconds(100), missTimeout / 2))
     }
 
     /// The backend of a tts-repl process: its service, with the configured engine, model,
@@ -58,14 +61,31 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
 
     public func speak(_ request: AudioRequest) async throws -> Generation {
         let service = self.service
-        // Unstructured, so a client that stops waiting (the bound below) does not stop the
-        // generation: the clip is stored and the retry is a hit. Cancelling this call (the
-        // server stopping) does cancel it.
-        let generation = Task { try await service.generateOrFetch(request) }
+        let answer = ResumeOnce<Result<Generation, Error>?>()
+        let generation = Mutex<Task<Void, Never>?>(nil)
         let outcome = await withTaskCancellationHandler {
-            await FirstOf.result(of: generation, orNilAfter: missTimeout)
+            await withCheckedContinuation { continuation in
+                answer.set(continuation)
+                // The watchdog answers nil at the bound; the generation answers when it is done.
+                // It is unstructured, so a client that stops waiting does not stop it: the clip
+                // is stored and the retry is a hit.
+                let deadline = watchdog.add(after: missTimeout) { answer.resume(nil) }
+                let task = Task {
+                    let result: Result<Generation, Error>
+                    do {
+                        result = .success(try await service.generateOrFetch(request))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    answer.resume(result)
+                    self.watchdog.remove(deadline)
+                }
+                generation.withLock { $0 = task }
+                if Task.isCancelled { task.cancel() }
+            }
         } onCancel: {
-            generation.cancel()
+            // The server is stopping: this request's generation may stop too.
+            generation.withLock { $0 }?.cancel()
         }
         guard let outcome else {
             throw TTSError(.cancelled, "the engine has not finished '\(excerpt(request.text))' within \(Int(missTimeout.seconds)) s; it goes on in the background: ask again in \(retryAfterSeconds) s and the answer comes from the cache",
@@ -162,26 +182,6 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
     }
 }
 
-
-/// Waits for a task's result, or gives up after a bound, whichever comes first, without
-/// cancelling the task.
-enum FirstOf {
-    static func result<T: Sendable>(of task: Task<T, Error>, orNilAfter bound: Duration) async -> Result<T, Error>? {
-        let once = ResumeOnce<Result<T, Error>?>()
-        return await withCheckedContinuation { continuation in
-            once.set(continuation)
-            let timer = Task {
-                try? await Task.sleep(for: bound)
-                once.resume(nil)
-            }
-            Task {
-                let result = await task.result
-                timer.cancel()
-                once.resume(result)
-            }
-        }
-    }
-}
 
 /// A continuation resumed by the first of several callers.
 private final class ResumeOnce<T: Sendable>: Sendable {

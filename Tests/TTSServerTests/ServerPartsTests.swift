@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 import TTSCore
 import TTSService
@@ -83,5 +84,18 @@ final class ServerPartsTests: XCTestCase {
         let defaults = try Configuration.load(environment: ["HOME": NSTemporaryDirectory()])
         XCTAssertEqual(defaults.serveListen, "127.0.0.1:8088")
         XCTAssertEqual(defaults.serveTokens, [])
+    }
+}
+
+final class DeadlineWatchdogTests: XCTestCase {
+    func testPassedDeadlinesRunTheirActionOnceAndFutureOnesWait() async throws {
+        let watchdog = DeadlineWatchdog(tick: .milliseconds(5))
+        let fired = Mutex<[String]>([])
+        _ = watchdog.add(after: .zero) { fired.withLock { $0.append("now") } }
+        _ = watchdog.add(after: .seconds(3600)) { fired.withLock { $0.append("later") } }
+        for _ in 0..<1000 where fired.withLock({ $0.isEmpty }) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        XCTAssertEqual(fired.withLock { $0 }, ["now"])
     }
 }
