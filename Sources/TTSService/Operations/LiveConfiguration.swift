@@ -138,6 +138,7 @@ extension Configuration {
         case .cacheMaxBytes: return cacheMaxBytes.map(String.init) ?? ""
         case .pricePerCall: return Configuration.formatPrice(pricePerCall)
         case .pricePerAudioSecond: return Configuration.formatPrice(pricePerAudioSecond)
+        case .openAIVoiceMap: return openAIVoiceMap.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         default: return "(not shown: add it to Configuration.displayValue)"
         }
     }
