@@ -7,10 +7,10 @@ SWIFT_DIR := $(shell command -v swift >/dev/null 2>&1 || echo /opt/swift/usr/bin
 export PATH := $(if $(SWIFT_DIR),$(SWIFT_DIR):,)$(PATH)
 SWIFT := swift
 
-APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev
+APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run demo test bench clean help
+.PHONY: deps build release run demo test bench clean help compat
 
 help:
 	@echo "make run    build and open the REPL (installs missing system packages)"
@@ -54,6 +54,13 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	@bash Tests/with-redis.sh $(SWIFT) test --skip-build --disable-swift-testing
+	@$(MAKE) --no-print-directory compat
+
+## compat: Google's and OpenAI's own Python SDKs against `tts-repl serve` (Tests/compat; the
+## SDKs go into a virtual environment under .build, made when missing).
+compat: deps
+	$(SWIFT) build
+	@bash Tests/compat/run.sh "$$($(SWIFT) build --show-bin-path)"
 
 ## bench: release build, a throwaway redis-server on a free loopback port, then every scenario
 ## (each figure beside its baseline from the same run); the rows also go to bench/results.json.

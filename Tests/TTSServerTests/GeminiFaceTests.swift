@@ -72,6 +72,16 @@ final class GeminiFaceTests: XCTestCase {
         XCTAssertEqual(backend.requests[0], backend.requests[1])
     }
 
+    /// Byte for byte what google-genai 3.6.1 sends: camelCase outside, snake_case inside.
+    func testTheBodyGoogleGenaiSendsIsUnderstood() async throws {
+        let face = try face()
+        let body = #"{"contents": [{"parts": [{"text": "Hello"}], "role": "user"}], "generationConfig": {"responseModalities": ["AUDIO"], "speechConfig": {"voice_config": {"prebuilt_voice_config": {"voice_name": "Kore"}}}}}"#
+        let status = await generate(face, body).status
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(backend.requests.first?.voice, "Kore")
+        XCTAssertEqual(backend.requests.first?.text, "Hello")
+    }
+
     func testModelsPrefixIsDropped() async throws {
         let face = try face()
         _ = await generate(face, Self.camelCase, model: "models/gemini-3.8-flash-tts")
