@@ -76,7 +76,9 @@ def openai_errors_in_openai_shape(base, token):
     raise CheckFailed("speed=2.0 was accepted; it must be refused with a 400")
 
 
-def gemini_speech_twice(base, token, stats_url):
+def gemini_speech_client(base, token):
+    """A google-genai client pointed at `base`, and a single-voice speech config, as Google's
+    speech guide writes them."""
     from google import genai
     from google.genai import types
 
@@ -86,6 +88,13 @@ def gemini_speech_twice(base, token, stats_url):
         speech_config=types.SpeechConfig(
             voice_config=types.VoiceConfig(
                 prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=GEMINI_VOICE))))
+    return client, config
+
+
+def gemini_speech_twice(base, token, stats_url):
+    from google.genai import types
+
+    client, config = gemini_speech_client(base, token)
     text = f"The Gemini SDK asks twice, {time.time_ns()}."
     answers = []
     for _ in range(2):
@@ -129,15 +138,9 @@ def gemini_refuses_text_requests(base, token):
 
 
 def gemini_stream_matches_cached_clip(base, token):
-    from google import genai
     from google.genai import types
 
-    client = genai.Client(api_key=token, http_options=types.HttpOptions(base_url=base))
-    config = types.GenerateContentConfig(
-        response_modalities=["AUDIO"],
-        speech_config=types.SpeechConfig(
-            voice_config=types.VoiceConfig(
-                prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=GEMINI_VOICE))))
+    client, config = gemini_speech_client(base, token)
     text = f"Streamed and unary agree, {time.time_ns()}."
     unary = client.models.generate_content(model=GEMINI_MODEL, contents=text, config=config)
     whole = unary.candidates[0].content.parts[0].inline_data.data
