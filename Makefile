@@ -8,6 +8,8 @@ export PATH := $(if $(SWIFT_DIR),$(SWIFT_DIR):,)$(PATH)
 SWIFT := swift
 
 APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev python3-venv
+# Only `make bench` needs these: the HTTP baselines and load generator of the serve rows.
+BENCH_PACKAGES := nginx wrk curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release run demo test bench clean help compat
@@ -67,6 +69,7 @@ compat: deps
 ## QUICK=1 runs the short version (fewer rounds, 100k instead of 1M clips). Missed targets are
 ## reported, not failed: the status is non-zero only when the harness itself fails.
 bench: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build -c release --product tts-repl
 	$(SWIFT) build -c release --product fake-gemini
 	$(SWIFT) build -c release --product tts-bench
