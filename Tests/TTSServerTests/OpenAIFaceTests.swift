@@ -185,6 +185,17 @@ final class OpenAIFaceTests: XCTestCase {
         XCTAssertTrue(message.contains("Nobody"))
     }
 
+    func testServiceFieldsAreNamedAsOpenAINamesThem() async throws {
+        let face = try face()
+        backend.speakError = TTSError.validation("text", "text is 6000 characters long; the limit is 5000 (TTS_MAX_TEXT_CHARS)")
+        let message = try openAIError(await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"wav"}"#),
+                                      param: "input")
+        XCTAssertTrue(message.contains("5000"), message)
+        backend.speakError = TTSError.validation("style", "style is too long")
+        _ = try openAIError(await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"wav"}"#),
+                            param: "instructions")
+    }
+
     func testEngineQuotaIsA429WithRetryAfter() async throws {
         let face = try face()
         backend.speakError = TTSError(.quota, "Gemini's quota is used up; try again later", retryAfter: 12.5)

@@ -52,7 +52,13 @@ public struct OpenAIFace: Sendable {
             return error.response(.openAI)
         }
         do {
-            let generation = try await backend.speak(call.request)
+            let generation: Generation
+            do {
+                generation = try await backend.speak(call.request)
+            } catch var error as TTSError {
+                error.field = error.field.map(Self.openAIParam)
+                throw error
+            }
             let audio: DeliveredAudio
             do {
                 audio = try await backend.audio(of: generation, as: deliveryFormat(call.format))
@@ -77,6 +83,18 @@ public struct OpenAIFace: Sendable {
             return APIError(error).response(.openAI)
         } catch {
             return APIError(status: 500, "the audio could not be read: \(error)").response(.openAI)
+        }
+    }
+
+    /// The service names its fields (`text`, `style`); OpenAI's clients know them by OpenAI's
+    /// names (`input`, `instructions`), and `param` must name what the client sent.
+    static func openAIParam(_ field: String) -> String {
+        switch field {
+        case "text": "input"
+        case "style": "instructions"
+        case "engine": "model"
+        case "format": "response_format"
+        default: field
         }
     }
 
