@@ -126,7 +126,7 @@ public struct GeminiFace: Sendable {
         guard !modelName.isEmpty else {
             throw APIError(status: 400, "the path names no model: call /v1beta/models/MODEL:generateContent", field: "model")
         }
-        let json = try JSONBody(body).root
+        let json = try LenientJSONBody(body).root
         let config = try json.member("generationConfig", "generation_config")?.object(field: "generationConfig")
         let modalities = try config?.member("responseModalities", "response_modalities")?.array(field: "generationConfig.responseModalities") ?? []
         guard modalities.contains(where: { $0.stringValue?.uppercased() == "AUDIO" }) else {

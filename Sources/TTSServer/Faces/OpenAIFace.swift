@@ -142,7 +142,7 @@ public struct OpenAIFace: Sendable {
 
     /// Reads OpenAI's body and maps it to an `AudioRequest`; a 400 naming `param` otherwise.
     func parse(_ body: Data) throws(APIError) -> SpeechCall {
-        let json = try JSONBody(body).root
+        let json = try LenientJSONBody(body).root
         guard let modelValue = json.member("model") else {
             throw APIError(status: 400, "you must provide a model parameter (e.g. tts-1, gpt-4o-mini-tts, or an engine model such as gemini-2.5-flash-preview-tts)", field: "model")
         }

@@ -3,8 +3,10 @@ import TTSCore
 
 /// A request body read as one JSON object, with typed look-ups that name the field at fault:
 /// the compatibility faces answer malformed JSON and wrong types with a 400 that says which
-/// field, as the APIs they imitate do.
-struct JSONBody {
+/// field, as the APIs they imitate do. Lenient where the native API's body is strict: fields
+/// it does not read are ignored, because the SDKs send some (`safetySettings`, `user`, …) that
+/// do not change the speech.
+struct LenientJSONBody {
     let root: JSONValue
 
     /// Throws a 400 when the body is not JSON or not an object.
