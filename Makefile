@@ -7,10 +7,12 @@ SWIFT_DIR := $(shell command -v swift >/dev/null 2>&1 || echo /opt/swift/usr/bin
 export PATH := $(if $(SWIFT_DIR),$(SWIFT_DIR):,)$(PATH)
 SWIFT := swift
 
-APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev openssl chromium chromium-driver unzip
+APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev openssl chromium chromium-driver unzip python3-venv
+# Only `make bench` needs these: the HTTP baselines and load generator of the serve rows, the sqlite3 shell.
+BENCH_PACKAGES := nginx wrk curl sqlite3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run demo test example bench clean help
+.PHONY: deps build release run demo test example bench clean help compat
 
 help:
 	@echo "make run    build and open the REPL (installs missing system packages)"
@@ -55,6 +57,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	@bash Tests/with-redis.sh $(SWIFT) test --skip-build --disable-swift-testing
 	@$(MAKE) --no-print-directory example
+	@$(MAKE) --no-print-directory compat
 
 ## example: the TTSKit example package, built against the library by path and run twice on one
 ## store; the second run must be a local hit.
@@ -63,17 +66,18 @@ example: deps
 	  trap 'rm -rf $$dir' EXIT && $$bin/speak-once $$dir/store && $$bin/speak-once $$dir/store | tee $$dir/second && \
 	  { grep -q '^tier local$$' $$dir/second || { echo "speak-once: the second run was not a local hit"; exit 1; }; }
 
+## compat: Google's and OpenAI's own Python SDKs against `tts-repl serve` (Tests/compat; the
+## SDKs go into a virtual environment under .build, made when missing).
+compat: deps
+	$(SWIFT) build
+	@bash Tests/compat/run.sh "$$($(SWIFT) build --show-bin-path)"
+
 ## bench: release build, a throwaway redis-server on a free loopback port, then every scenario
 ## (each figure beside its baseline from the same run); the rows also go to bench/results.json.
 ## QUICK=1 runs the short version (fewer rounds, 100k instead of 1M clips). Missed targets are
 ## reported, not failed: the status is non-zero only when the harness itself fails.
-BENCH_PACKAGES := sqlite3
 bench: deps
-	@missing=""; for p in $(BENCH_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then echo "installing for the benchmarks:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build -c release --product tts-repl
 	$(SWIFT) build -c release --product fake-gemini
 	$(SWIFT) build -c release --product tts-bench

@@ -16,15 +16,11 @@ public struct CompatibilityFaces: Sendable {
         self.geminiGenerate = geminiGenerate
     }
 
-    /// The faces `tts-repl serve` runs with. Registration point: when the faces' types are
-    /// merged, this becomes
-    ///
-    /// ```swift
-    /// let openAI = OpenAIFace(backend: backend), gemini = GeminiFace(backend: backend)
-    /// return CompatibilityFaces(openAISpeech: { await openAI.speech($0) },
-    ///                           geminiGenerate: { await gemini.generateContent($0, model: $1, stream: $2) })
-    /// ```
-    public static func installed(backend: any SpeechBackend) -> CompatibilityFaces {
-        CompatibilityFaces()
+    /// The faces `tts-repl serve` runs with: OpenAI's `/v1/audio/speech` and Gemini's
+    /// `generateContent` / `streamGenerateContent`, both over `backend`.
+    public static func installed(backend: any SpeechBackend, voiceMap: OpenAIVoiceMap = OpenAIVoiceMap()) -> CompatibilityFaces {
+        let openAI = OpenAIFace(backend: backend, voiceMap: voiceMap), gemini = GeminiFace(backend: backend)
+        return CompatibilityFaces(openAISpeech: { await openAI.speech($0) },
+                                  geminiGenerate: { await gemini.generateContent($0, model: $1, stream: $2) })
     }
 }

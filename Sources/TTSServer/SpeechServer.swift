@@ -34,7 +34,7 @@ public final class SpeechServer: Sendable {
     public let requiresToken: Bool
 
     public init(_ configuration: ServerConfiguration, backend: any ServerBackend, logger: Logger,
-                faces: CompatibilityFaces? = nil) throws {
+                faces: CompatibilityFaces? = nil, console: ConsoleRoutes? = nil) throws {
         let access = AccessPolicy(tokens: configuration.tokens)
         if !access.requiresToken && !configuration.listen.isLoopback && !configuration.allowInsecureNoAuth {
             throw TTSError(.config, "refusing to listen on \(configuration.listen) without tokens: anyone who can reach that address could use the cache and spend engine quota. Set TTS_SERVE_TOKENS (a comma-separated list), listen on 127.0.0.1, or pass --insecure-no-auth if a proxy in front does the checking.")
@@ -53,7 +53,8 @@ public final class SpeechServer: Sendable {
         default:
             throw TTSError(.config, "TLS needs both --tls-cert FILE and --tls-key FILE (PEM)")
         }
-        let router = ServerRouter(backend: backend, access: access, faces: faces ?? .installed(backend: backend), logger: logger)
+        let router = ServerRouter(backend: backend, access: access, faces: faces ?? .installed(backend: backend),
+                                  console: console, logger: logger)
         daemon = try HTTPDaemon(daemonConfiguration, handler: router)
         self.logger = logger
         requiresToken = access.requiresToken

@@ -18,6 +18,7 @@ let scenarios: [any Scenario] = [
     ExportScenario(),
     ScaleScenario(),
     PrewarmMemoryScenario(),
+    ServeScenario(),
 ]
 
 func runBench() async -> Int32 {

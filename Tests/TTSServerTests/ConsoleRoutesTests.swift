@@ -17,7 +17,7 @@ final class ConsoleRoutesTests: XCTestCase {
                                    file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(answer?.status, status, file: file, line: line)
         XCTAssertEqual(answer?.header("Content-Type"), "application/json", file: file, line: line)
-        let error = answer?.json?["error"]
+        let error = answer?.jsonBody?["error"]
         XCTAssertNotNil(error?["message"]?.stringValue, "a native error has a message", file: file, line: line)
         if let kind { XCTAssertEqual(error?["kind"]?.stringValue, kind, file: file, line: line) }
     }
@@ -79,7 +79,7 @@ final class ConsoleRoutesTests: XCTestCase {
         let path = "/v1/clips/\(hello.0.key.hex)/waveform"
         let first = await consoleAnswer(console, "GET", path)
         XCTAssertEqual(first?.status, 200)
-        let json = try XCTUnwrap(first?.json)
+        let json = try XCTUnwrap(first?.jsonBody)
         XCTAssertEqual(json["key"]?.stringValue, hello.0.key.hex)
         XCTAssertEqual(json["blob"]?.stringValue, hello.0.blob.hex)
         XCTAssertEqual(json["points"]?.intValue, 200)
@@ -88,14 +88,14 @@ final class ConsoleRoutesTests: XCTestCase {
         XCTAssertEqual(peaks.first, .double(0.5))
 
         let second = await consoleAnswer(console, "GET", path)
-        XCTAssertEqual(second?.json, json)
+        XCTAssertEqual(second?.jsonBody, json)
         XCTAssertEqual(backend.audioReads, 1, "the second answer comes from the cache")
         let etag = try XCTUnwrap(first?.header("ETag"))
         let unchanged = await consoleAnswer(console, "GET", path, headers: [("If-None-Match", etag)])
         XCTAssertEqual(unchanged?.status, 304)
         XCTAssertEqual(unchanged?.bodyLength, 0)
         let fewer = await consoleAnswer(console, "GET", path, query: [("points", "50")])
-        XCTAssertEqual(fewer?.json?["points"]?.intValue, 50)
+        XCTAssertEqual(fewer?.jsonBody?["points"]?.intValue, 50)
         XCTAssertEqual(backend.audioReads, 2)
     }
 
@@ -104,7 +104,7 @@ final class ConsoleRoutesTests: XCTestCase {
         for points in ["3", "5000", "many"] {
             let answer = await consoleAnswer(console, "GET", "/v1/clips/\(hello.0.key.hex)/waveform", query: [("points", points)])
             assertNativeError(answer, 400, kind: "validation")
-            XCTAssertEqual(answer?.json?["error"]?["field"]?.stringValue, "points")
+            XCTAssertEqual(answer?.jsonBody?["error"]?["field"]?.stringValue, "points")
         }
         assertNativeError(await consoleAnswer(console, "GET", "/v1/clips/\(absentKey)/waveform"), 404, kind: "not_found")
         assertNativeError(await consoleAnswer(console, "GET", "/v1/clips/not-a-key/waveform"), 404)
@@ -118,14 +118,14 @@ final class ConsoleRoutesTests: XCTestCase {
         let path = "/v1/clips/\(hello.0.key.hex)/pin"
         let pinned = await consoleAnswer(console, "POST", path)
         XCTAssertEqual(pinned?.status, 200)
-        XCTAssertEqual(pinned?.json?["pinned"], .bool(true))
-        XCTAssertEqual(pinned?.json?["text"]?.stringValue, "Hello there")
-        XCTAssertEqual(pinned?.json?["key"]?.stringValue, hello.0.key.hex)
+        XCTAssertEqual(pinned?.jsonBody?["pinned"], .bool(true))
+        XCTAssertEqual(pinned?.jsonBody?["text"]?.stringValue, "Hello there")
+        XCTAssertEqual(pinned?.jsonBody?["key"]?.stringValue, hello.0.key.hex)
         let pins = await consoleAnswer(console, "GET", "/v1/pins", query: [("keys", "\(hello.0.key.hex),\(menu.0.key.hex)")])
-        XCTAssertEqual(pins?.json?["pinned"], .array([.string(hello.0.key.hex)]))
+        XCTAssertEqual(pins?.jsonBody?["pinned"], .array([.string(hello.0.key.hex)]))
 
         let unpinned = await consoleAnswer(console, "DELETE", path)
-        XCTAssertEqual(unpinned?.json?["pinned"], .bool(false))
+        XCTAssertEqual(unpinned?.jsonBody?["pinned"], .bool(false))
         let stored = try await backend.clip(for: hello.0.key)
         XCTAssertEqual(stored?.pinned, false)
 
@@ -139,7 +139,7 @@ final class ConsoleRoutesTests: XCTestCase {
         let (console, _) = routes()
         assertNativeError(await consoleAnswer(console, "GET", "/v1/pins", query: [("keys", "abc")]), 400)
         let empty = await consoleAnswer(console, "GET", "/v1/pins")
-        XCTAssertEqual(empty?.json?["pinned"], .array([]))
+        XCTAssertEqual(empty?.jsonBody?["pinned"], .array([]))
     }
 
     func testDeleteRemovesAtOnceAndASecondDeleteFindsNothing() async throws {
@@ -147,8 +147,8 @@ final class ConsoleRoutesTests: XCTestCase {
         let path = "/v1/clips/\(menu.0.key.hex)"
         let removed = await consoleAnswer(console, "DELETE", path)
         XCTAssertEqual(removed?.status, 200, "the API asks for no confirmation: the page does")
-        XCTAssertEqual(removed?.json?["removed"], .bool(true))
-        XCTAssertEqual(removed?.json?["key"]?.stringValue, menu.0.key.hex)
+        XCTAssertEqual(removed?.jsonBody?["removed"], .bool(true))
+        XCTAssertEqual(removed?.jsonBody?["key"]?.stringValue, menu.0.key.hex)
         let gone = try await backend.clip(for: menu.0.key)
         XCTAssertNil(gone)
         assertNativeError(await consoleAnswer(console, "DELETE", path), 404)
@@ -164,14 +164,14 @@ final class ConsoleRoutesTests: XCTestCase {
         XCTAssertEqual(made?.status, 200)
         XCTAssertEqual(made?.header("X-TTS-Tier"), "engine")
         XCTAssertEqual(made?.tier, "engine")
-        let json = try XCTUnwrap(made?.json)
+        let json = try XCTUnwrap(made?.jsonBody)
         XCTAssertEqual(json["tier"]?.stringValue, "engine")
         XCTAssertEqual(json["pinned"], .bool(true))
         XCTAssertNotEqual(json["blob"]?.stringValue, hello.0.blob.hex, "new audio")
 
         // The waveform follows the new blob.
         let wave = await consoleAnswer(console, "GET", "/v1/clips/\(hello.0.key.hex)/waveform")
-        XCTAssertEqual(wave?.json?["blob"]?.stringValue, json["blob"]?.stringValue)
+        XCTAssertEqual(wave?.jsonBody?["blob"]?.stringValue, json["blob"]?.stringValue)
         XCTAssertEqual(backend.audioReads, 2)
 
         assertNativeError(await consoleAnswer(console, "POST", "/v1/clips/\(absentKey)/regenerate"), 404)
@@ -182,7 +182,7 @@ final class ConsoleRoutesTests: XCTestCase {
         let (console, _) = routes(backend)
         let answer = await consoleAnswer(console, "POST", "/v1/clips/\(hello.0.key.hex)/regenerate")
         assertNativeError(answer, 400, kind: "validation")
-        XCTAssertEqual(answer?.json?["error"]?["field"]?.stringValue, "key")
+        XCTAssertEqual(answer?.jsonBody?["error"]?["field"]?.stringValue, "key")
     }
 
     // MARK: - Export
@@ -227,11 +227,11 @@ final class ConsoleRoutesTests: XCTestCase {
         let (console, backend) = routes()
         let stats = await consoleAnswer(console, "GET", "/v1/stats")
         XCTAssertEqual(stats?.status, 200)
-        XCTAssertEqual(stats?.json?["local"]?["clips"]?.intValue, 2)
+        XCTAssertEqual(stats?.jsonBody?["local"]?["clips"]?.intValue, 2)
         XCTAssertEqual(stats?.header("Cache-Control"), "no-store")
 
         let voices = await consoleAnswer(console, "GET", "/v1/voices", query: [("engine", "gemini")])
-        let json = try XCTUnwrap(voices?.json)
+        let json = try XCTUnwrap(voices?.jsonBody)
         XCTAssertEqual(json["engine"]?.stringValue, "gemini")
         XCTAssertEqual(json["engines"], .array(["espeak", "gemini"]))
         XCTAssertEqual(json["defaults"]?["engine"]?.stringValue, "espeak")

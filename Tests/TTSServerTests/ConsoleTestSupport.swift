@@ -119,11 +119,7 @@ extension ServerResponse {
         return Data()
     }
 
-    var json: JSONValue? { try? JSONValue.parse(String(decoding: bodyData, as: UTF8.self)) }
-
-    func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
-    }
+    var jsonBody: JSONValue? { try? JSONValue.parse(String(decoding: bodyData, as: UTF8.self)) }
 }
 
 /// Unpacks a ZIP archive with Python's `zipfile` (an implementation independent of ours) after

@@ -35,21 +35,21 @@ final class ServiceCuratorBackendTests: XCTestCase {
         let key = clip.key.hex
 
         let pinned = await consoleAnswer(console, "POST", "/v1/clips/\(key)/pin")
-        XCTAssertEqual(pinned?.json?["pinned"], .bool(true))
+        XCTAssertEqual(pinned?.jsonBody?["pinned"], .bool(true))
         XCTAssertTrue(try runtime.service.local.index.isPinned(clip.key))
         let pins = await consoleAnswer(console, "GET", "/v1/pins", query: [("keys", key)])
-        XCTAssertEqual(pins?.json?["pinned"], .array([.string(key)]))
+        XCTAssertEqual(pins?.jsonBody?["pinned"], .array([.string(key)]))
 
         let made = await consoleAnswer(console, "POST", "/v1/clips/\(key)/regenerate")
         XCTAssertEqual(made?.status, 200)
         XCTAssertEqual(made?.header("X-TTS-Tier"), "engine", "the engine made it again, not the cache")
-        XCTAssertEqual(made?.json?["key"]?.stringValue, key)
-        XCTAssertEqual(made?.json?["pinned"], .bool(true), "a pinned clip stays pinned")
+        XCTAssertEqual(made?.jsonBody?["key"]?.stringValue, key)
+        XCTAssertEqual(made?.jsonBody?["pinned"], .bool(true), "a pinned clip stays pinned")
         XCTAssertTrue(try runtime.service.local.index.isPinned(clip.key))
 
         let wave = await consoleAnswer(console, "GET", "/v1/clips/\(key)/waveform", query: [("points", "64")])
-        XCTAssertEqual(wave?.json?["points"]?.intValue, 64)
-        guard case .array(let peaks)? = wave?.json?["peaks"] else { return XCTFail("no peaks") }
+        XCTAssertEqual(wave?.jsonBody?["points"]?.intValue, 64)
+        guard case .array(let peaks)? = wave?.jsonBody?["peaks"] else { return XCTFail("no peaks") }
         XCTAssertTrue(peaks.contains { ($0.intValue ?? 1) != 0 }, "speech is not silence")
 
         let removed = await consoleAnswer(console, "DELETE", "/v1/clips/\(key)")
@@ -73,7 +73,7 @@ final class ServiceCuratorBackendTests: XCTestCase {
         XCTAssertNotNil(files["manifest.csv"])
 
         let statsAnswer = await consoleAnswer(console, "GET", "/v1/stats")
-        let stats = try XCTUnwrap(statsAnswer?.json)
+        let stats = try XCTUnwrap(statsAnswer?.jsonBody)
         XCTAssertEqual(stats["local"]?["clips"]?.intValue, 2)
         XCTAssertEqual(stats["process"]?["hits"]?["local"]?.intValue, 1)
         XCTAssertEqual(stats["budget"]?["max_bytes"]?.intValue, 10 << 20)
@@ -83,7 +83,7 @@ final class ServiceCuratorBackendTests: XCTestCase {
         XCTAssertTrue(engines.contains { $0["engine"]?.stringValue == "gemini" && $0["ready"] == .bool(false) }, "no key: not usable")
 
         let voicesAnswer = await consoleAnswer(console, "GET", "/v1/voices")
-        let voices = try XCTUnwrap(voicesAnswer?.json)
+        let voices = try XCTUnwrap(voicesAnswer?.jsonBody)
         XCTAssertEqual(voices["engine"]?.stringValue, "espeak")
         guard case .array(let list)? = voices["voices"] else { return XCTFail("no voices") }
         XCTAssertTrue(list.contains { $0["voice"]?.stringValue == "en-us" })

@@ -47,6 +47,8 @@ public struct Configuration: Sendable {
     // Serving over HTTP: the listen address as given (parsed by `serve`) and the client tokens.
     public var serveListen: String = "127.0.0.1:8088"
     public var serveTokens: [String] = []
+    /// OpenAI voice name (lowercased) → engine voice, overriding the built-in map.
+    public var openAIVoiceMap: [String: String] = [:]
     /// The setting name → where its value came from.
     public var origins: [String: ConfigSource]
 
@@ -168,6 +170,7 @@ public struct Configuration: Sendable {
         configuration.queueMaxAttempts = queueMaxAttempts
         configuration.serveListen = serveListen
         configuration.serveTokens = serveTokens
+        configuration.openAIVoiceMap = try parseVoiceMap(raw(.openAIVoiceMap) ?? "", name: Setting.openAIVoiceMap.name)
         return configuration
     }
 
@@ -177,6 +180,20 @@ public struct Configuration: Sendable {
             throw TTSError.config("\(name) is '\(text)'; accepted: a non-negative number such as 0.0004 (0 hides the estimate)")
         }
         return value
+    }
+
+    /// `alloy=Kore,echo=Puck`: names before `=` are lowercased (OpenAI's voices are), voices
+    /// after it kept as written (Gemini's are capitalised).
+    public static func parseVoiceMap(_ text: String, name: String) throws -> [String: String] {
+        var map: [String: String] = [:]
+        for entry in text.split(separator: ",") {
+            let pair = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, !pair[0].isEmpty, !pair[1].isEmpty else {
+                throw TTSError.config("\(name) has '\(entry)'; accepted: a comma list of openai-voice=engine-voice, e.g. alloy=Kore,echo=Puck")
+            }
+            map[pair[0].lowercased()] = pair[1]
+        }
+        return map
     }
 
     /// on/off, true/false, yes/no, 1/0.

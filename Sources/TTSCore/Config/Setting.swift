@@ -64,6 +64,8 @@ public struct Setting: Sendable, Hashable {
     public static let cacheMaxBytes = Setting("TTS_CACHE_MAX_BYTES", default: "unset (unlimited)", "Budget of the local tier (e.g. 2GiB): least recently used unpinned clips are evicted after each write")
     public static let pricePerCall = Setting("TTS_PRICE_PER_CALL", default: "0 (not shown)", "Price of one engine call, for the money-saved estimate of `stats`")
     public static let pricePerAudioSecond = Setting("TTS_PRICE_PER_AUDIO_SECOND", default: "0 (not shown)", "Price of one second of generated audio, for the money-saved estimate of `stats`")
+    // The OpenAI-compatible endpoint (`serve`).
+    public static let openAIVoiceMap = Setting("TTS_OPENAI_VOICE_MAP", default: "built in (alloy=Kore, … on gemini; alloy=en-us, … on espeak)", "OpenAI voice names mapped to engine voices, e.g. alloy=Kore,echo=Puck")
 
     // Serving over HTTP (`serve`).
     public static let serveListen = Setting("TTS_SERVE_LISTEN", default: "127.0.0.1:8088", "Address and port `serve` listens on (e.g. 0.0.0.0:8080, [::1]:8088; port 0: any free one)")
@@ -75,6 +77,7 @@ public struct Setting: Sendable, Hashable {
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
         .retryMaxDelay, .rpm, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
         .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond, .serveListen, .serveTokens,
+        .openAIVoiceMap,
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }

@@ -19,7 +19,7 @@ public enum Route: Sendable, Equatable {
 
     public init(path: String) {
         switch path {
-        case "/": self = .index
+        case "/v1", "/v1/": self = .index
         case "/v1/speech": self = .speech
         case "/v1/clips", "/v1/clips/": self = .clipList
         case "/metrics": self = .metrics

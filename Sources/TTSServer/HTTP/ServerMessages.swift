@@ -65,6 +65,11 @@ public struct ServerResponse: Sendable {
         ServerResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: .bytes(body))
     }
 
+    /// The first header field of that name, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
     /// The number of body bytes this answer sends.
     public var bodyLength: Int {
         switch body {

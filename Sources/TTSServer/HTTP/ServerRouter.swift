@@ -11,15 +11,19 @@ final class ServerRouter: HTTPExchangeHandler {
     let backend: any ServerBackend
     let access: AccessPolicy
     let faces: CompatibilityFaces
+    /// The web console's page and its curation endpoints, when the server runs with one.
+    let console: ConsoleRoutes?
     let logger: Logger
     private let httpMetrics: HTTPMetrics
     private let native: NativeRoutes
     private let operations: OperationsRoutes
 
-    init(backend: any ServerBackend, access: AccessPolicy, faces: CompatibilityFaces, logger: Logger) {
+    init(backend: any ServerBackend, access: AccessPolicy, faces: CompatibilityFaces, console: ConsoleRoutes? = nil,
+         logger: Logger) {
         self.backend = backend
         self.access = access
         self.faces = faces
+        self.console = console
         self.logger = logger
         httpMetrics = HTTPMetrics(registry: backend.metrics)
         native = NativeRoutes(backend: backend)
@@ -27,6 +31,11 @@ final class ServerRouter: HTTPExchangeHandler {
     }
 
     func answerAtOnce(_ request: ServerRequest) -> ServerResponse? {
+        if console != nil {
+            // The page itself needs no token (it asks for one); its API calls do.
+            if let page = ConsoleRoutes.page(request) { return page }
+            if ConsoleRoutes.claims(request) { return access.admits(request) ? nil : unauthorized(.native) }
+        }
         let route = Route(path: request.path)
         if let refusal = refusal(request, route) { return refusal }
         switch route {
@@ -34,12 +43,13 @@ final class ServerRouter: HTTPExchangeHandler {
         case .healthz: return operations.healthz()
         case .index: return operations.index()
         case .notFound(let family):
-            return APIError(status: 404, "nothing at \(request.path): see GET / for the endpoints", kind: "not_found").response(family)
+            return APIError(status: 404, "nothing at \(request.path): see GET /v1 for the endpoints", kind: "not_found").response(family)
         default: return nil
         }
     }
 
     func respond(_ request: ServerRequest) async -> ServerResponse {
+        if let console, let answer = await console.handle(request) { return answer }
         let route = Route(path: request.path)
         switch route {
         case .speech: return await native.speech(request)
@@ -84,11 +94,13 @@ final class ServerRouter: HTTPExchangeHandler {
             answer.headers.append(("Allow", route.methods.joined(separator: ", ")))
             return answer
         }
-        if !route.isOpen && !access.admits(request) {
-            return APIError(status: 401, "a valid token is needed: send Authorization: Bearer TOKEN (or x-goog-api-key: TOKEN) with one of the server's TTS_SERVE_TOKENS",
-                            kind: "auth").response(route.family)
-        }
+        if !route.isOpen && !access.admits(request) { return unauthorized(route.family) }
         return nil
+    }
+
+    private func unauthorized(_ family: APIFamily) -> ServerResponse {
+        APIError(status: 401, "a valid token is needed: send Authorization: Bearer TOKEN (or x-goog-api-key: TOKEN) with one of the server's TTS_SERVE_TOKENS",
+                 kind: "auth").response(family)
     }
 
     private func notServed(_ route: Route) -> ServerResponse {

@@ -37,6 +37,7 @@ struct OperationsRoutes: Sendable {
         let text = """
         tts-repl serve: a text-to-speech cache over HTTP.
 
+        GET  /                          the web console (browse, listen, say, curate)
         POST /v1/speech                 {"text": "Hello"} → audio/wav (Accept: application/json → the clip's fields)
         GET  /v1/clips?match=&voice=&lang=&engine=&model=&limit=&offset=
         GET  /v1/clips/{key or prefix}

@@ -141,6 +141,7 @@ extension Configuration {
         case .pricePerAudioSecond: return Configuration.formatPrice(pricePerAudioSecond)
         case .serveListen: return serveListen
         case .serveTokens: return serveTokens.map(Configuration.redact).joined(separator: ",")
+        case .openAIVoiceMap: return openAIVoiceMap.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         default: return "(not shown: add it to Configuration.displayValue)"
         }
     }

@@ -16,6 +16,14 @@ public struct Generation: Sendable {
     public let tier: Tier
     public let path: URL
     public let elapsedMs: Double
+
+    /// Public so faces and their tests can stand in for the service (a `SpeechBackend` double).
+    public init(clip: Clip, tier: Tier, path: URL, elapsedMs: Double) {
+        self.clip = clip
+        self.tier = tier
+        self.path = path
+        self.elapsedMs = elapsedMs
+    }
 }
 
 /// Generate-or-fetch: the data path of DESIGN.md.

@@ -28,7 +28,10 @@ let serveCommands: [Command] = [
     configuration.tlsKeyFile = options.values["tls-key"]
     let grace = Duration.seconds(try Configuration.parseSeconds(options.values["grace"] ?? "10", name: "--grace"))
 
-    let server = try SpeechServer(configuration, backend: ServiceBackend(runtime: runtime), logger: runtime.logger)
+    let backend = ServiceBackend(runtime: runtime)
+    let server = try SpeechServer(configuration, backend: backend, logger: runtime.logger,
+                                  faces: .installed(backend: backend, voiceMap: OpenAIVoiceMap(overrides: runtime.configuration.openAIVoiceMap)),
+                                  console: ConsoleRoutes(backend: ServiceCuratorBackend(runtime: runtime)))
     // From here a signal is this command's normal end: the process exits 0 after the grace.
     SignalEndedCommand.begin(grace: grace)
     defer { SignalEndedCommand.end() }
