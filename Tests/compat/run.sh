@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The official-SDK compatibility step: Google's google-genai and OpenAI's openai Python packages
-# against `tts-repl serve`, each asking for a clip twice (the second answer must be a cache hit
+# The official-SDK compatibility step and the console's browser test: Google's google-genai and
+# OpenAI's openai Python packages against `tts-repl serve`, each asking for a clip twice (the second answer must be a cache hit
 # with identical audio).
 #
 #   Tests/compat/run.sh [BIN_DIR]     (BIN_DIR: where tts-repl and fake-gemini are built)
@@ -8,7 +8,7 @@
 # Makes the virtual environment .build/venv from requirements.txt when missing or stale, starts
 # fake-gemini and two servers on free loopback ports over temporary stores (one on the espeak
 # engine for the OpenAI SDK, one on the Gemini engine with fake-gemini upstream for the Gemini
-# SDK), runs sdk_compat.py, and stops every process and removes every folder on every exit path.
+# SDK), runs sdk_compat.py then Tests/console/console_test.py (Selenium, headless Chromium), and stops every process and removes every folder on every exit path.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -88,6 +88,12 @@ status=0
 timeout 300 "$venv/bin/python" "$here/sdk_compat.py" --token "$token" \
   --openai-base "$openai_base" --gemini-base "$gemini_base" \
   --gemini-stats "$fake/__control/counters" || status=$?
+# The web console in headless Chromium, on the espeak server (with its token, so the prompt is
+# checked too); screenshots for a person go to .build/.
+if [ "$status" = 0 ]; then
+  CONSOLE_TOKEN="$token" CONSOLE_SCREENSHOT_DIR="$root/.build" timeout 300 "$venv/bin/python" \
+    "$here/../console/console_test.py" "$openai_base" || status=$?
+fi
 if [ "$status" != 0 ]; then
   for name in openai gemini fake-gemini; do
     echo "--- $name output (last 20 lines)"; tail -n 20 "$dir/$name.log"
