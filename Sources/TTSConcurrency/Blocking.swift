@@ -22,7 +22,7 @@ import Synchronization
 ///
 /// ```swift
 /// let rows = try await Blocking.run { try index.list(filter, limit: 20, offset: 0) }   // from async code
-/// let drained = Blocking.wait(upTo: .seconds(10)) { await service.drain() }            // from a plain thread
+/// let drained = Blocking.wait(upTo: .seconds(10)) { await service.drain(timeout: .seconds(10)) }  // from a plain thread
 /// ```
 public enum Blocking {
     /// Where `run` sends its work. Why not `DispatchQueue.global()`: on Linux its pool is sized

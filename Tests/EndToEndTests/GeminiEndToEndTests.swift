@@ -85,6 +85,7 @@ final class GeminiEndToEndTests: XCTestCase {
         terminal.waitFor("engine: espeak")
         terminal.type("say still alive\r")
         terminal.waitFor("engine ")
+        terminal.waitForPrompt()
         terminal.type("\u{04}")
         XCTAssertNotNil(terminal.waitForExit())
         XCTAssertTrue(sameSettings(before, terminal.settings()))

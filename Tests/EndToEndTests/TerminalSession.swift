@@ -81,6 +81,13 @@ final class TerminalSession {
     }
 
     /// Waits (bounded) for the child to exit.
+    /// Waits for the next prompt. The line editor draws it after switching the terminal to raw
+    /// mode; a control key (Ctrl-D, Ctrl-R) typed before that, while a command runs in cooked
+    /// mode, is taken by the terminal's line discipline and never reaches the REPL.
+    func waitForPrompt(file: StaticString = #filePath, line: UInt = #line) {
+        waitFor("]> ", file: file, line: line)
+    }
+
     func waitForExit(timeout: TimeInterval = 15) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {

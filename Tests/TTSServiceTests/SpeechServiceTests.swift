@@ -96,6 +96,22 @@ final class SpeechServiceTests: XCTestCase {
         XCTAssertEqual(f.tone.calls, 2)
     }
 
+    /// The row keeps the whole request, speakers included, so a dialogue clip whose file was
+    /// lost is made again under the same key instead of failing.
+    func testALostDialogueClipIsMadeAgainWithItsSpeakers() async throws {
+        let f = try ServiceFixture()
+        var request = f.request("Joe: Hi\nJane: Hello")
+        request.speakers = [SpeakerVoice(name: "Joe", voice: "a"), SpeakerVoice(name: "Jane", voice: "b")]
+        let first = try await f.service.generateOrFetch(request)
+        XCTAssertEqual(first.clip.speakers, request.speakers)
+        try FileManager.default.removeItem(at: first.path)
+
+        let (clip, audio) = try await f.service.audio(for: first.clip)
+        XCTAssertEqual(clip.key, first.clip.key)
+        XCTAssertFalse(audio.isEmpty)
+        XCTAssertEqual(f.tone.calls, 2, "made again by the engine")
+    }
+
     func testIdenticalAudioForTwoRequestsIsOneBlob() async throws {
         let f = try ServiceFixture()
         let fixed = ToneEngine.tone(for: "fixed")

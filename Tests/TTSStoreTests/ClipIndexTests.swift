@@ -177,7 +177,8 @@ final class ClipIndexTests: XCTestCase {
             for migration in ClipIndexSchema.migrations.prefix(2) { try database.execute(migration.sql) }
             try database.execute("PRAGMA user_version = 2")
             try database.execute("""
-                INSERT INTO clips (\(ClipIndex.columns)) VALUES ('\(clip.key.hex)', '\(clip.blob.hex)', 'Hello world', 'en-us',
+                INSERT INTO clips (key, blob, text, voice, language, engine, model, style, bytes, duration_ms, sample_rate,
+                    created_at, last_used_at, hits) VALUES ('\(clip.key.hex)', '\(clip.blob.hex)', 'Hello world', 'en-us',
                     'en-US', 'espeak', 'espeak-ng', '', 844, 9, 22050, 1700000000.25, 1700000000.75, 0)
                 """)
             database.close()
@@ -186,6 +187,15 @@ final class ClipIndexTests: XCTestCase {
         XCTAssertEqual(try index.schemaVersion, ClipIndex.latestSchemaVersion)
         XCTAssertEqual(try index.clip(for: clip.key), clip)
         XCTAssertEqual(try index.clipsWithBlobNotDurable(), [])
+    }
+
+    func testADialogueClipKeepsItsSpeakers() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        var clip = sampleClip(text: "Joe: Hi\nJane: Hello", blobSeed: 9)
+        clip.speakers = [SpeakerVoice(name: "Joe", voice: "Kore"), SpeakerVoice(name: "Jane", voice: "Puck")]
+        try index.upsert(clip)
+        XCTAssertEqual(try index.clip(for: clip.key)?.speakers, clip.speakers)
+        XCTAssertEqual(try index.clip(for: clip.key)?.request, clip.request)
     }
 
     func testBatchUpsertStoresAll() throws {

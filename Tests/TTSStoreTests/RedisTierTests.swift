@@ -58,6 +58,15 @@ final class RedisTierTests: RedisServerTestCase {
         XCTAssertEqual(got.hits, 0, "use counts stay local")
     }
 
+    func testADialogueClipComesBackWithItsSpeakers() async throws {
+        let tier = try makeTier()
+        var clip = makeClip(audio: Data("x".utf8))
+        clip.speakers = [SpeakerVoice(name: "Joe", voice: "Kore"), SpeakerVoice(name: "Jane", voice: "Puck")]
+        try await tier.publish(clip, audio: nil)
+        let maybeHit = try await tier.lookup(clip.key)
+        XCTAssertEqual(try XCTUnwrap(maybeHit).clip.speakers, clip.speakers)
+    }
+
     func testStoredHashUsesTheDocumentedFieldNames() async throws {
         let tier = try makeTier()
         let clip = makeClip(audio: Data("x".utf8))

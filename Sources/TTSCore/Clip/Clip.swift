@@ -30,17 +30,16 @@ public struct BlobHash: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
-/// A cached clip: what was asked for (the request's fields and its key), which blob holds the
-/// audio, and what that audio is. The same record lives in the local index and in Redis.
+/// A cached clip: what was asked for (the request and its key), which blob holds the audio,
+/// and what that audio is. The same record lives in the local index and in Redis.
+///
+/// The request is kept whole, speakers included, so a clip whose audio was lost or damaged can
+/// be asked for again exactly as it was made.
 public struct Clip: Sendable, Equatable, Codable {
     public var key: RequestKey
     public var blob: BlobHash
-    public var text: String
-    public var voice: String
-    public var language: String
-    public var engine: String
-    public var model: String
-    public var style: String
+    /// The prepared request the clip answers (normalized, voice and model resolved).
+    public var request: AudioRequest
     public var bytes: Int
     public var durationMs: Int
     public var sampleRate: Int
@@ -48,40 +47,71 @@ public struct Clip: Sendable, Equatable, Codable {
     public var lastUsedAt: Date
     public var hits: Int
 
+    public var text: String { get { request.text } set { request.text = newValue } }
+    public var voice: String { get { request.voice } set { request.voice = newValue } }
+    public var language: String { get { request.language } set { request.language = newValue } }
+    public var engine: String { get { request.engine } set { request.engine = newValue } }
+    public var model: String { get { request.model } set { request.model = newValue } }
+    public var style: String { get { request.style } set { request.style = newValue } }
+    public var speakers: [SpeakerVoice] { get { request.speakers } set { request.speakers = newValue } }
+
     public init(key: RequestKey, blob: BlobHash, text: String, voice: String, language: String,
                 engine: String, model: String, style: String, bytes: Int, durationMs: Int,
-                sampleRate: Int, createdAt: Date, lastUsedAt: Date, hits: Int) {
-        self.key = key
-        self.blob = blob
-        self.text = text
-        self.voice = voice
-        self.language = language
-        self.engine = engine
-        self.model = model
-        self.style = style
-        self.bytes = bytes
-        self.durationMs = durationMs
-        self.sampleRate = sampleRate
-        self.createdAt = createdAt
-        self.lastUsedAt = lastUsedAt
-        self.hits = hits
+                sampleRate: Int, createdAt: Date, lastUsedAt: Date, hits: Int, speakers: [SpeakerVoice] = []) {
+        self.init(key: key, blob: blob,
+                  request: AudioRequest(text: text, voice: voice, language: language, engine: engine, model: model,
+                                        style: style, speakers: speakers),
+                  bytes: bytes, durationMs: durationMs, sampleRate: sampleRate, createdAt: createdAt,
+                  lastUsedAt: lastUsedAt, hits: hits)
     }
 
     public init(key: RequestKey, blob: BlobHash, request: AudioRequest, bytes: Int, durationMs: Int,
                 sampleRate: Int, createdAt: Date = Date(), lastUsedAt: Date? = nil, hits: Int = 0) {
         self.key = key
         self.blob = blob
-        self.text = request.text
-        self.voice = request.voice
-        self.language = request.language
-        self.engine = request.engine
-        self.model = request.model
-        self.style = request.style
+        self.request = request
         self.bytes = bytes
         self.durationMs = durationMs
         self.sampleRate = sampleRate
         self.createdAt = createdAt
         self.lastUsedAt = lastUsedAt ?? createdAt
         self.hits = hits
+    }
+
+    // Flat JSON, as before the request was embedded; `speakers` may be absent (older records).
+    private enum CodingKeys: String, CodingKey {
+        case key, blob, text, voice, language, engine, model, style, speakers, bytes, durationMs, sampleRate,
+             createdAt, lastUsedAt, hits
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(key: try c.decode(RequestKey.self, forKey: .key), blob: try c.decode(BlobHash.self, forKey: .blob),
+                  text: try c.decode(String.self, forKey: .text), voice: try c.decode(String.self, forKey: .voice),
+                  language: try c.decode(String.self, forKey: .language), engine: try c.decode(String.self, forKey: .engine),
+                  model: try c.decode(String.self, forKey: .model), style: try c.decode(String.self, forKey: .style),
+                  bytes: try c.decode(Int.self, forKey: .bytes), durationMs: try c.decode(Int.self, forKey: .durationMs),
+                  sampleRate: try c.decode(Int.self, forKey: .sampleRate), createdAt: try c.decode(Date.self, forKey: .createdAt),
+                  lastUsedAt: try c.decode(Date.self, forKey: .lastUsedAt), hits: try c.decode(Int.self, forKey: .hits),
+                  speakers: try c.decodeIfPresent([SpeakerVoice].self, forKey: .speakers) ?? [])
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(key, forKey: .key)
+        try c.encode(blob, forKey: .blob)
+        try c.encode(text, forKey: .text)
+        try c.encode(voice, forKey: .voice)
+        try c.encode(language, forKey: .language)
+        try c.encode(engine, forKey: .engine)
+        try c.encode(model, forKey: .model)
+        try c.encode(style, forKey: .style)
+        if !speakers.isEmpty { try c.encode(speakers, forKey: .speakers) }
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(durationMs, forKey: .durationMs)
+        try c.encode(sampleRate, forKey: .sampleRate)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(lastUsedAt, forKey: .lastUsedAt)
+        try c.encode(hits, forKey: .hits)
     }
 }

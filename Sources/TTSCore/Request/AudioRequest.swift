@@ -93,6 +93,20 @@ public struct SpeakerVoice: Sendable, Hashable, Codable {
         self.name = name
         self.voice = voice
     }
+
+    /// `Joe:Kore,Jane:Puck`: how a list of speakers is stored in one text field (index column,
+    /// Redis hash field, queue entry). Normalized names and voices hold no ':' or ','.
+    public static func storedText(_ speakers: [SpeakerVoice]) -> String {
+        speakers.map { "\($0.name):\($0.voice)" }.joined(separator: ",")
+    }
+
+    /// The speakers `storedText` wrote; malformed pairs are skipped.
+    public static func list(storedText text: String) -> [SpeakerVoice] {
+        text.split(separator: ",").compactMap { pair in
+            let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? SpeakerVoice(name: parts[0], voice: parts[1]) : nil
+        }
+    }
 }
 
 extension String {

@@ -258,9 +258,8 @@ public final class SpeechService: Sendable {
     /// reads them through here or `LocalTier.verifiedAudio(of:)`, which rehashes them.
     public func audio(for clip: Clip) async throws -> (clip: Clip, audio: Data) {
         if let audio = try? local.verifiedAudio(of: clip) { return (clip, audio) }
-        let request = AudioRequest(text: clip.text, voice: clip.voice, language: clip.language, engine: clip.engine,
-                                   model: clip.model, style: clip.style)
-        // Dialogue clips name their speakers only in the key: they cannot be rebuilt from the row.
+        let request = clip.request
+        // A dialogue clip stored before rows kept speakers names them only in its key.
         guard RequestKey(request) == clip.key else {
             throw TTSError.store("clip \(clip.key.short) ('\(excerpt(clip.text))') is damaged or missing and cannot be regenerated from its row: ask for it again with the same speakers, or remove it with `rm \(clip.key.short)`.")
         }

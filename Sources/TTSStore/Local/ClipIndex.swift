@@ -51,7 +51,7 @@ public final class ClipIndex: Sendable {
         var lastUsed: Date
     }
 
-    static let columns = "key, blob, text, voice, language, engine, model, style, bytes, duration_ms, sample_rate, created_at, last_used_at, hits"
+    static let columns = "key, blob, text, voice, language, engine, model, style, bytes, duration_ms, sample_rate, created_at, last_used_at, hits, speakers"
     private static let lookupSQL = "SELECT \(columns) FROM clips WHERE key = ?1"
 
     /// Opens the index, creating the file (and its folder) when missing; switches it to WAL,
@@ -160,12 +160,13 @@ public final class ClipIndex: Sendable {
                 // An upsert rather than INSERT OR REPLACE: replacing would delete the row and reset
                 // columns the clip does not carry (`pinned`).
                 """
-                INSERT INTO clips (\(ClipIndex.columns), durable) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                INSERT INTO clips (\(ClipIndex.columns), durable) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                 ON CONFLICT (key) DO UPDATE SET blob = excluded.blob, text = excluded.text, voice = excluded.voice,
                     language = excluded.language, engine = excluded.engine, model = excluded.model,
                     style = excluded.style, bytes = excluded.bytes, duration_ms = excluded.duration_ms,
                     sample_rate = excluded.sample_rate, created_at = excluded.created_at,
-                    last_used_at = excluded.last_used_at, hits = excluded.hits, durable = excluded.durable
+                    last_used_at = excluded.last_used_at, hits = excluded.hits, speakers = excluded.speakers,
+                    durable = excluded.durable
                 """)
             try database.writeTransaction {
                 for clip in clips {
@@ -174,7 +175,7 @@ public final class ClipIndex: Sendable {
                         .text(clip.language), .text(clip.engine), .text(clip.model), .text(clip.style),
                         .integer(clip.bytes), .integer(clip.durationMs), .integer(clip.sampleRate),
                         .real(clip.createdAt.timeIntervalSince1970), .real(clip.lastUsedAt.timeIntervalSince1970),
-                        .integer(clip.hits), .integer(blobIsDurable ? 1 : 0),
+                        .integer(clip.hits), .text(SpeakerVoice.storedText(clip.speakers)), .integer(blobIsDurable ? 1 : 0),
                     ])
                 }
             }
@@ -323,6 +324,6 @@ public final class ClipIndex: Sendable {
                     sampleRate: row.int(at: 10),
                     createdAt: Date(timeIntervalSince1970: row.double(at: 11)),
                     lastUsedAt: Date(timeIntervalSince1970: row.double(at: 12)),
-                    hits: row.int(at: 13))
+                    hits: row.int(at: 13), speakers: SpeakerVoice.list(storedText: row.text(at: 14)))
     }
 }

@@ -51,6 +51,11 @@ enum ClipIndexSchema {
             ALTER TABLE clips ADD COLUMN durable INTEGER NOT NULL DEFAULT 1;
             CREATE INDEX clips_not_durable ON clips (key) WHERE durable = 0;
             """),
+        // The whole request: a dialogue clip's speakers are part of its key, so a damaged one
+        // can be made again only when the row keeps them. Rows from before say none.
+        ClipIndexMigration(name: "keep a dialogue clip's speakers", sql: """
+            ALTER TABLE clips ADD COLUMN speakers TEXT NOT NULL DEFAULT '';
+            """),
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -342,7 +342,7 @@ public final class RedisJobQueue: Sendable {
         var pairs: [(String, String)] = [
             ("key", key.hex), ("text", request.text), ("voice", request.voice), ("language", request.language),
             ("engine", request.engine), ("model", request.model), ("style", request.style),
-            ("speakers", request.speakers.map { "\($0.name):\($0.voice)" }.joined(separator: ",")),
+            ("speakers", SpeakerVoice.storedText(request.speakers)),
             ("attempts", String(attempts)),
             ("enqueued", String(Int((enqueuedAt ?? Date()).timeIntervalSince1970))),
         ]
@@ -360,10 +360,7 @@ public final class RedisJobQueue: Sendable {
         guard let key = map["key"].flatMap({ RequestKey(hex: $0) }), let text = map["text"], let engine = map["engine"] else {
             return nil
         }
-        let speakers = (map["speakers"] ?? "").split(separator: ",").compactMap { pair -> SpeakerVoice? in
-            let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)
-            return parts.count == 2 ? SpeakerVoice(name: parts[0], voice: parts[1]) : nil
-        }
+        let speakers = SpeakerVoice.list(storedText: map["speakers"] ?? "")
         let request = AudioRequest(text: text, voice: map["voice"] ?? "", language: map["language"] ?? "", engine: engine,
                                    model: map["model"] ?? "", style: map["style"] ?? "", speakers: speakers)
         return QueuedJob(id: id, request: request, key: key, attempts: map["attempts"].flatMap { Int($0) } ?? 0,

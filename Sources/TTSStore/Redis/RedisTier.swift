@@ -37,7 +37,7 @@ public struct RedisLock: Sendable, Equatable {
 ///
 /// | key | type | contents |
 /// |---|---|---|
-/// | `tts:clip:<request key>` | hash | blob, bytes, duration_ms, sample_rate, engine, model, voice, language, style, text, created (unix seconds) |
+/// | `tts:clip:<request key>` | hash | blob, bytes, duration_ms, sample_rate, engine, model, voice, language, style, text, created (unix seconds), speakers (dialogue clips only) |
 /// | `tts:blob:<blob hash>` | string | the WAV bytes, when sharing is on and the file is at most `maxAudioBytes` |
 /// | `tts:lock:<request key>` | string | the holder's random token, with a millisecond expiry |
 /// | `tts:stats` | hash | counters (`hits`, `misses`, …) |
@@ -257,7 +257,7 @@ public final class RedisTier: Sendable {
     // MARK: - Encoding
 
     static func encodeClip(_ clip: Clip) -> [Data] {
-        let fields: [(String, String)] = [
+        var fields: [(String, String)] = [
             ("blob", clip.blob.hex),
             ("bytes", String(clip.bytes)),
             ("duration_ms", String(clip.durationMs)),
@@ -270,6 +270,8 @@ public final class RedisTier: Sendable {
             ("text", clip.text),
             ("created", String(Int(clip.createdAt.timeIntervalSince1970.rounded(.down)))),
         ]
+        // Only dialogue clips carry it, so every other clip's hash is what older readers expect.
+        if !clip.speakers.isEmpty { fields.append(("speakers", SpeakerVoice.storedText(clip.speakers))) }
         return fields.flatMap { [Data($0.0.utf8), Data($0.1.utf8)] }
     }
 
@@ -293,7 +295,8 @@ public final class RedisTier: Sendable {
         return Clip(key: key, blob: blob, text: text, voice: voice, language: map["language"] ?? "",
                     engine: engine, model: model, style: map["style"] ?? "", bytes: bytes,
                     durationMs: durationMs, sampleRate: sampleRate,
-                    createdAt: Date(timeIntervalSince1970: created), lastUsedAt: Date(), hits: 0)
+                    createdAt: Date(timeIntervalSince1970: created), lastUsedAt: Date(), hits: 0,
+                    speakers: SpeakerVoice.list(storedText: map["speakers"] ?? ""))
     }
 
     // MARK: - Helpers
