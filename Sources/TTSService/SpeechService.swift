@@ -241,7 +241,7 @@ public final class SpeechService: Sendable {
             return clip
         }
         await enforceBudget(afterWriting: clip)
-        await shared.publish(clip, audio: wav)
+        await shared.publish(clip, audio: wav, speakers: request.speakers)
         shared.count("engine.calls")
         shared.count("bytes.served", by: wav.count)
         logger.info("generate", [("key", .string(key.hex)), ("engine", .string(request.engine)),
