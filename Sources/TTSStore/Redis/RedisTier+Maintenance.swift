@@ -52,8 +52,9 @@ extension RedisTier {
             return RedisDiagnosis(latencyMs: latency.milliseconds, version: RedisTier.infoField("redis_version", in: info))
         }
         var nodes: [RedisNodeDiagnosis] = []
-        for (address, isMaster) in try await client.nodes() {
+        for (address, isMaster, flags) in try await client.nodes() {
             var node = RedisNodeDiagnosis(address: address.description, isMaster: isMaster)
+            if flags.contains("fail") { node.problem = "the cluster marks it failed (\(flags))" }
             do {
                 let started = ContinuousClock.now
                 let pong = try await client.command(["PING"], on: address)
@@ -64,7 +65,7 @@ extension RedisTier {
                 node.usedMemoryBytes = RedisTier.infoField("used_memory", in: info).flatMap { Int($0) }
                 node.keys = try await client.command(["DBSIZE"], on: address).integer
             } catch {
-                node.problem = TTSError.message(of: error)
+                node.problem = node.problem ?? TTSError.message(of: error)
             }
             nodes.append(node)
         }

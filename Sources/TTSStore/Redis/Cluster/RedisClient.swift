@@ -209,13 +209,20 @@ public final class RedisClient: Sendable {
         return state.withLock { $0.map?.masters ?? [] }
     }
 
-    /// Every node of the cluster, masters then replicas, with its role.
-    public func nodes() async throws -> [(address: RedisNodeAddress, isMaster: Bool)] {
-        guard try await isCluster() else { return try await masters().map { ($0, true) } }
-        return state.withLock { state in
-            guard let map = state.map else { return [] }
-            return map.masters.map { ($0, true) } + map.masters.flatMap { map.replicas[$0] ?? [] }.map { ($0, false) }
+    /// Every node of the cluster as `CLUSTER NODES` lists it (failed ones too, which
+    /// `CLUSTER SLOTS` leaves out, as it does replicas that have not synced yet), masters first.
+    public func nodes() async throws -> [(address: RedisNodeAddress, isMaster: Bool, flags: String)] {
+        guard try await isCluster() else { return try await masters().map { ($0, true, "master") } }
+        let text = try await command(["CLUSTER", "NODES"], routing: nil).text ?? ""
+        let nodes = text.split(whereSeparator: \.isNewline).compactMap { line -> (RedisNodeAddress, Bool, String)? in
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { return nil }
+            let endpoint = fields[1].prefix { $0 != "@" && $0 != "," }
+            guard let address = RedisNodeAddress(endpoint), address.port > 0 else { return nil }
+            let flags = fields[2].split(separator: ",").filter { $0 != "myself" }.joined(separator: ",")
+            return (address, flags.contains("master"), flags)
         }
+        return nodes.filter(\.1) + nodes.filter { !$0.1 }
     }
 
     /// One command on one named node (health checks, per-node figures).
@@ -285,6 +292,12 @@ public final class RedisClient: Sendable {
             }
         }
         throw TTSError.store("Cannot read the slot map of Redis Cluster \(target): \(lastError.map { TTSError.message(of: $0) } ?? "no node to ask"). Check REDIS_URL.")
+    }
+
+    /// The master serving `key`'s slot by the current map.
+    func node(serving key: String) async throws -> RedisNodeAddress {
+        _ = try await isCluster()
+        return try owner(of: RedisSlot(key: key))
     }
 
     /// Test hook: pretend `slot` is served by `node`, as a map gone stale would.

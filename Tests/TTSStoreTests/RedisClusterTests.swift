@@ -1,0 +1,217 @@
+import Foundation
+import TTSCore
+import XCTest
+import TestSupport
+@testable import TTSStore
+
+/// Slot arithmetic (known vectors of the Redis Cluster specification) and the client's routing
+/// on the real cluster `make test` starts: redirects, detection, every node in `health`,
+/// failover.
+final class RedisClusterTests: RedisServerTestCase {
+    // MARK: - Slots
+
+    func testCRC16MatchesTheXMODEMCheckValue() {
+        XCTAssertEqual(RedisSlot.crc16("123456789"), 0x31C3)
+        XCTAssertEqual(RedisSlot.crc16(""), 0)
+    }
+
+    func testKeySlotsMatchWhatRedisComputes() {
+        // From CLUSTER KEYSLOT on Redis 7.
+        XCTAssertEqual(RedisSlot(key: "foo").value, 12182)
+        XCTAssertEqual(RedisSlot(key: "bar").value, 5061)
+        XCTAssertEqual(RedisSlot(key: "123456789").value, 0x31C3)
+    }
+
+    func testHashTagsFollowTheSpecification() {
+        XCTAssertEqual(RedisSlot(key: "{user1000}.following"), RedisSlot(key: "{user1000}.followers"))
+        XCTAssertEqual(RedisSlot(key: "foo{bar}{zap}"), RedisSlot(key: "bar"), "the first tag counts")
+        XCTAssertEqual(RedisSlot(key: "foo{}{bar}"), RedisSlot(key: "foo{}{bar}"))
+        XCTAssertNotEqual(RedisSlot(key: "foo{}{bar}"), RedisSlot(key: "bar"), "an empty tag means the whole key")
+        XCTAssertEqual(RedisSlot(key: "foo{{bar}}zap"), RedisSlot(key: "{bar"))
+        XCTAssertEqual(RedisSlot(key: "tts:clip:{abc}"), RedisSlot(key: "tts:lock:{abc}"))
+    }
+
+    func testSlotMapIsReadFromClusterSlots() throws {
+        func node(_ host: String, _ port: Int) -> RedisReply {
+            .array([.string(Data(host.utf8)), .integer(port), .string(Data("id".utf8))])
+        }
+        let reply = RedisReply.array([
+            .array([.integer(0), .integer(5460), node("10.0.0.1", 7000), node("10.0.0.4", 7003)]),
+            .array([.integer(5461), .integer(16383), node("", 7001)]),
+        ])
+        let map = try XCTUnwrap(RedisSlotMap.parse(reply, askedNode: RedisNodeAddress(host: "10.0.0.9", port: 7001)))
+        XCTAssertEqual(map.owner(of: RedisSlot(0)), RedisNodeAddress(host: "10.0.0.1", port: 7000))
+        XCTAssertEqual(map.owner(of: RedisSlot(5460)), RedisNodeAddress(host: "10.0.0.1", port: 7000))
+        XCTAssertEqual(map.owner(of: RedisSlot(5461)), RedisNodeAddress(host: "10.0.0.9", port: 7001), "empty host: the node asked")
+        XCTAssertEqual(map.replicas[RedisNodeAddress(host: "10.0.0.1", port: 7000)], [RedisNodeAddress(host: "10.0.0.4", port: 7003)])
+        XCTAssertNil(RedisSlotMap.parse(.array([]), askedNode: RedisNodeAddress(host: "h", port: 1)))
+    }
+
+    func testRedirectsAreParsedFromErrorReplies() {
+        let moved = RedisRedirect(.error("MOVED 3999 127.0.0.1:6381"))
+        XCTAssertEqual(moved?.kind, .moved)
+        XCTAssertEqual(moved?.slot, RedisSlot(3999))
+        XCTAssertEqual(moved?.node, RedisNodeAddress(host: "127.0.0.1", port: 6381))
+        XCTAssertEqual(RedisRedirect(.error("ASK 1 [::1]:7000"))?.node, RedisNodeAddress(host: "::1", port: 7000))
+        XCTAssertNil(RedisRedirect(.error("ERR unknown command")))
+        XCTAssertNil(RedisRedirect(.string(Data("MOVED 1 h:1".utf8))))
+    }
+
+    func testClusterURLsListSeedsAndHideThePassword() throws {
+        let target = try RedisTarget(parsing: "redis+cluster://:s3cret@10.0.0.1:7000,10.0.0.2:7001")
+        XCTAssertTrue(target.isCluster)
+        XCTAssertEqual(target.seeds.map(\.endpoint), [.tcp(host: "10.0.0.1", port: 7000), .tcp(host: "10.0.0.2", port: 7001)])
+        XCTAssertEqual(target.seeds.map(\.password), ["s3cret", "s3cret"])
+        XCTAssertFalse(target.description.contains("s3cret"), target.description)
+        assertThrowsTTSError(.config) { _ = try RedisTarget(parsing: "redis+cluster://10.0.0.1:7000/2") }
+        assertThrowsTTSError(.config) { _ = try RedisTarget(parsing: "redis+cluster://") }
+        XCTAssertFalse(try RedisTarget(parsing: "redis://127.0.0.1").isCluster)
+    }
+
+    // MARK: - On the cluster
+
+    func testAStaleMapIsCorrectedByMOVED() async throws {
+        let client = RedisClient(try clusterTarget())
+        let key = prefix + "moved"
+        _ = try await client.command(["SET", key, "v"], routing: key)
+        let masters = try await client.masters()
+        let owner = try await client.node(serving: key)
+        let wrong = try XCTUnwrap(masters.first { $0 != owner })
+        client.pretendOwner(of: RedisSlot(key: key), is: wrong)
+        let before = client.redirectsFollowed
+        let reply = try await client.command(["GET", key], routing: key)
+        XCTAssertEqual(reply.text, "v")
+        XCTAssertEqual(client.redirectsFollowed, before + 1)
+        let again = try await client.command(["GET", key], routing: key)
+        XCTAssertEqual(again.text, "v")
+        XCTAssertEqual(client.redirectsFollowed, before + 1, "the map was corrected")
+    }
+
+    /// A slot being migrated: the source answers ASK for a key it does not have, and the
+    /// client asks the importing node once with ASKING.
+    func testASlotBeingMigratedIsReachedWithOneASKINGHop() async throws {
+        let client = RedisClient(try clusterTarget())
+        let key = prefix + "asked"
+        let slot = RedisSlot(key: key)
+        let source = try await client.node(serving: key)
+        let masters = try await client.masters()
+        let destination = try XCTUnwrap(masters.first { $0 != source })
+        let sourceID = try await nodeID(source, client: client), destinationID = try await nodeID(destination, client: client)
+        _ = try await client.command(["CLUSTER", "SETSLOT", String(slot.value), "IMPORTING", sourceID], on: destination)
+        _ = try await client.command(["CLUSTER", "SETSLOT", String(slot.value), "MIGRATING", destinationID], on: source)
+        defer {
+            let direct = { (node: RedisNodeAddress) in try? RedisConnection(url: node.url(like: self.clusterTarget().seeds[0])) }
+            if let d = direct(destination) { _ = try? d.command(["ASKING"]); _ = try? d.command(["DEL", key]) }
+            for node in [destination, source] { _ = try? direct(node)?.command(["CLUSTER", "SETSLOT", String(slot.value), "STABLE"]) }
+        }
+        let before = client.redirectsFollowed
+        let set = try await client.command(["SET", key, "moved in"], routing: key)
+        XCTAssertTrue(set.isOK, "\(set)")
+        XCTAssertGreaterThan(client.redirectsFollowed, before, "the source answered ASK")
+        let onDestination = try await client.command(["CLUSTER", "COUNTKEYSINSLOT", String(slot.value)], on: destination)
+        XCTAssertEqual(onDestination.integer, 1, "the key was written on the importing node")
+        let get = try await client.command(["GET", key], routing: key)
+        XCTAssertEqual(get.text, "moved in")
+    }
+
+    func testClipsSpreadOverEveryMaster() async throws {
+        let client = RedisClient(try clusterTarget())
+        let tier = RedisTier(client: client, prefix: prefix)
+        for i in 0..<60 {
+            let audio = wav(frames: 10, seed: i)
+            try await tier.publish(makeClip(audio: audio), audio: audio)
+        }
+        let masters = try await client.masters()
+        XCTAssertEqual(masters.count, 3)
+        for master in masters {
+            let reply = try await client.command(["SCAN", "0", "MATCH", prefix + "clip:*", "COUNT", "10000"], on: master)
+            let keys = reply.elements?.last?.elements ?? []
+            XCTAssertGreaterThan(keys.count, 5, "master \(master) holds \(keys.count) of 60 clips")
+        }
+    }
+
+    func testAPlainURLToAClusterNodeIsDetectedAsACluster() async throws {
+        let seed = try clusterTarget().seeds[0]
+        let client = RedisClient(RedisTarget(seed))
+        let cluster = try await client.isCluster()
+        XCTAssertTrue(cluster)
+        let tier = RedisTier(client: client, prefix: prefix)
+        let audio = wav(frames: 10)
+        let clip = makeClip(audio: audio)
+        try await tier.publish(clip, audio: audio)
+        let hit = try await tier.lookup(clip.key)
+        XCTAssertEqual(hit?.audio, audio)
+        let single = RedisClient(pool: try makePool())
+        let isCluster = try await single.isCluster()
+        XCTAssertFalse(isCluster)
+    }
+
+    func testHealthShowsEveryNode() async throws {
+        let tier = RedisTier(client: RedisClient(try clusterTarget()), prefix: prefix)
+        let diagnosis = try await tier.diagnose()
+        XCTAssertEqual(diagnosis.nodes.filter(\.isMaster).count, 3)
+        XCTAssertEqual(diagnosis.nodes.count, 6, "three masters and their replicas: \(diagnosis.nodes)")
+        XCTAssertTrue(diagnosis.nodes.allSatisfy { $0.problem == nil && $0.version != nil && $0.keys != nil }, "\(diagnosis.nodes)")
+    }
+
+    // MARK: - Helpers
+
+    private func nodeID(_ node: RedisNodeAddress, client: RedisClient) async throws -> String {
+        try await client.command(["CLUSTER", "MYID"], on: node).text ?? ""
+    }
+}
+
+/// A master killed under load: its replica takes over, the client finds the new master in the
+/// slot map and goes on; during the election calls fail (the shared tier's degraded mode).
+final class RedisClusterFailoverTests: RedisServerTestCase {
+    func testAKilledMasterIsReplacedByItsReplicaAndNoClipIsLost() async throws {
+        let cluster = try RedisTestCluster()
+        defer { cluster.stop() }
+        let client = RedisClient(try RedisTarget(parsing: cluster.urlString),
+                                 configuration: RedisPoolConfiguration(url: cluster.nodes[0].url, connectTimeout: .milliseconds(200),
+                                                                       commandTimeout: .milliseconds(500),
+                                                                       initialReconnectDelay: .milliseconds(20),
+                                                                       maxReconnectDelay: .milliseconds(100)))
+        let tier = RedisTier(client: client, prefix: prefix)
+        var clips: [(Clip, Data)] = []
+        for i in 0..<30 {
+            let audio = wav(frames: 20, seed: i)
+            let clip = makeClip(audio: audio)
+            try await tier.publish(clip, audio: audio)
+            clips.append((clip, audio))
+        }
+        for master in try await client.masters() {
+            // Replicated before the kill (bounded: 20 × 400 ms, under the command timeout).
+            var acknowledged = 0
+            for _ in 0..<20 where acknowledged < 1 {
+                acknowledged = try await client.command(["WAIT", "1", "400"], on: master).integer ?? 0
+            }
+            XCTAssertEqual(acknowledged, 1, "master \(master) has a replica in step")
+        }
+        let victim = try await client.node(serving: tier.clipKey(clips[0].0.key))
+        try XCTUnwrap(cluster.node(port: victim.port)).stop()
+
+        var failuresDuringElection = 0
+        var recovered = false
+        for _ in 0..<200 where !recovered {  // bounded: 200 × 50 ms plus timeouts
+            do {
+                let hit = try await tier.lookup(clips[0].0.key)
+                XCTAssertEqual(hit?.audio, clips[0].1)
+                recovered = true
+            } catch {
+                failuresDuringElection += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        XCTAssertTrue(recovered, "the replica never took over")
+        let newOwner = try await client.node(serving: tier.clipKey(clips[0].0.key))
+        XCTAssertNotEqual(newOwner, victim)
+        for (clip, audio) in clips {
+            let hit = try await tier.lookup(clip.key)
+            XCTAssertEqual(hit?.audio, audio, "clip \(clip.key.short) after the failover")
+        }
+        let fresh = wav(frames: 5, seed: 99)
+        try await tier.publish(makeClip(audio: fresh), audio: fresh)
+        client.close()
+    }
+}
