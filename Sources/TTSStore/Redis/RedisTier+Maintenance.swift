@@ -23,6 +23,14 @@ public struct RedisNodeDiagnosis: Sendable, Equatable {
     public var keys: Int?
     public var usedMemoryBytes: Int?
     public var problem: String?
+
+    /// The node as `health --json` and `stats --json` show it.
+    public var json: JSONValue {
+        .object([("address", .string(address)), ("role", .string(isMaster ? "master" : "replica")),
+                 ("latency_ms", latencyMs.map { .double($0) } ?? .null), ("keys", keys.map { .int($0) } ?? .null),
+                 ("used_memory_bytes", usedMemoryBytes.map { .int($0) } ?? .null),
+                 ("problem", problem.map { .string($0) } ?? .null)])
+    }
 }
 
 /// Maintenance of the shared tier: removing a clip (`rm`) and the `health` probe.

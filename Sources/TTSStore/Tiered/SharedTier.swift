@@ -214,6 +214,13 @@ public final class SharedTier: Sendable {
         return try await tier.diagnose()
     }
 
+    /// Every node of a Redis Cluster with its figures, for `stats`; empty for a single server,
+    /// or when Redis is off or cannot say.
+    public func clusterNodes() async -> [RedisNodeDiagnosis] {
+        guard let tier else { return [] }
+        return (try? await tier.diagnose().nodes) ?? []
+    }
+
     /// How to name the server to a person (password masked).
     public var serverDescription: String { describe }
 

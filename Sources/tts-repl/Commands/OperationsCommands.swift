@@ -104,6 +104,10 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
         row("engine calls", "\(shared["engine.calls"] ?? 0)")
         row("bytes served", formatBytes(shared["bytes.served"] ?? 0))
         if let saved = s.sharedMoneySaved { row("money saved", formatMoney(saved) + " (per call)") }
+        for node in s.redisNodes {
+            row(node.isMaster ? "master" : "replica", node.address + ": " + (node.problem.map { "not answering (\($0))" }
+                ?? "\(node.keys ?? 0) keys, \(formatBytes(node.usedMemoryBytes ?? 0)) used"))
+        }
     } else {
         lines.append("redis: off or unreachable")
     }
@@ -131,6 +135,9 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
     if let shared = s.shared {
         var fields: [(String, JSONValue)] = shared.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }
         if let saved = s.sharedMoneySaved { fields.append(("money_saved", .double(saved))) }
+        if !s.redisNodes.isEmpty {
+            fields.append(("nodes", .array(s.redisNodes.map(\.json))))
+        }
         redis = .object(fields)
     }
     let groups: JSONValue = .array(s.groups.map {
