@@ -191,7 +191,6 @@ final class RedisClusterFailoverTests: RedisServerTestCase {
         let victim = try await client.node(serving: tier.clipKey(clips[0].0.key))
         try XCTUnwrap(cluster.node(port: victim.port)).stop()
 
-        var failuresDuringElection = 0
         var recovered = false
         for _ in 0..<200 where !recovered {  // bounded: 200 × 50 ms plus timeouts
             do {
@@ -199,7 +198,6 @@ final class RedisClusterFailoverTests: RedisServerTestCase {
                 XCTAssertEqual(hit?.audio, clips[0].1)
                 recovered = true
             } catch {
-                failuresDuringElection += 1
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
@@ -213,5 +211,62 @@ final class RedisClusterFailoverTests: RedisServerTestCase {
         let fresh = wav(frames: 5, seed: 99)
         try await tier.publish(makeClip(audio: fresh), audio: fresh)
         client.close()
+    }
+}
+
+/// The job queue through a failover: the master holding the `{queue}` slot is killed mid-run;
+/// the worker's calls fail during the election, then go on against the promoted replica, and
+/// every job is completed.
+final class RedisClusterQueueFailoverTests: RedisServerTestCase {
+    func testAKilledQueueMasterLosesNoJob() async throws {
+        let cluster = try RedisTestCluster()
+        defer { cluster.stop() }
+        let client = RedisClient(try RedisTarget(parsing: cluster.urlString),
+                                 configuration: RedisPoolConfiguration(url: cluster.nodes[0].url, connectTimeout: .milliseconds(200),
+                                                                       commandTimeout: .milliseconds(1500),
+                                                                       initialReconnectDelay: .milliseconds(20),
+                                                                       maxReconnectDelay: .milliseconds(100)))
+        defer { client.close() }
+        let queue = RedisJobQueue(client: client, prefix: prefix)
+        let requests = (0..<30).map { AudioRequest(text: "queued \($0)", engine: "espeak", model: "espeak-ng") }
+        let added = try await queue.enqueue(requests.map { ($0, RequestKey($0)) })
+        XCTAssertEqual(added, 30)
+        let master = try await client.node(serving: queue.streamKey)
+        var acknowledged = 0
+        for _ in 0..<20 where acknowledged < 1 {  // bounded: replicated before the kill
+            acknowledged = try await client.command(["WAIT", "1", "400"], on: master).integer ?? 0
+        }
+        XCTAssertEqual(acknowledged, 1)
+
+        var completed = Set<RequestKey>()
+        var killed = false
+        var failures = 0
+        for _ in 0..<400 where completed.count < requests.count {  // bounded: each pass ≤ ~2 s
+            do {
+                var jobs = try await queue.read(consumer: "w", count: 5, block: .milliseconds(50))
+                if jobs.isEmpty {
+                    // Jobs handed out before the kill whose acknowledgement was lost come back.
+                    jobs = try await queue.reclaim(consumer: "w", minIdle: .milliseconds(1), count: 10).jobs
+                }
+                for job in jobs {
+                    _ = try await queue.complete(job)
+                    completed.insert(job.key)
+                }
+            } catch {
+                failures += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            if !killed && completed.count >= 10 {
+                try XCTUnwrap(cluster.node(port: master.port)).stop()
+                killed = true
+            }
+        }
+        XCTAssertTrue(killed)
+        XCTAssertGreaterThan(failures, 0, "calls failed during the election, as a down server's would")
+        XCTAssertEqual(completed, Set(requests.map { RequestKey($0) }), "every job completed after the failover")
+        let newMaster = try await client.node(serving: queue.streamKey)
+        XCTAssertNotEqual(newMaster, master)
+        let counts = try await queue.counts()
+        XCTAssertEqual(counts.waiting + counts.inFlight, 0, "\(counts)")
     }
 }
