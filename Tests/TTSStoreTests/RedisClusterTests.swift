@@ -270,3 +270,52 @@ final class RedisClusterQueueFailoverTests: RedisServerTestCase {
         XCTAssertEqual(counts.waiting + counts.inFlight, 0, "\(counts)")
     }
 }
+
+/// Every queue script on the cluster: its keys share the `{queue}` tag, so none of them is
+/// refused as cross-slot. (The queue's full behaviour is `RedisJobQueueTests`, on one server.)
+final class RedisClusterQueueTests: RedisServerTestCase {
+    func testEveryQueueOperationRunsOnTheClusterWithItsKeysInOneSlot() async throws {
+        let queue = RedisJobQueue(client: RedisClient(try clusterTarget()), prefix: prefix)
+        let requests = ["first", "second", "third"].map { AudioRequest(text: $0, engine: "espeak", model: "espeak-ng") }
+        let added = try await queue.enqueue(requests.map { ($0, RequestKey($0)) })
+        XCTAssertEqual(added, 3)
+        let again = try await queue.enqueue(requests[0], key: RequestKey(requests[0]))
+        XCTAssertFalse(again, "queued once")
+        XCTAssertTrue(queue.streamKey.hasSuffix("{queue}"), queue.streamKey)
+        let slot = RedisSlot(key: queue.streamKey)
+        XCTAssertTrue([queue.deadKey, queue.keysKey, queue.statsKey].allSatisfy { RedisSlot(key: $0) == slot })
+
+        let jobs = try await queue.read(consumer: "a", count: 3, block: .milliseconds(200))
+        XCTAssertEqual(jobs.count, 3)
+        let kept = try await queue.keepAlive(jobs.map(\.id), consumer: "a")
+        XCTAssertEqual(kept.count, 3)
+        let dead = try await queue.fail(jobs[0], error: "boom", maxAttempts: 1)
+        XCTAssertEqual(dead, .dead)
+        guard case .requeued = try await queue.fail(jobs[1], error: "once", maxAttempts: 3) else { return XCTFail("not requeued") }
+        let released = try await queue.release(jobs[2])
+        XCTAssertTrue(released)
+        let deadJobs = try await queue.deadJobs()
+        XCTAssertEqual(deadJobs.map(\.lastError), ["boom"])
+        let retried = try await queue.retryDead()
+        XCTAssertEqual(retried.requeued, 1)
+
+        let next = try await queue.read(consumer: "b", count: 10, block: .milliseconds(200))
+        XCTAssertEqual(Set(next.map(\.key)), Set(requests.map { RequestKey($0) }))
+        try await Task.sleep(for: .milliseconds(20))
+        let reclaimed = try await queue.reclaim(consumer: "c", minIdle: .milliseconds(10), count: 10)
+        XCTAssertEqual(reclaimed.jobs.count, 3)
+        for job in reclaimed.jobs { try await queue.complete(job) }
+        let removed = try await queue.removeConsumer("c")
+        XCTAssertTrue(removed)
+        let pruned = try await queue.pruneConsumers(idleFor: .milliseconds(1))
+        XCTAssertEqual(pruned, 2, "a and b hold nothing now")
+
+        _ = try await queue.client.command(["XADD", queue.streamKey, "*", "text", "no key here"], routing: queue.streamKey)
+        let none = try await queue.read(consumer: "d", count: 10, block: .milliseconds(100))
+        XCTAssertTrue(none.isEmpty)
+        let counts = try await queue.counts()
+        XCTAssertEqual(counts.done, 3)
+        XCTAssertEqual(counts.dead, 1, "the unreadable entry")
+        XCTAssertEqual(counts.waiting + counts.inFlight, 0)
+    }
+}
