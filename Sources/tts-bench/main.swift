@@ -17,6 +17,7 @@ let scenarios: [any Scenario] = [
     ExportScenario(),
     ScaleScenario(),
     PrewarmMemoryScenario(),
+    DistributedPrewarmScenario(),
 ]
 
 func runBench() async -> Int32 {
