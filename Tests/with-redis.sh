@@ -55,24 +55,40 @@ echo "redis-server on loopback: $variable=redis://127.0.0.1:$port"
 # node timeout lets failover tests finish in seconds.
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 cluster_ports=()
-for _ in $(seq 1 20); do
-  base=$(( (RANDOM % 15000) + 20000 ))
+# Bounded: up to 10 tries, each on six other ports (a port taken between the check and the
+# start, by another process, makes a node fail; all six are then stopped and tried elsewhere).
+for _ in $(seq 1 10); do
+  # Below the kernel's ephemeral range (32768+), bus ports (port + 10000) included.
+  base=$(( (RANDOM % 2700) + 20000 ))
   cluster_ports=()
   for i in 0 1 2 3 4 5; do
     if port_is_free $((base + i)) && port_is_free $((base + i + 10000)); then cluster_ports+=($((base + i))); fi
   done
-  [ ${#cluster_ports[@]} -eq 6 ] && break
+  [ ${#cluster_ports[@]} -eq 6 ] || continue
+  cluster_pids=()
+  for p in "${cluster_ports[@]}"; do
+    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/nodes-$p.conf" \
+      --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir" --pidfile "$dir/redis-$p.pid" \
+      --daemonize no --loglevel warning >"$dir/redis-$p.log" 2>&1 &
+    cluster_pids+=($!)
+  done
+  answering=0
+  for p in "${cluster_ports[@]}"; do
+    for _ in $(seq 1 50); do
+      if redis-cli -p "$p" ping 2>/dev/null | grep -q PONG; then answering=$((answering + 1)); break; fi
+      sleep 0.1
+    done
+  done
+  # Every answer must come from our own nodes: one that could not bind its port has exited.
+  alive=0
+  for p in "${cluster_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+  [ "$answering" -eq 6 ] && [ "$alive" -eq 6 ] && break
+  for p in "${cluster_pids[@]}"; do stop "$p"; done
+  rm -f "$dir"/nodes-*.conf
+  cluster_pids=()
+  cluster_ports=()
 done
-[ ${#cluster_ports[@]} -eq 6 ] || { echo "could not find six free ports for a Redis Cluster" >&2; exit 2; }
-for p in "${cluster_ports[@]}"; do
-  redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/nodes-$p.conf" \
-    --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir" --pidfile "$dir/redis-$p.pid" \
-    --daemonize no --loglevel warning >"$dir/redis-$p.log" 2>&1 &
-  cluster_pids+=($!)
-done
-for p in "${cluster_ports[@]}"; do
-  for _ in $(seq 1 50); do redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-done
+[ ${#cluster_ports[@]} -eq 6 ] || { echo "could not start six redis-server cluster nodes on free ports" >&2; exit 2; }
 redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 1 --cluster-yes \
   >"$dir/cluster-create.log" 2>&1 || { echo "redis-cli --cluster create failed:" >&2; cat "$dir/cluster-create.log" >&2; exit 2; }
 for p in "${cluster_ports[@]}"; do
