@@ -111,7 +111,11 @@ public struct HealthCheck: Sendable {
             let latency = (diagnosis.latencyMs * 1000).rounded() / 1000
             var item = HealthItem("redis", .ok, "\(shared.serverDescription) answers in \(String(format: "%.2f", latency)) ms, version \(diagnosis.version ?? "unknown")",
                                   fields: [("enabled", true), ("latency_ms", .double(latency)), ("version", diagnosis.version.map { .string($0) } ?? .null)])
-            if !diagnosis.nodes.isEmpty { HealthCheck.describeClusterNodes(diagnosis.nodes, in: &item) }
+            if !diagnosis.nodes.isEmpty {
+                let masters = diagnosis.nodes.filter(\.isMaster).count
+                item.detail = "\(shared.serverDescription): a cluster of \(masters) masters and \(diagnosis.nodes.count - masters) replicas, the slowest answering in \(String(format: "%.2f", latency)) ms, version \(diagnosis.version ?? "unknown")"
+                HealthCheck.describeClusterNodes(diagnosis.nodes, in: &item)
+            }
             return item
         } catch {
             let reason = TTSError.message(of: error)
@@ -126,8 +130,6 @@ public struct HealthCheck: Sendable {
     /// A cluster's nodes in the Redis item: one line each, and a warning when any of them does
     /// not answer (its slots fail over to a replica, or fail).
     static func describeClusterNodes(_ nodes: [RedisNodeDiagnosis], in item: inout HealthItem) {
-        let masters = nodes.filter(\.isMaster).count
-        item.detail = "Redis Cluster of \(masters) masters and \(nodes.count - masters) replicas; slowest node " + item.detail
         for node in nodes {
             let role = node.isMaster ? "master" : "replica"
             let state = node.problem.map { "NOT OK: \($0)" }

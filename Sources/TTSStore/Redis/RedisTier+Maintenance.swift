@@ -24,6 +24,17 @@ public struct RedisNodeDiagnosis: Sendable, Equatable {
     public var usedMemoryBytes: Int?
     public var problem: String?
 
+    public init(address: String, isMaster: Bool, latencyMs: Double? = nil, version: String? = nil, keys: Int? = nil,
+                usedMemoryBytes: Int? = nil, problem: String? = nil) {
+        self.address = address
+        self.isMaster = isMaster
+        self.latencyMs = latencyMs
+        self.version = version
+        self.keys = keys
+        self.usedMemoryBytes = usedMemoryBytes
+        self.problem = problem
+    }
+
     /// The node as `health --json` and `stats --json` show it.
     public var json: JSONValue {
         .object([("address", .string(address)), ("role", .string(isMaster ? "master" : "replica")),
