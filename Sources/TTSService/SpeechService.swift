@@ -182,6 +182,7 @@ public final class SpeechService: Sendable {
             return nil
         case let .mismatch(bad)?:
             logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(bad.blob.hex))])
+            shared.recordCorruptEntry()
             return nil
         case let .stored(stored, flushLater)?:
             if flushLater { blobSync.add(stored.key, blob: stored.blob) }

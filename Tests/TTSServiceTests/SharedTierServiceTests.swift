@@ -151,10 +151,12 @@ final class SharedTierServiceTests: XCTestCase {
         var value = try XCTUnwrap(stored.data)
         for i in (value.count - 64)..<value.count { value[value.startIndex + i] ^= 0x5A }
         _ = try await pool.command([Data("SET".utf8), clipKey, value])
-        let b = try ServiceFixture(shared: sharedTier(url))
+        let bShared = sharedTier(url)
+        let b = try ServiceFixture(shared: bShared)
         let second = try await b.service.generateOrFetch(b.request("tampered"))
         XCTAssertEqual(second.tier, .engine)
         XCTAssertEqual(BlobHash(of: try Data(contentsOf: second.path)), second.clip.blob)
+        XCTAssertGreaterThanOrEqual(bShared.corruptEntriesFound, 1, "counted in tts_corrupt_shared_total")
     }
 
     /// Issue 15: another phrase's entry written under this key is refused (counted), the phrase

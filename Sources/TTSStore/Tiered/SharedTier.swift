@@ -69,6 +69,9 @@ public final class SharedTier: Sendable {
     public var isDegraded: Bool { state.withLock { $0.degraded } }
     /// Entries refused by the checks so far (`tts_corrupt_shared_total`).
     public var corruptEntriesFound: Int { corruptEntries.value }
+    /// Counts an entry refused after the look-up (audio whose SHA-256 is not the blob its
+    /// metadata names, found as the local store writes it) in `tts_corrupt_shared_total`.
+    public func recordCorruptEntry() { corruptEntries.increment() }
     /// Writes refused for memory so far (`tts_redis_refused_writes_total`).
     public var writesRefusedForMemory: Int { refusedWrites.value }
 
