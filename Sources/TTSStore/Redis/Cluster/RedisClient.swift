@@ -16,6 +16,10 @@ import TTSCore
 /// Whether the target is a cluster is known from `redis+cluster://`, or found on the first call
 /// from `INFO cluster` (`cluster_enabled:1`) of a plain `redis://` URL.
 ///
+/// Limits: an `ASK` hop sends `ASKING` before the first command of a pipeline only (a
+/// transaction caught mid-migration fails and is repeated by the caller's next attempt);
+/// replicas are never read from.
+///
 /// ```swift
 /// let client = RedisClient(try RedisTarget(parsing: "redis+cluster://127.0.0.1:7000"))
 /// let reply = try await client.command(["GET", "tts:clip:{ab12…}"].map { Data($0.utf8) },
