@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs a command with a throwaway redis-server on a free loopback port, exported as
 # TTS_TEST_REDIS_URL (`make test`) or as the variable named by --export (`make bench` uses
-# TTS_BENCH_REDIS_URL); the server and its folder are removed on every exit path.
+# TTS_BENCH_REDIS_URL), and a throwaway Redis Cluster (3 masters, one replica each) exported
+# as the same name with _CLUSTER before _URL (TTS_TEST_REDIS_CLUSTER_URL); servers and their
+# folder are removed on every exit path.
 #   usage: with-redis.sh [--export VARIABLE] COMMAND [ARGS…]
 set -euo pipefail
 variable=TTS_TEST_REDIS_URL
@@ -12,12 +14,18 @@ if [ "${1:-}" = "--export" ]; then
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tts-test-redis.XXXXXX")
 pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+cluster_pids=()
+stop() {
+  local p=$1
+  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
   fi
+}
+cleanup() {
+  stop "$pid"
+  for p in "${cluster_pids[@]}"; do stop "$p"; done
   rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
@@ -41,6 +49,65 @@ done
 
 export "$variable=redis://127.0.0.1:$port"
 echo "redis-server on loopback: $variable=redis://127.0.0.1:$port"
+
+# The cluster: six nodes on consecutive free ports (each also needs port+10000 for the
+# cluster bus), joined by redis-cli, ready once every node says cluster_state:ok. A short
+# node timeout lets failover tests finish in seconds.
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+cluster_ports=()
+# Bounded: up to 10 tries, each on six other ports (a port taken between the check and the
+# start, by another process, makes a node fail; all six are then stopped and tried elsewhere).
+for _ in $(seq 1 10); do
+  # Below the kernel's ephemeral range (32768+), bus ports (port + 10000) included.
+  base=$(( (RANDOM % 2700) + 20000 ))
+  cluster_ports=()
+  for i in 0 1 2 3 4 5; do
+    if port_is_free $((base + i)) && port_is_free $((base + i + 10000)); then cluster_ports+=($((base + i))); fi
+  done
+  [ ${#cluster_ports[@]} -eq 6 ] || continue
+  cluster_pids=()
+  for p in "${cluster_ports[@]}"; do
+    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/nodes-$p.conf" \
+      --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir" --pidfile "$dir/redis-$p.pid" \
+      --daemonize no --loglevel warning >"$dir/redis-$p.log" 2>&1 &
+    cluster_pids+=($!)
+  done
+  answering=0
+  for p in "${cluster_ports[@]}"; do
+    for _ in $(seq 1 50); do
+      if redis-cli -p "$p" ping 2>/dev/null | grep -q PONG; then answering=$((answering + 1)); break; fi
+      sleep 0.1
+    done
+  done
+  # Every answer must come from our own nodes: one that could not bind its port has exited.
+  alive=0
+  for p in "${cluster_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+  [ "$answering" -eq 6 ] && [ "$alive" -eq 6 ] && break
+  for p in "${cluster_pids[@]}"; do stop "$p"; done
+  rm -f "$dir"/nodes-*.conf
+  cluster_pids=()
+  cluster_ports=()
+done
+[ ${#cluster_ports[@]} -eq 6 ] || { echo "could not start six redis-server cluster nodes on free ports" >&2; exit 2; }
+redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 1 --cluster-yes \
+  >"$dir/cluster-create.log" 2>&1 || { echo "redis-cli --cluster create failed:" >&2; cat "$dir/cluster-create.log" >&2; exit 2; }
+for p in "${cluster_ports[@]}"; do
+  ok=""
+  for _ in $(seq 1 100); do
+    if redis-cli -p "$p" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then ok=1; break; fi
+    sleep 0.1
+  done
+  [ -n "$ok" ] || { echo "the Redis Cluster did not reach cluster_state:ok (node $p)" >&2; exit 2; }
+done
+# Each replica attaches to its master a moment after the join: wait for all three.
+for _ in $(seq 1 100); do
+  [ "$(redis-cli -p "${cluster_ports[0]}" cluster nodes 2>/dev/null | grep -c slave)" -eq 3 ] && break
+  sleep 0.1
+done
+cluster_variable="${variable%_URL}_CLUSTER_URL"
+cluster_url="redis+cluster://127.0.0.1:${cluster_ports[0]},127.0.0.1:${cluster_ports[1]},127.0.0.1:${cluster_ports[2]}"
+export "$cluster_variable=$cluster_url"
+echo "Redis Cluster on loopback (3 masters, 3 replicas): $cluster_variable=$cluster_url"
 set +e
 "$@"
 status=$?

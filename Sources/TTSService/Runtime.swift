@@ -39,7 +39,7 @@ public final class Runtime: Sendable {
             gemini.onRetry = { [metrics] in metrics.recordRetry() }
             engines.register(GeminiEngine(configuration: gemini))
         }
-        let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
+        let shared = try Runtime.sharedTier(configuration, logger: logger, metrics: metrics.registry, notify: notify)
         service = SpeechService(engines: engines, local: local, shared: shared, logger: logger,
                                 maxTextCharacters: configuration.maxTextCharacters, metrics: metrics)
         // Blobs a crash left named but maybe never flushed are rehashed before any is served.
@@ -65,19 +65,19 @@ public final class Runtime: Sendable {
                                    rpm: c.requestsPerMinute, concurrency: c.concurrency)
     }
 
-    private static func sharedTier(_ configuration: Configuration, logger: Logger,
+    private static func sharedTier(_ configuration: Configuration, logger: Logger, metrics: Metrics,
                                    notify: @escaping @Sendable (String) -> Void) throws -> SharedTier {
         guard let text = configuration.redisURL else { return .off }
-        let url = try RedisURL(parsing: text)
-        let tier = redisTier(configuration, pool: RedisPool(RedisPoolConfiguration(url: url)))
-        return SharedTier(tier: tier, describe: "Redis at \(url)", isDefaultServer: configuration.redisIsDefault,
-                          logger: logger, notify: notify)
+        let target = try RedisTarget(parsing: text)
+        let tier = redisTier(configuration, client: RedisClient(target))
+        return SharedTier(tier: tier, describe: "Redis at \(target)", isDefaultServer: configuration.redisIsDefault,
+                          logger: logger, metrics: metrics, notify: notify)
     }
 
-    /// The Redis tier the configuration describes, over `pool`: one place that maps the
-    /// `REDIS_*` settings, for the shared cache and for the queue (which keeps its own pool).
-    static func redisTier(_ configuration: Configuration, pool: RedisPool) -> RedisTier {
-        RedisTier(pool: pool, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
+    /// The Redis tier the configuration describes, over `client`: one place that maps the
+    /// `REDIS_*` settings, for the shared cache and for the queue (which keeps its own client).
+    static func redisTier(_ configuration: Configuration, client: RedisClient) -> RedisTier {
+        RedisTier(client: client, prefix: configuration.redisPrefix, ttlSeconds: configuration.redisTTLSeconds,
                   shareAudio: configuration.redisShareAudio, maxAudioBytes: configuration.redisAudioMaxBytes)
     }
 

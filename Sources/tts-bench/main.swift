@@ -19,6 +19,7 @@ let scenarios: [any Scenario] = [
     ScaleScenario(),
     PrewarmMemoryScenario(),
     ServeScenario(),
+    DistributedPrewarmScenario(),
 ]
 
 func runBench() async -> Int32 {

@@ -26,7 +26,18 @@ final class RedisEndToEndTests: XCTestCase {
     }
 
     func testTwoProcessesWithTheSameFiftyPhrasesCallTheEngineFiftyTimes() throws {
-        let url = try serverURL()
+        try assertTwoProcessesCallTheEngineOncePerPhrase(url: try serverURL())
+    }
+
+    /// The same on the Redis Cluster `make test` starts (`REDIS_URL=redis+cluster://…`).
+    func testTwoProcessesOnARedisClusterCallTheEngineFiftyTimes() throws {
+        guard let url = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_CLUSTER_URL"], !url.isEmpty else {
+            return XCTFail("TTS_TEST_REDIS_CLUSTER_URL is not set: run the tests through Tests/with-redis.sh (make test)")
+        }
+        try assertTwoProcessesCallTheEngineOncePerPhrase(url: url)
+    }
+
+    private func assertTwoProcessesCallTheEngineOncePerPhrase(url: String) throws {
         let prefix = "e2e-\(UUID().uuidString.prefix(8)):"
         let a = try machine(url, prefix: prefix), b = try machine(url, prefix: prefix)
         let script = (1...50).map { "say shared phrase \($0)" }.joined(separator: "\n") + "\n"

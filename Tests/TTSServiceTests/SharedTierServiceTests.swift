@@ -144,13 +144,74 @@ final class SharedTierServiceTests: XCTestCase {
         let url = try serverURL()
         let a = try ServiceFixture(shared: sharedTier(url))
         let first = try await a.service.generateOrFetch(a.request("tampered"))
+        // Samples changed in place: the header, sizes and metadata still agree, the hash does not.
         let pool = RedisPool(url: url)
-        _ = try await pool.command([Data("SET".utf8), Data("\(prefix)blob:\(first.clip.blob.hex)".utf8),
-                                    ToneEngine.tone(for: "something else")])
-        let b = try ServiceFixture(shared: sharedTier(url))
+        let clipKey = Data("\(prefix)clip:\(first.clip.key.hex)".utf8)
+        let stored = try await pool.command([Data("GET".utf8), clipKey])
+        var value = try XCTUnwrap(stored.data)
+        for i in (value.count - 64)..<value.count { value[value.startIndex + i] ^= 0x5A }
+        _ = try await pool.command([Data("SET".utf8), clipKey, value])
+        let bShared = sharedTier(url)
+        let b = try ServiceFixture(shared: bShared)
         let second = try await b.service.generateOrFetch(b.request("tampered"))
         XCTAssertEqual(second.tier, .engine)
         XCTAssertEqual(BlobHash(of: try Data(contentsOf: second.path)), second.clip.blob)
+        XCTAssertGreaterThanOrEqual(bShared.corruptEntriesFound, 1, "counted in tts_corrupt_shared_total")
+    }
+
+    /// Issue 15: another phrase's entry written under this key is refused (counted), the phrase
+    /// is generated, and the entry overwritten, so a third machine is served the right audio.
+    func testAnotherPhrasesEntryUnderThisKeyIsRefusedCountedAndOverwritten() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url))
+        let mine = try await a.service.generateOrFetch(a.request("the phrase asked for"))
+        let other = try await a.service.generateOrFetch(a.request("a different phrase"))
+        let pool = RedisPool(url: url)
+        let otherValue = try await pool.command(["GET", "\(prefix)clip:\(other.clip.key.hex)"])
+        _ = try await pool.command([Data("SET".utf8), Data("\(prefix)clip:\(mine.clip.key.hex)".utf8), try XCTUnwrap(otherValue.data)])
+
+        let metrics = Metrics()
+        let bShared = SharedTier(tier: RedisTier(pool: RedisPool(url: url), prefix: prefix), metrics: metrics)
+        let b = try ServiceFixture(shared: bShared)
+        let served = try await b.service.generateOrFetch(b.request("the phrase asked for"))
+        XCTAssertEqual(served.tier, .engine, "the wrong phrase's audio was not served")
+        XCTAssertEqual(served.clip.text, "the phrase asked for")
+        // Refused at the first look-up and again at the one after taking the lock.
+        XCTAssertEqual(bShared.corruptEntriesFound, 2)
+        XCTAssertTrue(metrics.exposition().contains("tts_corrupt_shared_total 2"), metrics.exposition())
+
+        let c = try ServiceFixture(shared: sharedTier(url))
+        let third = try await c.service.generateOrFetch(c.request("the phrase asked for"))
+        XCTAssertEqual(third.tier, .redis, "the entry was overwritten with the right clip")
+        XCTAssertEqual(try Data(contentsOf: third.path), try Data(contentsOf: mine.path))
+    }
+
+    /// The same on the Redis Cluster `make test` starts: two machines, 50 phrases at once,
+    /// one engine call per phrase (the locks and values of each key share a slot).
+    func testTwoMachinesOnARedisClusterCallTheEngineOncePerPhrase() async throws {
+        guard let text = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_CLUSTER_URL"], !text.isEmpty else {
+            return XCTFail("TTS_TEST_REDIS_CLUSTER_URL is not set: run the tests through Tests/with-redis.sh (make test)")
+        }
+        let target = try RedisTarget(parsing: text)
+        func shared() -> SharedTier {
+            SharedTier(tier: RedisTier(client: RedisClient(target), prefix: prefix), describe: "Redis Cluster")
+        }
+        let a = try ServiceFixture(shared: shared()), b = try ServiceFixture(shared: shared())
+        a.tone.latency = .milliseconds(20)
+        b.tone.latency = .milliseconds(20)
+        let phrases = (1...50).map { "cluster phrase \($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for fixture in [a, b] {
+                for phrase in phrases {
+                    group.addTask { _ = try await fixture.service.generateOrFetch(fixture.request(phrase)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        XCTAssertEqual(a.tone.calls + b.tone.calls, phrases.count)
+        let c = try ServiceFixture(shared: shared())
+        let later = try await c.service.generateOrFetch(c.request("cluster phrase 7"))
+        XCTAssertEqual(later.tier, .redis)
     }
 
     func testTwoMachinesAskingTheSamePhrasesAtOnceCallTheEngineOncePerPhrase() async throws {

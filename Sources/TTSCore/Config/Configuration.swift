@@ -104,8 +104,8 @@ public struct Configuration: Sendable {
         if let url = redisURL {
             if url.lowercased() == "off" || url.lowercased() == "none" {
                 redisURL = nil
-            } else if !(url.hasPrefix("redis://") || url.hasPrefix("unix://")) {
-                throw TTSError.config("REDIS_URL must start with redis:// or unix://, or be 'off'")
+            } else if !(url.hasPrefix("redis://") || url.hasPrefix("unix://") || url.hasPrefix("redis+cluster://")) {
+                throw TTSError.config("REDIS_URL must start with redis://, unix:// or redis+cluster://, or be 'off'")
             }
         }
 

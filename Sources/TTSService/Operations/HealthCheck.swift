@@ -110,8 +110,14 @@ public struct HealthCheck: Sendable {
         do {
             guard let diagnosis = try await shared.diagnose() else { return HealthItem("redis", .ok, "off") }
             let latency = (diagnosis.latencyMs * 1000).rounded() / 1000
-            return HealthItem("redis", .ok, "\(shared.serverDescription) answers in \(String(format: "%.2f", latency)) ms, version \(diagnosis.version ?? "unknown")",
-                              fields: [("enabled", true), ("latency_ms", .double(latency)), ("version", diagnosis.version.map { .string($0) } ?? .null)])
+            var item = HealthItem("redis", .ok, "\(shared.serverDescription) answers in \(String(format: "%.2f", latency)) ms, version \(diagnosis.version ?? "unknown")",
+                                  fields: [("enabled", true), ("latency_ms", .double(latency)), ("version", diagnosis.version.map { .string($0) } ?? .null)])
+            if !diagnosis.nodes.isEmpty {
+                let masters = diagnosis.nodes.filter(\.isMaster).count
+                item.detail = "\(shared.serverDescription): a cluster of \(masters) masters and \(diagnosis.nodes.count - masters) replicas, the slowest answering in \(String(format: "%.2f", latency)) ms, version \(diagnosis.version ?? "unknown")"
+                HealthCheck.describeClusterNodes(diagnosis.nodes, in: &item)
+            }
+            return item
         } catch {
             let reason = TTSError.message(of: error)
             let explicit = !configuration.redisIsDefault
@@ -120,6 +126,26 @@ public struct HealthCheck: Sendable {
                                             : "No Redis at the default address: the local tier serves alone. Start redis-server to share clips, or set REDIS_URL=off to silence this.",
                               fields: [("enabled", true)])
         }
+    }
+
+    /// A cluster's nodes in the Redis item: one line each, and a warning when any of them does
+    /// not answer (its slots fail over to a replica, or fail).
+    static func describeClusterNodes(_ nodes: [RedisNodeDiagnosis], in item: inout HealthItem) {
+        for node in nodes {
+            let role = node.isMaster ? "master" : "replica"
+            let state = node.problem.map { "NOT OK: \($0)" }
+                ?? "\(String(format: "%.2f", node.latencyMs ?? 0)) ms, \(node.keys ?? 0) keys, \(formatNodeBytes(node.usedMemoryBytes ?? 0))"
+            item.detail += "\n    \(role) \(node.address): \(state)"
+        }
+        if nodes.contains(where: { $0.problem != nil }) {
+            item.status = .warn
+            item.fix = "A node does not answer: its replica takes its slots over (or has); restart it so the cluster has a replica again."
+        }
+        item.fields.append(("nodes", .array(nodes.map(\.json))))
+    }
+
+    private static func formatNodeBytes(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? String(format: "%.1f MB", Double(bytes) / 1_048_576) : "\(bytes / 1024) KB"
     }
 
     private func engineItem(_ name: String, probe: Bool) async -> HealthItem {

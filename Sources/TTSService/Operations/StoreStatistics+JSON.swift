@@ -24,6 +24,7 @@ extension StoreStatistics {
         if let shared {
             var fields: [(String, JSONValue)] = shared.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }
             if let saved = sharedMoneySaved { fields.append(("money_saved", .double(saved))) }
+            if !redisNodes.isEmpty { fields.append(("nodes", .array(redisNodes.map(\.json)))) }
             redis = .object(fields)
         }
         let groups: JSONValue = .array(self.groups.map {

@@ -12,6 +12,8 @@ public struct StoreStatistics: Sendable {
     /// Redis counters (`hits.local`, `hits.redis`, `engine.calls`, `bytes.served`); nil when
     /// Redis is off or unreachable.
     public var shared: [String: Int]?
+    /// Every node of a Redis Cluster (keys, memory, latency); empty for a single server.
+    public var redisNodes: [RedisNodeDiagnosis] = []
     public var pricePerCall: Double
     public var pricePerAudioSecond: Double
 
@@ -33,9 +35,11 @@ public struct StoreStatistics: Sendable {
     public static func gather(service: SpeechService, pricePerCall: Double, pricePerAudioSecond: Double) async throws -> StoreStatistics {
         let index = service.local.index
         let (usage, groups) = try await Blocking.run { (try index.usage(), try index.breakdown()) }
-        return StoreStatistics(usage: usage, groups: groups, process: service.metrics.snapshot,
-                               shared: await service.shared.counters(),
-                               pricePerCall: pricePerCall, pricePerAudioSecond: pricePerAudioSecond)
+        var statistics = StoreStatistics(usage: usage, groups: groups, process: service.metrics.snapshot,
+                                         shared: await service.shared.counters(),
+                                         pricePerCall: pricePerCall, pricePerAudioSecond: pricePerAudioSecond)
+        if statistics.shared != nil { statistics.redisNodes = await service.shared.clusterNodes() }
+        return statistics
     }
 
     /// Store-wide values for the metrics exposition, computed at scrape time.

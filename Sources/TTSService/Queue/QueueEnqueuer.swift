@@ -102,10 +102,9 @@ public struct QueueConnection: Sendable {
         guard let text = configuration.redisURL else {
             throw TTSError.config("\(command) needs Redis: the queue lives there, and REDIS_URL is off. Set REDIS_URL (or --redis redis://host:port) to the server the workers share.")
         }
-        let url = try RedisURL(parsing: text)
-        let pool = RedisPool(RedisPoolConfiguration(url: url, maxConnections: 4))
-        let tier = Runtime.redisTier(configuration, pool: pool)
-        let queue = RedisJobQueue(pool: pool, prefix: configuration.redisPrefix)
+        let client = RedisClient(try RedisTarget(parsing: text), maxConnections: 4)
+        let tier = Runtime.redisTier(configuration, client: client)
+        let queue = RedisJobQueue(client: client, prefix: configuration.redisPrefix)
         do {
             try await queue.prepare()
         } catch {

@@ -195,6 +195,7 @@ public final class SpeechService: Sendable {
         guard let fill = try await shared.lookup(key, take: { try local.store($0) }) else { return nil }
         if case let .mismatch(bad) = fill {
             logger.warn("redis-audio-mismatch", [("key", .string(key.hex)), ("blob", .string(bad.blob.hex))])
+            shared.recordCorruptEntry()
         }
         guard let clip = await local.finish(fill) else { return nil }
         shared.count("hits.redis")

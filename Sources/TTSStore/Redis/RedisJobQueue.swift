@@ -89,7 +89,7 @@ public enum JobSettlement: Sendable, Equatable {
 /// is one Lua script, so a crash between two commands cannot lose or duplicate a job.
 ///
 /// ```swift
-/// let queue = RedisJobQueue(pool: pool, prefix: "tts:")
+/// let queue = RedisJobQueue(client: RedisClient(try RedisTarget(parsing: "redis://127.0.0.1")), prefix: "tts:")
 /// _ = try await queue.enqueue(request, key: RequestKey(request))
 /// for job in try await queue.read(consumer: "host:42", count: 4, block: .seconds(1)) {
 ///     … generate and store …
@@ -99,28 +99,54 @@ public enum JobSettlement: Sendable, Equatable {
 ///
 /// Every Redis failure is a `TTSError` of kind `.store`.
 public final class RedisJobQueue: Sendable {
-    public let pool: RedisPool
+    public let client: RedisClient
     public let prefix: String
 
-    public init(pool: RedisPool, prefix: String = "tts:") {
-        self.pool = pool
+    public init(client: RedisClient, prefix: String = "tts:") {
+        self.client = client
         self.prefix = prefix
+    }
+
+    /// One server through `pool`.
+    public convenience init(pool: RedisPool, prefix: String = "tts:") {
+        self.init(client: RedisClient(pool: pool), prefix: prefix)
     }
 
     // MARK: - Key space
 
-    public var streamKey: String { prefix + "queue" }
+    /// On a cluster the queue's keys share the hash tag `{queue}` (`tts:{queue}`,
+    /// `tts:{queue}:dead`, …), so they live in one slot and every script may touch them all;
+    /// a single server keeps the untagged names. Known once the client knows what it talks to
+    /// (every method asks first).
+    public var streamKey: String { prefix + (client.isKnownCluster ? "{queue}" : "queue") }
     public var groupName: String { prefix + "workers" }
-    public var deadKey: String { prefix + "queue:dead" }
-    var keysKey: String { prefix + "queue:keys" }
-    var statsKey: String { prefix + "queue:stats" }
+    public var deadKey: String { streamKey + ":dead" }
+    var keysKey: String { streamKey + ":keys" }
+    var statsKey: String { streamKey + ":stats" }
+
+    /// One command on the node holding the queue. `arguments` is built after the client has
+    /// found out whether it talks to a cluster, since the key names depend on it.
+    private func run(_ arguments: @autoclosure () -> [String]) async throws -> RedisReply {
+        _ = try await client.isCluster()
+        return try await client.command(arguments(), routing: streamKey)
+    }
+
+    private func run(data arguments: @autoclosure () -> [Data]) async throws -> RedisReply {
+        _ = try await client.isCluster()
+        return try await client.command(arguments(), routing: Data(streamKey.utf8))
+    }
+
+    private func runPipeline(_ commands: @autoclosure () -> [[Data]]) async throws -> [RedisReply] {
+        _ = try await client.isCluster()
+        return try await client.pipeline(commands(), routing: Data(streamKey.utf8))
+    }
 
     // MARK: - Set-up
 
     /// Creates the stream and its consumer group if they do not exist. The group starts at the
     /// beginning of the stream, so jobs queued before any worker ever ran are delivered.
     public func prepare() async throws {
-        let reply = try await pool.command(["XGROUP", "CREATE", streamKey, groupName, "0", "MKSTREAM"])
+        let reply = try await run(["XGROUP", "CREATE", streamKey, groupName, "0", "MKSTREAM"])
         if let message = reply.errorMessage, !message.hasPrefix("BUSYGROUP") {
             throw refusal(message, doing: "create the queue's consumer group")
         }
@@ -149,7 +175,7 @@ public final class RedisJobQueue: Sendable {
                 let fields = RedisJobQueue.fields(request: job.request, key: job.key, attempts: 0, error: nil)
                 return ["EVAL", RedisJobQueue.enqueueScript, "2", streamKey, keysKey, job.key.hex].map { Data($0.utf8) } + fields
             }
-            for reply in try await pool.pipeline(commands) {
+            for reply in try await runPipeline(commands) {
                 try check(reply, doing: "queue a job")
                 if reply.data != nil { added += 1 }
             }
@@ -163,16 +189,17 @@ public final class RedisJobQueue: Sendable {
     /// `block` is capped below the pool's command timeout, so a blocked read never looks like a
     /// dead server; a worker loops over short reads and checks for a stop request in between.
     public func read(consumer: String, count: Int, block: Duration) async throws -> [QueuedJob] {
-        let limit = pool.configuration.commandTimeout - .milliseconds(500)
+        _ = try await client.isCluster()
+        let limit = client.configuration.commandTimeout - .milliseconds(500)
         let wait = max(.milliseconds(1), min(block, limit))
         let arguments = ["XREADGROUP", "GROUP", groupName, consumer, "COUNT", String(max(1, count)),
                          "BLOCK", String(RedisConnection.milliseconds(wait)),
                          "STREAMS", streamKey, ">"]
-        var reply = try await pool.command(arguments)
+        var reply = try await run(arguments)
         if let message = reply.errorMessage, message.hasPrefix("NOGROUP") {
             // The stream was removed (or never made): make it again and read once more.
             try await prepare()
-            reply = try await pool.command(arguments)
+            reply = try await run(arguments)
         }
         try check(reply, doing: "read jobs")
         guard let streams = reply.elements else { return [] }
@@ -198,7 +225,7 @@ public final class RedisJobQueue: Sendable {
     public func reclaim(consumer: String, minIdle: Duration, count: Int, cursor: String = "0-0") async throws
         -> (jobs: [QueuedJob], cursor: String) {
         let idleMs = max(1, RedisConnection.milliseconds(minIdle))
-        let reply = try await pool.command(["EVAL", RedisJobQueue.reclaimScript, "1", streamKey, groupName, consumer,
+        let reply = try await run(["EVAL", RedisJobQueue.reclaimScript, "1", streamKey, groupName, consumer,
                                             String(idleMs), cursor, String(max(1, count))])
         if let message = reply.errorMessage, message.contains("NOGROUP") {
             try await prepare()
@@ -223,7 +250,7 @@ public final class RedisJobQueue: Sendable {
     /// the answer was reclaimed by someone else in the meantime.
     public func keepAlive(_ ids: [String], consumer: String) async throws -> [String] {
         guard !ids.isEmpty else { return [] }
-        let reply = try await pool.command(["EVAL", RedisJobQueue.keepAliveScript, "1", streamKey, groupName, consumer] + ids)
+        let reply = try await run(["EVAL", RedisJobQueue.keepAliveScript, "1", streamKey, groupName, consumer] + ids)
         try check(reply, doing: "keep jobs alive")
         return (reply.elements ?? []).compactMap(\.text)
     }
@@ -233,7 +260,7 @@ public final class RedisJobQueue: Sendable {
     /// counted, so `done` counts each job once.
     @discardableResult
     public func complete(_ job: QueuedJob) async throws -> Bool {
-        let reply = try await pool.command(["EVAL", RedisJobQueue.completeScript, "3", streamKey, keysKey, statsKey,
+        let reply = try await run(["EVAL", RedisJobQueue.completeScript, "3", streamKey, keysKey, statsKey,
                                             groupName, job.id, job.key.hex])
         try check(reply, doing: "acknowledge job \(job.key.short)")
         return reply.integer == 1
@@ -262,9 +289,10 @@ public final class RedisJobQueue: Sendable {
     }
 
     private func settle(_ job: QueuedJob, mode: String, fields: [Data]) async throws -> JobSettlement {
+        _ = try await client.isCluster()
         let head = ["EVAL", RedisJobQueue.settleScript, "4", streamKey, keysKey, statsKey, deadKey,
                     groupName, job.id, job.key.hex, mode].map { Data($0.utf8) }
-        let reply = try await pool.command(head + fields)
+        let reply = try await run(data: head + fields)
         try check(reply, doing: "settle job \(job.key.short)")
         guard let text = reply.text else { return .alreadySettled }
         return text == "dead" ? .dead : .requeued(newID: text)
@@ -275,7 +303,7 @@ public final class RedisJobQueue: Sendable {
     /// holds jobs; those stay pending for others to reclaim.
     @discardableResult
     public func removeConsumer(_ consumer: String) async throws -> Bool {
-        let reply = try await pool.command(["EVAL", RedisJobQueue.removeConsumerScript, "1", streamKey, groupName, consumer])
+        let reply = try await run(["EVAL", RedisJobQueue.removeConsumerScript, "1", streamKey, groupName, consumer])
         if let message = reply.errorMessage, message.contains("NOGROUP") { return true }
         try check(reply, doing: "remove worker \(consumer)")
         return (reply.integer ?? -1) >= 0
@@ -286,7 +314,7 @@ public final class RedisJobQueue: Sendable {
     /// recreated by its next read anyway. Returns how many were removed.
     @discardableResult
     public func pruneConsumers(idleFor: Duration) async throws -> Int {
-        let reply = try await pool.command(["EVAL", RedisJobQueue.pruneScript, "1", streamKey, groupName,
+        let reply = try await run(["EVAL", RedisJobQueue.pruneScript, "1", streamKey, groupName,
                                             String(RedisConnection.milliseconds(idleFor))])
         if let message = reply.errorMessage, message.contains("NOGROUP") { return 0 }
         try check(reply, doing: "prune workers")
@@ -298,7 +326,7 @@ public final class RedisJobQueue: Sendable {
     /// Waiting, in flight, done, dead and failed counts, and the workers seen within
     /// `activeWithin`, from one consistent snapshot (one script).
     public func counts(activeWithin: Duration = .seconds(60)) async throws -> QueueCounts {
-        let reply = try await pool.command(["EVAL", RedisJobQueue.countsScript, "3", streamKey, deadKey, statsKey, groupName,
+        let reply = try await run(["EVAL", RedisJobQueue.countsScript, "3", streamKey, deadKey, statsKey, groupName,
                                             String(RedisConnection.milliseconds(activeWithin))])
         try check(reply, doing: "count jobs")
         let n = (reply.elements ?? []).map { $0.integer ?? 0 }
@@ -308,7 +336,7 @@ public final class RedisJobQueue: Sendable {
 
     /// The oldest dead jobs, with their last errors.
     public func deadJobs(limit: Int = 100) async throws -> [QueuedJob] {
-        let reply = try await pool.command(["XRANGE", deadKey, "-", "+", "COUNT", String(max(1, limit))])
+        let reply = try await run(["XRANGE", deadKey, "-", "+", "COUNT", String(max(1, limit))])
         try check(reply, doing: "list dead jobs")
         return (reply.elements ?? []).compactMap { entry in
             guard let pair = entry.elements, pair.count == 2, let id = pair[0].text else { return nil }
@@ -325,7 +353,7 @@ public final class RedisJobQueue: Sendable {
         // Bounded: each pass removes up to 500 entries from the dead stream, and the cap covers
         // a dead stream of 50 million.
         for _ in 0..<100_000 {
-            let reply = try await pool.command(["EVAL", RedisJobQueue.retryDeadScript, "3", deadKey, streamKey, keysKey, "500"])
+            let reply = try await run(["EVAL", RedisJobQueue.retryDeadScript, "3", deadKey, streamKey, keysKey, "500"])
             try check(reply, doing: "requeue dead jobs")
             let n = (reply.elements ?? []).map { $0.integer ?? 0 }
             guard n.count == 3 else { break }
@@ -371,7 +399,7 @@ public final class RedisJobQueue: Sendable {
     /// An entry no worker can read (written by hand, or by a future version) goes to the dead
     /// stream as it is, so it neither blocks the queue nor vanishes.
     private func discardMalformed(_ id: String) async throws {
-        let reply = try await pool.command(["EVAL", RedisJobQueue.buryMalformedScript, "2", streamKey, deadKey, groupName, id])
+        let reply = try await run(["EVAL", RedisJobQueue.buryMalformedScript, "2", streamKey, deadKey, groupName, id])
         try check(reply, doing: "move an unreadable job to the dead stream")
     }
 
@@ -383,7 +411,7 @@ public final class RedisJobQueue: Sendable {
 
     private func refusal(_ message: String, doing what: String) -> TTSError {
         let line = String(message.prefix { $0 != "\n" && $0 != "\r" }.prefix(200))
-        return TTSError.store("Redis at \(pool.url) refused to \(what): \(line).")
+        return TTSError.store("Redis at \(client.description) refused to \(what): \(line).")
     }
 
     // MARK: - Scripts

@@ -30,23 +30,40 @@ public struct RedisLock: Sendable, Equatable {
     }
 }
 
-/// The shared tier: clip metadata (and, size-capped, WAV bytes) in Redis, so another process
-/// or machine can reuse a clip without calling the engine.
+/// What a look-up found under a clip's key.
+public enum RedisEntry: Sendable {
+    case hit(RedisHit)
+    case missing
+    /// An entry that must not be used (its metadata disagrees with the key or with its own
+    /// audio, or it cannot be read), with why. It stays until the next publish overwrites it.
+    case refused(String)
+}
+
+/// The shared tier: each clip as one Redis value holding its metadata and, size-capped, its
+/// WAV bytes, so another process or machine can reuse a clip without calling the engine, and
+/// a hit is one round trip (GETEX).
 ///
-/// Key space, all under `prefix` (default `tts:`):
+/// Key space, all under `prefix` (default `tts:`); on a Redis Cluster the request key is a
+/// hash tag (`tts:clip:{<request key>}`, `tts:lock:{<request key>}`), so a clip's value and its
+/// lock live in one slot:
 ///
 /// | key | type | contents |
 /// |---|---|---|
-/// | `tts:clip:<request key>` | hash | blob, bytes, duration_ms, sample_rate, engine, model, voice, language, style, text, created (unix seconds), speakers (dialogue clips only) |
-/// | `tts:blob:<blob hash>` | string | the WAV bytes, when sharing is on and the file is at most `maxAudioBytes` |
+/// | `tts:clip:<request key>` | string | `SharedClipValue`: metadata, then the WAV bytes when sharing is on and they are at most `maxAudioBytes` |
 /// | `tts:lock:<request key>` | string | the holder's random token, with a millisecond expiry |
 /// | `tts:stats` | hash | counters (`hits`, `misses`, …) |
 ///
-/// Clips and blobs expire `ttlSeconds` after their last write or hit, so a shared Redis keeps
-/// what is used and forgets the rest.
+/// Entries of the earlier layout (a hash at `tts:clip:<key>` naming `tts:blob:<sha>`) are still
+/// read on a single server until they expire, so a fleet being upgraded does not miss.
+///
+/// Every entry is checked before it is handed out: its request fields must key to the key it
+/// was found under, and its audio must have the size, rate, channels and duration its metadata
+/// states (the audio's SHA-256 is checked by the local store as it writes the bytes).
+/// Clips expire `ttlSeconds` after their last write or hit, so a shared Redis keeps what is
+/// used and forgets the rest.
 ///
 /// ```swift
-/// let tier = RedisTier(pool: pool)
+/// let tier = RedisTier(client: RedisClient(try RedisTarget(parsing: "redis://127.0.0.1")))
 /// if let hit = try await tier.lookup(key) { use(hit.clip, hit.audio) }
 /// else if let lock = try await tier.acquireLock(key, ttlMs: 30_000) {
 ///     let clip = … generate …
@@ -58,11 +75,11 @@ public struct RedisLock: Sendable, Equatable {
 /// Every failure is a `TTSError` of kind `.store`; deciding to carry on without Redis is the
 /// caller's job.
 public final class RedisTier: Sendable {
-    public let pool: RedisPool
+    public let client: RedisClient
     public let prefix: String
-    /// Expiry of clips and blobs after the last write or hit; 0 or less means never.
+    /// Expiry of clips after the last write or hit; 0 or less means never.
     public let ttlSeconds: Int
-    /// Whether `publish` stores WAV bytes (up to `maxAudioBytes`) next to the metadata.
+    /// Whether `publish` stores WAV bytes (up to `maxAudioBytes`) with the metadata.
     public let shareAudio: Bool
     public let maxAudioBytes: Int
     /// Set when the server refused GETEX but took GET + EXPIRE (Redis before 6.2, an ACL).
@@ -71,121 +88,208 @@ public final class RedisTier: Sendable {
     public static let defaultTTLSeconds = 30 * 24 * 3600
     public static let defaultMaxAudioBytes = 4 << 20
 
-    public init(pool: RedisPool, prefix: String = "tts:", ttlSeconds: Int = RedisTier.defaultTTLSeconds,
+    public init(client: RedisClient, prefix: String = "tts:", ttlSeconds: Int = RedisTier.defaultTTLSeconds,
                 shareAudio: Bool = true, maxAudioBytes: Int = RedisTier.defaultMaxAudioBytes) {
-        self.pool = pool
+        self.client = client
         self.prefix = prefix
         self.ttlSeconds = ttlSeconds
         self.shareAudio = shareAudio
         self.maxAudioBytes = maxAudioBytes
     }
 
+    /// One server through `pool`.
+    public convenience init(pool: RedisPool, prefix: String = "tts:", ttlSeconds: Int = RedisTier.defaultTTLSeconds,
+                            shareAudio: Bool = true, maxAudioBytes: Int = RedisTier.defaultMaxAudioBytes) {
+        self.init(client: RedisClient(pool: pool), prefix: prefix, ttlSeconds: ttlSeconds, shareAudio: shareAudio,
+                  maxAudioBytes: maxAudioBytes)
+    }
+
     // MARK: - Key space
 
-    func clipKey(_ key: RequestKey) -> String { prefix + "clip:" + key.hex }
+    /// The key names for a single server (`cluster` false) or a cluster (hash-tagged).
+    func clipKey(_ key: RequestKey, cluster: Bool) -> String {
+        cluster ? prefix + "clip:{" + key.hex + "}" : prefix + "clip:" + key.hex
+    }
+    func lockKey(_ key: RequestKey, cluster: Bool) -> String {
+        cluster ? prefix + "lock:{" + key.hex + "}" : prefix + "lock:" + key.hex
+    }
+    /// The earlier layout's audio key, read only.
     func blobKey(_ blob: BlobHash) -> String { prefix + "blob:" + blob.hex }
-    func lockKey(_ key: RequestKey) -> String { prefix + "lock:" + key.hex }
     var statsKey: String { prefix + "stats" }
+
+    /// The clip's key name on the target this tier talks to.
+    public func clipKey(_ key: RequestKey) async throws -> String {
+        clipKey(key, cluster: try await client.isCluster())
+    }
 
     // MARK: - Clips
 
     /// The clip stored for `key`, and its audio when shared and `withAudio` is true; refreshes
-    /// the time-to-live of both. A missing or malformed entry is a miss (a malformed one is
-    /// overwritten by the next publish for the key).
-    ///
-    /// Two round trips on one connection (metadata, then the blob it names), both on that
-    /// connection's thread: fetching the blob inside a Lua script would be one round trip, but
-    /// Redis copies a large value into a Lua string and back, which costs more than the second
-    /// round trip (measured: 88 KB through EVAL ≈ 2.3 × GET).
+    /// its time-to-live. A missing entry, and one refused by the checks, is a miss.
     public func lookup(_ key: RequestKey, withAudio: Bool = true) async throws -> RedisHit? {
-        try await lookup(key, withAudio: withAudio) { $0 }
+        try await entry(for: key, withAudio: withAudio) { entry in
+            if case let .hit(hit) = entry { return hit }
+            return nil
+        }
     }
 
     /// `lookup`, then `take` on the connection's thread with what was found: a caller that
     /// stores the hit locally (blocking work) does so without a second hop between threads.
-    /// `take` runs only after both round trips succeeded; what it throws is rethrown as is.
     public func lookup<T: Sendable>(_ key: RequestKey, withAudio: Bool = true,
                                     then take: @escaping @Sendable (RedisHit?) throws -> T) async throws -> T {
-        let clipKey = Data(clipKey(key).utf8)
+        try await entry(for: key, withAudio: withAudio) { entry in
+            if case let .hit(hit) = entry { return try take(hit) }
+            return try take(nil)
+        }
+    }
+
+    /// The entry under `key`, checked, handed to `take` on the connection's thread.
+    ///
+    /// One round trip: GETEX of the value (GET + EXPIRE where GETEX is refused). An entry of
+    /// the earlier layout (a hash) costs a second trip for its blob, on a single server only
+    /// (that layout predates cluster support). `take` runs only after the round trips
+    /// succeeded; what it throws is rethrown as is.
+    public func entry<T: Sendable>(for key: RequestKey, withAudio: Bool = true,
+                                   then take: @escaping @Sendable (RedisEntry) throws -> T) async throws -> T {
+        let cluster = try await client.isCluster()
+        let clipKey = Data(clipKey(key, cluster: cluster).utf8)
         let ttl = ttlSeconds > 0 ? Data(String(ttlSeconds).utf8) : nil
-        let outcome = try await pool.withConnection { [self] connection -> Result<T, any Error> in
-            var first = [[Data("HGETALL".utf8), clipKey]]
-            if let ttl { first.append([Data("EXPIRE".utf8), clipKey, ttl]) }
-            let metadata = try connection.pipeline(first)[0]
-            try check(metadata, doing: "look up clip \(key.short)")
-            guard let fields = metadata.elements, !fields.isEmpty,
-                  let clip = RedisTier.decodeClip(key: key, fields: fields) else {
-                return Result { try take(nil) }
+        let outcome = try await client.withConnection(routing: clipKey) { [self] connection -> Result<T, any Error> in
+            let reply = try fetch(clipKey, ttl: ttl, on: connection)
+            let found: RedisEntry
+            if let message = reply.errorMessage, message.hasPrefix("WRONGTYPE"), !cluster {
+                found = try earlierLayoutEntry(key, clipKey: clipKey, ttl: ttl, withAudio: withAudio, on: connection)
+            } else {
+                try check(reply, doing: "look up clip \(key.short)")
+                found = RedisTier.entry(from: reply, key: key, withAudio: withAudio)
             }
-            guard withAudio else { return Result { try take(RedisHit(clip: clip, audio: nil)) } }
-            let blobKey = Data(blobKey(clip.blob).utf8)
-            let audio = try fetchAudio(blobKey, ttl: ttl, on: connection)
-            try check(audio, doing: "fetch the audio of clip \(key.short)")
-            // A blob whose length disagrees with the metadata is not trusted (the local store
-            // checks its hash when it takes the bytes in).
-            let bytes = audio.data.flatMap { $0.count == clip.bytes ? $0 : nil }
-            return Result { try take(RedisHit(clip: clip, audio: bytes)) }
+            return Result { try take(found) }
         }
         return try outcome.get()
     }
 
-    /// The blob's bytes, refreshing their expiry: GETEX (Redis 6.2+) does both in one
-    /// command. A server that refuses GETEX (older than 6.2, or an ACL or proxy that does not
-    /// allow it) gets GET + EXPIRE instead, from then on once that worked.
-    private func fetchAudio(_ blobKey: Data, ttl: Data?, on connection: RedisConnection) throws -> RedisReply {
-        guard let ttl else { return try connection.command([Data("GET".utf8), blobKey]) }
+    /// Decodes and checks a value read under `key`.
+    static func entry(from reply: RedisReply, key: RequestKey, withAudio: Bool) -> RedisEntry {
+        guard let data = reply.data else { return .missing }
+        let value: SharedClipValue
+        do {
+            value = try SharedClipValue.decode(data, key: key)
+        } catch let error as SharedClipValue.Unreadable {
+            return .refused("it cannot be read (\(error.reason))")
+        } catch {
+            return .refused("it cannot be read")
+        }
+        if let problem = SharedClipCheck.problem(with: value, key: key) { return .refused(problem) }
+        return .hit(RedisHit(clip: value.clip, audio: withAudio ? value.audio : nil))
+    }
+
+    /// The earlier layout: metadata hash, then the blob it names (refreshing both expiries).
+    private func earlierLayoutEntry(_ key: RequestKey, clipKey: Data, ttl: Data?, withAudio: Bool,
+                                    on connection: RedisConnection) throws -> RedisEntry {
+        var first = [[Data("HGETALL".utf8), clipKey]]
+        if let ttl { first.append([Data("EXPIRE".utf8), clipKey, ttl]) }
+        let metadata = try connection.pipeline(first)[0]
+        try check(metadata, doing: "look up clip \(key.short)")
+        guard let fields = metadata.elements, !fields.isEmpty else { return .missing }
+        var map: [String: String] = [:]
+        var i = 0
+        while i + 1 < fields.count {
+            if let name = fields[i].text, let value = fields[i + 1].text { map[name] = value }
+            i += 2
+        }
+        guard let clip = SharedClipValue.decodeClip(key: key, map) else {
+            return .refused("its metadata hash lacks a required field")
+        }
+        var audio: Data?
+        if withAudio {
+            let reply = try fetch(Data(blobKey(clip.blob).utf8), ttl: ttl, on: connection)
+            try check(reply, doing: "fetch the audio of clip \(key.short)")
+            audio = reply.data
+        }
+        let value = SharedClipValue(clip: clip, speakers: [], channels: 1, audio: audio)
+        if let problem = SharedClipCheck.problem(with: value, key: key) {
+            // Audio that disagrees under the old layout was never trusted: a miss, as before.
+            if audio != nil, SharedClipCheck.problem(with: SharedClipValue(clip: clip, speakers: [], channels: 1, audio: nil), key: key) == nil {
+                return .hit(RedisHit(clip: clip, audio: nil))
+            }
+            return .refused(problem)
+        }
+        return .hit(RedisHit(clip: clip, audio: audio))
+    }
+
+    /// A value, refreshing its expiry: GETEX (Redis 6.2+) does both in one command. A server
+    /// that refuses GETEX (older than 6.2, or an ACL or proxy that does not allow it) gets
+    /// GET + EXPIRE instead, from then on once that worked.
+    private func fetch(_ key: Data, ttl: Data?, on connection: RedisConnection) throws -> RedisReply {
+        guard let ttl else { return try redirectChecked(connection.command([Data("GET".utf8), key])) }
         let triedGETEX = !serverRefusesGETEX.load(ordering: .relaxed)
         if triedGETEX {
-            let reply = try connection.command([Data("GETEX".utf8), blobKey, Data("EX".utf8), ttl])
-            guard reply.errorMessage != nil else { return reply }
+            let reply = try redirectChecked(connection.command([Data("GETEX".utf8), key, Data("EX".utf8), ttl]))
+            guard let message = reply.errorMessage, !message.hasPrefix("WRONGTYPE") else { return reply }
+            if RedisTier.isOutOfMemory(message) {
+                // Not a refusal of GETEX itself: read without refreshing, and try GETEX again later.
+                return try redirectChecked(connection.command([Data("GET".utf8), key]))
+            }
         }
-        let replies = try connection.pipeline([[Data("GET".utf8), blobKey], [Data("EXPIRE".utf8), blobKey, ttl]])
+        let replies = try connection.pipeline([[Data("GET".utf8), key], [Data("EXPIRE".utf8), key, ttl]])
+        try RedisClient.checkRedirect(replies[0])
         if triedGETEX && replies.allSatisfy({ $0.errorMessage == nil }) {
             serverRefusesGETEX.store(true, ordering: .relaxed)
         }
         return replies[0]
     }
 
-    /// Stores the clip's metadata and, when sharing is on and it fits under the cap, its WAV
-    /// bytes (`audio` must be the bytes named by `clip.blob`). One atomic MULTI/EXEC, one
-    /// round trip; both keys get the configured time-to-live.
-    public func publish(_ clip: Clip, audio: Data?) async throws {
-        var commands: [[Data]] = [["MULTI"].map { Data($0.utf8) }]
-        if let audio, shareAudio, audio.count <= maxAudioBytes {
-            var set = [Data("SET".utf8), Data(blobKey(clip.blob).utf8), audio]
-            if ttlSeconds > 0 { set += [Data("EX".utf8), Data(String(ttlSeconds).utf8)] }
-            commands.append(set)
-        }
-        let clipKey = clipKey(clip.key)
-        commands.append(([Data("HSET".utf8), Data(clipKey.utf8)] + RedisTier.encodeClip(clip)))
-        if ttlSeconds > 0 {
-            commands.append(["EXPIRE", clipKey, String(ttlSeconds)].map { Data($0.utf8) })
-        }
-        commands.append([Data("EXEC".utf8)])
-        let replies = try await pool.pipeline(commands)
-        for reply in replies { try check(reply, doing: "publish clip \(clip.key.short)") }
-        guard let results = replies.last?.elements else {
-            throw TTSError.store("Redis at \(pool.url) discarded the transaction publishing clip \(clip.key.short); it is not shared. Publishing again may succeed.")
-        }
-        for result in results { try check(result, doing: "publish clip \(clip.key.short)") }
+    private func redirectChecked(_ reply: RedisReply) throws -> RedisReply {
+        try RedisClient.checkRedirect(reply)
+        return reply
     }
 
-    /// Whether metadata for `key` is in Redis (without refreshing its time-to-live).
+    /// Stores the clip as one value: metadata, and the WAV bytes when sharing is on and they fit
+    /// under the cap (`audio` must be the bytes named by `clip.blob`). One SET with the
+    /// configured time-to-live, replacing whatever was there (an entry of the earlier layout,
+    /// or one the checks refused).
+    ///
+    /// `speakers` are the request's (part of its key, not of `Clip`). Returns false without
+    /// writing when the clip's fields do not key to `clip.key` (a dialogue clip published
+    /// without its speakers): readers would refuse the entry.
+    @discardableResult
+    public func publish(_ clip: Clip, audio: Data?, speakers: [SpeakerVoice] = []) async throws -> Bool {
+        let speakers = speakers.isEmpty ? clip.speakers : speakers
+        let shared = audio.flatMap { shareAudio && $0.count <= maxAudioBytes ? $0 : nil }
+        let channels = audio.flatMap { WAVHeader($0)?.channels } ?? 1
+        let value = SharedClipValue(clip: clip, speakers: speakers, channels: channels, audio: shared)
+        guard SharedClipCheck.problem(with: SharedClipValue(clip: clip, speakers: speakers, channels: channels, audio: nil),
+                                      key: clip.key) == nil else { return false }
+        let clipKey = Data(try await clipKey(clip.key).utf8)
+        var set = [Data("SET".utf8), clipKey, value.encoded()]
+        if ttlSeconds > 0 { set += [Data("EX".utf8), Data(String(ttlSeconds).utf8)] }
+        let reply = try await client.command(set, routing: clipKey)
+        try check(reply, doing: "publish clip \(clip.key.short)")
+        return true
+    }
+
+    /// Whether an entry for `key` is in Redis (without refreshing its time-to-live).
     public func hasClip(_ key: RequestKey) async throws -> Bool {
-        let reply = try await pool.command(["EXISTS", clipKey(key)])
+        let clipKey = try await clipKey(key)
+        let reply = try await client.command(["EXISTS", clipKey], routing: clipKey)
         try check(reply, doing: "check clip \(key.short)")
         return reply.integer == 1
     }
 
-    /// Which of `keys` have metadata in Redis, a few hundred per round trip (a pre-warm checks
-    /// thousands at once before queuing the rest).
+    /// Which of `keys` have entries in Redis, a few hundred per round trip and node (a pre-warm
+    /// checks thousands at once before queuing the rest).
     public func existingClips(_ keys: [RequestKey]) async throws -> Set<RequestKey> {
+        let cluster = try await client.isCluster()
         var found = Set<RequestKey>()
         var start = 0
         while start < keys.count {
             let batch = Array(keys[start..<min(start + 500, keys.count)])
             start += batch.count
-            let replies = try await pool.pipeline(batch.map { ["EXISTS", clipKey($0)].map { Data($0.utf8) } })
+            let commands = batch.map { key -> (routing: Data, command: [Data]) in
+                let name = Data(clipKey(key, cluster: cluster).utf8)
+                return (name, [Data("EXISTS".utf8), name])
+            }
+            let replies = try await client.scatter(commands)
             for (key, reply) in zip(batch, replies) {
                 try check(reply, doing: "check clip \(key.short)")
                 if reply.integer == 1 { found.insert(key) }
@@ -200,7 +304,8 @@ public final class RedisTier: Sendable {
     /// when someone else holds it. The lock expires after `ttlMs` even if never released.
     public func acquireLock(_ key: RequestKey, ttlMs: Int) async throws -> RedisLock? {
         let token = RedisTier.randomToken()
-        let reply = try await pool.command(["SET", lockKey(key), token, "NX", "PX", String(max(ttlMs, 1))])
+        let lockKey = lockKey(key, cluster: try await client.isCluster())
+        let reply = try await client.command(["SET", lockKey, token, "NX", "PX", String(max(ttlMs, 1))], routing: lockKey)
         try check(reply, doing: "lock clip \(key.short)")
         return reply.isOK ? RedisLock(key: key, token: token, ttlMs: ttlMs) : nil
     }
@@ -209,7 +314,8 @@ public final class RedisTier: Sendable {
     /// expired or been taken by someone else, whose lock is left alone.
     @discardableResult
     public func release(_ lock: RedisLock) async throws -> Bool {
-        let reply = try await pool.command(["EVAL", RedisTier.releaseScript, "1", lockKey(lock.key), lock.token])
+        let lockKey = lockKey(lock.key, cluster: try await client.isCluster())
+        let reply = try await client.command(["EVAL", RedisTier.releaseScript, "1", lockKey, lock.token], routing: lockKey)
         try check(reply, doing: "unlock clip \(lock.key.short)")
         return reply.integer == 1
     }
@@ -218,8 +324,9 @@ public final class RedisTier: Sendable {
     /// taken by someone else), in which case the holder should finish but expect a duplicate.
     @discardableResult
     public func refresh(_ lock: RedisLock) async throws -> Bool {
-        let reply = try await pool.command(["EVAL", RedisTier.refreshScript, "1", lockKey(lock.key), lock.token,
-                                            String(max(lock.ttlMs, 1))])
+        let lockKey = lockKey(lock.key, cluster: try await client.isCluster())
+        let reply = try await client.command(["EVAL", RedisTier.refreshScript, "1", lockKey, lock.token,
+                                              String(max(lock.ttlMs, 1))], routing: lockKey)
         try check(reply, doing: "extend the lock of clip \(lock.key.short)")
         return reply.integer == 1
     }
@@ -228,19 +335,21 @@ public final class RedisTier: Sendable {
 
     /// Adds to a shared counter. Statistics must never fail a request, so errors are dropped.
     public func increment(_ counter: String, by amount: Int = 1) async {
-        _ = try? await pool.command(["HINCRBY", statsKey, counter, String(amount)])
+        _ = try? await client.command(["HINCRBY", statsKey, counter, String(amount)], routing: statsKey)
     }
 
     /// Adds several counters in one round trip; throws so the caller can keep what failed.
     public func increment(_ amounts: [String: Int]) async throws {
         guard !amounts.isEmpty else { return }
         let commands = amounts.map { [Data("HINCRBY".utf8), Data(statsKey.utf8), Data($0.key.utf8), Data(String($0.value).utf8)] }
-        for reply in try await pool.pipeline(commands) { try check(reply, doing: "update counters") }
+        for reply in try await client.pipeline(commands, routing: Data(statsKey.utf8)) {
+            try check(reply, doing: "update counters")
+        }
     }
 
     /// Every shared counter by name.
     public func counters() async throws -> [String: Int] {
-        let reply = try await pool.command(["HGETALL", statsKey])
+        let reply = try await client.command(["HGETALL", statsKey], routing: statsKey)
         try check(reply, doing: "read counters")
         var result: [String: Int] = [:]
         let elements = reply.elements ?? []
@@ -254,57 +363,19 @@ public final class RedisTier: Sendable {
         return result
     }
 
-    // MARK: - Encoding
-
-    static func encodeClip(_ clip: Clip) -> [Data] {
-        var fields: [(String, String)] = [
-            ("blob", clip.blob.hex),
-            ("bytes", String(clip.bytes)),
-            ("duration_ms", String(clip.durationMs)),
-            ("sample_rate", String(clip.sampleRate)),
-            ("engine", clip.engine),
-            ("model", clip.model),
-            ("voice", clip.voice),
-            ("language", clip.language),
-            ("style", clip.style),
-            ("text", clip.text),
-            ("created", String(Int(clip.createdAt.timeIntervalSince1970.rounded(.down)))),
-        ]
-        // Only dialogue clips carry it, so every other clip's hash is what older readers expect.
-        if !clip.speakers.isEmpty { fields.append(("speakers", SpeakerVoice.storedText(clip.speakers))) }
-        return fields.flatMap { [Data($0.0.utf8), Data($0.1.utf8)] }
-    }
-
-    /// `lastUsedAt` is the time of this lookup and `hits` is 0: use statistics stay local.
-    static func decodeClip(key: RequestKey, fields: [RedisReply]) -> Clip? {
-        var map: [String: String] = [:]
-        var i = 0
-        while i + 1 < fields.count {
-            if let name = fields[i].text, let value = fields[i + 1].text { map[name] = value }
-            i += 2
-        }
-        guard let blob = map["blob"].flatMap({ BlobHash(hex: $0) }),
-              let bytes = map["bytes"].flatMap({ Int($0) }),
-              let durationMs = map["duration_ms"].flatMap({ Int($0) }),
-              let sampleRate = map["sample_rate"].flatMap({ Int($0) }),
-              let created = map["created"].flatMap({ Double($0) }),
-              let engine = map["engine"], let model = map["model"], let voice = map["voice"],
-              let text = map["text"] else {
-            return nil
-        }
-        return Clip(key: key, blob: blob, text: text, voice: voice, language: map["language"] ?? "",
-                    engine: engine, model: model, style: map["style"] ?? "", bytes: bytes,
-                    durationMs: durationMs, sampleRate: sampleRate,
-                    createdAt: Date(timeIntervalSince1970: created), lastUsedAt: Date(), hits: 0,
-                    speakers: SpeakerVoice.list(storedText: map["speakers"] ?? ""))
-    }
-
     // MARK: - Helpers
+
+    /// Whether a Redis error says the server is at its memory limit with a policy that evicts
+    /// nothing (`noeviction`): writes are refused, reads still work.
+    public static func isOutOfMemory(_ message: String) -> Bool {
+        message.hasPrefix("OOM ") || message.contains("used memory > 'maxmemory'")
+    }
 
     private func check(_ reply: RedisReply, doing what: String) throws {
         if let message = reply.errorMessage {
+            try RedisClient.checkRedirect(reply)
             let line = String(message.prefix { $0 != "\n" && $0 != "\r" }.prefix(200))
-            throw TTSError.store("Redis at \(pool.url) refused to \(what): \(line).")
+            throw TTSError.store("Redis at \(client.description) refused to \(what): \(line).")
         }
     }
 

@@ -6,7 +6,11 @@ import TTSCore
 ///
 /// Every Redis error is absorbed here: the first one switches to degraded mode and says so once
 /// (through `notify`), the local tier keeps serving, and the first success after that says Redis
-/// is back. No reconnect loop is needed: the pool retries on the next call, with backoff.
+/// is back. A write refused because Redis is at its memory limit (`noeviction`) is not an
+/// outage: it is said once, reads go on, and refused writes are counted
+/// (`tts_redis_refused_writes_total`). An entry the tier's checks refuse (metadata that does not
+/// match its key or its audio) is a miss, counted in `tts_corrupt_shared_total`, and is
+/// overwritten when the clip is generated and published again. No reconnect loop is needed: the pool retries on the next call, with backoff.
 /// Statistics and publishing of local hits happen in the background, so a local hit never waits
 /// for a network round trip.
 public final class SharedTier: Sendable {
@@ -24,6 +28,8 @@ public final class SharedTier: Sendable {
     private let notify: @Sendable (String) -> Void
     private let logger: Logger
     private let state = Mutex(State())
+    private let corruptEntries: Counter
+    private let refusedWrites: Counter
 
     private struct State {
         var degraded = false
@@ -32,6 +38,8 @@ public final class SharedTier: Sendable {
         var pendingCounters: [String: Int] = [:]
         var lastCounterFlush = ContinuousClock.now
         var counterFlushRunning = false
+        /// Redis refused a write for memory and that was said; cleared by the next write it takes.
+        var memoryFull = false
     }
 
     /// - Parameters:
@@ -40,8 +48,14 @@ public final class SharedTier: Sendable {
     ///   - notify: where the one-line "degraded" and "back" notices go.
     /// - Parameter isDefaultServer: the URL was not configured (the built-in localhost default):
     ///   a missing server is then expected, and the notice says how to share a cache instead.
+    /// - Parameter metrics: where `tts_corrupt_shared_total` and `tts_redis_refused_writes_total`
+    ///   are registered (the service's registry, so `metrics` shows them).
     public init(tier: RedisTier?, describe: String = "Redis", isDefaultServer: Bool = false, logger: Logger = .disabled,
-                notify: @escaping @Sendable (String) -> Void = { _ in }) {
+                metrics: Metrics = Metrics(), notify: @escaping @Sendable (String) -> Void = { _ in }) {
+        corruptEntries = metrics.counter("tts_corrupt_shared_total",
+                                         help: "Shared-tier entries refused: metadata that does not match its key or its audio, or unreadable")
+        refusedWrites = metrics.counter("tts_redis_refused_writes_total",
+                                        help: "Writes Redis refused because it is at its memory limit (noeviction)")
         self.isDefaultServer = isDefaultServer
         self.tier = tier
         self.describe = describe
@@ -53,6 +67,13 @@ public final class SharedTier: Sendable {
 
     public var isEnabled: Bool { tier != nil }
     public var isDegraded: Bool { state.withLock { $0.degraded } }
+    /// Entries refused by the checks so far (`tts_corrupt_shared_total`).
+    public var corruptEntriesFound: Int { corruptEntries.value }
+    /// Counts an entry refused after the look-up (audio whose SHA-256 is not the blob its
+    /// metadata names, found as the local store writes it) in `tts_corrupt_shared_total`.
+    public func recordCorruptEntry() { corruptEntries.increment() }
+    /// Writes refused for memory so far (`tts_redis_refused_writes_total`).
+    public var writesRefusedForMemory: Int { refusedWrites.value }
 
     /// Asks the server once (start-up), so a missing Redis is reported before the first command.
     @discardableResult
@@ -71,18 +92,43 @@ public final class SharedTier: Sendable {
     public func lookup<T: Sendable>(_ key: RequestKey, take: @escaping @Sendable (RedisHit) throws -> T) async throws -> T? {
         guard let tier else { return nil }
         let outcome = await attempt("look up \(key.short)") {
-            try await tier.lookup(key) { hit in hit.map { hit in Result { try take(hit) } } }
+            try await tier.entry(for: key) { entry -> Found<T> in
+                switch entry {
+                case let .hit(hit): return .taken(Result { try take(hit) })
+                case .missing: return .missing
+                case let .refused(reason): return .refused(reason)
+                }
+            }
         }
-        guard let taken = outcome ?? nil else { return nil }
-        _ = state.withLock { $0.known.insert(key) }
-        return try taken.get()
+        switch outcome {
+        case nil, .missing?:
+            return nil
+        case let .refused(reason)?:
+            corruptEntries.increment()
+            logger.warn("redis-entry-refused", [("key", .string(key.hex)), ("reason", .string(reason))])
+            return nil
+        case let .taken(taken)?:
+            _ = state.withLock { $0.known.insert(key) }
+            return try taken.get()
+        }
     }
 
-    /// Writes a clip (and its audio, when sharing allows) through to Redis.
-    public func publish(_ clip: Clip, audio: Data?) async {
+    /// What a look-up found, carried off the connection's thread.
+    private enum Found<T: Sendable>: Sendable {
+        case taken(Result<T, any Error>)
+        case missing
+        case refused(String)
+    }
+
+    /// Writes a clip (and its audio, when sharing allows) through to Redis. `speakers` are the
+    /// request's, for a dialogue clip (part of its key, not of `Clip`).
+    public func publish(_ clip: Clip, audio: Data?, speakers: [SpeakerVoice] = []) async {
         guard let tier else { return }
-        if await attempt("publish \(clip.key.short)", { try await tier.publish(clip, audio: audio) }) != nil {
-            _ = state.withLock { $0.known.insert(clip.key) }
+        if await attempt("publish \(clip.key.short)", { try await tier.publish(clip, audio: audio, speakers: speakers) }) == true {
+            state.withLock { state in
+                state.known.insert(clip.key)
+                state.memoryFull = false
+            }
         }
     }
 
@@ -171,6 +217,13 @@ public final class SharedTier: Sendable {
         return try await tier.diagnose()
     }
 
+    /// Every node of a Redis Cluster with its figures, for `stats`; empty for a single server,
+    /// or when Redis is off or cannot say.
+    public func clusterNodes() async -> [RedisNodeDiagnosis] {
+        guard let tier else { return [] }
+        return (try? await tier.diagnose().nodes) ?? []
+    }
+
     /// How to name the server to a person (password masked).
     public var serverDescription: String { describe }
 
@@ -192,6 +245,18 @@ public final class SharedTier: Sendable {
                 notify("\(describe) is reachable again: the shared tier is back.")
             }
             return value
+        } catch where RedisTier.isOutOfMemory(TTSError.message(of: error)) {
+            // The server answered: reads work, only writes are refused until it has room.
+            refusedWrites.increment()
+            let first = state.withLock { state -> Bool in
+                defer { state.memoryFull = true }
+                return !state.memoryFull
+            }
+            if first {
+                logger.warn("redis-memory-full", [("server", .string(describe)), ("operation", .string(what))])
+                notify("warning: \(describe) is at its memory limit and refuses writes (maxmemory with policy noeviction): clips made here are not shared until it has room; shared clips are still read. Raise maxmemory or use an evicting policy such as allkeys-lru.")
+            }
+            return nil
         } catch {
             let first = state.withLock { state -> Bool in
                 defer { state.degraded = true }

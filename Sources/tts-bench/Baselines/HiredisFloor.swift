@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 import TTSCore
 
-/// The floor of a Redis-tier hit: one hiredis GET of the clip's bytes on a connection made
-/// once, then writing them to a new file with open/write/close — raw C calls only.
+/// The floors of a Redis-tier hit, raw C calls only on a connection made once: one hiredis GET
+/// of the clip's bytes then writing them to a new file (open/write/close), and the steps of a
+/// one-trip hit (GETEX of the clip's value, SHA-256 of its audio, the write).
 ///
 /// `durable` adds what the local tier does for crash safety (fsync of the file before it is
 /// named; the folder is not synced, see BlobStore), for the informational comparison.
@@ -25,32 +26,40 @@ final class HiredisFloor {
 
     /// GET `key` and write the value to `path` (which must not exist). Returns the bytes written,
     /// or -1 when the key is missing or a call failed.
-    ///
-    /// With `requiredSteps`, adds what the issue asks of every Redis hit, each at its cheapest:
-    /// first an HGETALL of `metadataKey` (the metadata names the blob, so it is a round trip of
-    /// its own) and, before the write, the SHA-256 of the bytes (the same SHA-NI code the store
-    /// uses). No WAV check, index row or thread hand-off: a floor no implementation can go under.
-    func fetch(_ key: [UInt8], to path: UnsafePointer<CChar>, folder: UnsafePointer<CChar>, durable: Bool,
-               requiredSteps metadataKey: [UInt8]? = nil) -> Int {
-        if let metadataKey {
-            guard let metadata = command(["HGETALL".utf8.map { $0 }, metadataKey]) else { return -1 }
-            freeReplyObject(metadata)
-        }
+    func fetch(_ key: [UInt8], to path: UnsafePointer<CChar>, durable: Bool = false) -> Int {
         guard let raw = command(["GET".utf8.map { $0 }, key]) else { return -1 }
         defer { freeReplyObject(raw) }
         let reply = raw.assumingMemoryBound(to: redisReply.self)
         guard reply.pointee.type == REDIS_REPLY_STRING, let bytes = reply.pointee.str else { return -1 }
-        let length = Int(reply.pointee.len)
-        if metadataKey != nil {
-            var hasher = SHA256()
-            hasher.update(UnsafeRawBufferPointer(start: bytes, count: length))
-            guard !hasher.finalize().hex.isEmpty else { return -1 }
-        }
+        return write(UnsafeRawPointer(bytes), count: Int(reply.pointee.len), to: path, durable: durable)
+    }
+
+    /// The steps a one-trip shared-tier hit must take, each at its cheapest: GETEX of the clip's
+    /// value (metadata + audio, expiry refreshed), SHA-256 of the audio part (the same SHA-NI
+    /// code the store uses), writing the audio to `path`. No metadata or WAV check, index row
+    /// or thread hand-off: a floor no implementation can go under. Returns the audio bytes
+    /// written, or -1.
+    func fetchOneTrip(_ key: [UInt8], ttl: [UInt8], to path: UnsafePointer<CChar>) -> Int {
+        guard let raw = command(["GETEX".utf8.map { $0 }, key, "EX".utf8.map { $0 }, ttl]) else { return -1 }
+        defer { freeReplyObject(raw) }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        guard reply.pointee.type == REDIS_REPLY_STRING, let bytes = reply.pointee.str, reply.pointee.len >= 5 else { return -1 }
+        let value = UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self)
+        let metadata = Int(value[1]) << 24 | Int(value[2]) << 16 | Int(value[3]) << 8 | Int(value[4])
+        let start = 5 + metadata, length = Int(reply.pointee.len) - start
+        guard length > 0 else { return -1 }
+        var hasher = SHA256()
+        hasher.update(UnsafeRawBufferPointer(start: value + start, count: length))
+        guard !hasher.finalize().hex.isEmpty else { return -1 }
+        return write(UnsafeRawPointer(value + start), count: length, to: path, durable: false)
+    }
+
+    private func write(_ bytes: UnsafeRawPointer, count length: Int, to path: UnsafePointer<CChar>, durable: Bool) -> Int {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
         guard fd >= 0 else { return -1 }
         var offset = 0
         while offset < length {
-            let n = write(fd, bytes + offset, length - offset)
+            let n = Glibc.write(fd, bytes + offset, length - offset)
             if n <= 0 { close(fd); return -1 }
             offset += n
         }
@@ -59,19 +68,20 @@ final class HiredisFloor {
         return length
     }
 
-    /// A two-word command (`GET key`, `HGETALL key`) through redisCommandArgv, pointing hiredis
-    /// straight at the arrays' bytes; the caller frees the reply.
+    /// A command (`GET key`, `GETEX key EX seconds`) through redisCommandArgv, pointing hiredis
+    /// straight at one buffer holding the arguments; the caller frees the reply.
     private func command(_ arguments: [[UInt8]]) -> UnsafeMutableRawPointer? {
-        precondition(arguments.count == 2)
-        return arguments[0].withUnsafeBufferPointer { name in
-            arguments[1].withUnsafeBufferPointer { keyBytes in
-                var argv: [UnsafePointer<CChar>?] = [
-                    UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
-                    UnsafeRawPointer(keyBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
-                ]
-                var lengths = [name.count, keyBytes.count]
-                return redisCommandArgv(context, 2, &argv, &lengths)
+        let joined = arguments.flatMap { $0 }
+        return joined.withUnsafeBufferPointer { buffer in
+            var argv: [UnsafePointer<CChar>?] = []
+            var lengths: [Int] = []
+            var offset = 0
+            for argument in arguments {
+                argv.append(UnsafeRawPointer(buffer.baseAddress! + offset).assumingMemoryBound(to: CChar.self))
+                lengths.append(argument.count)
+                offset += argument.count
             }
+            return redisCommandArgv(context, Int32(arguments.count), &argv, &lengths)
         }
     }
 }

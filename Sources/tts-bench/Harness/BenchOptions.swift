@@ -14,6 +14,9 @@ struct BenchOptions: Sendable {
     var only: Set<String> = []
     /// Redis for the shared-tier scenario: `make bench` starts one and sets TTS_BENCH_REDIS_URL.
     var redisURL: String?
+    /// A 3-master Redis Cluster for the cluster row: `make bench` starts one beside the server
+    /// and sets TTS_BENCH_REDIS_CLUSTER_URL.
+    var redisClusterURL: String?
     /// Printed with the results (`make bench` passes `git rev-parse --short HEAD`).
     var commit: String?
 
@@ -22,7 +25,8 @@ struct BenchOptions: Sendable {
 
         Runs the tts-repl benchmarks and prints each figure beside its baseline from the same run.
         Normally run through `make bench` (or `make bench QUICK=1`), which builds in release mode
-        and starts a throwaway redis-server (TTS_BENCH_REDIS_URL).
+        and starts a throwaway redis-server (TTS_BENCH_REDIS_URL) and Redis Cluster
+        (TTS_BENCH_REDIS_CLUSTER_URL).
         Exit status 0 when every scenario ran (whether or not it met its target), 1 when the
         harness itself failed, 2 for a usage error.
         """
@@ -34,6 +38,7 @@ struct BenchOptions: Sendable {
             resultsURL: URL(fileURLWithPath: "bench/results.json"),
             workParent: URL(fileURLWithPath: environment["TMPDIR"] ?? "/tmp"))
         options.redisURL = environment["TTS_BENCH_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        options.redisClusterURL = environment["TTS_BENCH_REDIS_CLUSTER_URL"].flatMap { $0.isEmpty ? nil : $0 }
         var i = 0
         func value() throws -> String {
             i += 1

@@ -105,6 +105,10 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
         row("engine calls", "\(shared["engine.calls"] ?? 0)")
         row("bytes served", formatBytes(shared["bytes.served"] ?? 0))
         if let saved = s.sharedMoneySaved { row("money saved", formatMoney(saved) + " (per call)") }
+        for node in s.redisNodes {
+            row(node.isMaster ? "master" : "replica", node.address + ": " + (node.problem.map { "not answering (\($0))" }
+                ?? "\(node.keys ?? 0) keys, \(formatBytes(node.usedMemoryBytes ?? 0)) used"))
+        }
     } else {
         lines.append("redis: off or unreachable")
     }

@@ -1,0 +1,66 @@
+import Foundation
+import TTSCore
+import TTSStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway Redis Cluster of its own for one test (masters, one replica each), for tests
+/// that take nodes away (failover) and must not disturb the cluster other tests share.
+/// Each node is a `RedisTestServer`; stopping one is killing that node.
+public final class RedisTestCluster {
+    public let nodes: [RedisTestServer]
+
+    /// Starts `masters * 2` nodes, joins them with `redis-cli --cluster create` and waits
+    /// (bounded) for `cluster_state:ok` and every replica attached.
+    public init(masters: Int = 3, nodeTimeoutMs: Int = 1000) throws {
+        var nodes: [RedisTestServer] = []
+        for _ in 0..<(masters * 2) {
+            nodes.append(try RedisTestServer(extraArguments: [
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-port", String(try RedisTestServer.freePort()),
+                "--cluster-node-timeout", String(nodeTimeoutMs),
+            ]))
+        }
+        self.nodes = nodes
+        let create = Process()
+        create.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        create.arguments = ["redis-cli", "--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+            + ["--cluster-replicas", "1", "--cluster-yes"]
+        create.standardOutput = FileHandle.nullDevice
+        create.standardError = FileHandle.nullDevice
+        try create.run()
+        create.waitUntilExit()
+        guard create.terminationStatus == 0 else {
+            throw RedisTestServer.Failure(description: "redis-cli --cluster create exited with \(create.terminationStatus)")
+        }
+        // Bounded: 200 × 50 ms.
+        for _ in 0..<200 {
+            if isReady(replicas: masters) { return }
+            usleep(50_000)
+        }
+        throw RedisTestServer.Failure(description: "the test cluster did not reach cluster_state:ok with \(masters) replicas attached")
+    }
+
+    private func isReady(replicas: Int) -> Bool {
+        for node in nodes {
+            guard let connection = try? RedisConnection(url: node.url),
+                  let info = try? connection.command(["CLUSTER", "INFO"]).text, info.contains("cluster_state:ok") else { return false }
+        }
+        guard let connection = try? RedisConnection(url: nodes[0].url),
+              let text = try? connection.command(["CLUSTER", "NODES"]).text else { return false }
+        return text.components(separatedBy: "slave").count - 1 == replicas
+    }
+
+    /// `redis+cluster://` with the first three nodes as seeds.
+    public var urlString: String {
+        "redis+cluster://" + nodes.prefix(3).map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+    }
+
+    /// The node listening on `port`.
+    public func node(port: Int) -> RedisTestServer? { nodes.first { $0.port == port } }
+
+    public func stop() {
+        for node in nodes { node.stop() }
+    }
+}
