@@ -229,6 +229,7 @@ public final class SpeechService: Sendable {
         guard audio.frameCount > 0 else {
             throw TTSError(.content, "\(request.engine) returned a WAV file with no samples for '\(excerpt(request.text))'")
         }
+        try TextLimit.checkAnswer(audio, for: request)
         // The fsync'ed write takes milliseconds: off the two-thread cooperative pool, so other
         // tasks' answers are not held up behind it.
         // The index write may wait out another process's write lock: off the pool as well.

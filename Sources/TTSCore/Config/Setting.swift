@@ -40,7 +40,7 @@ public struct Setting: Sendable, Hashable {
     public static let engine = Setting("TTS_ENGINE", flag: "--engine", default: "gemini when GEMINI_API_KEY is set, else espeak", "Speech engine: espeak or gemini")
     public static let voice = Setting("TTS_VOICE", flag: "--voice", default: "engine default (Kore; espeak: from the language)", "Voice name as the engine knows it")
     public static let language = Setting("TTS_LANGUAGE", flag: "--lang", default: "unset (engine decides; espeak: en-us)", "BCP-47 language tag, e.g. en-US")
-    public static let maxTextChars = Setting("TTS_MAX_TEXT_CHARS", default: "5000", "Longest text accepted, in characters")
+    public static let maxTextChars = Setting("TTS_MAX_TEXT_CHARS", default: "5000", "Longest text accepted, in Unicode scalars (and 4 UTF-8 bytes per scalar before normalization)")
     public static let redisURL = Setting("REDIS_URL", flag: "--redis", default: "redis://127.0.0.1:6379 (used when reachable)", "Shared tier: redis://[user:pass@]host[:port][/db], unix:///path?db=N, or off")
     public static let redisPrefix = Setting("TTS_REDIS_PREFIX", default: "tts:", "Prefix of every Redis key, so teams can share a server")
     public static let redisAudio = Setting("TTS_REDIS_AUDIO", default: "on", "Share WAV bytes through Redis (on/off), not only metadata")
