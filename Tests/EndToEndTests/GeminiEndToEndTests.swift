@@ -40,6 +40,26 @@ final class GeminiEndToEndTests: XCTestCase {
         XCTAssertFalse(requests.contains { $0.target.contains("key=") })
     }
 
+    /// A service that echoes the key in its error text must not get it printed or logged:
+    /// every configured secret is redacted from what leaves the process.
+    func testKeyEchoedByTheServiceIsRedactedFromErrorsJSONAndLog() throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        server.inject(FaultSpec(.status(400), count: nil, message: "API key \(key) is not valid for this project."))
+        let repl = try repl(server)
+        let human = try repl.run(["say", "Echo my key"])
+        let json = try repl.run(["--json", "say", "Echo my key"])
+        XCTAssertEqual(human.status, 1)
+        XCTAssertTrue(human.stderr.contains("API key [redacted] is not valid"), human.stderr)
+        XCTAssertTrue(json.stdout.contains("API key [redacted] is not valid"), json.stdout)
+        let log = try String(contentsOf: repl.store.appendingPathComponent("tts.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("[redacted]"), log)
+        for text in [human.stdout, human.stderr, json.stdout, json.stderr, log] {
+            XCTAssertFalse(text.contains(key), text)
+            XCTAssertFalse(text.contains(String(key.dropLast(4))), text)
+        }
+    }
+
     func testServerErrorsAreReportedWithStatusAndRequestAndNothingIsStored() throws {
         let server = try FakeGeminiServer()
         defer { server.stop() }

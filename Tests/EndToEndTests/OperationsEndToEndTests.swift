@@ -221,6 +221,24 @@ final class OperationsEndToEndTests: XCTestCase {
         XCTAssertFalse(result.stdout.contains("VerySecret"))
     }
 
+    /// No part of a Redis password is shown (it used to be its last four characters), and a
+    /// password on the command line, where `ps` shows it, draws one warning naming REDIS_URL.
+    func testConfigShowsNoPartOfThePasswordAndAFlagPasswordIsWarnedOnce() throws {
+        let repl = try ReplProcess()
+        let result = try repl.run(["--json", "--redis", "redis://app:hunter2secretZQXJ@127.0.0.1:1/0", "config"])
+        let rows = Dictionary(uniqueKeysWithValues: result.jsonLines.compactMap { row -> (String, [String: Any])? in
+            (row["setting"] as? String).map { ($0, row) }
+        })
+        XCTAssertEqual(rows["REDIS_URL"]?["value"] as? String, "redis://app:…@127.0.0.1:1/0")
+        for text in [result.stdout, result.stderr] { XCTAssertFalse(text.contains("ZQXJ"), text) }
+        let warnings = result.stderr.components(separatedBy: "password given with --redis")
+        XCTAssertEqual(warnings.count, 2, "one warning: \(result.stderr)")
+        XCTAssertTrue(result.stderr.contains("REDIS_URL"), result.stderr)
+        var quiet = repl
+        quiet.environment["REDIS_URL"] = "redis://app:hunter2secretZQXJ@127.0.0.1:1/0"
+        XCTAssertFalse(try quiet.run(["config"]).stderr.contains("password given with --redis"))
+    }
+
     func testConfigReloadWithAnInvalidValueKeepsTheOldValueAndSaysWhy() throws {
         let repl = try ReplProcess()
         let dotEnv = repl.workingDirectory.appendingPathComponent(".env")

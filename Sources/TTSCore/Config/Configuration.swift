@@ -219,6 +219,33 @@ public struct Configuration: Sendable {
         return path
     }
 
+    /// Every secret this configuration holds, for `Redactor`: the API keys and the Redis
+    /// password (as written in the URL and percent-decoded).
+    public var secrets: [String] {
+        var list = geminiAPIKeys
+        if let password = redisURL.flatMap(Configuration.redisPassword(in:)) {
+            list.append(password)
+            if let decoded = password.removingPercentEncoding { list.append(decoded) }
+        }
+        return list
+    }
+
+    /// The password in a Redis URL: `redis://user:pass@host` or `…?password=pass`; nil when
+    /// there is none.
+    public static func redisPassword(in url: String) -> String? {
+        if let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
+           let colon = url[scheme.upperBound..<at].firstIndex(of: ":") {
+            let password = String(url[url.index(after: colon)..<at])
+            if !password.isEmpty { return password }
+        }
+        if let range = url.range(of: "password=") {
+            let end = url[range.upperBound...].firstIndex(of: "&") ?? url.endIndex
+            let password = String(url[range.upperBound..<end])
+            if !password.isEmpty { return password }
+        }
+        return nil
+    }
+
     /// Shows a secret as its last four characters, for `config` and diagnostics; a short one
     /// (under 12 characters) not at all, since four would be most of it.
     public static func redact(_ secret: String) -> String {
