@@ -20,8 +20,7 @@ private func noteTerminate(_ signal: Int32) {
     _ = write(terminateWriteFD, &byte, 1)
 }
 
-/// Graceful exit on SIGTERM (at any time) and on SIGINT when no command runs in a script or
-/// one-shot run: the running command is cancelled and allowed to return, generations in flight
+/// Graceful exit on SIGTERM (at any time) and on SIGINT in a script or one-shot run: the running command is cancelled and allowed to return, generations in flight
 /// finish (their blobs and rows written, their Redis locks released), hit counts and shared
 /// counters are flushed, the index is closed, and the process exits with 128 + the signal.
 /// `exit` runs the line editor's atexit hook, which puts the terminal back.
@@ -44,7 +43,7 @@ enum Shutdown {
             guard once.first() else { return }
             finish(signal: signal, runner: runner, runtime: runtime)
         }
-        runner.onIdleInterrupt = { begin(SIGINT) }
+        runner.onRunInterrupt = { begin(SIGINT) }
         let thread = Thread {
             var byte: UInt8 = 0
             while true {

@@ -94,6 +94,7 @@ func runMain() -> Int32 {
         return shell.lastErrorKind == .config ? ExitStatus.usage : ExitStatus.commandFailed
     }
     if isatty(0) == 1 && !invocation.json {
+        shell.runner.isInteractive = true
         let history = runtime.configuration.storeURL.appendingPathComponent("history")
         return InteractiveSession(shell: shell, output: output, historyFile: history).run()
     }

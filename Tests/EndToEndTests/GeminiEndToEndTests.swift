@@ -84,6 +84,34 @@ final class GeminiEndToEndTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("tts_engine_retries_total 2"), result.stdout)
     }
 
+    /// SIGINT while a script runs stops the run (exit 130), as in the sqlite3 shell; it used
+    /// to cancel only the current line and run the rest.
+    func testSigintDuringAScriptStopsTheRunWithStatus130() throws {
+        let server = try FakeGeminiServer(options: .init(latencyMs: 20_000))
+        defer { server.stop() }
+        let repl = try repl(server)
+        let script = repl.workingDirectory.appendingPathComponent("script.txt")
+        try "say the first line\nsay the second line\nsay the third line\n".write(to: script, atomically: true, encoding: .utf8)
+        let child = try SpawnedRepl(repl, [], stdin: script)
+        try interruptOnceTheEngineIsCalled(child, server)
+        XCTAssertEqual(child.waitForExit(timeout: 30), 130, child.stderr())
+        XCTAssertEqual(server.counters().requests, 1, "the lines after the interrupted one never ran")
+    }
+
+    func testSigintDuringAOneShotCommandExitsWith130() throws {
+        let server = try FakeGeminiServer(options: .init(latencyMs: 20_000))
+        defer { server.stop() }
+        let child = try SpawnedRepl(try repl(server), ["say", "a slow one-shot line"])
+        try interruptOnceTheEngineIsCalled(child, server)
+        XCTAssertEqual(child.waitForExit(timeout: 30), 130, child.stderr())
+    }
+
+    private func interruptOnceTheEngineIsCalled(_ child: SpawnedRepl, _ server: FakeGeminiServer) throws {
+        for _ in 0..<1000 where server.counters().requests == 0 && child.waitNoHang() == nil { usleep(10_000) }
+        XCTAssertEqual(server.counters().requests, 1, child.stderr())
+        kill(child.pid, SIGINT)
+    }
+
     func testCtrlCDuringASlowGenerationReturnsToAWorkingPrompt() throws {
         let server = try FakeGeminiServer(options: .init(latencyMs: 20_000))
         defer { server.stop() }

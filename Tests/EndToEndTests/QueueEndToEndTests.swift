@@ -239,12 +239,13 @@ final class SpawnedRepl {
     private let errURL: URL
     private var exitStatus: Int32?
 
-    init(_ repl: ReplProcess, _ arguments: [String]) throws {
+    /// `stdin`: a file the child reads as its input (a script); /dev/null when nil.
+    init(_ repl: ReplProcess, _ arguments: [String], stdin: URL? = nil) throws {
         let tag = UUID().uuidString.prefix(6)
         outURL = repl.workingDirectory.appendingPathComponent("spawn-\(tag).out")
         errURL = repl.workingDirectory.appendingPathComponent("spawn-\(tag).err")
         pid = try spawnRepl(arguments, environment: repl.environment) { [outURL, errURL] actions in
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, outURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             posix_spawn_file_actions_addopen(&actions, 2, errURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         }
