@@ -21,7 +21,7 @@ public final class Runtime: Sendable {
         do {
             try FileManager.default.createDirectory(at: configuration.storeURL, withIntermediateDirectories: true)
         } catch {
-            throw TTSError.store("cannot create the store folder \(configuration.storeURL.path): \(error.localizedDescription). Set TTS_STORE or --store to a writable folder.")
+            throw TTSError.store("cannot create the store folder \(configuration.storeURL.path): \(FileSystemReason.describe(error, path: configuration.storeURL.path)). Set TTS_STORE or --store to a writable folder.")
         }
         let blobs = try BlobStore(layout: layout)
         let index = try ClipIndex(url: layout.indexURL)

@@ -46,4 +46,30 @@ final class BoundaryEndToEndTests: XCTestCase {
         XCTAssertEqual(error?["kind"] as? String, "config", result.stdout + result.stderr)
         XCTAssertTrue((error?["message"] as? String ?? "").contains("--frobnicate"))
     }
+
+    /// Foundation's "NSCocoaErrorDomain error 512" used to be the whole reason.
+    func testStoreErrorsSayTheReasonNotFoundationsCode() throws {
+        var repl = try ReplProcess()
+        let file = repl.workingDirectory.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        repl.environment["TTS_STORE"] = file.appendingPathComponent("store").path
+        let result = try repl.run(["ls"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertFalse(result.stderr.contains("NSCocoaErrorDomain"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(file.path) is a file, not a folder"), result.stderr)
+    }
+
+    /// A damaged index is one file: `health` used to advise moving the whole store aside.
+    func testHealthAdvisesMovingOnlyTheIndexWhenOnlyTheIndexIsDamaged() throws {
+        let repl = try ReplProcess()
+        XCTAssertEqual(try repl.run(["health"]).status, 0)
+        let index = repl.store.appendingPathComponent("index.sqlite")
+        try Data(repeating: 0x41, count: 8192).write(to: index)
+        let bad = try repl.run(["--json", "health"])
+        let checks = try XCTUnwrap(bad.jsonLines.first?["checks"] as? [[String: Any]], bad.stdout + bad.stderr)
+        let fix = checks.first { $0["status"] as? String == "fail" }?["fix"] as? String ?? ""
+        XCTAssertTrue(fix.contains("Only the index"), fix)
+        XCTAssertTrue(fix.contains(index.path), fix)
+        XCTAssertFalse(fix.contains("Move \(repl.store.path) aside"), fix)
+    }
 }

@@ -45,7 +45,7 @@ public struct Setting: Sendable, Hashable {
     public static let redisPrefix = Setting("TTS_REDIS_PREFIX", default: "tts:", "Prefix of every Redis key, so teams can share a server")
     public static let redisAudio = Setting("TTS_REDIS_AUDIO", default: "on", "Share WAV bytes through Redis (on/off), not only metadata")
     public static let redisAudioMaxBytes = Setting("TTS_REDIS_AUDIO_MAX_BYTES", default: "4MiB", "Largest clip whose bytes are shared through Redis")
-    public static let redisTTL = Setting("TTS_REDIS_TTL", default: "30d", "Expiry of Redis entries, refreshed on a hit (e.g. 30d, 12h, 3600)")
+    public static let redisTTL = Setting("TTS_REDIS_TTL", default: "30d", "Expiry of Redis entries, refreshed on a hit (e.g. 30d, 12h, 3600); 0 = never expire")
     public static let geminiAPIKey = Setting("GEMINI_API_KEY", default: "unset", "Gemini API key; several keys separated by commas rotate", secret: true)
     public static let geminiBaseURL = Setting("GEMINI_BASE_URL", default: "https://generativelanguage.googleapis.com", "Gemini endpoint (fake-gemini for tests and demos)")
     public static let geminiModel = Setting("GEMINI_MODEL", default: "gemini-3.8-flash-lite-tts", "Gemini TTS model")

@@ -43,7 +43,7 @@ public final class Logger: @unchecked Sendable {
                 handle = try FileHandle(forWritingTo: file)
                 try handle?.seekToEnd()
             } catch {
-                openError = "cannot open log file \(file.path): \(error.localizedDescription)"
+                openError = "cannot open log file \(file.path): \(FileSystemReason.describe(error, path: file.path))"
             }
         }
         self.handle = handle

@@ -427,7 +427,7 @@ func metricsExposition(_ context: CommandContext) async -> String {
                 throw TTSError(.config, String(cString: strerror(errno)))
             }
         } catch {
-            throw TTSError(.config, "cannot write the port file \(file): \(error.localizedDescription)")
+            throw TTSError(.config, "cannot write the port file \(file): \(FileSystemReason.describe(error, path: file))")
         }
     }
     context.output.notice("serving metrics on http://127.0.0.1:\(server.port)/metrics — Ctrl-C or SIGTERM stops")
