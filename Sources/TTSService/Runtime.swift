@@ -40,7 +40,8 @@ public final class Runtime: Sendable {
         let shared = try Runtime.sharedTier(configuration, logger: logger, notify: notify)
         service = SpeechService(engines: engines, index: index, blobs: blobs, shared: shared, logger: logger,
                                 maxTextCharacters: configuration.maxTextCharacters, metrics: metrics,
-                                budget: CacheBudget(maxBytes: configuration.cacheMaxBytes))
+                                budget: CacheBudget(maxBytes: configuration.cacheMaxBytes,
+                                                    hardMaxBytes: configuration.cacheHardMaxBytes))
         // Blobs a crash left named but maybe never flushed are rehashed before any is served.
         let recovery = try service.blobSync.recover()
         if !recovery.dropped.isEmpty {

@@ -230,6 +230,7 @@ public final class SpeechService: Sendable {
             throw TTSError(.content, "\(request.engine) returned a WAV file with no samples for '\(excerpt(request.text))'")
         }
         try TextLimit.checkAnswer(audio, for: request)
+        try await admitWrite(bytes: wav.count, for: request)
         // The fsync'ed write takes milliseconds: off the two-thread cooperative pool, so other
         // tasks' answers are not held up behind it.
         // The index write may wait out another process's write lock: off the pool as well.

@@ -42,6 +42,8 @@ public struct Configuration: Sendable {
     // Operations: the local tier's budget (nil = unlimited) and the prices behind `stats`'s
     // money-saved estimate (0 = not shown).
     public var cacheMaxBytes: Int? = nil
+    /// TTS_CACHE_HARD_MAX_BYTES: never exceeded; nil = no hard limit.
+    public var cacheHardMaxBytes: Int? = nil
     public var pricePerCall: Double = 0
     public var pricePerAudioSecond: Double = 0
     /// The setting name → where its value came from.
@@ -142,6 +144,7 @@ public struct Configuration: Sendable {
             ?? storeURL.appendingPathComponent("tts.log")
 
         let cacheMaxBytes = try raw(.cacheMaxBytes).map { try parseByteSize($0, name: Setting.cacheMaxBytes.name) }
+        let cacheHardMaxBytes = try raw(.cacheHardMaxBytes).map { try parseByteSize($0, name: Setting.cacheHardMaxBytes.name) }
         let pricePerCall = try parsePrice(raw(.pricePerCall) ?? "0", name: Setting.pricePerCall.name)
         let pricePerAudioSecond = try parsePrice(raw(.pricePerAudioSecond) ?? "0", name: Setting.pricePerAudioSecond.name)
         let queueReclaimSeconds = try wholeNumber(.queueReclaim, default: 30, range: 1...86_400)
@@ -155,7 +158,7 @@ public struct Configuration: Sendable {
             geminiBaseURL: baseURL, geminiModel: raw(.geminiModel) ?? "gemini-3.8-flash-lite-tts",
             requestTimeoutSeconds: requestTimeoutSeconds, retryAttempts: retryAttempts, retryBaseMs: retryBaseMs,
             retryMaxDelaySeconds: retryMaxDelaySeconds, requestsPerMinute: requestsPerMinute, concurrency: concurrency,
-            logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, pricePerCall: pricePerCall,
+            logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, cacheHardMaxBytes: cacheHardMaxBytes, pricePerCall: pricePerCall,
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts

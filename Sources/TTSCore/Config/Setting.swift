@@ -62,6 +62,7 @@ public struct Setting: Sendable, Hashable {
     public static let logFile = Setting("TTS_LOG_FILE", default: "<store>/tts.log", "JSON-lines log file")
     // Operations (stats, eviction).
     public static let cacheMaxBytes = Setting("TTS_CACHE_MAX_BYTES", default: "unset (unlimited)", "Budget of the local tier (e.g. 2GiB): least recently used unpinned clips are evicted after each write")
+    public static let cacheHardMaxBytes = Setting("TTS_CACHE_HARD_MAX_BYTES", default: "unset (no hard limit)", "Hard limit of the local tier (e.g. 4GiB): unpinned clips are evicted to stay under it, and a write is refused when pinned clips leave no room")
     public static let pricePerCall = Setting("TTS_PRICE_PER_CALL", default: "0 (not shown)", "Price of one engine call, for the money-saved estimate of `stats`")
     public static let pricePerAudioSecond = Setting("TTS_PRICE_PER_AUDIO_SECOND", default: "0 (not shown)", "Price of one second of generated audio, for the money-saved estimate of `stats`")
 
@@ -70,7 +71,7 @@ public struct Setting: Sendable, Hashable {
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
         .retryMaxDelay, .rpm, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
-        .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond,
+        .cacheMaxBytes, .cacheHardMaxBytes, .pricePerCall, .pricePerAudioSecond,
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }

@@ -17,12 +17,23 @@ public final class CacheBudget: Sendable {
 
     private struct State {
         var maxBytes: Int?
+        var hardMaxBytes: Int?
         var estimate: Int?
         var evicting = false
+
+        /// What eviction keeps the tier under: the budget, or the hard limit when lower.
+        var effectiveMax: Int? { [maxBytes, hardMaxBytes].compactMap { $0 }.min() }
     }
 
-    public init(maxBytes: Int? = nil) {
-        state = Mutex(State(maxBytes: maxBytes))
+    public init(maxBytes: Int? = nil, hardMaxBytes: Int? = nil) {
+        state = Mutex(State(maxBytes: maxBytes, hardMaxBytes: hardMaxBytes))
+    }
+
+    /// TTS_CACHE_HARD_MAX_BYTES; nil: none. Eviction also keeps the tier under it, and
+    /// `SpeechService.admitWrite` refuses what pinned clips leave no room for.
+    public var hardMaxBytes: Int? {
+        get { state.withLock { $0.hardMaxBytes } }
+        set { state.withLock { $0.hardMaxBytes = newValue; $0.estimate = nil } }
     }
 
     /// nil: unlimited.
@@ -34,7 +45,7 @@ public final class CacheBudget: Sendable {
     /// Counts a write; returns the target to evict down to when an eviction is due now.
     func noteWrite(bytes: Int) -> Int? {
         state.withLock { state in
-            guard let max = state.maxBytes, !state.evicting else { return nil }
+            guard let max = state.effectiveMax, !state.evicting else { return nil }
             if let estimate = state.estimate {
                 state.estimate = estimate + bytes
                 guard estimate + bytes > max else { return nil }
@@ -121,6 +132,17 @@ public struct Evictor: Sendable {
 }
 
 extension SpeechService {
+    /// Before a write of `bytes`: refuses it when the hard limit leaves no room once every
+    /// unpinned clip is evicted, i.e. when pinned clips plus it exceed the limit. (Unpinned
+    /// clips never block a write: eviction makes room after it.)
+    func admitWrite(bytes: Int, for request: AudioRequest) async throws {
+        guard let hard = budget.hardMaxBytes else { return }
+        let index = self.index
+        let pinned = try await offPool { try index.pinnedBytes() }
+        guard pinned + bytes > hard else { return }
+        throw TTSError.store("'\(excerpt(request.text))' was not stored: pinned clips take \(pinned) bytes, and with this clip's \(bytes) the local tier would exceed TTS_CACHE_HARD_MAX_BYTES (\(hard)). Unpin clips (`unpin KEY`), remove some (`rm`), or raise the limit.")
+    }
+
     /// After a write: evicts when the running estimate says the budget is exceeded. Never
     /// fails the request that wrote; a failed eviction is logged and tried again later. The
     /// scan and deletions run off the cooperative pool; the request waits for them, so the

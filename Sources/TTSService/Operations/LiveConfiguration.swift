@@ -137,6 +137,7 @@ extension Configuration {
         case .logLevel: return logLevel.rawValue
         case .logFile: return logFileURL.path
         case .cacheMaxBytes: return cacheMaxBytes.map(String.init) ?? ""
+        case .cacheHardMaxBytes: return cacheHardMaxBytes.map(String.init) ?? ""
         case .pricePerCall: return Configuration.formatPrice(pricePerCall)
         case .pricePerAudioSecond: return Configuration.formatPrice(pricePerAudioSecond)
         default: return "(not shown: add it to Configuration.displayValue)"
