@@ -15,6 +15,8 @@ public struct Generation: Sendable {
     public let tier: Tier
     public let path: URL
     public let elapsedMs: Double
+    /// Set when a fallback engine answered because the requested one could not: its error.
+    public var fallbackFor: TTSError? = nil
 }
 
 /// Generate-or-fetch: the data path of DESIGN.md.

@@ -60,6 +60,48 @@ final class GeminiEndToEndTests: XCTestCase {
         }
     }
 
+    /// With the daily quota spent, every cached phrase still answers from the cache; only a
+    /// miss fails, with the quota error.
+    func testCachedPhrasesStillAnswerWhenTheDailyQuotaIsSpent() throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        let repl = try repl(server)
+        let phrases = ["Good morning.", "Your order has shipped.", "See you tomorrow."]
+        XCTAssertEqual(try repl.run([], stdin: phrases.map { "say \($0)" }.joined(separator: "\n") + "\n").status, 0)
+        server.inject(FaultSpec(.shape("per-day-429"), count: nil))
+        let cached = try repl.run(["--json"], stdin: phrases.map { "say \($0)" }.joined(separator: "\n") + "\n")
+        XCTAssertEqual(cached.status, 0, cached.stdout + cached.stderr)
+        XCTAssertEqual(cached.jsonLines.map { $0["tier"] as? String }, ["local", "local", "local"])
+        let miss = try repl.run(["say", "A phrase never asked for before."])
+        XCTAssertEqual(miss.status, 1)
+        XCTAssertTrue(miss.stderr.contains("daily quota"), miss.stderr)
+    }
+
+    /// TTS_FALLBACK_ENGINE=espeak answers a miss while Gemini cannot, marked as a fallback and
+    /// cached under espeak's own key; once Gemini is back the real voice is fetched.
+    func testFallbackEngineAnswersAMissDuringAnOutageAndTheRealVoiceLater() throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        var repl = try repl(server)
+        repl.environment["TTS_FALLBACK_ENGINE"] = "espeak"
+        // One spent-quota answer for each of the two requests during the outage (not retried).
+        server.inject(FaultSpec(.shape("per-day-429"), count: 2))
+        let outage = try repl.run(["--json", "say", "Please hold the line."])
+        XCTAssertEqual(outage.status, 0, outage.stdout + outage.stderr)
+        let answer = try XCTUnwrap(outage.jsonLines.first)
+        XCTAssertEqual(answer["fallback"] as? Bool, true, outage.stdout)
+        XCTAssertEqual(answer["engine"] as? String, "espeak")
+        XCTAssertTrue((answer["fallback_reason"] as? String ?? "").contains("quota"), outage.stdout)
+        let human = try repl.run(["say", "Please hold the line."])
+        XCTAssertTrue(human.stdout.contains("fallback"), human.stdout)
+
+        let back = try repl.run(["--json", "say", "Please hold the line."])
+        XCTAssertEqual(back.jsonLines.first?["engine"] as? String, "gemini", back.stdout + back.stderr)
+        XCTAssertEqual(back.jsonLines.first?["tier"] as? String, "engine")
+        XCTAssertNil(back.jsonLines.first?["fallback"] as? Bool)
+        XCTAssertEqual(try repl.run(["--json", "ls"]).jsonLines.count, 2, "the fallback clip and the real one, under their own keys")
+    }
+
     func testServerErrorsAreReportedWithStatusAndRequestAndNothingIsStored() throws {
         let server = try FakeGeminiServer()
         defer { server.stop() }

@@ -32,6 +32,8 @@ public struct Configuration: Sendable {
     public var requestsPerMinute: Int?
     /// Engine calls in flight at once.
     public var concurrency: Int
+    /// TTS_FALLBACK_ENGINE: answers misses while the requested engine cannot; nil = none.
+    public var fallbackEngine: String? = nil
     // Distributed pre-warming.
     /// How long a job may sit with a worker that stopped refreshing it before another takes it.
     public var queueReclaimSeconds: Int = 30
@@ -162,6 +164,12 @@ public struct Configuration: Sendable {
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts
+        if let fallback = raw(.fallbackEngine)?.trimmingCharacters(in: .whitespaces).lowercased(), !fallback.isEmpty, fallback != "off" {
+            guard ["espeak", "gemini"].contains(fallback) else {
+                throw TTSError.config("TTS_FALLBACK_ENGINE is '\(fallback)'; accepted: espeak, gemini or off")
+            }
+            configuration.fallbackEngine = fallback
+        }
         return configuration
     }
 

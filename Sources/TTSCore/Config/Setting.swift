@@ -54,6 +54,7 @@ public struct Setting: Sendable, Hashable {
     public static let retryBaseMs = Setting("TTS_RETRY_BASE_MS", default: "1000", "First backoff in milliseconds; doubles per retry with full jitter, capped at 30 s")
     public static let retryMaxDelay = Setting("TTS_RETRY_MAX_DELAY", default: "60", "Longest wait a 429 may ask for before the call fails fast, in seconds")
     public static let rpm = Setting("TTS_RPM", default: "unset (no budget)", "Engine requests per minute for the whole process (token bucket)")
+    public static let fallbackEngine = Setting("TTS_FALLBACK_ENGINE", default: "unset (no fallback)", "Engine that answers a miss while the requested one cannot (quota spent, API down), e.g. espeak; cached under its own key and marked as a fallback")
     public static let concurrency = Setting("TTS_CONCURRENCY", default: "4", "Engine calls in flight at once")
     // Distributed pre-warming (`prewarm --queue`, `worker`, `queue`).
     public static let queueReclaim = Setting("TTS_QUEUE_RECLAIM_S", default: "30", "Seconds a queued job may sit with a silent worker before another worker takes it over")
@@ -70,7 +71,7 @@ public struct Setting: Sendable, Hashable {
         .store, .engine, .voice, .language, .maxTextChars, .redisURL,
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
-        .retryMaxDelay, .rpm, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
+        .retryMaxDelay, .rpm, .fallbackEngine, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
         .cacheMaxBytes, .cacheHardMaxBytes, .pricePerCall, .pricePerAudioSecond,
     ]
 

@@ -134,6 +134,7 @@ extension Configuration {
         case .retryMaxDelay: return String(retryMaxDelaySeconds)
         case .rpm: return requestsPerMinute.map(String.init) ?? ""
         case .concurrency: return String(concurrency)
+        case .fallbackEngine: return fallbackEngine ?? ""
         case .logLevel: return logLevel.rawValue
         case .logFile: return logFileURL.path
         case .cacheMaxBytes: return cacheMaxBytes.map(String.init) ?? ""
