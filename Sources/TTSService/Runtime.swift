@@ -22,12 +22,13 @@ public final class Runtime: Sendable {
         do {
             try FileManager.default.createDirectory(at: configuration.storeURL, withIntermediateDirectories: true)
         } catch {
-            throw TTSError.store("cannot create the store folder \(configuration.storeURL.path): \(error.localizedDescription). Set TTS_STORE or --store to a writable folder.")
+            throw TTSError.store("cannot create the store folder \(configuration.storeURL.path): \(FileSystemReason.describe(error, path: configuration.storeURL.path)). Set TTS_STORE or --store to a writable folder.")
         }
         let logger = Logger(file: configuration.logFileURL, level: configuration.logLevel)
         self.logger = logger
         let metrics = ServiceMetrics()
-        let local = try LocalTier(layout: layout, budget: CacheBudget(maxBytes: configuration.cacheMaxBytes),
+        let local = try LocalTier(layout: layout, budget: CacheBudget(maxBytes: configuration.cacheMaxBytes,
+                                                                       hardMaxBytes: configuration.cacheHardMaxBytes),
                                   logger: logger, events: metrics)
 
         var engines = EngineRegistry()

@@ -75,7 +75,9 @@ final class Output: @unchecked Sendable {
         write(bytes: Array(text.utf8), to: stream)
     }
 
+    /// Every byte printed passes here, redacted of configured secrets (`Redactor`).
     func write(bytes: [UInt8], to stream: Stream) {
+        let bytes = Redactor.process.redact(utf8: bytes)
         writeLock.lock()
         defer { writeLock.unlock() }
         writeAll(bytes, to: stream.rawValue)

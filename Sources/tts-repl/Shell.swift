@@ -114,24 +114,27 @@ final class CommandRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var current: Task<Void, Never>?
     private var shuttingDown = false
-    /// Called for SIGINT with no command running in a script or one-shot run (graceful exit);
-    /// set once at start, before any signal can arrive.
-    nonisolated(unsafe) var onIdleInterrupt: (@Sendable () -> Void)?
+    /// Called for SIGINT in a script or one-shot run (graceful exit: the running command is
+    /// cancelled, work in flight drained); set once at start, before any signal can arrive.
+    nonisolated(unsafe) var onRunInterrupt: (@Sendable () -> Void)?
 
     init() {
         SignalRouter.shared.push(SIGINT) { [weak self] in self?.interrupt() }
     }
 
-    /// Cancels the running command; with none running, a script run ends with status 130.
+    /// Set by the interactive session before its first prompt: there Ctrl-C cancels the
+    /// running command and the REPL goes on.
+    nonisolated(unsafe) var isInteractive = false
+
+    /// At the interactive prompt: cancels the running command. In a script or one-shot run:
+    /// stops the run, with status 130 (the running command is cancelled on the way out, and the
+    /// lines after it never run), as the sqlite3 shell does.
     private func interrupt() {
-        lock.lock()
-        let task = current
-        lock.unlock()
-        if let task {
-            task.cancel()
-        } else if isatty(0) == 0 {
-            if let onIdleInterrupt { onIdleInterrupt() } else { exit(130) }
+        if !isInteractive {
+            if let onRunInterrupt { onRunInterrupt() } else { exit(130) }
+            return
         }
+        lock.withLock { current }?.cancel()
     }
 
     /// Blocks the calling thread for good once shutdown has begun (the process is about to exit).

@@ -6,8 +6,8 @@ import TTSConcurrency
 import TTSCore
 import TTSService
 
-/// Graceful exit on SIGTERM (at any time) and on SIGINT when no command runs in a script or
-/// one-shot run: the running command is cancelled and allowed to return, generations in flight
+/// Graceful exit on SIGTERM (at any time) and on SIGINT in a script or one-shot run: the
+/// running command is cancelled and allowed to return, generations in flight
 /// finish (their blobs and rows written, their Redis locks released), hit counts and shared
 /// counters are flushed, the index is closed, and the process exits with 128 + the signal.
 /// `exit` runs the line editor's atexit hook, which puts the terminal back.
@@ -25,7 +25,7 @@ enum Shutdown {
             guard once.first() else { return }
             finish(signal: signal, runner: runner, runtime: runtime)
         }
-        runner.onIdleInterrupt = { begin(SIGINT) }
+        runner.onRunInterrupt = { begin(SIGINT) }
         SignalRouter.shared.push(SIGTERM) { begin(SIGTERM) }
     }
 

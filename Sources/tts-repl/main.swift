@@ -13,11 +13,23 @@ enum ExitStatus {
 let version = "0.1.0"
 
 func runMain() -> Int32 {
+    // Errors before the arguments parse still answer in JSON when `--json` was asked for.
+    let earlyOutput = Output(json: CommandLine.arguments.dropFirst().contains("--json"))
+    // Swift's CommandLine.arguments repairs bytes that are not UTF-8; the raw argv is checked
+    // first so `say caf\xE9` is refused rather than spoken (and keyed) as `caf\u{FFFD}`.
+    for index in 1..<Int(CommandLine.argc) {
+        guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+        let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer)))
+        if let offset = UTF8Check.firstInvalidByte(in: bytes) {
+            earlyOutput.error(TTSError.validation("argument", UTF8Check.problem(in: "argument \(index)", bytes: bytes, at: offset)))
+            return ExitStatus.usage
+        }
+    }
     let invocation: Invocation
     do {
         invocation = try Invocation.parse(Array(CommandLine.arguments.dropFirst()))
     } catch let error as TTSError {
-        Output(json: false).error(error)
+        earlyOutput.error(error)
         return ExitStatus.usage
     } catch {
         return ExitStatus.usage
@@ -35,8 +47,16 @@ func runMain() -> Int32 {
     let runtime: Runtime
     let dotEnvURL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".env")
     let flags = invocation.settingFlags
+    // Every load (the first, and `config reload`) hands its secrets to the one redactor
+    // before anything can print or log them.
     let loadConfiguration: @Sendable () throws -> Configuration = {
-        try Configuration.load(flags: flags, environment: ProcessInfo.processInfo.environment, dotEnv: try DotEnv.load(dotEnvURL))
+        let configuration = try Configuration.load(flags: flags, environment: ProcessInfo.processInfo.environment,
+                                                   dotEnv: try DotEnv.load(dotEnvURL))
+        Redactor.process.add(secrets: configuration.secrets)
+        return configuration
+    }
+    if let url = flags[Setting.redisURL.name], Configuration.redisPassword(in: url) != nil {
+        output.notice("warning: a password given with --redis shows in `ps` and in shell history; set REDIS_URL in the environment or in .env instead")
     }
     var loadedConfiguration: Configuration?
     do {
@@ -74,6 +94,7 @@ func runMain() -> Int32 {
         return shell.lastErrorKind == .config ? ExitStatus.usage : ExitStatus.commandFailed
     }
     if isatty(0) == 1 && !invocation.json {
+        shell.runner.isInteractive = true
         let history = runtime.configuration.storeURL.appendingPathComponent("history")
         return InteractiveSession(shell: shell, output: output, historyFile: history).run()
     }
@@ -84,9 +105,18 @@ func runMain() -> Int32 {
 func runScript(_ shell: Shell, bail: Bool) -> Int32 {
     var failed = false
     var lineNumber = 0
-    while let line = readLine(strippingNewline: true) {
+    var input = ScriptInput()
+    while let line = input.next() {
         lineNumber += 1
-        switch shell.execute(line: line, lineNumber: lineNumber) {
+        let outcome: Shell.Outcome
+        switch line {
+        case .text(let text):
+            outcome = shell.execute(line: text, lineNumber: lineNumber)
+        case .invalid(let problem):
+            shell.output.error(TTSError.validation("line", problem), line: lineNumber)
+            outcome = .failed
+        }
+        switch outcome {
         case .succeeded: continue
         case .quit: return failed ? ExitStatus.commandFailed : ExitStatus.ok
         case .failed:

@@ -120,6 +120,29 @@ final class OperationsEndToEndTests: XCTestCase {
         XCTAssertEqual(groups.first?["clips"] as? Int, 2)
     }
 
+    /// TTS_CACHE_HARD_MAX_BYTES: a write that pinned clips leave no room for is refused with a
+    /// clear error (the store used to grow without bound); unpinned clips are evicted to fit.
+    func testHardLimitRefusesAWriteWhenPinnedClipsFillItAndEvictsUnpinnedOnes() throws {
+        var repl = try ReplProcess()
+        let first = try XCTUnwrap(try repl.run(["--json", "say", "the pinned phrase, which is the longer of the two by far"]).jsonLines.first)
+        let key = try XCTUnwrap(first["key"] as? String)
+        let bytes = try XCTUnwrap(first["bytes"] as? Int)
+        XCTAssertEqual(try repl.run(["pin", String(key.prefix(8))]).status, 0)
+        repl.environment["TTS_CACHE_HARD_MAX_BYTES"] = String(bytes + 1000)
+
+        let refused = try repl.run(["say", "a short one"])
+        XCTAssertEqual(refused.status, 1, refused.stdout)
+        XCTAssertTrue(refused.stderr.contains("TTS_CACHE_HARD_MAX_BYTES"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("pinned"), refused.stderr)
+        XCTAssertEqual(try repl.run(["--json", "ls"]).jsonLines.compactMap { $0["key"] as? String }, [key])
+
+        XCTAssertEqual(try repl.run(["unpin", String(key.prefix(8))]).status, 0)
+        let stored = try repl.run(["--json", "say", "a short one"])
+        XCTAssertEqual(stored.status, 0, stored.stderr)
+        let left = try repl.run(["--json", "ls"]).jsonLines.compactMap { $0["key"] as? String }
+        XCTAssertEqual(left, [stored.jsonLines.first?["key"] as? String], "the unpinned clip was evicted to stay under the limit")
+    }
+
     func testEvictionKeepsThePinnedClip() throws {
         let repl = try ReplProcess()
         let keep = try XCTUnwrap(try repl.run(["--json", "say", "pinned phrase"]).jsonLines.first?["key"] as? String)
@@ -219,6 +242,24 @@ final class OperationsEndToEndTests: XCTestCase {
         XCTAssertEqual(rows["TTS_MAX_TEXT_CHARS"]?["source"] as? String, "default")
         XCTAssertEqual(rows["GEMINI_API_KEY"]?["value"] as? String, "…wxyz")
         XCTAssertFalse(result.stdout.contains("VerySecret"))
+    }
+
+    /// No part of a Redis password is shown (it used to be its last four characters), and a
+    /// password on the command line, where `ps` shows it, draws one warning naming REDIS_URL.
+    func testConfigShowsNoPartOfThePasswordAndAFlagPasswordIsWarnedOnce() throws {
+        let repl = try ReplProcess()
+        let result = try repl.run(["--json", "--redis", "redis://app:hunter2secretZQXJ@127.0.0.1:1/0", "config"])
+        let rows = Dictionary(uniqueKeysWithValues: result.jsonLines.compactMap { row -> (String, [String: Any])? in
+            (row["setting"] as? String).map { ($0, row) }
+        })
+        XCTAssertEqual(rows["REDIS_URL"]?["value"] as? String, "redis://app:…@127.0.0.1:1/0")
+        for text in [result.stdout, result.stderr] { XCTAssertFalse(text.contains("ZQXJ"), text) }
+        let warnings = result.stderr.components(separatedBy: "password given with --redis")
+        XCTAssertEqual(warnings.count, 2, "one warning: \(result.stderr)")
+        XCTAssertTrue(result.stderr.contains("REDIS_URL"), result.stderr)
+        var quiet = repl
+        quiet.environment["REDIS_URL"] = "redis://app:hunter2secretZQXJ@127.0.0.1:1/0"
+        XCTAssertFalse(try quiet.run(["config"]).stderr.contains("password given with --redis"))
     }
 
     func testConfigReloadWithAnInvalidValueKeepsTheOldValueAndSaysWhy() throws {

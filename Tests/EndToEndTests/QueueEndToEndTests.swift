@@ -136,6 +136,43 @@ final class QueueEndToEndTests: XCTestCase {
         XCTAssertTrue(Set(generated).isSubset(of: expected))
     }
 
+    /// Entries no worker can read go to the dead stream; they used to be hidden there (the
+    /// worker said 0 dead, `queue dead` listed none) and `retry-dead` put them back in the queue.
+    func testUnreadableEntriesAreShownAsDeadWithTheReasonAndNotRequeued() throws {
+        let gemini = try FakeGeminiServer()
+        defer { gemini.stop() }
+        let repl = try machine(gemini)
+        XCTAssertEqual(try repl.run(["prewarm", try phraseFile(repl, ["A readable phrase."]), "--queue"]).status, 0)
+        let pool = RedisPool(url: try RedisURL(parsing: redisURL))
+        let malformed: [[String]] = [["text", "no key nor engine"], ["key", "not-hex", "text", "x", "engine", "espeak"],
+                                     ["garbage", "1"]]
+        let stream = prefix + "queue"
+        for fields in malformed {
+            let reply = try blocking { try await pool.command(["XADD", stream, "*"] + fields) }
+            XCTAssertNil(reply.errorMessage)
+        }
+        let worker = try repl.run(["--json", "worker", "--idle-exit", "1"], timeout: 60)
+        XCTAssertEqual(worker.status, 0, worker.stderr)
+        let summary = worker.jsonLines.last ?? [:]
+        XCTAssertEqual(summary["done"] as? Int, 1, worker.stdout)
+        XCTAssertEqual(summary["dead"] as? Int, 3, worker.stdout)
+
+        let dead = try repl.run(["--json", "queue", "dead"])
+        XCTAssertEqual(dead.jsonLines.count, 3, dead.stdout)
+        for entry in dead.jsonLines {
+            XCTAssertTrue((entry["error"] as? String ?? "").contains("could not be read"), dead.stdout)
+        }
+        let human = try repl.run(["queue", "dead"])
+        XCTAssertTrue(human.stdout.contains("could not be read"), human.stdout)
+
+        let retried = try repl.run(["--json", "queue", "retry-dead"])
+        XCTAssertEqual(retried.jsonLines.first?["requeued"] as? Int, 0, retried.stdout)
+        XCTAssertEqual(retried.jsonLines.first?["unreadable"] as? Int, 3, retried.stdout)
+        let queue = try counts(repl)
+        XCTAssertEqual(queue["pending"] as? Int, 0)
+        XCTAssertEqual(queue["dead"] as? Int, 3)
+    }
+
     func testAJobThatKeepsFailingLandsInDeadAndRetryDeadRequeuesIt() throws {
         let gemini = try FakeGeminiServer()
         defer { gemini.stop() }
@@ -256,12 +293,13 @@ final class SpawnedRepl {
     private let errURL: URL
     private var exitStatus: Int32?
 
-    init(_ repl: ReplProcess, _ arguments: [String]) throws {
+    /// `stdin`: a file the child reads as its input (a script); /dev/null when nil.
+    init(_ repl: ReplProcess, _ arguments: [String], stdin: URL? = nil) throws {
         let tag = UUID().uuidString.prefix(6)
         outURL = repl.workingDirectory.appendingPathComponent("spawn-\(tag).out")
         errURL = repl.workingDirectory.appendingPathComponent("spawn-\(tag).err")
         pid = try spawnRepl(arguments, environment: repl.environment) { [outURL, errURL] actions in
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, outURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             posix_spawn_file_actions_addopen(&actions, 2, errURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         }

@@ -61,7 +61,7 @@ struct ReplProcess {
 
     /// Runs to completion (bounded: a hung process is killed after `timeout` seconds).
     @discardableResult
-    func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 60) throws -> Result {
+    func run(_ arguments: [String], stdin: String? = nil, stdinBytes: Data? = nil, timeout: TimeInterval = 60) throws -> Result {
         let process = try launch(arguments)
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
@@ -70,7 +70,7 @@ struct ReplProcess {
         try process.run()
         let outData = DataCollector(out.fileHandleForReading)
         let errData = DataCollector(err.fileHandleForReading)
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        if let bytes = stdinBytes ?? stdin.map({ Data($0.utf8) }) { input.fileHandleForWriting.write(bytes) }
         try input.fileHandleForWriting.close()
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(10_000) }

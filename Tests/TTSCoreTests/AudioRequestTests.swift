@@ -47,22 +47,36 @@ final class AudioRequestTests: XCTestCase {
             let atLimit = String(repeating: "a", count: limit)
             XCTAssertEqual(try request(atLimit).normalized(maxTextCharacters: limit).text.count, limit)
             let message = assertInvalid(request(atLimit + "b"), limit: limit, field: "text")
-            XCTAssertTrue(message.contains("\(limit + 1) characters"), message)
-            XCTAssertTrue(message.contains("limit is \(limit)"), message)
+            XCTAssertTrue(message.contains("\(limit + 1) Unicode scalars"), message)
+            XCTAssertTrue(message.contains("limits are \(limit) scalars and \(4 * limit) UTF-8 bytes"), message)
         }
     }
 
-    func testTextLengthCountsCharactersNotBytesOrScalars() throws {
+    func testTextLengthCountsUnicodeScalars() throws {
         let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}"  // 1 character, 7 scalars, 25 bytes
-        let flag = "\u{1F1EF}\u{1F1F5}"                                               // 1 character, 2 scalars
-        XCTAssertEqual(try request(family).normalized(maxTextCharacters: 1).text.count, 1)
-        XCTAssertEqual(try request(flag + flag).normalized(maxTextCharacters: 2).text.count, 2)
-        assertInvalid(request(flag + flag + flag), limit: 2, field: "text")
-        // CJK: 3 bytes per character in UTF-8, one character each.
+        XCTAssertEqual(try request(family).normalized(maxTextCharacters: 7).text, family)
+        let message = assertInvalid(request(family), limit: 6, field: "text")
+        XCTAssertTrue(message.contains("7 Unicode scalars (25 UTF-8 bytes)"), message)
+        // CJK: 3 bytes per character in UTF-8, one scalar each.
         XCTAssertNoThrow(try request("\u{4F60}\u{597D}\u{4E16}\u{754C}").normalized(maxTextCharacters: 4))
         assertInvalid(request("\u{4F60}\u{597D}\u{4E16}\u{754C}!"), limit: 4, field: "text")
-        // A decomposed é is one character either way.
+        // A decomposed é is composed by NFC first: 4 scalars once normalized.
         XCTAssertNoThrow(try request("cafe\u{301}").normalized(maxTextCharacters: 4))
+    }
+
+    /// 10 MB of combining marks on one letter is one Character; it used to pass a limit of
+    /// 5000 and cost seconds of CPU, hundreds of MB and a 44 MB WAV. The raw byte count refuses
+    /// it before normalization (the message counts the raw input, not an NFC form).
+    func testCombiningMarkFloodIsRefusedByBytesBeforeNormalization() {
+        let flood = "a" + String(repeating: "\u{301}", count: 5_000_000)
+        let message = assertInvalid(request(flood), limit: 5000, field: "text")
+        XCTAssertTrue(message.contains("5000001 Unicode scalars (10000001 UTF-8 bytes)"), message)
+        XCTAssertTrue(message.contains("5000 scalars and 20000 UTF-8 bytes"), message)
+    }
+
+    func testStyleIsHeldToTheSameLimit() {
+        let message = assertInvalid(request(style: String(repeating: "slowly ", count: 10)), limit: 20, field: "style")
+        XCTAssertTrue(message.contains("style is"), message)
     }
 
     func testTextLengthIsCountedAfterNormalization() throws {
@@ -238,7 +252,7 @@ final class AudioRequestKeySafetyTests: XCTestCase {
     // MARK: ASCII shortcuts
 
     /// The shortcuts that skip Unicode property look-ups for printable ASCII (trimming, control
-    /// characters, Character count) answer as the general definitions do, on random strings
+    /// characters) answer as the general definitions do, on random strings
     /// that are mostly ASCII with whitespace, controls, CR LF and combining marks mixed in.
     func testASCIIShortcutsMatchTheGeneralDefinitions() {
         var rng = SeededGenerator(seed: 0xA5C12)
@@ -259,7 +273,6 @@ final class AudioRequestKeySafetyTests: XCTestCase {
             }()
             XCTAssertEqual(Array(text.trimmingWhitespace().unicodeScalars), trimmed, label)
             XCTAssertEqual(text.containsControlCharacter, scalars.contains { $0.properties.generalCategory == .control }, label)
-            XCTAssertEqual(text.characterCount, text.count, label)
         }
     }
 }

@@ -48,6 +48,33 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(third.tier, .local, "a Redis hit fills the local tier")
     }
 
+    /// A prewarm whose phrases are all cached locally publishes the ones Redis lacks, as a
+    /// `say` of each would (it used to publish none).
+    func testAllCachedPrewarmPublishesTheClipsRedisLacks() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url))
+        let texts = ["first cached phrase", "second cached phrase", "third cached phrase"]
+        var keys: [RequestKey] = []
+        for text in texts { keys.append(try await a.service.generateOrFetch(a.request(text)).clip.key) }
+        for key in keys.prefix(2) { _ = await a.service.shared.remove(key) }  // Redis lost two of them
+        for key in keys.prefix(2) {
+            let present = try await a.service.shared.redisHasClip(key)
+            XCTAssertEqual(present, false)
+        }
+        let list = PhraseList.parse(Data((texts.joined(separator: "\n") + "\n").utf8), format: .text, source: "list")
+        let summary = try await Prewarmer(service: a.service).run(list, defaults: AudioRequest(text: "", engine: "tone", model: ""))
+        XCTAssertEqual(summary.cached, 3)
+        XCTAssertEqual(summary.generated, 0)
+        XCTAssertEqual(a.tone.calls, 3, "no engine call for cached phrases")
+        for key in keys {
+            let present = try await a.service.shared.redisHasClip(key)
+            XCTAssertEqual(present, true, "\(key.short) is in Redis after the prewarm")
+        }
+        let b = try ServiceFixture(shared: sharedTier(url))
+        let served = try await b.service.generateOrFetch(b.request(texts[0]))
+        XCTAssertEqual(served.tier, .redis)
+    }
+
     /// The Redis hit names the blob before its fsync (Redis still has the bytes): the row says
     /// so until the sync queue has flushed it.
     func testARedisHitsBlobIsMarkedDurableOnceFlushed() async throws {

@@ -86,6 +86,25 @@ final class SpeechServiceTests: XCTestCase {
         XCTAssertEqual(try f.service.local.index.count(ClipFilter()), 0)
     }
 
+    /// "hi" cannot need a minute of audio: an answer far longer than its text is refused as
+    /// content and nothing is stored; an answer within the bound is kept.
+    func testAnswerFarLongerThanItsTextIsNotStored() async throws {
+        let f = try ServiceFixture()
+        f.tone.answer = { _ in WAVAudio(format: PCMFormat(sampleRate: 8000), pcm: Data(count: 8000 * 2 * 60)).encoded() }
+        do {
+            _ = try await f.service.generateOrFetch(f.request("hi"))
+            XCTFail("a 60 s answer for 'hi' must not be stored")
+        } catch let error as TTSError {
+            XCTAssertEqual(error.kind, .content)
+            XCTAssertTrue(error.message.contains("60 s of audio for a text of 2 Unicode scalars"), error.message)
+        }
+        XCTAssertEqual(f.files(), [])
+        XCTAssertEqual(try f.service.local.count(matching: ClipFilter()), 0)
+        f.tone.answer = { _ in WAVAudio(format: PCMFormat(sampleRate: 8000), pcm: Data(count: 8000 * 2 * 11)).encoded() }
+        let kept = try await f.service.generateOrFetch(f.request("hi"))
+        XCTAssertEqual(kept.tier, .engine)
+    }
+
     func testRowWhoseBlobVanishedIsRegenerated() async throws {
         let f = try ServiceFixture()
         let first = try await f.service.generateOrFetch(f.request("fragile"))

@@ -132,6 +132,39 @@ final class RedisJobQueueTests: RedisServerTestCase {
         XCTAssertEqual(again.first?.request, request("doomed"))
     }
 
+    /// An unreadable entry is buried with its reason, counted for the worker, listed by
+    /// `deadEntries`, and left dead by `retryDead`, which still requeues the readable job after it.
+    func testUnreadableEntriesAreListedWithTheReasonAndNeverRequeued() async throws {
+        let queue = try makeQueue()
+        try await queue.prepare()
+        for fields in [["text", "orphan"], ["key", String(repeating: "z", count: 64), "text", "t", "engine", "espeak"]] {
+            let reply = try await queue.client.command(["XADD", queue.streamKey, "*"] + fields, routing: queue.streamKey)
+            XCTAssertNil(reply.errorMessage)
+        }
+        _ = try await enqueue(queue, ["readable"])
+        let jobs = try await queue.read(consumer: "w", count: 10, block: .milliseconds(100))
+        XCTAssertEqual(jobs.map(\.request.text), ["readable"])
+        XCTAssertEqual(queue.takeUnreadableCount(), 2)
+        XCTAssertEqual(queue.takeUnreadableCount(), 0, "taken once")
+        _ = try await queue.fail(jobs[0], error: "boom", maxAttempts: 1)
+
+        let entries = try await queue.deadEntries()
+        XCTAssertEqual(entries.count, 3)
+        XCTAssertEqual(entries.filter { $0.job == nil }.map(\.text), ["orphan", "t"])
+        XCTAssertTrue(entries.filter { $0.job == nil }.allSatisfy { $0.error.contains("could not be read") })
+        XCTAssertEqual(entries.compactMap(\.job).map(\.lastError), ["boom"])
+
+        let result = try await queue.retryDead()
+        XCTAssertEqual(result.requeued, 1)
+        XCTAssertEqual(result.unreadable, 2)
+        let counts = try await queue.counts()
+        XCTAssertEqual(counts.waiting, 1)
+        XCTAssertEqual(counts.dead, 2)
+        let again = try await queue.retryDead()
+        XCTAssertEqual(again.requeued, 0, "unreadable entries are never requeued")
+        XCTAssertEqual(again.unreadable, 2)
+    }
+
     func testARequeuedDeadJobWhoseRequestWasQueuedAgainIsNotQueuedTwice() async throws {
         let queue = try makeQueue()
         _ = try await enqueue(queue, ["twice"])

@@ -14,6 +14,10 @@ public struct PCMFormat: Sendable, Hashable, Codable {
 
     public var bytesPerFrame: Int { channels * bitsPerSample / 8 }
     public var byteRate: Int { sampleRate * bytesPerFrame }
+
+    /// What a stored clip may have: anything outside is a broken or hostile header, not audio.
+    public static let plausibleSampleRates = 1000...384_000
+    public static let plausibleChannelCounts = 1...8
 }
 
 /// A clip's audio: PCM samples and their format, read from or written as a WAV file.
@@ -100,8 +104,8 @@ public struct WAVAudio: Sendable, Equatable {
                 // 0xFFFE is WAVE_FORMAT_EXTENSIBLE; its sub-format is at offset 24 of the chunk.
                 let isPCM = tag == 1 || (tag == 0xFFFE && size >= 26 && bytes.readLE16(at: body + 24) == 1)
                 guard isPCM else { throw bad("format tag \(tag) is not linear PCM") }
-                guard (1...8).contains(channels) else { throw bad("\(channels) channels") }
-                guard (1000...384_000).contains(rate) else { throw bad("sample rate \(rate) Hz") }
+                guard PCMFormat.plausibleChannelCounts.contains(channels) else { throw bad("\(channels) channels") }
+                guard PCMFormat.plausibleSampleRates.contains(rate) else { throw bad("sample rate \(rate) Hz") }
                 guard [8, 16, 24, 32].contains(bits) else { throw bad("\(bits) bits per sample") }
                 format = PCMFormat(sampleRate: rate, channels: channels, bitsPerSample: bits)
             case "data":

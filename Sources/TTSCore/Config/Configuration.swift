@@ -32,6 +32,8 @@ public struct Configuration: Sendable {
     public var requestsPerMinute: Int?
     /// Engine calls in flight at once.
     public var concurrency: Int
+    /// TTS_FALLBACK_ENGINE: answers misses while the requested engine cannot; nil = none.
+    public var fallbackEngine: String? = nil
     // Distributed pre-warming.
     /// How long a job may sit with a worker that stopped refreshing it before another takes it.
     public var queueReclaimSeconds: Int = 30
@@ -42,6 +44,8 @@ public struct Configuration: Sendable {
     // Operations: the local tier's budget (nil = unlimited) and the prices behind `stats`'s
     // money-saved estimate (0 = not shown).
     public var cacheMaxBytes: Int? = nil
+    /// TTS_CACHE_HARD_MAX_BYTES: never exceeded; nil = no hard limit.
+    public var cacheHardMaxBytes: Int? = nil
     public var pricePerCall: Double = 0
     public var pricePerAudioSecond: Double = 0
     // Serving over HTTP: the listen address as given (parsed by `serve`) and the client tokens.
@@ -147,6 +151,7 @@ public struct Configuration: Sendable {
             ?? storeURL.appendingPathComponent("tts.log")
 
         let cacheMaxBytes = try raw(.cacheMaxBytes).map { try parseByteSize($0, name: Setting.cacheMaxBytes.name) }
+        let cacheHardMaxBytes = try raw(.cacheHardMaxBytes).map { try parseByteSize($0, name: Setting.cacheHardMaxBytes.name) }
         let pricePerCall = try parsePrice(raw(.pricePerCall) ?? "0", name: Setting.pricePerCall.name)
         let pricePerAudioSecond = try parsePrice(raw(.pricePerAudioSecond) ?? "0", name: Setting.pricePerAudioSecond.name)
         let queueReclaimSeconds = try wholeNumber(.queueReclaim, default: 30, range: 1...86_400)
@@ -164,13 +169,19 @@ public struct Configuration: Sendable {
             geminiBaseURL: baseURL, geminiModel: raw(.geminiModel) ?? "gemini-3.8-flash-lite-tts",
             requestTimeoutSeconds: requestTimeoutSeconds, retryAttempts: retryAttempts, retryBaseMs: retryBaseMs,
             retryMaxDelaySeconds: retryMaxDelaySeconds, requestsPerMinute: requestsPerMinute, concurrency: concurrency,
-            logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, pricePerCall: pricePerCall,
+            logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, cacheHardMaxBytes: cacheHardMaxBytes, pricePerCall: pricePerCall,
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts
         configuration.serveListen = serveListen
         configuration.serveTokens = serveTokens
         configuration.openAIVoiceMap = try parseVoiceMap(raw(.openAIVoiceMap) ?? "", name: Setting.openAIVoiceMap.name)
+        if let fallback = raw(.fallbackEngine)?.trimmingCharacters(in: .whitespaces).lowercased(), !fallback.isEmpty, fallback != "off" {
+            guard ["espeak", "gemini"].contains(fallback) else {
+                throw TTSError.config("TTS_FALLBACK_ENGINE is '\(fallback)'; accepted: espeak, gemini or off")
+            }
+            configuration.fallbackEngine = fallback
+        }
         return configuration
     }
 
@@ -243,6 +254,33 @@ public struct Configuration: Sendable {
         if path == "~" { return home.path }
         if path.hasPrefix("~/") { return home.path + path.dropFirst(1) }
         return path
+    }
+
+    /// Every secret this configuration holds, for `Redactor`: the API keys, the serve tokens and
+    /// the Redis password (as written in the URL and percent-decoded).
+    public var secrets: [String] {
+        var list = geminiAPIKeys + serveTokens
+        if let password = redisURL.flatMap(Configuration.redisPassword(in:)) {
+            list.append(password)
+            if let decoded = password.removingPercentEncoding { list.append(decoded) }
+        }
+        return list
+    }
+
+    /// The password in a Redis URL: `redis://user:pass@host` or `…?password=pass`; nil when
+    /// there is none.
+    public static func redisPassword(in url: String) -> String? {
+        if let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
+           let colon = url[scheme.upperBound..<at].firstIndex(of: ":") {
+            let password = String(url[url.index(after: colon)..<at])
+            if !password.isEmpty { return password }
+        }
+        if let range = url.range(of: "password=") {
+            let end = url[range.upperBound...].firstIndex(of: "&") ?? url.endIndex
+            let password = String(url[range.upperBound..<end])
+            if !password.isEmpty { return password }
+        }
+        return nil
     }
 
     /// Shows a secret as its last four characters, for `config` and diagnostics; a short one

@@ -40,12 +40,12 @@ public struct Setting: Sendable, Hashable {
     public static let engine = Setting("TTS_ENGINE", flag: "--engine", default: "gemini when GEMINI_API_KEY is set, else espeak", "Speech engine: espeak or gemini")
     public static let voice = Setting("TTS_VOICE", flag: "--voice", default: "engine default (Kore; espeak: from the language)", "Voice name as the engine knows it")
     public static let language = Setting("TTS_LANGUAGE", flag: "--lang", default: "unset (engine decides; espeak: en-us)", "BCP-47 language tag, e.g. en-US")
-    public static let maxTextChars = Setting("TTS_MAX_TEXT_CHARS", default: "5000", "Longest text accepted, in characters")
+    public static let maxTextChars = Setting("TTS_MAX_TEXT_CHARS", default: "5000", "Longest text accepted, in Unicode scalars (and 4 UTF-8 bytes per scalar before normalization)")
     public static let redisURL = Setting("REDIS_URL", flag: "--redis", default: "redis://127.0.0.1:6379 (used when reachable)", "Shared tier: redis://[user:pass@]host[:port][/db], unix:///path?db=N, redis+cluster://host:port[,host:port…] (Redis Cluster), or off")
     public static let redisPrefix = Setting("TTS_REDIS_PREFIX", default: "tts:", "Prefix of every Redis key, so teams can share a server")
     public static let redisAudio = Setting("TTS_REDIS_AUDIO", default: "on", "Share WAV bytes through Redis (on/off), not only metadata")
     public static let redisAudioMaxBytes = Setting("TTS_REDIS_AUDIO_MAX_BYTES", default: "4MiB", "Largest clip whose bytes are shared through Redis")
-    public static let redisTTL = Setting("TTS_REDIS_TTL", default: "30d", "Expiry of Redis entries, refreshed on a hit (e.g. 30d, 12h, 3600)")
+    public static let redisTTL = Setting("TTS_REDIS_TTL", default: "30d", "Expiry of Redis entries, refreshed on a hit (e.g. 30d, 12h, 3600); 0 = never expire")
     public static let geminiAPIKey = Setting("GEMINI_API_KEY", default: "unset", "Gemini API key; several keys separated by commas rotate", secret: true)
     public static let geminiBaseURL = Setting("GEMINI_BASE_URL", default: "https://generativelanguage.googleapis.com", "Gemini endpoint (fake-gemini for tests and demos)")
     public static let geminiModel = Setting("GEMINI_MODEL", default: "gemini-3.8-flash-lite-tts", "Gemini TTS model")
@@ -54,6 +54,7 @@ public struct Setting: Sendable, Hashable {
     public static let retryBaseMs = Setting("TTS_RETRY_BASE_MS", default: "1000", "First backoff in milliseconds; doubles per retry with full jitter, capped at 30 s")
     public static let retryMaxDelay = Setting("TTS_RETRY_MAX_DELAY", default: "60", "Longest wait a 429 may ask for before the call fails fast, in seconds")
     public static let rpm = Setting("TTS_RPM", default: "unset (no budget)", "Engine requests per minute for the whole process (token bucket)")
+    public static let fallbackEngine = Setting("TTS_FALLBACK_ENGINE", default: "unset (no fallback)", "Engine that answers a miss while the requested one cannot (quota spent, API down), e.g. espeak; cached under its own key and marked as a fallback")
     public static let concurrency = Setting("TTS_CONCURRENCY", default: "4", "Engine calls in flight at once")
     // Distributed pre-warming (`prewarm --queue`, `worker`, `queue`).
     public static let queueReclaim = Setting("TTS_QUEUE_RECLAIM_S", default: "30", "Seconds a queued job may sit with a silent worker before another worker takes it over")
@@ -62,6 +63,7 @@ public struct Setting: Sendable, Hashable {
     public static let logFile = Setting("TTS_LOG_FILE", default: "<store>/tts.log", "JSON-lines log file")
     // Operations (stats, eviction).
     public static let cacheMaxBytes = Setting("TTS_CACHE_MAX_BYTES", default: "unset (unlimited)", "Budget of the local tier (e.g. 2GiB): least recently used unpinned clips are evicted after each write")
+    public static let cacheHardMaxBytes = Setting("TTS_CACHE_HARD_MAX_BYTES", default: "unset (no hard limit)", "Hard limit of the local tier (e.g. 4GiB): unpinned clips are evicted to stay under it, and a write is refused when pinned clips leave no room")
     public static let pricePerCall = Setting("TTS_PRICE_PER_CALL", default: "0 (not shown)", "Price of one engine call, for the money-saved estimate of `stats`")
     public static let pricePerAudioSecond = Setting("TTS_PRICE_PER_AUDIO_SECOND", default: "0 (not shown)", "Price of one second of generated audio, for the money-saved estimate of `stats`")
     // The OpenAI-compatible endpoint (`serve`).
@@ -75,8 +77,8 @@ public struct Setting: Sendable, Hashable {
         .store, .engine, .voice, .language, .maxTextChars, .redisURL,
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
-        .retryMaxDelay, .rpm, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
-        .cacheMaxBytes, .pricePerCall, .pricePerAudioSecond, .serveListen, .serveTokens,
+        .retryMaxDelay, .rpm, .fallbackEngine, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,
+        .cacheMaxBytes, .cacheHardMaxBytes, .pricePerCall, .pricePerAudioSecond, .serveListen, .serveTokens,
         .openAIVoiceMap,
     ]
 

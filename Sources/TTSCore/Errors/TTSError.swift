@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one error family of tts-repl.
 ///
 /// A caller switches on `kind` to decide what to do (retry, fix the input, fix the key, check
@@ -57,6 +59,10 @@ public struct TTSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The text a person reads for any error: a `TTSError`'s message, else the error's description.
     public static func message(of error: any Error) -> String {
-        (error as? TTSError)?.message ?? "\(error)"
+        if let error = error as? TTSError { return error.message }
+        // Foundation's file errors print as "NSCocoaErrorDomain error 512": say the reason.
+        let domain = (error as NSError).domain
+        if domain == NSCocoaErrorDomain || domain == NSPOSIXErrorDomain { return FileSystemReason.describe(error) }
+        return "\(error)"
     }
 }

@@ -26,8 +26,12 @@ public final class Logger: @unchecked Sendable {
 
     /// Opens (creating) the log file; a log that cannot be opened disables logging rather than
     /// failing the command, and `openError` says why.
-    public init(file: URL?, level: LogLevel) {
+    /// Removes configured secrets from every line (a service's error text may quote a key).
+    private let redactor: Redactor
+
+    public init(file: URL?, level: LogLevel, redactor: Redactor = .process) {
         self.level = level
+        self.redactor = redactor
         var handle: FileHandle?
         var openError: String?
         if let file {
@@ -39,7 +43,7 @@ public final class Logger: @unchecked Sendable {
                 handle = try FileHandle(forWritingTo: file)
                 try handle?.seekToEnd()
             } catch {
-                openError = "cannot open log file \(file.path): \(error.localizedDescription)"
+                openError = "cannot open log file \(file.path): \(FileSystemReason.describe(error, path: file.path))"
             }
         }
         self.handle = handle
@@ -54,8 +58,8 @@ public final class Logger: @unchecked Sendable {
     public func log(_ level: LogLevel, _ event: String, _ fields: [(String, JSONValue)] = []) {
         guard let handle, level >= minimumLevel else { return }
         let timestamp = Date().timeIntervalSince1970
-        let line = JSONValue.object([("ts", .double((timestamp * 1000).rounded() / 1000)), ("level", .string(level.rawValue)),
-                                     ("event", .string(event))] + fields).serialized() + "\n"
+        let line = redactor.redact(JSONValue.object([("ts", .double((timestamp * 1000).rounded() / 1000)), ("level", .string(level.rawValue)),
+                                                     ("event", .string(event))] + fields).serialized()) + "\n"
         writeLock.lock()
         defer { writeLock.unlock() }
         try? handle.write(contentsOf: Data(line.utf8))

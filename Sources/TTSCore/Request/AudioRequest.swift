@@ -37,8 +37,9 @@ public struct AudioRequest: Sendable, Hashable, Codable {
     /// Validates the request and returns it with its text normalized.
     ///
     /// Throws a validation error naming the field and what is accepted: empty or
-    /// whitespace-only text, text longer than `maxTextCharacters` (counted after
-    /// normalization, in characters), a language tag that is not well-formed BCP-47, an
+    /// whitespace-only text, text or style longer than `maxTextCharacters` Unicode scalars
+    /// (counted after normalization) or four UTF-8 bytes per scalar (counted before, so an
+    /// oversized input costs no normalization work; see `TextLimit`), a language tag that is not well-formed BCP-47, an
     /// engine, model or voice with a control character, or a speaker without a name or voice
     /// or with ':' or ',' in either.
     ///
@@ -46,6 +47,9 @@ public struct AudioRequest: Sendable, Hashable, Codable {
     /// U+001F and speakers with ':' and ',', so a field carrying one of them could make two
     /// different requests share a key, and one be served the other's audio.
     public func normalized(maxTextCharacters: Int) throws -> AudioRequest {
+        let limit = TextLimit(maxScalars: maxTextCharacters)
+        try limit.checkRaw(text, field: "text")
+        try limit.checkRaw(style, field: "style")
         var copy = self
         copy.text = TextNormalizer.normalize(text)
         copy.voice = voice.trimmingWhitespace()
@@ -59,10 +63,8 @@ public struct AudioRequest: Sendable, Hashable, Codable {
         if copy.text.isEmpty {
             throw TTSError.validation("text", "text is empty: give the words to speak, e.g. `say Hello world`")
         }
-        let length = copy.text.characterCount
-        if length > maxTextCharacters {
-            throw TTSError.validation("text", "text is \(length) characters long; the limit is \(maxTextCharacters) (TTS_MAX_TEXT_CHARS). Split it into shorter clips.")
-        }
+        try limit.checkNormalized(copy.text, field: "text")
+        try limit.checkNormalized(copy.style, field: "style")
         if !copy.language.isEmpty && !LanguageTag.isWellFormed(copy.language) {
             throw TTSError.validation("language", "language '\(copy.language)' is not a well-formed BCP-47 tag: use a code such as en-US, de-DE, pt-BR or ja")
         }
@@ -114,11 +116,6 @@ extension String {
     /// Character per byte (the only ASCII pair that forms one Character is CR LF).
     var isPrintableASCII: Bool {
         utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
-    }
-
-    /// `count`, without walking grapheme clusters for printable ASCII text.
-    var characterCount: Int {
-        isPrintableASCII ? utf8.count : count
     }
 
     var containsControlCharacter: Bool {

@@ -88,8 +88,18 @@ enum GeminiAnswer {
         guard let bytes = Data(base64Encoded: inline.data ?? "") else {
             return fail(.api, "its audio is not valid base64", .retry(after: nil))
         }
+        // An answer in a format this program cannot read is not audio it can store: wrapping
+        // MP3 or Opus bytes as PCM would cache noise for good. Not retried: the same request
+        // gets the same format.
+        let mimeType = inline.mimeType ?? ""
+        func unusable(_ why: String) -> Result<Data, AttemptFailure> {
+            fail(.content, "its audio has mimeType \"\(mimeType)\", \(why); it was not stored nor retried. tts-repl reads audio/L16 PCM and audio/wav: check GEMINI_MODEL", .stop)
+        }
+        let base = mimeType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let isWAV = wavTypes.contains(base)
+        guard isWAV || pcmTypes.contains(base) else { return unusable("a format tts-repl cannot read") }
         // 3.8 models answer with a complete WAV file: keep it as it is once it reads as one.
-        if bytes.starts(with: Array("RIFF".utf8)) {
+        if isWAV || bytes.starts(with: Array("RIFF".utf8)) {
             do {
                 _ = try WAVAudio.decode(bytes)
                 return .success(bytes)
@@ -99,24 +109,36 @@ enum GeminiAnswer {
                 return fail(.api, "its WAV audio is unusable", .retry(after: nil))
             }
         }
-        let format = pcmFormat(mimeType: inline.mimeType ?? "")
+        guard let format = pcmFormat(mimeType: mimeType) else {
+            return unusable("whose rate or channels no audio has")
+        }
         guard bytes.count % format.bytesPerFrame == 0 else {
             return fail(.api, "its \(bytes.count) bytes of PCM are not whole \(format.bytesPerFrame)-byte frames", .retry(after: nil))
         }
         return .success(WAVAudio(format: format, pcm: bytes).encoded())
     }
 
+    /// The mime types Gemini labels its audio with: raw 16-bit PCM, or a whole WAV file.
+    private static let pcmTypes: Set<String> = ["audio/l16", "audio/pcm"]
+    private static let wavTypes: Set<String> = ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"]
+
     /// Reads `rate=` and `channels=` from a mime type such as `audio/L16;codec=pcm;rate=24000`
-    /// or `audio/l16; rate=24000; channels=1`; Gemini's 24 kHz mono when absent.
-    static func pcmFormat(mimeType: String) -> PCMFormat {
+    /// or `audio/l16; rate=24000; channels=1`; Gemini's 24 kHz mono when absent. nil when a
+    /// value is not a number or outside what a WAV file may hold (1–384 kHz, 1–8 channels), so
+    /// `rate=0` is refused rather than read as the default.
+    static func pcmFormat(mimeType: String) -> PCMFormat? {
         var rate = 24_000
         var channels = 1
         for parameter in mimeType.split(separator: ";").dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2, let value = Int(pair[1]), value > 0 else { continue }
+            guard pair.count == 2 else { continue }
             switch pair[0].lowercased() {
-            case "rate": rate = value
-            case "channels": channels = value
+            case "rate":
+                guard let value = Int(pair[1]), PCMFormat.plausibleSampleRates.contains(value) else { return nil }
+                rate = value
+            case "channels":
+                guard let value = Int(pair[1]), PCMFormat.plausibleChannelCounts.contains(value) else { return nil }
+                channels = value
             default: break
             }
         }

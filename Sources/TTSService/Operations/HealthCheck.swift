@@ -36,8 +36,12 @@ public struct HealthReport: Sendable {
     /// The report when the store could not even be opened (a damaged index, a file where a
     /// folder should be): that is the failure to report.
     public static func storeUnusable(_ error: TTSError, store: URL) -> HealthReport {
-        HealthReport(items: [HealthItem("store", .fail, error.message,
-                                        fix: "Move \(store.path) aside (or fix what the message names) and run again; tts-repl creates a fresh store.")])
+        // A damaged index is one file: the blobs beside it are fine and stay.
+        let index = StoreLayout(root: store).indexURL.path
+        let fix = error.message.contains(index)
+            ? "Only the index is affected: stop other tts-repl processes and move \(index) (with its -wal and -shm files) aside; tts-repl creates a fresh index and keeps the blobs."
+            : "Move \(store.path) aside (or fix what the message names) and run again; tts-repl creates a fresh store."
+        return HealthReport(items: [HealthItem("store", .fail, error.message, fix: fix)])
     }
 }
 
@@ -100,7 +104,7 @@ public struct HealthCheck: Sendable {
                               fix: "Stop other tts-repl processes, copy \(index.url.path) aside, and run `verify --repair`; if that fails, move the index aside and the cache starts empty (blobs are re-indexed as clips are asked for again).",
                               fields: fields + [("findings", .array(findings.prefix(20).map { .string($0) }))])
         } catch {
-            return HealthItem("index", .fail, "\(error)", fix: "Move \(index.url.path) aside; tts-repl creates a fresh index.")
+            return HealthItem("index", .fail, TTSError.message(of: error), fix: "Move \(index.url.path) aside; tts-repl creates a fresh index.")
         }
     }
 

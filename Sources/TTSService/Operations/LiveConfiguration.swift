@@ -112,7 +112,8 @@ public final class LiveConfiguration: Sendable {
 }
 
 extension Configuration {
-    /// The value of a setting as `config` shows it; secrets as their last four characters.
+    /// The value of a setting as `config` shows it; API keys as their last four characters,
+    /// passwords not at all.
     public func displayValue(of setting: Setting) -> String {
         switch setting {
         case .store: return storeURL.path
@@ -134,9 +135,11 @@ extension Configuration {
         case .retryMaxDelay: return String(retryMaxDelaySeconds)
         case .rpm: return requestsPerMinute.map(String.init) ?? ""
         case .concurrency: return String(concurrency)
+        case .fallbackEngine: return fallbackEngine ?? ""
         case .logLevel: return logLevel.rawValue
         case .logFile: return logFileURL.path
         case .cacheMaxBytes: return cacheMaxBytes.map(String.init) ?? ""
+        case .cacheHardMaxBytes: return cacheHardMaxBytes.map(String.init) ?? ""
         case .pricePerCall: return Configuration.formatPrice(pricePerCall)
         case .pricePerAudioSecond: return Configuration.formatPrice(pricePerAudioSecond)
         case .serveListen: return serveListen
@@ -150,19 +153,17 @@ extension Configuration {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 
-    /// `redis://user:secret@host` → `redis://user:…cret@host` (also `password=` in a query).
+    /// `redis://user:secret@host` → `redis://user:…@host` (also `password=` in a query): no
+    /// part of a password is shown, since unlike an API key it is often short.
     static func redactURL(_ url: String) -> String {
         var text = url
-        if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@") {
-            let credentials = text[scheme.upperBound..<at]
-            if let colon = credentials.firstIndex(of: ":") {
-                let password = String(credentials[credentials.index(after: colon)...])
-                text.replaceSubrange(text.index(after: colon)..<at, with: redact(password))
-            }
+        if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@"),
+           let colon = text[scheme.upperBound..<at].firstIndex(of: ":") {
+            text.replaceSubrange(text.index(after: colon)..<at, with: "…")
         }
         if let range = text.range(of: "password=") {
             let end = text[range.upperBound...].firstIndex(of: "&") ?? text.endIndex
-            text.replaceSubrange(range.upperBound..<end, with: redact(String(text[range.upperBound..<end])))
+            text.replaceSubrange(range.upperBound..<end, with: "…")
         }
         return text
     }

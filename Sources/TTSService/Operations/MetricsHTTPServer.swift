@@ -5,8 +5,9 @@ import TTSCore
 
 /// A minimal HTTP/1.1 responder for Prometheus scrapes: `GET /metrics` on 127.0.0.1.
 ///
-/// One dedicated thread accepts and answers one connection at a time (a scrape every few
-/// seconds needs no more); every answer closes its connection. `TCP_NODELAY` is set so a
+/// One dedicated thread accepts; each connection is answered on a thread of its own, so an
+/// idle client (which gets 2 s to send its request) never holds up a scrape; every answer
+/// closes its connection. `TCP_NODELAY` is set so a
 /// response is never held back by Nagle's algorithm. Other paths get 404, other methods 405.
 /// `stop()` ends the accept loop within a poll interval.
 ///
@@ -76,8 +77,14 @@ public final class MetricsHTTPServer: Sendable {
             // A client that connects and says nothing must not hold the loop: 2 s to send its request.
             var timeout = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            answer(client)
-            close(client)
+            // Each connection on a thread of its own, so an idle or slow one never delays
+            // another's scrape (the loop goes straight back to accepting).
+            let handler = Thread { [self] in
+                answer(client)
+                close(client)
+            }
+            handler.name = "tts.metrics-conn"
+            handler.start()
         }
     }
 

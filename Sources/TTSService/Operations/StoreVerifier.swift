@@ -24,6 +24,9 @@ public struct VerifyReport: Sendable {
         public var detail: String
     }
 
+    /// `PRAGMA integrity_check` findings for the index file itself (or why it could not be
+    /// checked); any makes the store unclean, whatever the rows say.
+    public var indexProblems: [String] = []
     public var sampled = false
     public var checkedClips = 0
     public var checkedBlobs = 0
@@ -38,11 +41,17 @@ public struct VerifyReport: Sendable {
     public var droppedRows: [RequestKey] = []
     public var quarantined: [String] = []
     public var removedTempFiles: [String] = []
+    /// With repair of a damaged index: where the damaged file was kept, how many rows were
+    /// carried into the rebuilt one, and the key ranges whose rows could not be read.
+    public var damagedIndexKeptAt: String?
+    public var salvagedRows = 0
+    public var lostKeyRanges: [String] = []
 
-    public var isClean: Bool { problems.isEmpty }
+    public var isClean: Bool { problems.isEmpty && indexProblems.isEmpty }
 }
 
-/// Checks the local tier end to end: every row against its blob (present, hash matches the
+/// Checks the local tier end to end: the SQLite file (`PRAGMA integrity_check`, rebuilt from
+/// its readable rows by `repair`, the damaged file kept aside), every row against its blob (present, hash matches the
 /// name, a valid WAV, the row's size and rate), every blob against the index, and leftovers in
 /// `tmp/`. With `repair`, drops rows whose blob is gone or bad, moves damaged blobs to
 /// `<store>/quarantine/`, and removes stray temp files, so the store then verifies clean.
@@ -76,7 +85,29 @@ public struct StoreVerifier: Sendable {
     func run(repair: Bool, sample: Int?) throws -> VerifyReport {
         var report = VerifyReport()
         report.sampled = sample != nil
-        let clips = try sample.map { try index.sampleClips($0) } ?? index.allClips()
+        // The file first: a damaged page can leave a table scan working while look-ups fail,
+        // and rows read from such a file prove nothing about it.
+        do {
+            report.indexProblems = try index.integrityCheck()
+        } catch {
+            report.indexProblems = [TTSError.message(of: error)]
+        }
+        if !report.indexProblems.isEmpty && repair {
+            // Rebuilt from every row still readable; the row-by-row checks below then drop
+            // the rows whose blob is gone or bad, against the new file.
+            let rows = index.salvageRows()
+            report.damagedIndexKeptAt = try index.rebuild(with: rows).path
+            report.salvagedRows = rows.clips.count
+            report.lostKeyRanges = rows.unreadableRanges
+        }
+        let clips: [Clip]
+        do {
+            clips = try sample.map { try index.sampleClips($0) } ?? index.allClips()
+        } catch where !report.indexProblems.isEmpty && report.damagedIndexKeptAt == nil {
+            // The damage already makes the report unclean; `--repair` reads what it can.
+            report.indexProblems.append(TTSError.message(of: error))
+            return report
+        }
         report.checkedClips = clips.count
         let byBlob = Dictionary(grouping: clips, by: \.blob)
         for blob in byBlob.keys.sorted(by: { $0.hex < $1.hex }) {

@@ -1,4 +1,5 @@
 import Foundation
+import TTSConcurrency
 import TTSCore
 
 /// Fills the cache from a phrase list: every line is read and checked first, duplicates are
@@ -66,9 +67,16 @@ public struct Prewarmer: Sendable {
 
         // 2. What the local tier already has costs nothing.
         var misses: [Int] = []
+        var cachedClips: [Clip] = []
         for (j, job) in jobs.enumerated() {
-            if (try? service.local.clip(for: job.key)) != nil { summary.cached += 1 } else { misses.append(j) }
+            if let clip = try? service.local.clip(for: job.key) {
+                summary.cached += 1
+                cachedClips.append(clip)
+            } else {
+                misses.append(j)
+            }
         }
+        if !options.dryRun { await publishLocalOnly(cachedClips) }
 
         if options.dryRun {
             summary.estimate = PrewarmEstimate.make(
@@ -181,6 +189,20 @@ public struct Prewarmer: Sendable {
     }
 
     /// Fills in the totals; `note` says why no rejects file is written when lines failed.
+    /// Publishes the cached clips the shared tier lacks, as a local hit of each would (a
+    /// `say` publishes in the background; here the run waits, so the clips are in Redis when
+    /// it ends). One look-up per clip; stops quietly when Redis is off or unusable.
+    private func publishLocalOnly(_ clips: [Clip]) async {
+        guard service.shared.isEnabled else { return }
+        for clip in clips {
+            if Task.isCancelled || service.shared.isDegraded { return }
+            guard let present = try? await service.shared.redisHasClip(clip.key), present == false else { continue }
+            // Read with its hash checked: a damaged blob is not shared.
+            guard let audio = try? await Blocking.run({ [service] in try service.local.verifiedAudio(of: clip) }) else { continue }
+            await service.shared.publish(clip, audio: audio)
+        }
+    }
+
     private func finish(_ summary: PrewarmSummary, rejects: [PrewarmReject], list: PhraseList,
                         options: PrewarmOptions, started: ContinuousClock.Instant, note: String) -> PrewarmSummary {
         var summary = summary

@@ -179,6 +179,14 @@ public final class QueueWorker: Sendable {
                 if jobs.isEmpty {
                     jobs = try await queue.read(consumer: consumer, count: want, block: options.readBlock)
                 }
+                // Entries no worker can read went to the dead stream on the way: they count as
+                // dead here, or the summary would say 0 while `queue` shows them.
+                let unreadable = queue.takeUnreadableCount()
+                if unreadable > 0 {
+                    state.withLock { $0.progress.dead += unreadable }
+                    logger.warn("job-unreadable", [("worker", .string(consumer)), ("count", .int(unreadable)),
+                                                   ("outcome", "dead")])
+                }
                 if redisTrouble {
                     redisTrouble = false
                     logger.info("worker-redis-back", [("worker", .string(consumer))])

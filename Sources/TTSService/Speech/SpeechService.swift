@@ -24,6 +24,8 @@ public struct Generation: Sendable {
         self.path = path
         self.elapsedMs = elapsedMs
     }
+    /// Set when a fallback engine answered because the requested one could not: its error.
+    public var fallbackFor: TTSError? = nil
 }
 
 /// Generate-or-fetch: the data path of DESIGN.md.
@@ -223,6 +225,7 @@ public final class SpeechService: Sendable {
         guard audio.frameCount > 0 else {
             throw TTSError(.content, "\(request.engine) returned a WAV file with no samples for '\(excerpt(request.text))'")
         }
+        try TextLimit.checkAnswer(audio, for: request)
         // The fsync'ed write and the index write run off the cooperative pool (see `LocalTier`).
         let clip = try await local.store(wav, for: key, request: request, audio: audio)
         await shared.publish(clip, audio: wav)

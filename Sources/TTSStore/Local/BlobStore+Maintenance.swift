@@ -48,7 +48,7 @@ extension BlobStore {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw TTSError.store("cannot create the quarantine folder \(folder.path): \(error.localizedDescription). Check the permissions of the store folder \(layout.root.path).")
+            throw TTSError.store("cannot create the quarantine folder \(folder.path): \(FileSystemReason.describe(error, path: folder.path)). Check the permissions of the store folder \(layout.root.path).")
         }
         var target = folder.appendingPathComponent(hash.hex + ".wav")
         var attempt = 1

@@ -81,7 +81,7 @@ public final class BlobStore: Sendable {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             } catch {
-                throw TTSError.store("cannot create the store folder \(folder.path): \(error.localizedDescription). Check that the path is right and writable, or choose another store with --store.")
+                throw TTSError.store("cannot create the store folder \(folder.path): \(FileSystemReason.describe(error, path: folder.path)). Check that the path is right and writable, or choose another store with --store.")
             }
         }
     }
@@ -372,7 +372,7 @@ public final class BlobStore: Sendable {
         do {
             return try FileManager.default.contentsOfDirectory(atPath: path)
         } catch {
-            throw TTSError.store("cannot list the store folder \(path): \(error.localizedDescription). Check that the store path is right and readable.")
+            throw TTSError.store("cannot list the store folder \(path): \(FileSystemReason.describe(error, path: path)). Check that the store path is right and readable.")
         }
     }
 

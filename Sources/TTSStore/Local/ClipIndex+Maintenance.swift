@@ -175,6 +175,15 @@ extension ClipIndex {
         }
     }
 
+    /// Bytes of the blobs pinned clips use, each blob once (a full scan: for the hard limit,
+    /// checked before engine writes only).
+    public func pinnedBytes() throws -> Int {
+        try withDatabase { database, _ in
+            try database.cachedStatement("SELECT coalesce(sum(bytes), 0) FROM (SELECT blob, max(bytes) AS bytes FROM clips WHERE pinned = 1 GROUP BY blob)")
+                .firstRow { $0.int(at: 0) } ?? 0
+        }
+    }
+
     // MARK: SQLite
 
     /// `PRAGMA quick_check`: an empty list when the file is sound, else SQLite's findings.

@@ -60,19 +60,32 @@ public final class ClipIndex: Sendable {
     public init(url: URL, busyTimeoutMs: Int = 5000) throws {
         self.url = url
         self.busyTimeoutMs = busyTimeoutMs
-        let file = url.path
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let database: SQLiteDatabase
-        let lookup: SQLiteStatement
+        let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
+        connection = Mutex(Connection(database: database, lookup: lookup))
+    }
+
+    /// Opens the file, brings its schema up to date and prepares the look-up.
+    static func open(_ url: URL, busyTimeoutMs: Int) throws -> (SQLiteDatabase, SQLiteStatement) {
+        let file = url.path
         do {
-            database = try SQLiteDatabase(path: file, busyTimeoutMs: busyTimeoutMs)
+            let database = try SQLiteDatabase(path: file, busyTimeoutMs: busyTimeoutMs)
             try ClipIndexSchema.prepare(database, file: file, busyTimeoutMs: busyTimeoutMs)
             try database.defineTextFunction(ClipFilter.foldFunctionName, ClipFilter.fold)
-            lookup = try database.cachedStatement(ClipIndex.lookupSQL)
+            return (database, try database.cachedStatement(ClipIndex.lookupSQL))
         } catch let error as SQLiteError {
             throw error.storeError(file: file, busyTimeoutMs: busyTimeoutMs)
         }
-        connection = Mutex(Connection(database: database, lookup: lookup))
+    }
+
+    /// Swaps the connection for one on the file now at `url` (after `rebuild` put a new file
+    /// there); buffered hits for the old file are dropped.
+    func reopen() throws {
+        try connection.withLock { state in
+            state.database?.close()
+            let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
+            state = Connection(database: database, lookup: lookup)
+        }
     }
 
     deinit { close() }

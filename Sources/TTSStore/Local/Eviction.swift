@@ -17,12 +17,23 @@ public final class CacheBudget: Sendable {
 
     private struct State {
         var maxBytes: Int?
+        var hardMaxBytes: Int?
         var estimate: Int?
         var evicting = false
+
+        /// What eviction keeps the tier under: the budget, or the hard limit when lower.
+        var effectiveMax: Int? { [maxBytes, hardMaxBytes].compactMap { $0 }.min() }
     }
 
-    public init(maxBytes: Int? = nil) {
-        state = Mutex(State(maxBytes: maxBytes))
+    public init(maxBytes: Int? = nil, hardMaxBytes: Int? = nil) {
+        state = Mutex(State(maxBytes: maxBytes, hardMaxBytes: hardMaxBytes))
+    }
+
+    /// TTS_CACHE_HARD_MAX_BYTES; nil: none. Eviction also keeps the tier under it, and
+    /// `SpeechService.admitWrite` refuses what pinned clips leave no room for.
+    public var hardMaxBytes: Int? {
+        get { state.withLock { $0.hardMaxBytes } }
+        set { state.withLock { $0.hardMaxBytes = newValue; $0.estimate = nil } }
     }
 
     /// nil: unlimited.
@@ -34,7 +45,7 @@ public final class CacheBudget: Sendable {
     /// Counts a write; returns the target to evict down to when an eviction is due now.
     func noteWrite(bytes: Int) -> Int? {
         state.withLock { state in
-            guard let max = state.maxBytes, !state.evicting else { return nil }
+            guard let max = state.effectiveMax, !state.evicting else { return nil }
             if let estimate = state.estimate {
                 state.estimate = estimate + bytes
                 guard estimate + bytes > max else { return nil }

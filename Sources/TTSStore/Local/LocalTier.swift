@@ -208,6 +208,7 @@ public final class LocalTier: Sendable {
     /// Stores an engine's answer (already validated): the blob written, fsynced and named, then
     /// the row, off the cooperative pool; then the budget is kept.
     public func store(_ wav: Data, for key: RequestKey, request: AudioRequest, audio: WAVAudio) async throws -> Clip {
+        try await admitWrite(bytes: wav.count, for: request)
         let blobs = self.blobs, index = self.index
         let clip = try await Blocking.run {
             let blob = try blobs.put(wav)
@@ -221,6 +222,18 @@ public final class LocalTier: Sendable {
     }
 
     // MARK: Budget
+
+    /// Before a write of `bytes`: refuses it when the hard limit leaves no room once every
+    /// unpinned clip is evicted, i.e. when pinned clips plus it exceed the limit. (Unpinned
+    /// clips never block a write: eviction makes room after it.)
+    func admitWrite(bytes: Int, for request: AudioRequest) async throws {
+        guard let hard = budget.hardMaxBytes else { return }
+        let index = self.index
+        let pinned = try await Blocking.run { try index.pinnedBytes() }
+        guard pinned + bytes > hard else { return }
+        let text = request.text.count <= 40 ? request.text : String(request.text.prefix(39)) + "…"
+        throw TTSError.store("'\(text)' was not stored: pinned clips take \(pinned) bytes, and with this clip's \(bytes) the local tier would exceed TTS_CACHE_HARD_MAX_BYTES (\(hard)). Unpin clips (`unpin KEY`), remove some (`rm`), or raise the limit.")
+    }
 
     /// After a write: evicts when the running estimate says the budget is exceeded. Never
     /// fails the request that wrote; a failed eviction is logged and tried again later. The

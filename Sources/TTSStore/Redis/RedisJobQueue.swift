@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TTSCore
 
 /// One unit of queued work: a fully resolved request, the key it was queued under, and how
@@ -27,6 +28,26 @@ public struct QueuedJob: Sendable, Equatable {
         self.lastError = lastError
         self.deliveries = deliveries
         self.enqueuedAt = enqueuedAt
+    }
+}
+
+/// One entry of the dead-letter stream: a job that failed too often, or an entry no worker
+/// could read (then `job` is nil and `error` says so). Unreadable entries are listed, never
+/// requeued.
+public struct DeadEntry: Sendable, Equatable {
+    public var id: String
+    /// The job, when the entry reads as one.
+    public var job: QueuedJob?
+    /// The last error, or why the entry could not be read.
+    public var error: String
+    /// The entry's text field, when it has one (shown for unreadable entries too).
+    public var text: String
+
+    public init(id: String, job: QueuedJob?, error: String, text: String) {
+        self.id = id
+        self.job = job
+        self.error = error
+        self.text = text
     }
 }
 
@@ -102,6 +123,10 @@ public final class RedisJobQueue: Sendable {
     public let client: RedisClient
     public let prefix: String
 
+    /// Entries this instance moved to the dead stream because they could not be read, not yet
+    /// taken by `takeUnreadableCount` (the worker counts them as dead).
+    private let unreadableBuried = Mutex(0)
+
     public init(client: RedisClient, prefix: String = "tts:") {
         self.client = client
         self.prefix = prefix
@@ -110,6 +135,15 @@ public final class RedisJobQueue: Sendable {
     /// One server through `pool`.
     public convenience init(pool: RedisPool, prefix: String = "tts:") {
         self.init(client: RedisClient(pool: pool), prefix: prefix)
+    }
+
+    /// How many unreadable entries `read` and `reclaim` moved to the dead stream since the
+    /// last call; resets the count.
+    public func takeUnreadableCount() -> Int {
+        unreadableBuried.withLock { count in
+            defer { count = 0 }
+            return count
+        }
     }
 
     // MARK: - Key space
@@ -334,34 +368,50 @@ public final class RedisJobQueue: Sendable {
         return QueueCounts(waiting: max(0, n[0]), inFlight: n[1], done: n[2], dead: n[3], failedAttempts: n[4], activeWorkers: n[5])
     }
 
-    /// The oldest dead jobs, with their last errors.
+    /// The oldest dead jobs, with their last errors (entries that cannot be read are left out;
+    /// `deadEntries` lists them too).
     public func deadJobs(limit: Int = 100) async throws -> [QueuedJob] {
+        try await deadEntries(limit: limit).compactMap(\.job)
+    }
+
+    /// The oldest entries of the dead stream, unreadable ones included with the reason.
+    public func deadEntries(limit: Int = 100) async throws -> [DeadEntry] {
         let reply = try await run(["XRANGE", deadKey, "-", "+", "COUNT", String(max(1, limit))])
         try check(reply, doing: "list dead jobs")
         return (reply.elements ?? []).compactMap { entry in
             guard let pair = entry.elements, pair.count == 2, let id = pair[0].text else { return nil }
-            return RedisJobQueue.decode(id: id, fields: pair[1].elements ?? [], deliveries: 0)
+            let fields = pair[1].elements ?? []
+            let job = RedisJobQueue.decode(id: id, fields: fields, deliveries: 0)
+            let map = RedisJobQueue.fieldMap(fields)
+            return DeadEntry(id: id, job: job, error: map["error"] ?? (job == nil ? RedisJobQueue.unreadableReason : ""),
+                             text: map["text"] ?? "")
         }
     }
 
     /// Moves every dead job back into the queue with its attempts reset. A dead job whose
-    /// request was queued again meanwhile is dropped rather than queued twice.
-    /// Returns how many were requeued and how many were already queued.
-    public func retryDead() async throws -> (requeued: Int, alreadyQueued: Int) {
+    /// request was queued again meanwhile is dropped rather than queued twice; an entry no
+    /// worker can read stays in the dead stream (requeued, it would only die again).
+    /// Returns how many were requeued, how many were already queued, and how many were left
+    /// as unreadable.
+    public func retryDead() async throws -> (requeued: Int, alreadyQueued: Int, unreadable: Int) {
         try await prepare()
-        var requeued = 0, skipped = 0
-        // Bounded: each pass removes up to 500 entries from the dead stream, and the cap covers
+        var requeued = 0, skipped = 0, unreadable = 0
+        var cursor = "-"
+        // Bounded: each pass looks at up to 500 entries after the cursor, and the cap covers
         // a dead stream of 50 million.
         for _ in 0..<100_000 {
-            let reply = try await run(["EVAL", RedisJobQueue.retryDeadScript, "3", deadKey, streamKey, keysKey, "500"])
+            let reply = try await run(["EVAL", RedisJobQueue.retryDeadScript, "3", deadKey, streamKey, keysKey, "500", cursor])
             try check(reply, doing: "requeue dead jobs")
-            let n = (reply.elements ?? []).map { $0.integer ?? 0 }
-            guard n.count == 3 else { break }
+            let parts = reply.elements ?? []
+            let n = parts.prefix(4).map { $0.integer ?? 0 }
+            guard n.count == 4, parts.count == 5 else { break }
             requeued += n[0]
             skipped += n[1]
+            unreadable += n[3]
             if n[2] == 0 { break }
+            cursor = "(" + (parts[4].text ?? "")
         }
-        return (requeued, skipped)
+        return (requeued, skipped, unreadable)
     }
 
     // MARK: - Encoding
@@ -378,13 +428,21 @@ public final class RedisJobQueue: Sendable {
         return pairs.flatMap { [Data($0.0.utf8), Data($0.1.utf8)] }
     }
 
-    static func decode(id: String, fields: [RedisReply], deliveries: Int) -> QueuedJob? {
+    static func fieldMap(_ fields: [RedisReply]) -> [String: String] {
         var map: [String: String] = [:]
         var i = 0
         while i + 1 < fields.count {
             if let name = fields[i].text, let value = fields[i + 1].text { map[name] = value }
             i += 2
         }
+        return map
+    }
+
+    /// Why an entry is not a job; also what the dead stream records for it.
+    static let unreadableReason = "the job entry could not be read (missing key, text or engine)"
+
+    static func decode(id: String, fields: [RedisReply], deliveries: Int) -> QueuedJob? {
+        let map = fieldMap(fields)
         guard let key = map["key"].flatMap({ RequestKey(hex: $0) }), let text = map["text"], let engine = map["engine"] else {
             return nil
         }
@@ -399,8 +457,10 @@ public final class RedisJobQueue: Sendable {
     /// An entry no worker can read (written by hand, or by a future version) goes to the dead
     /// stream as it is, so it neither blocks the queue nor vanishes.
     private func discardMalformed(_ id: String) async throws {
-        let reply = try await run(["EVAL", RedisJobQueue.buryMalformedScript, "2", streamKey, deadKey, groupName, id])
+        let reply = try await run(["EVAL", RedisJobQueue.buryMalformedScript, "2", streamKey, deadKey, groupName, id,
+                                            RedisJobQueue.unreadableReason])
         try check(reply, doing: "move an unreadable job to the dead stream")
+        unreadableBuried.withLock { $0 += 1 }
     }
 
     // MARK: - Helpers
@@ -486,7 +546,7 @@ public final class RedisJobQueue: Sendable {
         return new
         """
 
-    /// KEYS: stream, dead. ARGV: group, id. Moves an unreadable entry to the dead stream.
+    /// KEYS: stream, dead. ARGV: group, id, reason. Moves an unreadable entry to the dead stream.
     static let buryMalformedScript = """
         local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
         redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -494,7 +554,7 @@ public final class RedisJobQueue: Sendable {
         if #e > 0 then
           local fields = e[1][2]
           fields[#fields + 1] = 'error'
-          fields[#fields + 1] = 'the job entry could not be read (missing key, text or engine)'
+          fields[#fields + 1] = ARGV[3]
           redis.call('XADD', KEYS[2], '*', unpack(fields))
         end
         return 1
@@ -544,32 +604,41 @@ public final class RedisJobQueue: Sendable {
         return {len - inflight, inflight, done, dead, failed, workers}
         """
 
-    /// KEYS: dead, stream, keys hash. ARGV: batch size.
-    /// {requeued, skipped (already queued again), entries looked at}.
+    /// KEYS: dead, stream, keys hash. ARGV: batch size, start of the range (`-`, or `(id` to
+    /// continue after an entry). {requeued, skipped (already queued again), entries looked at,
+    /// unreadable (left in place), last id looked at}. An entry is readable when it has a key
+    /// of 64 hex digits, a text and an engine, as `RedisJobQueue.decode` requires.
     static let retryDeadScript = """
-        local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])
-        local requeued, skipped = 0, 0
+        local entries = redis.call('XRANGE', KEYS[1], ARGV[2], '+', 'COUNT', ARGV[1])
+        local requeued, skipped, unreadable, last = 0, 0, 0, ''
         for _, e in ipairs(entries) do
-          local f, out, key = e[2], {}, nil
+          last = e[1]
+          local f, out, key, text, engine = e[2], {}, nil, nil, nil
           for i = 1, #f, 2 do
             local name = f[i]
             if name == 'key' then key = f[i + 1] end
+            if name == 'text' then text = f[i + 1] end
+            if name == 'engine' then engine = f[i + 1] end
             if name == 'attempts' then
               out[#out + 1] = name; out[#out + 1] = '0'
             elseif name ~= 'error' and name ~= 'failed_at' then
               out[#out + 1] = name; out[#out + 1] = f[i + 1]
             end
           end
-          local queued = key and redis.call('HGET', KEYS[3], key)
-          if queued and #redis.call('XRANGE', KEYS[2], queued, queued) > 0 then
-            skipped = skipped + 1
+          if not (key and #key == 64 and string.match(key, '^%x+$') and text and engine) then
+            unreadable = unreadable + 1
           else
-            local new = redis.call('XADD', KEYS[2], '*', unpack(out))
-            if key then redis.call('HSET', KEYS[3], key, new) end
-            requeued = requeued + 1
+            local queued = redis.call('HGET', KEYS[3], key)
+            if queued and #redis.call('XRANGE', KEYS[2], queued, queued) > 0 then
+              skipped = skipped + 1
+            else
+              local new = redis.call('XADD', KEYS[2], '*', unpack(out))
+              redis.call('HSET', KEYS[3], key, new)
+              requeued = requeued + 1
+            end
+            redis.call('XDEL', KEYS[1], e[1])
           end
-          redis.call('XDEL', KEYS[1], e[1])
         end
-        return {requeued, skipped, #entries}
+        return {requeued, skipped, #entries, unreadable, last}
         """
 }

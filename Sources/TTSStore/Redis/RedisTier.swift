@@ -253,8 +253,8 @@ public final class RedisTier: Sendable {
     /// writing when the clip's fields do not key to `clip.key` (a dialogue clip published
     /// without its speakers): readers would refuse the entry.
     @discardableResult
-    public func publish(_ clip: Clip, audio: Data?, speakers: [SpeakerVoice] = []) async throws -> Bool {
-        let speakers = speakers.isEmpty ? clip.speakers : speakers
+    public func publish(_ clip: Clip, audio: Data?) async throws -> Bool {
+        let speakers = clip.speakers
         let shared = audio.flatMap { shareAudio && $0.count <= maxAudioBytes ? $0 : nil }
         let channels = audio.flatMap { WAVHeader($0)?.channels } ?? 1
         let value = SharedClipValue(clip: clip, speakers: speakers, channels: channels, audio: shared)

@@ -122,9 +122,9 @@ public final class SharedTier: Sendable {
 
     /// Writes a clip (and its audio, when sharing allows) through to Redis. `speakers` are the
     /// request's, for a dialogue clip (part of its key, not of `Clip`).
-    public func publish(_ clip: Clip, audio: Data?, speakers: [SpeakerVoice] = []) async {
+    public func publish(_ clip: Clip, audio: Data?) async {
         guard let tier else { return }
-        if await attempt("publish \(clip.key.short)", { try await tier.publish(clip, audio: audio, speakers: speakers) }) == true {
+        if await attempt("publish \(clip.key.short)", { try await tier.publish(clip, audio: audio) }) == true {
             state.withLock { state in
                 state.known.insert(clip.key)
                 state.memoryFull = false

@@ -84,7 +84,7 @@ struct Quit: Error {}
         text = dialogue
         request.text = dialogue
     }
-    let result = try await context.service.generateOrFetch(request)
+    let result = try await context.service.generateOrFetch(request, fallbackEngine: context.runtime.live.current.fallbackEngine)
     session.lastClip = result.clip
     let clip = result.clip
     let path = result.path.path
@@ -93,7 +93,12 @@ struct Quit: Error {}
     let human = context.output.json ? ""
         : "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
             + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(String(format: "%.1f", result.elapsedMs)) ms  \(path)"
-    return Report(human: human, json: .object(result.jsonFields))
+            + (result.fallbackFor.map { "\n  fallback: \(clip.engine) answered because \(request.engine) could not (\($0.kind.rawValue) error)" } ?? "")
+    var fields = result.jsonFields
+    if let reason = result.fallbackFor {
+        fields += [("fallback", .bool(true)), ("fallback_reason", .string(reason.message))]
+    }
+    return Report(human: human, json: .object(fields))
 }
 
 /// `Joe=Kore,Jane=Puck` → two speakers and their voices.

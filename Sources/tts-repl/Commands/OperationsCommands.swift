@@ -177,7 +177,17 @@ func healthReport(_ report: HealthReport) -> Report {
 }
 
 private func verifyReport(_ r: VerifyReport) -> Report {
-    var lines = ["checked \(r.checkedClips) clips and \(r.checkedBlobs) blobs" + (r.sampled ? " (a random sample)" : "")]
+    var lines: [String] = []
+    if !r.indexProblems.isEmpty {
+        lines.append("index: integrity check failed: " + r.indexProblems.prefix(3).joined(separator: "; "))
+        if let kept = r.damagedIndexKeptAt {
+            lines.append("  rebuilt the index from \(r.salvagedRows) readable rows; the damaged file is kept at \(kept)"
+                         + (r.lostKeyRanges.isEmpty ? "" : "; rows in \(r.lostKeyRanges.count) key range(s) could not be read (their blobs stay until `gc`)"))
+        }
+    } else {
+        lines.append("index: integrity check ok")
+    }
+    lines.append("checked \(r.checkedClips) clips and \(r.checkedBlobs) blobs" + (r.sampled ? " (a random sample)" : ""))
     for problem in r.problems {
         let clips = problem.keys.isEmpty ? "no clip" : problem.keys.map(\.short).joined(separator: ", ")
         lines.append("  \(problem.kind.rawValue)  blob \(problem.blob.short)  clips: \(clips)  — \(problem.detail)")
@@ -191,19 +201,25 @@ private func verifyReport(_ r: VerifyReport) -> Report {
     } else if !r.isClean || !r.strayTempFiles.isEmpty {
         lines.append("run `verify --repair` to drop the damaged clips (they are regenerated when asked for again) and quarantine bad blobs")
     }
-    lines.append(r.isClean ? "clean" : "\(r.problems.count) problem(s) found" + (r.repaired ? " and repaired" : ""))
+    let found = r.problems.count + (r.indexProblems.isEmpty ? 0 : 1)
+    lines.append(r.isClean ? "clean" : "\(found) problem(s) found" + (r.repaired ? " and repaired" : ""))
     let problems: [JSONValue] = r.problems.map {
         .object([("kind", .string($0.kind.rawValue)), ("blob", .string($0.blob.hex)),
                  ("keys", .array($0.keys.map { .string($0.hex) })), ("detail", .string($0.detail))])
     }
     var json: [(String, JSONValue)] = [
         ("clean", .bool(r.isClean)), ("sampled", .bool(r.sampled)), ("clips", .int(r.checkedClips)), ("blobs", .int(r.checkedBlobs)),
+        ("index_problems", .array(r.indexProblems.map { .string($0) })),
         ("problems", .array(problems)), ("orphan_blobs", .array(r.orphanBlobs.map { .string($0.hex) })),
         ("stray_temp_files", .array(r.strayTempFiles.map { .string($0) })), ("repaired", .bool(r.repaired)),
     ]
     if r.repaired {
         json += [("dropped_rows", .array(r.droppedRows.map { .string($0.hex) })), ("quarantined", .array(r.quarantined.map { .string($0) })),
                  ("removed_temp_files", .array(r.removedTempFiles.map { .string($0) }))]
+        if let kept = r.damagedIndexKeptAt {
+            json += [("damaged_index", .string(kept)), ("salvaged_rows", .int(r.salvagedRows)),
+                     ("lost_key_ranges", .array(r.lostKeyRanges.map { .string($0) }))]
+        }
     }
     var report = Report(human: lines.joined(separator: "\n"), json: .object(json))
     // After a repair the store is consistent again: the command did its job.

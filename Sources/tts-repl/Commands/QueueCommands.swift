@@ -109,19 +109,28 @@ func workerReport(_ summary: WorkerSummary) -> Report {
         let result = try await connection.queue.retryDead()
         var human = "requeued \(result.requeued) dead job\(result.requeued == 1 ? "" : "s")"
         if result.alreadyQueued > 0 { human += "; \(result.alreadyQueued) dropped because the same request was queued again meanwhile" }
+        if result.unreadable > 0 { human += "; \(result.unreadable) left dead because no worker can read them (see `queue dead`)" }
         if result.requeued > 0 { human += "\n  a running `worker` picks them up; each gets \(configuration.queueMaxAttempts) attempts again" }
-        return Report(human: human, json: .object([("requeued", .int(result.requeued)), ("already_queued", .int(result.alreadyQueued))]))
+        return Report(human: human, json: .object([("requeued", .int(result.requeued)), ("already_queued", .int(result.alreadyQueued)),
+                                                   ("unreadable", .int(result.unreadable))]))
     case "dead":
         let connection = try await QueueConnection.open(configuration, command: "queue dead")
-        let jobs = try await connection.queue.deadJobs(limit: try options.int("limit", default: 20, range: 1...10_000))
-        let rows = jobs.map { [$0.key.short, $0.request.engine, $0.request.voice, String($0.attempts), excerpt($0.request.text, 30),
-                               excerpt($0.lastError ?? "", 70)] }
-        let human = jobs.isEmpty ? "no dead jobs" : table(["KEY", "ENGINE", "VOICE", "ATTEMPTS", "TEXT", "LAST ERROR"], rows)
-        return Report(human: human, json: jobs.map { job in
-            .object([("id", .string(job.id)), ("key", .string(job.key.hex)), ("text", .string(job.request.text)),
-                     ("engine", .string(job.request.engine)), ("model", .string(job.request.model)),
-                     ("voice", .string(job.request.voice)), ("language", .string(job.request.language)),
-                     ("attempts", .int(job.attempts)), ("error", .string(job.lastError ?? ""))])
+        let entries = try await connection.queue.deadEntries(limit: try options.int("limit", default: 20, range: 1...10_000))
+        // An entry no worker could read has no key or engine to show; its reason says so.
+        let rows = entries.map { entry in
+            [entry.job?.key.short ?? "-", entry.job?.request.engine ?? "-", entry.job?.request.voice ?? "-",
+             entry.job.map { String($0.attempts) } ?? "-", excerpt(entry.text, 30), excerpt(entry.error, 70)]
+        }
+        let human = entries.isEmpty ? "no dead jobs" : table(["KEY", "ENGINE", "VOICE", "ATTEMPTS", "TEXT", "LAST ERROR"], rows)
+        return Report(human: human, json: entries.map { entry in
+            guard let job = entry.job else {
+                return .object([("id", .string(entry.id)), ("text", .string(entry.text)), ("unreadable", .bool(true)),
+                                ("error", .string(entry.error))])
+            }
+            return .object([("id", .string(job.id)), ("key", .string(job.key.hex)), ("text", .string(job.request.text)),
+                            ("engine", .string(job.request.engine)), ("model", .string(job.request.model)),
+                            ("voice", .string(job.request.voice)), ("language", .string(job.request.language)),
+                            ("attempts", .int(job.attempts)), ("error", .string(entry.error))])
         })
     case let other?:
         throw TTSError.validation("queue", "queue takes no argument, `retry-dead` or `dead`, not '\(other)'")

@@ -65,6 +65,6 @@ func writePortFile(_ file: String, port: Int) throws {
             throw TTSError(.config, String(cString: strerror(errno)))
         }
     } catch {
-        throw TTSError(.config, "cannot write the port file \(file): \(error.localizedDescription)")
+        throw TTSError(.config, "cannot write the port file \(file): \(FileSystemReason.describe(error, path: file))")
     }
 }
