@@ -19,13 +19,15 @@ let package = Package(
         .systemLibrary(name: "CEspeak", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        // No pkgConfig: its flags only add include folders sndfile.h does not need.
+        .systemLibrary(name: "CSndfile", providers: [.apt(["libsndfile1-dev"])]),
 
         // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
         .target(name: "CSHA256"),
         .target(name: "TTSCore", dependencies: ["CSHA256"]),
         .target(name: "TTSStore", dependencies: ["TTSCore", "CSQLite", "CHiredis", "CShims"]),
         .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
-        .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines"]),
+        .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines", "CSndfile"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
         .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
         .target(name: "LineEditor"),

@@ -43,6 +43,9 @@ public final class SpeechService: Sendable {
     /// Flushes the blobs Redis hits store with deferred durability; `Runtime` runs its
     /// `recover` at open and its `flush` at exit.
     public let blobSync: BlobSyncQueue
+    /// The one conversion path (MP3, Opus, FLAC, … cached under `converted/`) of export,
+    /// `say --encoding` and the HTTP server, so their conversions are single-flight together.
+    public let conversions: ConvertedAudioCache
     private let flights = SingleFlight<RequestKey, Generation>()
     var flightsInProgress: Int { get async { await flights.count } }
 
@@ -74,6 +77,7 @@ public final class SpeechService: Sendable {
         self.metrics = metrics
         self.budget = budget
         blobSync = BlobSyncQueue(blobs: blobs, index: index, delay: blobSyncDelay)
+        conversions = ConvertedAudioCache(blobs: blobs, metrics: metrics)
     }
 
     /// Validates and normalizes the request, then lets its engine fill in the voice and model.
