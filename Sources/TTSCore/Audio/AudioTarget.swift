@@ -16,6 +16,13 @@ public enum AudioEncoding: String, Sendable, CaseIterable, Codable {
     case vorbis
     case mp3
 
+    /// By its name, or `wav` for the stored 16-bit PCM (case-insensitive).
+    public init?(named name: String) {
+        let lowered = name.lowercased()
+        guard let encoding = lowered == "wav" ? .pcm16 : AudioEncoding(rawValue: lowered) else { return nil }
+        self = encoding
+    }
+
     public var law: G711.Law? {
         switch self {
         case .ulaw: .muLaw

@@ -99,7 +99,8 @@ public final class ServiceMetrics: Sendable {
         Snapshot(localHits: lookups[0].value, redisHits: lookups[1].value, engineRequests: lookups[2].value,
                  engineCalls: Dictionary(uniqueKeysWithValues: zip(ServiceMetrics.engineOutcomes, engineCalls.map(\.value))),
                  retries: engineRetries.value, bytesServed: bytesServed.value, corruptBlobs: corruptBlobs.value,
-                 evictedClips: evictedClips.value)
+                 evictedClips: evictedClips.value, conversionsMade: conversionCounts[.converted] ?? 0,
+                 conversionHits: conversionCounts[.cached] ?? 0, conversionFailures: conversionCounts[.failed] ?? 0)
     }
 
     public struct Snapshot: Sendable, Equatable {
@@ -112,6 +113,10 @@ public final class ServiceMetrics: Sendable {
         public var bytesServed: Int
         public var corruptBlobs: Int
         public var evictedClips: Int
+        /// Conversions (MP3, Opus, …) encoded by this process, served from `converted/`, failed.
+        public var conversionsMade = 0
+        public var conversionHits = 0
+        public var conversionFailures = 0
     }
 }
 

@@ -145,9 +145,17 @@ func audioTarget(_ options: Options) throws -> AudioTarget? {
         return value
     }
     let target = AudioTarget(sampleRate: try number("rate", "a sample rate in Hz"),
-                             encoding: try choice(options, "encoding", default: AudioEncoding.pcm16),
+                             encoding: try encoding(options.values["encoding"]),
                              bitrate: try number("bitrate", "kbit/s, e.g. 64"), quality: try number("quality", "a whole number"))
     return try target.validated()
+}
+
+private func encoding(_ text: String?) throws -> AudioEncoding {
+    guard let text else { return .pcm16 }
+    guard let encoding = AudioEncoding(named: text) else {
+        throw TTSError.validation("encoding", "--encoding takes \(AudioEncoding.allCases.map(\.rawValue).joined(separator: ", ")) (wav = pcm16), not '\(text)'")
+    }
+    return encoding
 }
 
 /// Draws export progress without flooding: on a terminal at most ten times a second, in a

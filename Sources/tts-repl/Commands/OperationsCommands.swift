@@ -94,9 +94,11 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
         row("newest clip", iso8601(newest))
     }
     if let saved = s.localMoneySaved { row("money saved", formatMoney(saved) + priceNote(s)) }
+    row("converted", "\(s.converted.files) files, \(formatBytes(s.converted.bytes)) (MP3, Opus, … made from the blobs)")
     lines.append("this process")
     row("requests", "local \(p.localHits), redis \(p.redisHits), engine \(p.engineRequests)")
     row("engine calls", "ok \(p.engineCalls["ok"] ?? 0), failed \(failedCalls), retries \(p.retries)")
+    row("conversions", "made \(p.conversionsMade), cached \(p.conversionHits), failed \(p.conversionFailures)")
     if p.corruptBlobs > 0 || p.evictedClips > 0 { row("maintenance", "\(p.corruptBlobs) damaged blobs quarantined, \(p.evictedClips) clips evicted") }
     if let shared = s.shared {
         lines.append("redis (every process sharing it)")
@@ -118,6 +120,7 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
         ("store", .string(store)), ("clips", .int(u.clips)), ("pinned", .int(u.pinned)), ("blobs", .int(u.blobs)),
         ("bytes", .int(u.bytes)), ("logical_bytes", .int(u.logicalBytes)), ("dedup_saved_bytes", .int(u.bytesSavedByDedup)),
         ("hits", .int(u.hits)), ("hit_audio_ms", .int(u.hitAudioMs)), ("oldest", date(u.oldest)), ("newest", date(u.newest)),
+        ("converted_files", .int(s.converted.files)), ("converted_bytes", .int(s.converted.bytes)),
     ]
     if let saved = s.localMoneySaved { local.append(("money_saved", .double(saved))) }
     let process: JSONValue = .object([
@@ -126,6 +129,8 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
         ("engine_calls", .object(p.engineCalls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
         ("retries", .int(p.retries)), ("bytes_served", .int(p.bytesServed)),
         ("corrupt_blobs", .int(p.corruptBlobs)), ("evicted_clips", .int(p.evictedClips)),
+        ("conversions", .object([("made", .int(p.conversionsMade)), ("cached", .int(p.conversionHits)),
+                                 ("failed", .int(p.conversionFailures))])),
     ])
     var redis: JSONValue = .null
     if let shared = s.shared {
