@@ -90,7 +90,8 @@ public final class ConvertedAudioCache: Sendable {
         do {
             target = try requested.validated()
         } catch let error as TTSError {
-            throw TTSError(error.kind, "cannot convert clip \(clip.key.short) to \(requested.encoding.rawValue): \(error.message)")
+            throw TTSError(error.kind, "cannot convert clip \(clip.key.short) to \(requested.encoding.rawValue): \(error.message)",
+                           field: error.field)
         }
         let path = path(for: clip.blob, target: target)
         if let hit = cached(clip, target: target, path: path) {
@@ -107,9 +108,10 @@ public final class ConvertedAudioCache: Sendable {
             return result
         } catch {
             counters?.failed()
-            let reason = (error as? TTSError)?.message ?? String(describing: error)
-            throw TTSError((error as? TTSError)?.kind ?? .store,
-                           "cannot convert clip \(clip.key.short) ('\(clip.text.prefix(40))') to \(target.name): \(reason)")
+            let known = error as? TTSError
+            throw TTSError(known?.kind ?? .store,
+                           "cannot convert clip \(clip.key.short) ('\(clip.text.prefix(40))') to \(target.name): \(known?.message ?? String(describing: error))",
+                           field: known?.field)
         }
     }
 
