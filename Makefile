@@ -59,7 +59,11 @@ test: deps
 ## (each figure beside its baseline from the same run); the rows also go to bench/results.json.
 ## QUICK=1 runs the short version (fewer rounds, 100k instead of 1M clips). Missed targets are
 ## reported, not failed: the status is non-zero only when the harness itself fails.
+## The reference encoders the formats benchmark races (installed by `make bench` only).
+BENCH_APT_PACKAGES := lame opus-tools flac
+
 bench: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_APT_PACKAGES)"
 	$(SWIFT) build -c release --product tts-repl
 	$(SWIFT) build -c release --product fake-gemini
 	$(SWIFT) build -c release --product tts-bench

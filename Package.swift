@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "TTSCore", dependencies: ["CSHA256"]),
         .target(name: "TTSStore", dependencies: ["TTSCore", "CSQLite", "CHiredis", "CShims"]),
         .target(name: "TTSEngines", dependencies: ["TTSCore", "CCurl", "CEspeak", "CShims"]),
-        .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines", "CSndfile"]),
+        .target(name: "TTSService", dependencies: ["TTSCore", "TTSStore", "TTSEngines", "CSndfile", "CShims"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
         .target(name: "TTSServer", dependencies: ["TTSCore", "TTSService", "CMicroHTTPD"]),
         .target(name: "LineEditor"),

@@ -15,6 +15,7 @@ let scenarios: [any Scenario] = [
     PrewarmEspeakScenario(),
     PrewarmCachedScenario(),
     ExportScenario(),
+    FormatsScenario(),
     ScaleScenario(),
     PrewarmMemoryScenario(),
 ]

@@ -143,6 +143,13 @@ final class ConversionTests: XCTestCase {
         XCTAssertEqual(counts.conversionHits, 1)
         XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: first.path)[.posixPermissions] as? Int).map { $0 & 0o222 }, 0,
                        "read-only, like a blob")
+        // A cached file without its recorded digest (another file system, a crash) is hashed.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: first.path))
+        unlink(first.path)
+        try bytes.write(to: URL(fileURLWithPath: first.path))
+        let third = try await conversions.converted(clip, to: target)
+        XCTAssertEqual(third, first)
+        XCTAssertEqual(f.store.service.metrics.snapshot.conversionsMade, 1)
     }
 
     func testConcurrentRequestsForOneConversionConvertOnce() async throws {

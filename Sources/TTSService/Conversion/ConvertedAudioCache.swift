@@ -1,3 +1,4 @@
+import CShims
 import Foundation
 import Glibc
 import TTSCore
@@ -116,12 +117,59 @@ public final class ConvertedAudioCache: Sendable {
     }
 
     /// Facts of the cached file, or nil when it is not there (or unreadable: it is made again).
+    /// The file's SHA-256 and size were recorded in an extended attribute when it was made, so
+    /// a hit is a `stat` and a `getxattr`, not a read and a hash of the whole file (a cached
+    /// export of thousands of clips); without the attribute (another file system, or lost in
+    /// a crash before it reached the disk) the file is read and hashed.
     private func cached(_ clip: Clip, target: AudioTarget, path: String) -> ConvertedAudio? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else { return nil }
+        let size = Int(info.st_size)
+        let rate = target.outputRate(forSourceRate: clip.sampleRate)
+        if let recorded = Self.recordedDigest(path), recorded.bytes == size {
+            var audio = ConvertedAudio(path: path, sha256: recorded.sha256, bytes: size, durationMs: clip.durationMs,
+                                       sampleRate: rate, encoding: target.encoding, bitrate: target.effectiveBitrate)
+            if target.encoding.isWAV {
+                guard let header = try? Self.readPrefix(path, 4096), let wav = WAVFacts(header, fileSize: size) else { return nil }
+                audio.sampleRate = wav.sampleRate
+                audio.durationMs = wav.durationMs
+            }
+            return audio
+        }
         guard let bytes = try? DurableFile.readAll(path), !bytes.isEmpty else { return nil }
+        if target.encoding.isWAV && WAVFacts(bytes) == nil { return nil }
         var audio = facts(of: bytes, clip: clip, target: target)
         audio.path = path
-        if target.encoding.isWAV && WAVFacts(bytes) == nil { return nil }
         return audio
+    }
+
+    /// `user.tts.sha256` = "<hex>:<bytes>", set on the temp file before it is named.
+    private static let digestAttribute = "user.tts.sha256"
+
+    private static func recordDigest(_ audio: ConvertedAudio, on path: String) {
+        let value = Array("\(audio.sha256):\(audio.bytes)".utf8)
+        _ = setxattr(path, digestAttribute, value, value.count, 0)  // best effort: a hit rehashes without it
+    }
+
+    private static func recordedDigest(_ path: String) -> (sha256: String, bytes: Int)? {
+        var buffer = [UInt8](repeating: 0, count: 96)
+        let length = getxattr(path, digestAttribute, &buffer, buffer.count)
+        guard length > 65 else { return nil }
+        let text = String(decoding: buffer[0..<length], as: UTF8.self)
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].utf8.count == 64, BlobHash(hex: String(parts[0])) != nil,
+              let bytes = Int(parts[1]) else { return nil }
+        return (String(parts[0]), bytes)
+    }
+
+    private static func readPrefix(_ path: String, _ count: Int) throws -> Data {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ExportFileSystem.posixError("cannot open \(path)") }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let n = read(descriptor, &buffer, count)
+        guard n >= 0 else { throw ExportFileSystem.posixError("cannot read \(path)") }
+        return Data(buffer[0..<n])
     }
 
     private func facts(of bytes: Data, clip: Clip, target: AudioTarget) -> ConvertedAudio {
@@ -148,6 +196,7 @@ public final class ConvertedAudioCache: Sendable {
         let temp = ExportFileSystem.temporaryPath(in: blobs.layout.tmpURL.path)
         defer { unlink(temp) }
         try ExportFileSystem.writeNew(encoded, to: temp, mode: 0o444)
+        Self.recordDigest(audio, on: temp)
         if link(temp, path) != 0 {
             let code = errno
             // Another process made the same conversion first: its file is the answer (an Ogg
@@ -226,7 +275,9 @@ struct WAVFacts {
     var frames: Int
     var durationMs: Int { sampleRate == 0 ? 0 : Int(Int64(frames) * 1000 / Int64(sampleRate)) }
 
-    init?(_ data: Data) {
+    /// `fileSize`: the whole file's size when `data` holds only its beginning.
+    init?(_ data: Data, fileSize: Int? = nil) {
+        let total = fileSize ?? data.count
         let bytes = [UInt8](data.prefix(4096))
         guard bytes.count >= 12, bytes[0..<4].elementsEqual("RIFF".utf8), bytes[8..<12].elementsEqual("WAVE".utf8) else { return nil }
         func le16(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 }
@@ -241,7 +292,7 @@ struct WAVFacts {
                 rate = le32(body + 4)
                 blockAlign = le16(body + 12)
             } else if id == "data" {
-                guard rate > 0, blockAlign > 0, size <= data.count - body else { return nil }
+                guard rate > 0, blockAlign > 0, size <= total - body else { return nil }
                 sampleRate = rate
                 frames = size / blockAlign
                 return
