@@ -108,6 +108,10 @@ final class ConversionTests: XCTestCase {
             }
             XCTAssertEqual(decoded.durationMs, sourceMs, accuracy: sourceMs / 100, "\(target.name): decoded length")
         }
+        // WAV at the clip's own rate is the blob itself, not a copy.
+        let wav = try await f.store.service.conversions.converted(clip, to: AudioTarget(encoding: .pcm16))
+        XCTAssertEqual(wav.path, f.store.service.blobs.path(for: clip.blob))
+        XCTAssertEqual(wav.sha256, clip.blob.hex)
     }
 
     func testFLACDecodesToExactlyTheSourceSamples() async throws {

@@ -94,6 +94,14 @@ public final class ConvertedAudioCache: Sendable {
             throw TTSError(error.kind, "cannot convert clip \(clip.key.short) to \(requested.encoding.rawValue): \(error.message)",
                            field: error.field)
         }
+        // 16-bit PCM at the clip's own rate is the blob itself (every engine stores 16-bit PCM).
+        if target.encoding == .pcm16 && target.outputRate(forSourceRate: clip.sampleRate) == clip.sampleRate {
+            guard blobs.size(of: clip.blob) == clip.bytes else {
+                throw TTSError.store("cannot give clip \(clip.key.short) as WAV: its audio (blob \(clip.blob.short)) is missing or damaged; `say` it again to restore it")
+            }
+            return (ConvertedAudio(path: blobs.path(for: clip.blob), sha256: clip.blob.hex, bytes: clip.bytes,
+                                   durationMs: clip.durationMs, sampleRate: clip.sampleRate, encoding: .pcm16), false)
+        }
         let path = path(for: clip.blob, target: target)
         if let hit = cached(clip, target: target, path: path) {
             counters?.hit()
