@@ -7,9 +7,10 @@ SWIFT_DIR := $(shell command -v swift >/dev/null 2>&1 || echo /opt/swift/usr/bin
 export PATH := $(if $(SWIFT_DIR),$(SWIFT_DIR):,)$(PATH)
 SWIFT := swift
 
-APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev openssl chromium chromium-driver unzip python3-venv
-# Only `make bench` needs these: the HTTP baselines and load generator of the serve rows, the sqlite3 shell.
-BENCH_PACKAGES := nginx wrk curl sqlite3
+APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev openssl chromium chromium-driver unzip python3-venv libsox-fmt-all opus-tools mpg123
+# Only `make bench` needs these: the HTTP baselines and load generator of the serve rows, the sqlite3
+# shell, and the reference encoders of the formats rows.
+BENCH_PACKAGES := nginx wrk curl sqlite3 lame opus-tools flac
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release run demo test example bench clean help compat
@@ -76,6 +77,8 @@ compat: deps
 ## (each figure beside its baseline from the same run); the rows also go to bench/results.json.
 ## QUICK=1 runs the short version (fewer rounds, 100k instead of 1M clips). Missed targets are
 ## reported, not failed: the status is non-zero only when the harness itself fails.
+## The reference encoders the formats benchmark races (installed by `make bench` only).
+
 bench: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build -c release --product tts-repl

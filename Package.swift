@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CEspeak", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        // No pkgConfig: its flags only add include folders sndfile.h does not need.
+        .systemLibrary(name: "CSndfile", providers: [.apt(["libsndfile1-dev"])]),
 
         // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
         .target(name: "CSHA256"),
@@ -30,7 +32,7 @@ let package = Package(
         .target(name: "TTSCore", dependencies: ["CSHA256"]),
         .target(name: "TTSStore", dependencies: ["TTSConcurrency", "TTSCore", "CSQLite", "CHiredis", "CShims"]),
         .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CShims"]),
-        .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines"]),
+        .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines", "CSndfile", "CShims"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
         .target(name: "TTSServer", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService", "CMicroHTTPD"]),
         // The public library: a small documented API over TTSService (see Examples/speak-once).

@@ -16,6 +16,7 @@ let scenarios: [any Scenario] = [
     PrewarmEspeakScenario(),
     PrewarmCachedScenario(),
     ExportScenario(),
+    FormatsScenario(),
     ScaleScenario(),
     PrewarmMemoryScenario(),
     ServeScenario(),

@@ -10,6 +10,8 @@ struct Session {
     var model: String
     var style: String
     var lastClip: Clip?
+    /// The format of the last `say --encoding …`, which a bare `play` plays too.
+    var lastTarget: AudioTarget?
 
     init(configuration: Configuration) {
         engine = configuration.engine

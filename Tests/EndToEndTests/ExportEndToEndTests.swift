@@ -22,7 +22,7 @@ final class ExportEndToEndTests: XCTestCase {
         XCTAssertEqual(summary["failed"] as? Int, 0)
         let rows = try csvRows(out.appendingPathComponent("manifest.csv"))
         XCTAssertEqual(rows.first, ["file", "text", "voice", "language", "engine", "model", "duration_ms", "sample_rate",
-                                    "bytes", "sha256", "key"])
+                                    "bytes", "sha256", "key", "encoding", "bitrate"])
         XCTAssertEqual(rows.count, 4)
         for row in rows.dropFirst() {
             let data = try Data(contentsOf: out.appendingPathComponent(row[0]))
@@ -81,7 +81,8 @@ final class ExportEndToEndTests: XCTestCase {
         XCTAssertEqual(underFile.status, 1)
         XCTAssertTrue(underFile.stderr.contains("out/conflict.wav"), underFile.stderr)
 
-        for bad in [["export"], ["export", "out", "--rate", "11025"], ["export", "out", "--encoding", "mp3"],
+        for bad in [["export"], ["export", "out", "--rate", "11025"], ["export", "out", "--encoding", "aac"],
+                    ["export", "out", "--encoding", "flac", "--bitrate", "64"],
                     ["export", "out", "--since", "yesterday"], ["export", "out", "--name", "{nope}"],
                     ["export", "out", "--copy", "--link", "always"]] {
             let result = try repl.run(bad)

@@ -147,13 +147,13 @@ final class ExportManifestTests: XCTestCase {
         }
         let text = String(decoding: ExportManifest.encode(rows, as: .csv), as: UTF8.self)
         let lines = text.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
-        XCTAssertEqual(lines, numbers.map { "\" lead.wav\",\"trail \",v,,e,m,\($0),\($0),\($0),s,k" })
+        XCTAssertEqual(lines, numbers.map { "\" lead.wav\",\"trail \",v,,e,m,\($0),\($0),\($0),s,k,pcm16," })
         XCTAssertEqual(try ExportManifest.decode(Data(text.utf8), as: .csv), rows)
     }
 
     func testCSVFollowsRFC4180() {
         let text = String(decoding: ExportManifest.encode(entries, as: .csv), as: UTF8.self)
-        XCTAssertTrue(text.hasPrefix("file,text,voice,language,engine,model,duration_ms,sample_rate,bytes,sha256,key\r\n"))
+        XCTAssertTrue(text.hasPrefix("file,text,voice,language,engine,model,duration_ms,sample_rate,bytes,sha256,key,encoding,bitrate\r\n"))
         XCTAssertTrue(text.contains("a/b.wav,\"Hello, \"\"world\"\"\r\nsecond line\",en-us,,espeak"), text)
         XCTAssertTrue(text.hasSuffix("\r\n"))
         XCTAssertEqual(ExportManifest.csvField("plain"), "plain")

@@ -3,6 +3,8 @@
 #define TTS_CSHIMS_H
 #include <sqlite3.h>
 #include <curl/curl.h>
+/* setxattr/getxattr: the Glibc module does not import <sys/xattr.h>. */
+#include <sys/xattr.h>
 
 /// SQLITE_TRANSIENT is a cast macro: SQLite copies the bound value before returning.
 sqlite3_destructor_type tts_sqlite_transient(void);

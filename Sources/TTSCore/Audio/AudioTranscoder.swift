@@ -1,42 +1,5 @@
 import Foundation
 
-/// How exported samples are stored: 16-bit linear PCM, or 8-bit G.711 µ-law / A-law.
-public enum AudioEncoding: String, Sendable, CaseIterable, Codable {
-    case pcm16
-    case ulaw
-    case alaw
-
-    public var law: G711.Law? {
-        switch self {
-        case .pcm16: nil
-        case .ulaw: .muLaw
-        case .alaw: .aLaw
-        }
-    }
-}
-
-/// A format to convert clips to for export: a sample rate (nil keeps the clip's) and an
-/// encoding. Its `name` (`8000-ulaw`, `source-pcm16`) names the folder of the conversion cache.
-public struct AudioTarget: Sendable, Hashable {
-    /// The rates people deliver to: telephony, wide-band, the engines' own, CD and video.
-    public static let supportedRates = [8000, 16000, 22050, 24000, 44100, 48000]
-
-    public var sampleRate: Int?
-    public var encoding: AudioEncoding
-
-    public init(sampleRate: Int? = nil, encoding: AudioEncoding = .pcm16) {
-        self.sampleRate = sampleRate
-        self.encoding = encoding
-    }
-
-    public var name: String { "\(sampleRate.map(String.init) ?? "source")-\(encoding.rawValue)" }
-
-    /// Whether audio in `format` needs no conversion to meet this target.
-    public func isSatisfied(by format: PCMFormat) -> Bool {
-        encoding == .pcm16 && format.bitsPerSample == 16 && (sampleRate == nil || sampleRate == format.sampleRate)
-    }
-}
-
 /// The facts an export manifest needs about converted audio.
 public struct TranscodedAudio: Sendable {
     public var wav: Data
@@ -47,16 +10,44 @@ public struct TranscodedAudio: Sendable {
 
 /// Converts a decoded PCM clip to an `AudioTarget`: any of 8/16/24/32-bit PCM in, resampled
 /// per channel with `Resampler`, rounded and clipped to 16 bits, then written as PCM or G.711.
-/// Pure: no files. The export's conversion cache calls it once per (blob, target).
+/// Pure: no files. The conversion cache calls it once per (blob, target).
 ///
 /// ```swift
 /// let out = AudioTranscoder.convert(try WAVAudio.decode(bytes), to: AudioTarget(sampleRate: 8000, encoding: .ulaw))
 /// ```
 public enum AudioTranscoder {
+    /// Converts to a WAV target (16-bit PCM or G.711). Compressed encodings go through the
+    /// service's conversion path, which starts from `pcm16(_:rate:)` as well.
     public static func convert(_ audio: WAVAudio, to target: AudioTarget) -> TranscodedAudio {
+        let rate = target.outputRate(forSourceRate: audio.format.sampleRate)
+        let (samples, channels) = pcm16(audio, rate: rate)
+        let wav: Data
+        if let law = target.encoding.law {
+            wav = G711WAVWriter.encode(samples, law: law, sampleRate: rate, channels: channels)
+        } else {
+            var pcm = Data(capacity: samples.count * 2)
+            for sample in samples {
+                pcm.append(UInt8(truncatingIfNeeded: sample))
+                pcm.append(UInt8(truncatingIfNeeded: sample >> 8))
+            }
+            wav = WAVAudio(format: PCMFormat(sampleRate: rate, channels: channels, bitsPerSample: 16), pcm: pcm).encoded()
+        }
+        return TranscodedAudio(wav: wav, sampleRate: rate, frames: samples.count / channels)
+    }
+
+    /// Interleaved 16-bit samples at `rate`: the input as it is when it is 16-bit at that rate
+    /// already (the common case: every engine stores 16-bit PCM), else resampled per channel,
+    /// rounded and clipped.
+    public static func pcm16(_ audio: WAVAudio, rate: Int) -> (samples: [Int16], channels: Int) {
         let channels = max(1, audio.format.channels)
+        if audio.format.bitsPerSample == 16 && rate == audio.format.sampleRate {
+            var samples = [Int16](repeating: 0, count: audio.pcm.count / 2)
+            samples.withUnsafeMutableBytes { out in
+                audio.pcm.withUnsafeBytes { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<out.count])) }
+            }
+            return (samples.map { Int16(littleEndian: $0) }, channels)
+        }
         var planes = deinterleave(audio)
-        let rate = target.sampleRate ?? audio.format.sampleRate
         if rate != audio.format.sampleRate {
             let resampler = Resampler(from: audio.format.sampleRate, to: rate)
             planes = planes.map { resampler.resample($0) }
@@ -69,18 +60,7 @@ public enum AudioTranscoder {
                 samples[i * channels + c] = Int16(max(-32768, min(32767, scaled)))
             }
         }
-        let wav: Data
-        if let law = target.encoding.law {
-            wav = G711WAVWriter.encode(samples, law: law, sampleRate: rate, channels: channels)
-        } else {
-            var pcm = Data(capacity: samples.count * 2)
-            for sample in samples {
-                pcm.append(UInt8(truncatingIfNeeded: sample))
-                pcm.append(UInt8(truncatingIfNeeded: sample >> 8))
-            }
-            wav = WAVAudio(format: PCMFormat(sampleRate: rate, channels: channels, bitsPerSample: 16), pcm: pcm).encoded()
-        }
-        return TranscodedAudio(wav: wav, sampleRate: rate, frames: frames)
+        return (samples, channels)
     }
 
     /// One `[Float]` in −1…1 per channel. 8-bit WAV is unsigned; wider sizes are signed.

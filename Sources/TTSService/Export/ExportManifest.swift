@@ -27,9 +27,14 @@ public struct ManifestEntry: Sendable, Equatable {
     public var bytes: Int
     public var sha256: String
     public var key: String
+    /// `pcm16` for the stored WAV, else the encoding converted to (`mp3`, `opus`, `ulaw`, …).
+    public var encoding: String
+    /// kbit/s of MP3 and Opus files; nil for the others.
+    public var bitrate: Int?
 
     public init(file: String, text: String, voice: String, language: String, engine: String, model: String,
-                durationMs: Int, sampleRate: Int, bytes: Int, sha256: String, key: String) {
+                durationMs: Int, sampleRate: Int, bytes: Int, sha256: String, key: String,
+                encoding: String = AudioEncoding.pcm16.rawValue, bitrate: Int? = nil) {
         self.file = file
         self.text = text
         self.voice = voice
@@ -41,6 +46,8 @@ public struct ManifestEntry: Sendable, Equatable {
         self.bytes = bytes
         self.sha256 = sha256
         self.key = key
+        self.encoding = encoding
+        self.bitrate = bitrate
     }
 }
 
@@ -55,6 +62,9 @@ public struct ManifestEntry: Sendable, Equatable {
 public enum ExportManifest {
     public static let columns = ["file", "text", "voice", "language", "engine", "model", "duration_ms",
                                  "sample_rate", "bytes", "sha256", "key"]
+    /// Written by every export, optional when read: manifests from before they existed are
+    /// WAV exports (`pcm16`, no bit rate).
+    public static let formatColumns = ["encoding", "bitrate"]
 
     public static func encode(_ entries: [ManifestEntry], as format: ManifestFormat) -> Data {
         switch format {
@@ -63,7 +73,7 @@ public enum ExportManifest {
             // copied as they are, the rest go through `csvField`.
             var out: [UInt8] = []
             out.reserveCapacity(64 + entries.count * 192)
-            out.append(contentsOf: (columns.joined(separator: ",") + "\r\n").utf8)
+            out.append(contentsOf: ((columns + formatColumns).joined(separator: ",") + "\r\n").utf8)
             let comma = UInt8(ascii: ",")
             for e in entries {
                 // The order of `columns`.
@@ -78,6 +88,10 @@ public enum ExportManifest {
                 appendCSVField(e.sha256, to: &out)
                 out.append(comma)
                 appendCSVField(e.key, to: &out)
+                out.append(comma)
+                appendCSVField(e.encoding, to: &out)
+                out.append(comma)
+                if let bitrate = e.bitrate { appendDecimal(bitrate, to: &out) }
                 out.append(UInt8(ascii: "\r"))
                 out.append(UInt8(ascii: "\n"))
             }
@@ -102,9 +116,10 @@ public enum ExportManifest {
                 guard let i = header.firstIndex(of: name) else { throw damaged("the CSV header lacks the column '\(name)'") }
                 return i
             }
+            let optional = formatColumns.map { header.firstIndex(of: $0) }
             return try rows.dropFirst().filter { $0 != [""] }.map { row in
                 guard row.count >= header.count else { throw damaged("a CSV row has \(row.count) fields, the header \(header.count)") }
-                return try entry(positions.map { row[$0] })
+                return try entry(positions.map { row[$0] } + optional.map { $0.map { row[$0] } ?? "" })
             }
         case .json:
             guard case .array(let files)? = try parseJSON(text)["files"] else { throw damaged("no \"files\" array") }
@@ -122,7 +137,8 @@ public enum ExportManifest {
         .object([("file", .string(e.file)), ("text", .string(e.text)), ("voice", .string(e.voice)),
                  ("language", .string(e.language)), ("engine", .string(e.engine)), ("model", .string(e.model)),
                  ("duration_ms", .int(e.durationMs)), ("sample_rate", .int(e.sampleRate)), ("bytes", .int(e.bytes)),
-                 ("sha256", .string(e.sha256)), ("key", .string(e.key))])
+                 ("sha256", .string(e.sha256)), ("key", .string(e.key)), ("encoding", .string(e.encoding)),
+                 ("bitrate", e.bitrate.map { .int($0) } ?? .null)])
     }
 
     private static func entry(_ v: [String]) throws -> ManifestEntry {
@@ -132,15 +148,18 @@ public enum ExportManifest {
         }
         return ManifestEntry(file: v[0], text: v[1], voice: v[2], language: v[3], engine: v[4], model: v[5],
                              durationMs: try int(v[6], "duration_ms"), sampleRate: try int(v[7], "sample_rate"),
-                             bytes: try int(v[8], "bytes"), sha256: v[9], key: v[10])
+                             bytes: try int(v[8], "bytes"), sha256: v[9], key: v[10],
+                             encoding: v[11].isEmpty ? AudioEncoding.pcm16.rawValue : v[11],
+                             bitrate: v[12].isEmpty ? nil : try int(v[12], "bitrate"))
     }
 
     private static func entry(_ object: JSONValue) throws -> ManifestEntry {
         guard case .object = object else { throw damaged("an entry is not a JSON object") }
-        let numeric: Set<String> = ["duration_ms", "sample_rate", "bytes"]
-        return try entry(columns.map { name in
+        let numeric: Set<String> = ["duration_ms", "sample_rate", "bytes", "bitrate"]
+        return try entry((columns + formatColumns).map { name in
             let value = object[name]
             if numeric.contains(name) { return value?.intValue.map(String.init) ?? "" }
+            if formatColumns.contains(name) { return value?.stringValue ?? "" }
             guard let text = value?.stringValue else { throw damaged("an entry lacks the text field \"\(name)\"") }
             return text
         })

@@ -93,6 +93,17 @@ public struct ExportSummary: Sendable {
     }
 }
 
+/// A file of audio ready to export: a blob as it is, or a converted copy of it.
+struct ExportSource: Sendable, Equatable {
+    var path: String
+    var sha256: String
+    var bytes: Int
+    var durationMs: Int
+    var sampleRate: Int
+    var encoding: AudioEncoding = .pcm16
+    var bitrate: Int?
+}
+
 /// Writes clips into a folder: names from the plan, audio linked from the store (or copied,
 /// or converted through `ConvertedAudioCache`), a manifest recording every file, and `--prune`
 /// removing what an earlier export wrote and this one no longer selects.
@@ -115,19 +126,21 @@ public final class Exporter: Sendable {
     /// Copies flushed to disk with one syncfs and then named together (see `CopyBatch`).
     let copyBatchFiles: Int
 
-    public convenience init(blobs: BlobStore) {
-        self.init(blobs: blobs, copyBatchFiles: CopyBatch.maxFiles)
+    /// `converter`: the service's conversion path (`service.conversions`), so exports and the
+    /// server share its cache, single-flight and counters; nil makes one for this exporter.
+    public convenience init(blobs: BlobStore, converter: ConvertedAudioCache? = nil) {
+        self.init(blobs: blobs, converter: converter, copyBatchFiles: CopyBatch.maxFiles)
     }
 
-    /// Exports from the local tier's blobs.
-    public convenience init(local: LocalTier) {
-        self.init(blobs: local.blobs)
+    /// Exports from the local tier's blobs, converting through `converter` (see above).
+    public convenience init(local: LocalTier, converter: ConvertedAudioCache? = nil) {
+        self.init(blobs: local.blobs, converter: converter)
     }
 
-    init(blobs: BlobStore, copyBatchFiles: Int) {
+    init(blobs: BlobStore, converter: ConvertedAudioCache? = nil, copyBatchFiles: Int) {
         self.blobs = blobs
         self.copyBatchFiles = max(copyBatchFiles, 1)
-        converter = ConvertedAudioCache(blobs: blobs)
+        self.converter = converter ?? ConvertedAudioCache(blobs: blobs)
     }
 
     /// Runs the export on its own thread (it blocks on the disk for as long as it takes, which
@@ -171,7 +184,9 @@ public final class Exporter: Sendable {
         let folders = OpenFolders(export: options.dryRun ? nil : ExportFileSystem.OpenFolder(dir),
                                   blobs: ExportFileSystem.OpenFolder(blobs.layout.blobsURL.path))
         let (previous, previousManifests) = try readManifests(in: dir, required: options.prune, warnings: &summary.warnings)
-        let plan = ExportPlan(items: items, template: options.template)
+        // File names end as the encoding does (`.mp3`), unless the pattern chose otherwise.
+        let template = options.target.map { options.template.withFileExtension($0.encoding.fileExtension) } ?? options.template
+        let plan = ExportPlan(items: items, template: template)
         summary.planned = plan.files.count
 
         var entries: [ManifestEntry] = []
@@ -361,7 +376,8 @@ public final class Exporter: Sendable {
         let (source, convertedNow, blobName) = try source(for: clip, options: options, blobsFolder: folders.blobs)
         let entry = ManifestEntry(file: named.path, text: clip.text, voice: clip.voice, language: clip.language,
                                   engine: clip.engine, model: clip.model, durationMs: source.durationMs,
-                                  sampleRate: source.sampleRate, bytes: source.bytes, sha256: source.sha256, key: clip.key.hex)
+                                  sampleRate: source.sampleRate, bytes: source.bytes, sha256: source.sha256, key: clip.key.hex,
+                                  encoding: source.encoding.rawValue, bitrate: source.bitrate)
         let folderPath: String
         if let slash = named.path.utf8.lastIndex(of: UInt8(ascii: "/")) {
             folderPath = String(named.path[..<slash])
@@ -452,8 +468,10 @@ public final class Exporter: Sendable {
         if let target = options.target,
            target.encoding != .pcm16 || (target.sampleRate != nil && target.sampleRate != clip.sampleRate) {
             guard blobs.contains(clip.blob) else { throw missingBlob(clip) }
-            let (source, convertedNow) = try converter.source(for: clip, target: target, store: !options.dryRun)
-            return (source, convertedNow, nil)
+            let (audio, convertedNow) = try converter.convert(clip, to: target, store: !options.dryRun)
+            return (ExportSource(path: audio.path, sha256: audio.sha256, bytes: audio.bytes, durationMs: audio.durationMs,
+                                 sampleRate: audio.sampleRate, encoding: audio.encoding, bitrate: audio.bitrate),
+                    convertedNow, nil)
         }
         let path = blobs.path(for: clip.blob)
         var blobName: String?

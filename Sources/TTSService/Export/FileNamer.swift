@@ -66,6 +66,14 @@ public struct FileNameTemplate: Sendable, Equatable {
         self.parts = parts
     }
 
+    /// The pattern with a `.wav` ending swapped for `.<fileExtension>` (`{slug}-{key8}.mp3` for
+    /// an MP3 export); a pattern ending otherwise is a choice the user made and is kept.
+    public func withFileExtension(_ fileExtension: String) -> FileNameTemplate {
+        guard pattern.lowercased().hasSuffix(".wav"), fileExtension != "wav",
+              let swapped = try? FileNameTemplate(String(pattern.dropLast(3)) + fileExtension) else { return self }
+        return swapped
+    }
+
     /// The relative path for `item`, made safe by `SafePath` (no `..`, no absolute path, no
     /// control characters, bounded components, never empty).
     public func render(_ item: ExportItem) -> String {

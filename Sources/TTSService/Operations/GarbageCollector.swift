@@ -11,7 +11,7 @@ public struct GarbageReport: Sendable {
     /// Orphans younger than the grace period, left for a writer that may be about to index them.
     public var freshOrphans = 0
     public var staleTempFiles: [String] = []
-    /// Converted exports (`<store>/converted/…/<blob>.wav`) whose source blob is gone.
+    /// Converted audio (`<store>/converted/…/<blob>.<ext>`) whose source blob is gone.
     public var unusedConversions: [String] = []
     public var freedBytes = 0
     public var checkpoint: IndexCheckpoint?

@@ -23,6 +23,7 @@ public final class ServiceMetrics: Sendable {
     private let corruptBlobs: Counter
     private let evictedClips: Counter
     private let evictedBytes: Counter
+    private let conversions: [Counter]      // by ConversionOutcome
 
     /// How an engine call ended: `ok`, or the `TTSError.Kind` it failed with.
     public static let engineOutcomes = ["ok"] + TTSError.Kind.allCases.map(\.rawValue)
@@ -48,6 +49,10 @@ public final class ServiceMetrics: Sendable {
         corruptBlobs = registry.counter("tts_corrupt_blobs_total", help: "Blobs found damaged on a read and quarantined")
         evictedClips = registry.counter("tts_evicted_clips_total", help: "Clips evicted to keep the local tier under TTS_CACHE_MAX_BYTES")
         evictedBytes = registry.counter("tts_evicted_bytes_total", help: "Blob bytes freed by eviction")
+        conversions = ConversionOutcome.allCases.map {
+            registry.counter("tts_conversions_total", help: "Requests for converted audio (MP3, Opus, FLAC, …), by outcome: converted now, served from converted/, or failed",
+                             labels: [("outcome", $0.rawValue)])
+        }
     }
 
     public func recordRequest(tier: Tier, bytes: Int, seconds: Double) {
@@ -75,6 +80,15 @@ public final class ServiceMetrics: Sendable {
     /// For engines that retry (Gemini): one call per repeated attempt.
     public func recordRetry() { engineRetries.increment() }
     public func recordCorruptBlob() { corruptBlobs.increment() }
+    public func recordConversion(_ outcome: ConversionOutcome) {
+        conversions[ConversionOutcome.allCases.firstIndex(of: outcome)!].increment()
+    }
+
+    /// Conversions counted by outcome, for `stats`.
+    public var conversionCounts: [ConversionOutcome: Int] {
+        Dictionary(uniqueKeysWithValues: zip(ConversionOutcome.allCases, conversions.map(\.value)))
+    }
+
     public func recordEviction(clips: Int, bytes: Int) {
         evictedClips.increment(by: clips)
         evictedBytes.increment(by: bytes)
@@ -85,7 +99,8 @@ public final class ServiceMetrics: Sendable {
         Snapshot(localHits: lookups[0].value, redisHits: lookups[1].value, engineRequests: lookups[2].value,
                  engineCalls: Dictionary(uniqueKeysWithValues: zip(ServiceMetrics.engineOutcomes, engineCalls.map(\.value))),
                  retries: engineRetries.value, bytesServed: bytesServed.value, corruptBlobs: corruptBlobs.value,
-                 evictedClips: evictedClips.value)
+                 evictedClips: evictedClips.value, conversionsMade: conversionCounts[.converted] ?? 0,
+                 conversionHits: conversionCounts[.cached] ?? 0, conversionFailures: conversionCounts[.failed] ?? 0)
     }
 
     public struct Snapshot: Sendable, Equatable {
@@ -98,5 +113,18 @@ public final class ServiceMetrics: Sendable {
         public var bytesServed: Int
         public var corruptBlobs: Int
         public var evictedClips: Int
+        /// Conversions (MP3, Opus, …) encoded by this process, served from `converted/`, failed.
+        public var conversionsMade = 0
+        public var conversionHits = 0
+        public var conversionFailures = 0
     }
+}
+
+/// How a request for converted audio ended.
+public enum ConversionOutcome: String, Sendable, CaseIterable {
+    /// Encoded by this request (a miss in `converted/`).
+    case converted
+    /// Served from `converted/` as it was.
+    case cached
+    case failed
 }

@@ -8,6 +8,8 @@ import TTSStore
 public struct StoreStatistics: Sendable {
     public var usage: ClipUsage
     public var groups: [ClipGroup]
+    /// Files and bytes under `<store>/converted/` (MP3, Opus, … made from the blobs).
+    public var converted: (files: Int, bytes: Int) = (0, 0)
     public var process: ServiceMetrics.Snapshot
     /// Redis counters (`hits.local`, `hits.redis`, `engine.calls`, `bytes.served`); nil when
     /// Redis is off or unreachable.
@@ -33,11 +35,12 @@ public struct StoreStatistics: Sendable {
 
     /// Gathers the figures: one pass over the index, one Redis round trip.
     public static func gather(service: SpeechService, pricePerCall: Double, pricePerAudioSecond: Double) async throws -> StoreStatistics {
-        let index = service.local.index
-        let (usage, groups) = try await Blocking.run { (try index.usage(), try index.breakdown()) }
+        let index = service.local.index, conversions = service.conversions
+        let (usage, groups, converted) = try await Blocking.run { (try index.usage(), try index.breakdown(), conversions.usage()) }
         var statistics = StoreStatistics(usage: usage, groups: groups, process: service.metrics.snapshot,
                                          shared: await service.shared.counters(),
                                          pricePerCall: pricePerCall, pricePerAudioSecond: pricePerAudioSecond)
+        statistics.converted = converted
         if statistics.shared != nil { statistics.redisNodes = await service.shared.clusterNodes() }
         return statistics
     }
@@ -51,6 +54,7 @@ public struct StoreStatistics: Sendable {
             Gauge("tts_store_dedup_saved_bytes", help: "Bytes saved by storing identical audio once", value: Double(usage.bytesSavedByDedup)),
             Gauge("tts_store_pinned_clips", help: "Clips protected from eviction", value: Double(usage.pinned)),
             Gauge("tts_store_hits", help: "Local hits recorded in the index, all processes", value: Double(usage.hits)),
+            Gauge("tts_store_converted_bytes", help: "Bytes of converted audio (MP3, Opus, …) under converted/", value: Double(converted.bytes)),
         ]
         for (name, value) in (shared ?? [:]).sorted(by: { $0.key < $1.key }) {
             gauges.append(Gauge("tts_shared_counter", help: "Counters shared through Redis by every process", labels: [("name", name)],

@@ -54,6 +54,9 @@ public final class SpeechService: Sendable {
     public let locking: LockPolicy
     /// Counters and latencies of this process.
     public let metrics: ServiceMetrics
+    /// The one conversion path (MP3, Opus, FLAC, … cached under `converted/`) of export,
+    /// `say --encoding` and the HTTP server, so their conversions are single-flight together.
+    public let conversions: ConvertedAudioCache
     private let flights = SingleFlight<RequestKey, Generation>()
     var flightsInProgress: Int { get async { await flights.count } }
 
@@ -82,6 +85,7 @@ public final class SpeechService: Sendable {
         self.maxTextCharacters = maxTextCharacters
         self.locking = locking
         self.metrics = metrics
+        conversions = ConvertedAudioCache(blobs: local.blobs, metrics: metrics)
     }
 
     /// Opens the local tier over `index` and `blobs` itself, reporting to `metrics` (tests and

@@ -10,6 +10,23 @@ extension StoreLayout {
     public var convertedURL: URL { root.appendingPathComponent("converted", isDirectory: true) }
 }
 
+extension BlobStore {
+    /// Deletes the blob's converted copies (`converted/<target>/ab/cd/<hash>.<ext>`, one per
+    /// target folder), so eviction and `rm` take them with the blob instead of leaving them to
+    /// `gc`. Best effort: a copy that cannot be removed now is removed by `gc`.
+    public func removeConversions(of hash: BlobHash) {
+        let root = layout.convertedURL.path
+        guard let targets = try? FileManager.default.contentsOfDirectory(atPath: root) else { return }
+        let hex = hash.hex
+        let shard = "/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))"
+        for target in targets {
+            let folder = root + "/" + target + shard
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for name in names where name.hasPrefix(hex + ".") { unlink(folder + "/" + name) }
+        }
+    }
+}
+
 /// Free and total bytes of the file system holding a folder.
 public struct DiskSpace: Sendable, Equatable {
     public var freeBytes: Int

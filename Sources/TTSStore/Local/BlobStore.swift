@@ -255,12 +255,14 @@ public final class BlobStore: Sendable {
         return data
     }
 
-    /// Deletes a blob. Removing a blob that is not there is not an error.
+    /// Deletes a blob, and what was converted from it (`removeConversions(of:)`). Removing a
+    /// blob that is not there is not an error.
     public func remove(_ hash: BlobHash) throws {
         let path = path(for: hash)
         if unlink(path) != 0 && errno != ENOENT {
             throw posixError("cannot remove blob \(hash.short) at \(path)")
         }
+        removeConversions(of: hash)
     }
 
     /// Every blob under `blobs/`, sorted. Ignores files and folders whose names are not a

@@ -8,6 +8,7 @@ enum Unit: String, Sendable {
     case megabytesPerSecond = "MB/s"
     case linesPerSecond = "lines/s"
     case requestsPerSecond = "req/s"
+    case clipsPerSecond = "clips/s"
     case mebibytes = "MiB"
     case bytes = "B"
 
@@ -18,7 +19,7 @@ enum Unit: String, Sendable {
             number = value < 10 ? String(format: "%.2f", value) : String(format: "%.1f", value)
         case .mebibytes:
             number = String(format: "%.1f", value)
-        case .megabytesPerSecond, .linesPerSecond, .requestsPerSecond, .bytes:
+        case .megabytesPerSecond, .linesPerSecond, .requestsPerSecond, .clipsPerSecond, .bytes:
             number = String(format: "%.0f", value)
         }
         return number + " " + rawValue

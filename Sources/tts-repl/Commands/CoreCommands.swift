@@ -21,9 +21,10 @@ func makeCommandTable() -> CommandTable {
 
 /// Speech, session, cache browsing and shell commands.
 let coreCommands: [Command] = [
-        Command("say", aliases: ["s"], group: .speech, usage: "say [--speakers A=VOICE,B=VOICE] TEXT",
-                summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be",
-                examples: ["say Hello world", "say Your call is important to us.",
+        Command("say", aliases: ["s"], group: .speech,
+                usage: "say [--speakers A=VOICE,B=VOICE] [--encoding pcm16|ulaw|alaw|flac|opus|vorbis|mp3] [--bitrate KBPS] [--quality N] [--rate HZ] TEXT",
+                summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be; --encoding also gives a converted copy",
+                examples: ["say Hello world", "say Your call is important to us.", "say --encoding mp3 Welcome back!",
                            "say --speakers Joe=Kore,Jane=Puck Joe: Ready? Jane: Always."],
                 arguments: .restOfLine, run: say),
         Command("voices", group: .speech, usage: "voices [FILTER]",
@@ -55,9 +56,10 @@ let coreCommands: [Command] = [
         Command("info", group: .cache, usage: "info [KEY | KEY-PREFIX]",
                 summary: "Show everything about one clip (the last one when no key is given)",
                 examples: ["info", "info 3fa4c2d1"], run: info),
-        Command("play", group: .cache, usage: "play [KEY]",
-                summary: "Play the last clip, or the clip with KEY, with aplay, paplay or ffplay",
-                examples: ["play", "play 3fa4c2d1"], run: play),
+        Command("play", group: .cache, usage: "play [KEY] [--encoding E] [--bitrate KBPS] [--quality N] [--rate HZ]",
+                summary: "Play the last clip, or the clip with KEY (in the last `say --encoding` format, or the one given), with aplay, paplay, ffplay or sox",
+                examples: ["play", "play 3fa4c2d1", "play --encoding opus"],
+                options: ["--encoding", "--bitrate", "--quality", "--rate"], run: play),
         Command("open", group: .cache, usage: "open [KEY]",
                 summary: "Print the WAV file's path of the last clip, or of the clip with KEY",
                 examples: ["open", "open 3fa4c2d1"], run: openClip),
@@ -76,29 +78,52 @@ struct Quit: Error {}
 @Sendable func say(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     var text = words.first ?? ""
     var request = session.request(text: text)
-    // `say --speakers Joe=Kore,Jane=Puck Joe: … Jane: …`: a two-speaker dialogue (Gemini).
-    if text.hasPrefix("--speakers") {
-        let (_, afterFlag) = Tokenizer.headAndRest(text)
-        let (list, dialogue) = Tokenizer.headAndRest(afterFlag)
-        request.speakers = try parseSpeakers(list)
-        text = dialogue
-        request.text = dialogue
+    // Leading options, then the text: `say --speakers Joe=Kore,Jane=Puck Joe: … Jane: …` (a
+    // two-speaker dialogue, Gemini), `say --encoding mp3 --bitrate 96 Welcome`.
+    var formatWords: [String] = []
+    while true {
+        let (flag, afterFlag) = Tokenizer.headAndRest(text)
+        guard ["--speakers", "--encoding", "--bitrate", "--quality", "--rate"].contains(flag) else { break }
+        let (value, rest) = Tokenizer.headAndRest(afterFlag)
+        guard !value.isEmpty, !rest.isEmpty else {
+            throw TTSError.validation(String(flag.dropFirst(2)), "say \(flag) needs a value and then the text, e.g. `say \(flag) \(flag == "--speakers" ? "Joe=Kore,Jane=Puck Joe: Hi! Jane: Hello." : flag == "--encoding" ? "mp3 Hello" : "64 Hello")`")
+        }
+        if flag == "--speakers" { request.speakers = try parseSpeakers(value) } else { formatWords += [flag, value] }
+        text = rest
+        request.text = rest
     }
+    let target = try audioTarget(try Options(formatWords, valued: ["encoding", "bitrate", "quality", "rate"], command: "say"))
     let result = try await context.service.generateOrFetch(request, fallbackEngine: context.runtime.live.current.fallbackEngine)
     session.lastClip = result.clip
+    session.lastTarget = target
     let clip = result.clip
-    let path = result.path.path
+    var path = result.path.path
+    var formatFields: [(String, JSONValue)] = []
+    if let target {
+        let converted = try await context.service.conversions.converted(clip, to: target)
+        path = converted.path
+        formatFields = [("source_path", .string(result.path.path))] + convertedFields(converted)
+    }
     // With --json the line for people is never printed; formatting it (two String(format:))
     // was a tenth of a cached `say` in a script.
     let human = context.output.json ? ""
         : "\(result.tier.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(clip.key.short)  "
             + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(String(format: "%.1f", result.elapsedMs)) ms  \(path)"
             + (result.fallbackFor.map { "\n  fallback: \(clip.engine) answered because \(request.engine) could not (\($0.kind.rawValue) error)" } ?? "")
-    var fields = result.jsonFields
+    // The path is the file this answer names: the converted one when an encoding was asked for.
+    var fields = result.jsonFields.map { $0.0 == "path" ? ("path", JSONValue.string(path)) : $0 } + formatFields
     if let reason = result.fallbackFor {
         fields += [("fallback", .bool(true)), ("fallback_reason", .string(reason.message))]
     }
     return Report(human: human, json: .object(fields))
+}
+
+/// What `say --encoding` adds to its JSON: the converted file's format and facts (its path is
+/// the answer's `path`; the stored WAV stays `source_path`).
+private func convertedFields(_ audio: ConvertedAudio) -> [(String, JSONValue)] {
+    [("format", .string(audio.encoding.rawValue)), ("mime_type", .string(audio.mimeType)),
+     ("format_sample_rate", .int(audio.sampleRate)), ("bitrate", audio.bitrate.map { .int($0) } ?? .null),
+     ("format_bytes", .int(audio.bytes)), ("sha256", .string(audio.sha256))]
 }
 
 /// `Joe=Kore,Jane=Puck` → two speakers and their voices.
@@ -262,16 +287,17 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
 }
 
 @Sendable func play(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+    let options = try Options(words, valued: ["encoding", "bitrate", "quality", "rate"], command: "play")
     // A hash-checked read: a damaged blob is quarantined and the clip made again before playing.
-    let clip = try await context.service.audio(for: try namedClip(words, session, context, command: "play")).clip
-    let path = context.service.local.url(for: clip).path
-    let players: [(String, [String])] = [("aplay", ["-q"]), ("paplay", []), ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])]
-    let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    guard let (player, flags) = players.first(where: { name, _ in
-        searchPath.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
-    }) else {
-        throw TTSError(.config, "no audio player found: install one of aplay (apt-get install alsa-utils), paplay (pulseaudio-utils) or ffplay (ffmpeg). The file is \(path)")
+    let clip = try await context.service.audio(for: try namedClip(options.positional, session, context, command: "play")).clip
+    var path = context.service.local.url(for: clip).path
+    var encoding = AudioEncoding.pcm16
+    if let target = try audioTarget(options) ?? session.lastTarget {
+        let converted = try await context.service.conversions.converted(clip, to: target)
+        path = converted.path
+        encoding = converted.encoding
     }
+    let (player, flags) = try audioPlayer(for: encoding, file: path)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [player] + flags + [path]
@@ -285,7 +311,24 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
     guard process.terminationStatus == 0 else {
         throw TTSError(.config, "\(player) could not play \(path) (exit status \(process.terminationStatus)); is a sound device available?")
     }
-    return Report(human: "played \(clip.key.short) with \(player)", json: .object([("key", .string(clip.key.hex)), ("player", .string(player))]))
+    return Report(human: "played \(clip.key.short) (\(encoding.rawValue)) with \(player)",
+                  json: .object([("key", .string(clip.key.hex)), ("player", .string(player)), ("format", .string(encoding.rawValue)),
+                                 ("path", .string(path))]))
+}
+
+/// The first player on PATH that plays `encoding`: aplay takes only WAV; paplay (libsndfile)
+/// and ffplay take every format; sox's `play` all but Opus.
+private func audioPlayer(for encoding: AudioEncoding, file: String) throws -> (String, [String]) {
+    let ffplay = ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])
+    var players: [(String, [String])] = encoding.isWAV ? [("aplay", ["-q"]), ("paplay", []), ffplay] : [("paplay", []), ffplay]
+    if encoding != .opus { players.append(("play", ["-q"])) }
+    let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    guard let found = players.first(where: { name, _ in
+        searchPath.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+    }) else {
+        throw TTSError(.config, "no audio player for \(encoding.rawValue) found: install one of \(players.map(\.0).joined(separator: ", ")) (alsa-utils, pulseaudio-utils, ffmpeg, sox). The file is \(file)")
+    }
+    return found
 }
 
 /// A clip by its full key or a unique prefix of at least four hex characters.

@@ -6,20 +6,21 @@ import TTSStore
 /// Export commands: cached clips into a folder, for a game, an IVR system, an app bundle.
 let exportCommands: [Command] = [
     Command("export", group: .export,
-            usage: "export DIR [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--since DATE] [--list FILE [--format F] [--generate]] [--name TEMPLATE] [--manifest csv|json|jsonl|none] [--link auto|always|never] [--copy] [--rate HZ] [--encoding pcm16|ulaw|alaw] [--force] [--prune] [--dry-run] [--json]",
+            usage: "export DIR [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--since DATE] [--list FILE [--format F] [--generate]] [--name TEMPLATE] [--manifest csv|json|jsonl|none] [--link auto|always|never] [--copy] [--rate HZ] [--encoding pcm16|ulaw|alaw|flac|opus|vorbis|mp3] [--bitrate KBPS] [--quality N] [--force] [--prune] [--dry-run] [--json]",
             summary: "Write cached clips into DIR (hard links when it can), with a manifest; re-running changes nothing",
             examples: ["export out/", "export ivr/ --lang de-DE --rate 8000 --encoding alaw",
+                       "export web/ --encoding mp3 --bitrate 96", "export archive/ --encoding flac",
                        "export game/ --name '{voice}/{lang}/{slug}.wav' --manifest json",
                        "export out/ --since 2025-01-01 --prune --dry-run",
                        "export menu/ --list menu.csv --generate --name '{id}.wav'"],
             options: ["--voice", "--lang", "--engine", "--model", "--match", "--since", "--list", "--format", "--generate",
-                      "--name", "--manifest", "--link", "--copy", "--rate", "--encoding", "--force", "--prune", "--dry-run"],
+                      "--name", "--manifest", "--link", "--copy", "--rate", "--encoding", "--bitrate", "--quality", "--force", "--prune", "--dry-run"],
             completion: .paths, run: export),
 ]
 
 @Sendable func export(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     let options = try Options(words, valued: ["voice", "lang", "engine", "model", "match", "since", "name", "manifest",
-                                              "link", "rate", "encoding", "list", "format"],
+                                              "link", "rate", "encoding", "bitrate", "quality", "list", "format"],
                               flags: ["copy", "force", "prune", "dry-run", "json", "generate"], command: "export")
     guard let dir = options.positional.first else {
         throw TTSError.validation("dir", "export needs a folder to write to, e.g. `export out/`")
@@ -57,7 +58,7 @@ let exportCommands: [Command] = [
         // A damaged blob is made again first, as on every other read (not in a dry run).
         if !exportOptions.dryRun { items = try await context.service.checkedForExport(items) }
     }
-    let exporter = Exporter(local: context.service.local)
+    let exporter = Exporter(local: context.service.local, converter: context.service.conversions)
     let bar = ProgressBar(output: context.output, quiet: exportOptions.dryRun)
     let summary = try await exporter.export(items, options: exportOptions) { bar.update($0) }
     bar.finish()
@@ -135,18 +136,28 @@ private func linkMode(_ options: Options) throws -> ExportOptions.LinkMode {
     return .never
 }
 
-private func audioTarget(_ options: Options) throws -> AudioTarget? {
-    let rateText = options.values["rate"]
-    let encodingText = options.values["encoding"]
-    guard rateText != nil || encodingText != nil else { return nil }
-    var rate: Int?
-    if let rateText {
-        guard let value = Int(rateText), AudioTarget.supportedRates.contains(value) else {
-            throw TTSError.validation("rate", "--rate takes \(AudioTarget.supportedRates.map(String.init).joined(separator: ", ")) (Hz), not '\(rateText)'")
-        }
-        rate = value
+/// `--rate`, `--encoding`, `--bitrate` and `--quality` as a validated target (nil when none is
+/// given: the clips are exported as they are stored). Shared with `say --encoding`.
+func audioTarget(_ options: Options) throws -> AudioTarget? {
+    let names = ["rate", "encoding", "bitrate", "quality"]
+    guard names.contains(where: { options.values[$0] != nil }) else { return nil }
+    func number(_ name: String, _ what: String) throws -> Int? {
+        guard let text = options.values[name] else { return nil }
+        guard let value = Int(text) else { throw TTSError.validation(name, "--\(name) takes \(what), not '\(text)'") }
+        return value
     }
-    return AudioTarget(sampleRate: rate, encoding: try choice(options, "encoding", default: AudioEncoding.pcm16))
+    let target = AudioTarget(sampleRate: try number("rate", "a sample rate in Hz"),
+                             encoding: try encoding(options.values["encoding"]),
+                             bitrate: try number("bitrate", "kbit/s, e.g. 64"), quality: try number("quality", "a whole number"))
+    return try target.validated()
+}
+
+private func encoding(_ text: String?) throws -> AudioEncoding {
+    guard let text else { return .pcm16 }
+    guard let encoding = AudioEncoding(named: text) else {
+        throw TTSError.validation("encoding", "--encoding takes \(AudioEncoding.allCases.map(\.rawValue).joined(separator: ", ")) (wav = pcm16), not '\(text)'")
+    }
+    return encoding
 }
 
 /// Draws export progress without flooding: on a terminal at most ten times a second, in a
