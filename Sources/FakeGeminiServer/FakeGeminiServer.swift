@@ -99,6 +99,8 @@ public final class FakeGeminiServer: Sendable {
         public var peakConcurrentRequests = 0
         /// Generate requests that asked for a stream (`streamGenerateContent`), of `requests`.
         public var streamRequests = 0
+        /// Events of streamed answers written to the wire so far (audio, finish and error events).
+        public var streamEventsSent = 0
     }
 
     private struct State {
@@ -370,8 +372,12 @@ public final class FakeGeminiServer: Sendable {
         let size = options.streamChunkBytes
         let pieces = stride(from: 0, to: payload.count, by: size).map { payload.subdata(in: $0..<min($0 + size, payload.count)) }
         let usage = "\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":\(pcm.count / 1000),\"totalTokenCount\":\(8 + pcm.count / 1000)}"
-        return .stream(status: 200, contentType: "text/event-stream") { writer in
-            func event(_ json: String) -> Bool { writer.send(Data("data: \(json)\r\n\r\n".utf8)) }
+        return .stream(status: 200, contentType: "text/event-stream") { [self] writer in
+            func event(_ json: String) -> Bool {
+                let sent = writer.send(Data("data: \(json)\r\n\r\n".utf8))
+                if sent { state.withLock { $0.counters.streamEventsSent += 1 } }
+                return sent
+            }
             func finish(_ reason: String) {
                 _ = event("{\"candidates\":[{\"content\":{\"role\":\"model\"},\"finishReason\":\"\(reason)\",\"index\":0}],\(usage),\"modelVersion\":\"\(model)\"}")
             }

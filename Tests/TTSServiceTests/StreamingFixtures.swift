@@ -61,8 +61,10 @@ final class GatedStreamEngine: SpeechEngine, @unchecked Sendable {
         return resolved
     }
 
+    /// Unary calls wait for the same permits, one per piece.
     func synthesize(_ request: AudioRequest) async throws -> Data {
         state.withLock { $0.calls += 1 }
+        for _ in 0..<Self.pieceCount { await nextPermit() }
         return WAVAudio(format: Self.format, pcm: Self.pcm(for: request.text)).encoded()
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import FakeGeminiServer
+import TestSupport
 import TTSCore
 import TTSEngines
 import TTSStore
@@ -122,6 +123,22 @@ final class StreamingServiceTests: XCTestCase {
         XCTAssertEqual(try f.service.index.count(ClipFilter()), 1)
     }
 
+    func testAStreamedRequestJoinsAUnaryGenerationInProgress() async throws {
+        let (f, gated) = try ServiceFixture.withGatedEngine()
+        let service = f.service, request = gatedRequest()
+        let unary = Task { try await service.generateOrFetch(request) }
+        for _ in 0..<1_000 where gated.calls == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertEqual(gated.calls, 1, "the unary call did not start")
+        let streamed = try await f.service.speakStreaming(gatedRequest())
+        gated.release()
+        let heard = await listen(streamed)
+        let generation = try await unary.value
+        XCTAssertEqual(gated.calls, 1)
+        XCTAssertEqual(heard.start?.tier, .engine)
+        XCTAssertEqual(heard.pcm, GatedStreamEngine.pcm(for: "streamed words"))
+        XCTAssertEqual(heard.clip?.key, generation.clip.key)
+    }
+
     func testValidationErrorsAreThrownBeforeAnyStream() async throws {
         let (f, gated) = try ServiceFixture.withGatedEngine()
         do {
@@ -141,6 +158,41 @@ final class StreamingServiceTests: XCTestCase {
         let text = f.service.metrics.registry.exposition()
         XCTAssertTrue(text.contains("tts_first_audio_seconds_count{tier=\"engine\"} 1"), text)
         XCTAssertTrue(text.contains("tts_first_audio_seconds_count{tier=\"local\"} 1"), text)
+    }
+}
+
+/// Streaming with the Redis tier: a streamed clip is shared, and a clip in Redis is sent whole.
+final class SharedTierStreamingTests: XCTestCase {
+    private var ownServer: RedisTestServer?
+
+    override func tearDown() { ownServer = nil }
+
+    private func sharedTier() throws -> SharedTier {
+        let url: RedisURL
+        if let text = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_URL"] {
+            url = try RedisURL(parsing: text)
+        } else {
+            let server = try RedisTestServer()
+            ownServer = server
+            url = server.url
+        }
+        let tier = RedisTier(pool: RedisPool(RedisPoolConfiguration(url: url)), prefix: "test-\(UUID().uuidString.prefix(8)):")
+        return SharedTier(tier: tier, describe: "Redis at \(url)") { _ in }
+    }
+
+    func testAStreamedClipIsPublishedAndAnotherMachineStreamsItFromRedis() async throws {
+        let shared = try sharedTier()
+        let a = try ServiceFixture(shared: shared, extraEngines: [GatedStreamEngine()])
+        let bEngine = GatedStreamEngine()
+        let b = try ServiceFixture(shared: shared, extraEngines: [bEngine])
+        (try a.service.engines.engine(named: "gated") as? GatedStreamEngine)?.release()
+        let made = await listen(try await a.service.speakStreaming(AudioRequest(text: "shared stream", engine: "gated", model: "")))
+        XCTAssertNil(made.error)
+        let fromRedis = await listen(try await b.service.speakStreaming(AudioRequest(text: "shared stream", engine: "gated", model: "")))
+        XCTAssertNil(fromRedis.error)
+        XCTAssertEqual(fromRedis.start?.tier, .redis)
+        XCTAssertEqual(fromRedis.pcm, made.pcm)
+        XCTAssertEqual(bEngine.calls, 0)
     }
 }
 
