@@ -21,9 +21,9 @@ func makeCommandTable() -> CommandTable {
 
 /// Speech, session, cache browsing and shell commands.
 let coreCommands: [Command] = [
-        Command("say", aliases: ["s"], group: .speech, usage: "say [--speakers A=VOICE,B=VOICE] TEXT",
-                summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be",
-                examples: ["say Hello world", "say Your call is important to us.",
+        Command("say", aliases: ["s"], group: .speech, usage: "say [--stream] [--speakers A=VOICE,B=VOICE] TEXT",
+                summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be. --stream plays it as it is made",
+                examples: ["say Hello world", "say Your call is important to us.", "say --stream A long paragraph to hear at once.",
                            "say --speakers Joe=Kore,Jane=Puck Joe: Ready? Jane: Always."],
                 arguments: .restOfLine, run: say),
         Command("voices", group: .speech, usage: "voices [FILTER]",
@@ -76,14 +76,23 @@ struct Quit: Error {}
 @Sendable func say(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
     var text = words.first ?? ""
     var request = session.request(text: text)
-    // `say --speakers Joe=Kore,Jane=Puck Joe: … Jane: …`: a two-speaker dialogue (Gemini).
-    if text.hasPrefix("--speakers") {
-        let (_, afterFlag) = Tokenizer.headAndRest(text)
-        let (list, dialogue) = Tokenizer.headAndRest(afterFlag)
-        request.speakers = try parseSpeakers(list)
-        text = dialogue
-        request.text = dialogue
+    var streaming = false
+    while true {
+        let (flag, rest) = Tokenizer.headAndRest(text)
+        if flag == "--stream" {
+            streaming = true
+            text = rest
+        } else if flag == "--speakers" {
+            // `say --speakers Joe=Kore,Jane=Puck Joe: … Jane: …`: a two-speaker dialogue (Gemini).
+            let (list, dialogue) = Tokenizer.headAndRest(rest)
+            request.speakers = try parseSpeakers(list)
+            text = dialogue
+        } else {
+            break
+        }
     }
+    request.text = text
+    if streaming { return try await sayStreaming(request, &session, context) }
     let result = try await context.service.generateOrFetch(request)
     session.lastClip = result.clip
     let clip = result.clip
@@ -264,16 +273,11 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
     // A hash-checked read: a damaged blob is quarantined and the clip made again before playing.
     let clip = try await context.service.audio(for: try namedClip(words, session, context, command: "play")).clip
     let path = context.service.blobs.url(for: clip.blob).path
-    let players: [(String, [String])] = [("aplay", ["-q"]), ("paplay", []), ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])]
-    let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    guard let (player, flags) = players.first(where: { name, _ in
-        searchPath.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
-    }) else {
-        throw TTSError(.config, "no audio player found: install one of aplay (apt-get install alsa-utils), paplay (pulseaudio-utils) or ffplay (ffmpeg). The file is \(path)")
-    }
+    let found = try AudioPlayer.find(for: "The file is \(path)")
+    let player = found.name
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [player] + flags + [path]
+    process.arguments = [player] + found.fileFlags + [path]
     try process.run()
     // Ctrl-C cancels the command: stop the player with it.
     await withTaskCancellationHandler {

@@ -1,0 +1,82 @@
+import Foundation
+import TTSCore
+
+/// The audio players tts-repl knows, best first, and how each is told to play a file or raw
+/// PCM from its standard input. `play` and `say --stream` find one on the PATH.
+struct AudioPlayer: Sendable {
+    let name: String
+    /// Flags before a WAV file's path.
+    let fileFlags: [String]
+    /// Flags that make it play raw little-endian 16-bit PCM of `format` from standard input.
+    let rawFlags: @Sendable (PCMFormat) -> [String]
+
+    static let known: [AudioPlayer] = [
+        AudioPlayer(name: "aplay", fileFlags: ["-q"]) {
+            ["-q", "-t", "raw", "-f", "S16_LE", "-r", "\($0.sampleRate)", "-c", "\($0.channels)", "-"]
+        },
+        AudioPlayer(name: "paplay", fileFlags: []) {
+            ["--raw", "--format=s16le", "--rate=\($0.sampleRate)", "--channels=\($0.channels)"]
+        },
+        AudioPlayer(name: "ffplay", fileFlags: ["-nodisp", "-autoexit", "-loglevel", "error"]) {
+            ["-nodisp", "-autoexit", "-loglevel", "error", "-f", "s16le", "-ar", "\($0.sampleRate)", "-ac", "\($0.channels)", "-i", "-"]
+        },
+    ]
+
+    /// The first known player on the PATH; `what` says what could not be played without one.
+    static func find(for what: String) throws -> AudioPlayer {
+        let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        guard let player = known.first(where: { player in
+            searchPath.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(player.name)") }
+        }) else {
+            throw TTSError(.config, "no audio player found: install one of aplay (apt-get install alsa-utils), paplay (pulseaudio-utils) or ffplay (ffmpeg). \(what)")
+        }
+        return player
+    }
+}
+
+/// A player process fed raw PCM through a pipe as a stream arrives.
+///
+/// Writes go through one serial queue (a pipe blocks while the player is a buffer behind, which
+/// for a cached clip is most of its length), never on Swift's cooperative pool. A player that
+/// exits early only ends the playback: broken-pipe errors are dropped.
+final class StreamingPlayback: @unchecked Sendable {
+    // @unchecked: `input` is written to only on `queue`; `process` is thread-safe for what is used.
+    let player: AudioPlayer
+    private let process = Process()
+    private let input: FileHandle
+    private let queue = DispatchQueue(label: "tts-repl.playback")
+
+    init(_ player: AudioPlayer, format: PCMFormat) throws {
+        // A player that exits early must not kill us with SIGPIPE on the next write.
+        signal(SIGPIPE, SIG_IGN)
+        self.player = player
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [player.name] + player.rawFlags(format)
+        process.standardInput = pipe
+        input = pipe.fileHandleForWriting
+        try process.run()
+    }
+
+    func write(_ pcm: Data) {
+        queue.async { [input] in try? input.write(contentsOf: pcm) }
+    }
+
+    /// Closes the player's input once everything queued is written, and waits for it to finish
+    /// playing. Cancelling the waiting task stops the player.
+    func finish() async -> Int32 {
+        queue.async { [input] in try? input.close() }
+        await withTaskCancellationHandler {
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        } onCancel: {
+            stop()
+        }
+        return process.terminationStatus
+    }
+
+    /// Stops playback now.
+    func stop() {
+        if process.isRunning { process.terminate() }
+        queue.async { [input] in try? input.close() }
+    }
+}

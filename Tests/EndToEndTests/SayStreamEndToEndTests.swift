@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+import TTSCore
+
+/// `say --stream`, with a stand-in `aplay` on the PATH that records what it was fed.
+final class SayStreamEndToEndTests: XCTestCase {
+    /// A folder holding an executable `aplay` that saves its standard input and arguments.
+    private func fakePlayer() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tts-player-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("aplay")
+        try "#!/bin/sh\necho \"$@\" > '\(folder.path)/args'\ncat > '\(folder.path)/played.raw'\n".write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        return folder
+    }
+
+    func testSayStreamPlaysFromStdinReportsFirstAudioAndCachesTheClip() throws {
+        let player = try fakePlayer()
+        var repl = try ReplProcess()
+        repl.environment["PATH"] = player.path + ":" + (repl.environment["PATH"] ?? "/usr/bin:/bin")
+        let result = try repl.run(["--json"], stdin: "say --stream This sentence is played while it is made.\nsay This sentence is played while it is made.\n")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.jsonLines
+        XCTAssertEqual(lines.count, 2, result.stdout)
+        guard lines.count == 2 else { return }
+        XCTAssertEqual(lines[0]["tier"] as? String, "engine")
+        XCTAssertEqual(lines[0]["player"] as? String, "aplay")
+        XCTAssertNotNil(lines[0]["first_audio_ms"] as? Double)
+        XCTAssertEqual(lines[1]["tier"] as? String, "local", "the streamed clip was cached")
+        XCTAssertEqual(lines[1]["key"] as? String, lines[0]["key"] as? String)
+
+        let path = try XCTUnwrap(lines[1]["path"] as? String)
+        let stored = try WAVAudio.decode(Data(contentsOf: URL(fileURLWithPath: path)))
+        let played = try Data(contentsOf: player.appendingPathComponent("played.raw"))
+        XCTAssertEqual(played, stored.pcm, "the player heard exactly the cached samples")
+        let arguments = try String(contentsOf: player.appendingPathComponent("args"), encoding: .utf8)
+        XCTAssertTrue(arguments.contains("-r 22050"), arguments)
+    }
+
+    func testSayStreamWithoutAPlayerSaysWhatToInstall() throws {
+        var repl = try ReplProcess()
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("tts-noplayer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: empty) }
+        repl.environment["PATH"] = empty.path
+        let result = try repl.run(["say", "--stream", "No player here"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("no audio player found"), result.stderr)
+    }
+}
