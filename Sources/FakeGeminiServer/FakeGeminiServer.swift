@@ -172,8 +172,9 @@ public final class FakeGeminiServer: Sendable {
         case ("POST", let path) where path.hasPrefix("/v1beta/models/") && path.hasSuffix(":streamGenerateContent"):
             let model = String(path.dropFirst("/v1beta/models/".count).dropLast(":streamGenerateContent".count))
             state.withLock { $0.counters.streamRequests += 1 }
-            // Pacing is the stream's own (first-chunk and per-chunk delays), not `latencyMs`.
-            return generate(request, model: model, streaming: true)
+            // Pacing is the stream's own (first-chunk and per-chunk delays, counted from the
+            // request's arrival, so building the audio does not add to them), not `latencyMs`.
+            return generate(request, model: model, streaming: true, arrived: .now)
         case ("POST", let path) where path.hasPrefix("/v1beta/models/") && path.hasSuffix(":generateContent"):
             let model = String(path.dropFirst("/v1beta/models/".count).dropLast(":generateContent".count))
             state.withLock { state in
@@ -195,13 +196,14 @@ public final class FakeGeminiServer: Sendable {
 
     // MARK: - generateContent
 
-    private func generate(_ request: ServerRequest, model: String, streaming: Bool = false) -> ServerReply {
+    private func generate(_ request: ServerRequest, model: String, streaming: Bool = false,
+                          arrived: ContinuousClock.Instant = .now) -> ServerReply {
         let key = request.headers["x-goog-api-key"] ?? Self.queryValue("key", in: request.target) ?? ""
         let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any]
         let voice = body.flatMap(Self.voiceNames)?.joined(separator: ",") ?? ""
         var recordedHeaders = request.headers
         if let apiKey = recordedHeaders["x-goog-api-key"] { recordedHeaders["x-goog-api-key"] = "…" + apiKey.suffix(4) }
-        let reply = answer(request, model: model, key: key, body: body, streaming: streaming)
+        let reply = answer(request, model: model, key: key, body: body, streaming: streaming, arrived: arrived)
         let status: Int
         switch reply {
         case let .respond(code, _, _), let .stream(code, _, _): status = code
@@ -221,7 +223,8 @@ public final class FakeGeminiServer: Sendable {
         return reply
     }
 
-    private func answer(_ request: ServerRequest, model: String, key: String, body: [String: Any]?, streaming: Bool) -> ServerReply {
+    private func answer(_ request: ServerRequest, model: String, key: String, body: [String: Any]?, streaming: Bool,
+                        arrived: ContinuousClock.Instant) -> ServerReply {
         if key.isEmpty {
             return Self.googleError(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
         }
@@ -275,7 +278,7 @@ public final class FakeGeminiServer: Sendable {
         }
         let pcm = FakeAudio.pcm(text: text, voice: voices.first ?? "Kore")
         if streaming {
-            return streamAnswer(pcm: pcm, model: model, shape: shape, fault: streamFault)
+            return streamAnswer(pcm: pcm, model: model, shape: shape, fault: streamFault, arrived: arrived)
         }
         return Self.audioAnswer(pcm: pcm, model: model, shape: shape)
     }
@@ -357,7 +360,8 @@ public final class FakeGeminiServer: Sendable {
     /// `text/event-stream`: one `data:` event per `streamChunkBytes` of audio, paced by the
     /// options, then a last event with `finishReason: STOP` — or, with a mid-stream fault, an
     /// error event, a cut connection or `finishReason: OTHER` after `afterChunks` audio events.
-    private func streamAnswer(pcm: Data, model: String, shape: AudioShape, fault: FaultSpec?) -> ServerReply {
+    private func streamAnswer(pcm: Data, model: String, shape: AudioShape, fault: FaultSpec?,
+                              arrived: ContinuousClock.Instant) -> ServerReply {
         let options = self.options
         let wav = options.streamWAV && shape == .wav
         let mimeType = wav ? "audio/wav" : "audio/l16; rate=24000; channels=1"
@@ -396,10 +400,11 @@ public final class FakeGeminiServer: Sendable {
                 }
                 return true
             }
-            Self.sleep(milliseconds: options.firstChunkDelayMs)
+            // Each event leaves at its time counted from the arrival, so pacing does not drift.
+            let first = arrived + .milliseconds(options.firstChunkDelayMs)
             for (index, piece) in pieces.enumerated() {
                 if index == fault?.afterChunks, fail() { return }
-                if index > 0 { Self.sleep(milliseconds: options.chunkDelayMs) }
+                Self.sleep(until: first + .milliseconds(index * options.chunkDelayMs))
                 let extra = index == 0 ? ",\(usage),\"modelVersion\":\"\(model)\",\"responseId\":\"fake\"" : ""
                 let sent = event("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"\(mimeType)\",\"data\":\"\(piece.base64EncodedString())\"}}],\"role\":\"model\"},\"index\":0}]\(extra)}")
                 guard sent else { return }
@@ -418,8 +423,9 @@ public final class FakeGeminiServer: Sendable {
         }
     }
 
-    private static func sleep(milliseconds: Int) {
-        if milliseconds > 0 { usleep(UInt32(milliseconds) * 1000) }
+    private static func sleep(until due: ContinuousClock.Instant) {
+        let left = ContinuousClock.now.duration(to: due)
+        if left > .zero { usleep(UInt32(left.components.seconds * 1_000_000 + left.components.attoseconds / 1_000_000_000_000)) }
     }
 
     // MARK: - Answers in Google's shapes

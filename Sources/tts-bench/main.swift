@@ -17,6 +17,7 @@ let scenarios: [any Scenario] = [
     ExportScenario(),
     ScaleScenario(),
     PrewarmMemoryScenario(),
+    StreamScenario(),
 ]
 
 func runBench() async -> Int32 {
