@@ -367,11 +367,7 @@ public final class FakeGeminiServer: Sendable {
         let mimeType = wav ? "audio/wav" : "audio/l16; rate=24000; channels=1"
         var payload = pcm
         if wav {
-            // A streamed WAV's length is unknown when its header is sent: sizes of 0xFFFFFFFF.
-            var header = WAVAudio(format: FakeAudio.format, pcm: Data()).encoded()
-            header.replaceSubrange(4..<8, with: [0xFF, 0xFF, 0xFF, 0xFF])
-            header.replaceSubrange(40..<44, with: [0xFF, 0xFF, 0xFF, 0xFF])
-            payload = header + pcm
+            payload = WAVAudio.streamingHeader(for: FakeAudio.format) + pcm
         }
         let size = options.streamChunkBytes
         let pieces = stride(from: 0, to: payload.count, by: size).map { payload.subdata(in: $0..<min($0 + size, payload.count)) }

@@ -118,7 +118,10 @@ enum GeminiAnswer {
     /// finish reason, or the failure it reports, classified as for a unary answer. An event
     /// with neither (usage metadata only) is empty, not an error.
     static func streamEvent(_ data: Data, label: RequestLabel, key: String) -> Result<StreamEvent, AttemptFailure> {
-        if let object = try? JSONSerialization.jsonObject(with: data),
+        // An error event names "error" first; audio events are parsed once, not twice (their
+        // base64 makes them large, and the first one's parse is on the time to first audio).
+        if data.prefix(64).range(of: Data("\"error\"".utf8)) != nil,
+           let object = try? JSONSerialization.jsonObject(with: data),
            let error = ((object as? [Any])?.first ?? object) as? [String: Any], error["error"] != nil {
             let google = GoogleError(data)
             return .failure(failure(status: google.code ?? 500, body: data, label: label, key: key))

@@ -89,12 +89,16 @@ extension SpeechService {
                                    into broadcast: StreamBroadcast) async throws -> Generation {
         let engine = try engines.engine(named: request.engine)
         let started = ContinuousClock.now
-        let spool = try await StreamSpool.create(in: blobs.layout.tmpURL, for: key)
-        defer { spool.discard() }
+        // The engine starts at once (its stream runs its own task); the temporary file is
+        // opened while it works on its first chunk, not before the call.
+        let chunks = engine.stream(request)
+        var spool: StreamSpool?
+        defer { spool?.discard() }
         var format: PCMFormat?
         let pcm: Data
         do {
-            for try await chunk in engine.stream(request) {
+            spool = try await StreamSpool.create(in: blobs.layout.tmpURL, for: key)
+            for try await chunk in chunks {
                 switch chunk {
                 case let .format(announced):
                     guard format == nil else { continue }
@@ -105,13 +109,13 @@ extension SpeechService {
                         throw TTSError(.internal, "\(request.engine) streamed audio before its format for request \(key.short); report this")
                     }
                     broadcast.send(piece)
-                    spool.append(piece)
+                    spool!.append(piece)
                 }
             }
             guard format != nil else {
                 throw TTSError(.api, "\(request.engine) ended the stream for request \(key.short) without any audio; try again")
             }
-            pcm = try await spool.contents()
+            pcm = try await spool!.contents()
         } catch {
             recordEngineFailure(error, request: request, key: key, started: started)
             throw error

@@ -8,19 +8,22 @@ import TTSService
 func sayStreaming(_ request: AudioRequest, _ session: inout Session, _ context: CommandContext) async throws -> Report {
     let asked = ContinuousClock.now
     let player = try AudioPlayer.find(for: "Without --stream, say stores the clip without playing it.")
-    let events = try await context.service.speakStreaming(request)
-    var playback: StreamingPlayback?
+    // A player that reads a WAV stream starts now, while the first chunk is on its way.
+    var playback = player.wavStreamFlags == nil ? nil : try StreamingPlayback(player, format: nil)
     var start: SpeechStreamStart?
-    var firstAudio: Duration?
     var clip: Clip?
     do {
+        let events = try await context.service.speakStreaming(request)
         for try await event in events {
             switch event {
             case let .started(started):
                 start = started
-                playback = try StreamingPlayback(player, format: started.format)
+                if let playback {
+                    playback.begin(started.format)
+                } else {
+                    playback = try StreamingPlayback(player, format: started.format)
+                }
             case let .audio(pcm):
-                if firstAudio == nil { firstAudio = asked.duration(to: .now) }
                 playback?.write(pcm)
             case let .finished(stored):
                 clip = stored
@@ -35,6 +38,7 @@ func sayStreaming(_ request: AudioRequest, _ session: inout Session, _ context: 
         throw TTSError(.cancelled, "say --stream was stopped; the clip is still being made and will be cached")
     }
     let status = await playback?.finish() ?? 0
+    let firstAudio = playback?.firstAudioAt.map { asked.duration(to: $0) }
     if Task.isCancelled {
         throw TTSError(.cancelled, "playback stopped; the clip is cached as \(clip!.key.short)")
     }
