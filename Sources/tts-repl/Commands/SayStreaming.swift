@@ -8,12 +8,13 @@ import TTSService
 func sayStreaming(_ request: AudioRequest, _ session: inout Session, _ context: CommandContext) async throws -> Report {
     let asked = ContinuousClock.now
     let player = try AudioPlayer.find(for: "Without --stream, say stores the clip without playing it.")
-    // A player that reads a WAV stream starts now, while the first chunk is on its way.
+    // The request goes out first; a player that reads a WAV stream then starts while the first
+    // chunk is on its way (spawning it takes milliseconds that should not delay the request).
+    let events = try await context.service.speakStreaming(request)
     var playback = player.wavStreamFlags == nil ? nil : try StreamingPlayback(player, format: nil)
     var start: SpeechStreamStart?
     var clip: Clip?
     do {
-        let events = try await context.service.speakStreaming(request)
         for try await event in events {
             switch event {
             case let .started(started):
