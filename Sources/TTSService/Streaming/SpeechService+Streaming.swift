@@ -93,7 +93,6 @@ extension SpeechService {
         // opened while it works on its first chunk, not before the call.
         let chunks = engine.stream(request)
         var spool: StreamSpool?
-        defer { spool?.discard() }
         var format: PCMFormat?
         let pcm: Data
         do {
@@ -116,7 +115,10 @@ extension SpeechService {
                 throw TTSError(.api, "\(request.engine) ended the stream for request \(key.short) without any audio; try again")
             }
             pcm = try await spool!.contents()
+            await spool!.discard()
         } catch {
+            // Removed before the listeners hear of the failure: nothing is left behind.
+            await spool?.discard()
             recordEngineFailure(error, request: request, key: key, started: started)
             throw error
         }

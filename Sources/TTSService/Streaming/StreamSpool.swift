@@ -14,7 +14,7 @@ import TTSCore
 /// let spool = try await StreamSpool.create(in: layout.tmpURL, for: key)
 /// spool.append(pcm)                      // as each chunk arrives
 /// let pcm = try await spool.contents()   // once the stream ended complete
-/// spool.discard()
+/// await spool.discard()
 /// ```
 final class StreamSpool: @unchecked Sendable {
     // @unchecked: `descriptor` and `failure` are touched only on `queue`.
@@ -72,12 +72,15 @@ final class StreamSpool: @unchecked Sendable {
         }
     }
 
-    /// Closes and removes the file, after any queued writes.
-    func discard() {
-        queue.async { [self] in
-            if descriptor >= 0 { close(descriptor) }
-            descriptor = -1
-            unlink(path)
+    /// Closes and removes the file, after any queued writes; returns once it is gone.
+    func discard() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async { [self] in
+                if descriptor >= 0 { close(descriptor) }
+                descriptor = -1
+                unlink(path)
+                continuation.resume()
+            }
         }
     }
 }
