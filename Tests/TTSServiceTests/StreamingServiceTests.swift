@@ -150,7 +150,7 @@ final class StreamingServiceTests: XCTestCase {
         XCTAssertEqual(gated.calls, 0)
     }
 
-    func testFirstAudioIsTimedPerTier() async throws {
+    func testFirstAudioAndRequestsAreCountedPerTier() async throws {
         let (f, gated) = try ServiceFixture.withGatedEngine()
         gated.release()
         _ = await listen(try await f.service.speakStreaming(gatedRequest()))
@@ -158,6 +158,8 @@ final class StreamingServiceTests: XCTestCase {
         let text = f.service.metrics.registry.exposition()
         XCTAssertTrue(text.contains("tts_first_audio_seconds_count{tier=\"engine\"} 1"), text)
         XCTAssertTrue(text.contains("tts_first_audio_seconds_count{tier=\"local\"} 1"), text)
+        XCTAssertTrue(text.contains("tts_requests_total{tier=\"engine\"} 1"), text)
+        XCTAssertTrue(text.contains("tts_requests_total{tier=\"local\"} 1"), text)
     }
 }
 

@@ -58,7 +58,7 @@ final class StreamBroadcast: Sendable {
             }
             return nil
         }
-        if let ended { Self.end(continuation, with: ended) }
+        if let ended { end(continuation, with: ended, asked: asked) }
         return stream
     }
 
@@ -92,7 +92,7 @@ final class StreamBroadcast: Sendable {
             return Array(state.listeners.values)
         }
         // Outside the lock: finishing runs each stream's onTermination, which takes it.
-        for listener in listeners { Self.end(listener.continuation, with: outcome) }
+        for listener in listeners { end(listener.continuation, with: outcome, asked: listener.asked) }
     }
 
     private func deliver(_ piece: Data, to listener: inout Listener, tier: Tier) {
@@ -109,10 +109,14 @@ final class StreamBroadcast: Sendable {
         return start
     }
 
-    private static func end(_ continuation: AsyncThrowingStream<SpeechStreamEvent, Error>.Continuation,
-                            with outcome: Result<Clip, Error>) {
+    /// Ends one listener's stream; a complete one counts as a request answered by the tier
+    /// that made the clip, as a unary request would.
+    private func end(_ continuation: AsyncThrowingStream<SpeechStreamEvent, Error>.Continuation,
+                     with outcome: Result<Clip, Error>, asked: ContinuousClock.Instant) {
         switch outcome {
         case let .success(clip):
+            let tier = state.withLock { $0.start?.tier } ?? .engine
+            metrics.recordRequest(tier: tier, bytes: clip.bytes, seconds: asked.duration(to: .now).seconds)
             continuation.yield(.finished(clip))
             continuation.finish()
         case let .failure(error):
