@@ -1,4 +1,6 @@
+import FakeGeminiServer
 import Foundation
+import Glibc
 import XCTest
 import TTSCore
 
@@ -49,5 +51,39 @@ final class SayStreamEndToEndTests: XCTestCase {
         let result = try repl.run(["say", "--stream", "No player here"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("no audio player found"), result.stderr)
+    }
+
+    func testCtrlCStopsThePlaybackButTheClipIsStillCached() throws {
+        // About seven seconds of stream: 24 events of 0.1 s of audio, 300 ms apart.
+        let server = try FakeGeminiServer(options: .init(streamChunkBytes: 4_800, chunkDelayMs: 300))
+        defer { server.stop() }
+        let player = try fakePlayer()
+        var repl = try ReplProcess()
+        repl.environment["GEMINI_API_KEY"] = "FAKEE2EKEY0123456789abcdefghijklmnopqrs"
+        repl.environment["GEMINI_BASE_URL"] = server.baseURL
+        repl.environment["GEMINI_MODEL"] = "gemini-3.1-flash-tts-preview"
+        repl.environment["PATH"] = player.path + ":" + (repl.environment["PATH"] ?? "/usr/bin:/bin")
+        repl.environment["TERM"] = "xterm"
+        repl.environment["NO_COLOR"] = "1"
+        let text = "Interrupted while it plays, cached all the same."
+        let terminal = try TerminalSession(arguments: [], environment: repl.environment, directory: repl.workingDirectory)
+        terminal.waitFor("tts[gemini")
+        terminal.type("say --stream \(text)\r")
+        let played = player.appendingPathComponent("played.raw")
+        for _ in 0..<1_000 {
+            if let size = try? FileManager.default.attributesOfItem(atPath: played.path)[.size] as? Int, size > 44 { break }
+            usleep(10_000)
+        }
+        terminal.type("\u{03}")
+        terminal.waitFor("will be cached")
+        terminal.waitFor("tts[gemini")
+        // The same text again: it waits for the stream still being made, and gets its clip.
+        terminal.type("say \(text)\r")
+        terminal.waitFor(" audio ")
+        terminal.type("\u{04}")
+        XCTAssertNotNil(terminal.waitForExit())
+        XCTAssertEqual(server.counters().requests, 1, "one engine call: the stream, finished after Ctrl-C")
+        let ls = try repl.run(["--json", "ls"])
+        XCTAssertEqual(ls.jsonLines.compactMap { $0["text"] as? String }, [text])
     }
 }
