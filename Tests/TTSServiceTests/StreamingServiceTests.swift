@@ -139,6 +139,18 @@ final class StreamingServiceTests: XCTestCase {
         XCTAssertEqual(heard.clip?.key, generation.clip.key)
     }
 
+    func testShutdownDrainWaitsForAStreamNobodyListensTo() async throws {
+        let (f, gated) = try ServiceFixture.withGatedEngine()
+        gated.release(1)
+        _ = await listen(try await f.service.speakStreaming(gatedRequest()), stopAfterAudio: 1)
+        let unfinished = await f.service.drain(timeout: .milliseconds(50))
+        XCTAssertFalse(unfinished, "drain returned while the stream was still being made")
+        gated.release()
+        let drained = await f.service.drain(timeout: .seconds(30))
+        XCTAssertTrue(drained)
+        XCTAssertEqual(try f.service.index.count(ClipFilter()), 1)
+    }
+
     func testValidationErrorsAreThrownBeforeAnyStream() async throws {
         let (f, gated) = try ServiceFixture.withGatedEngine()
         do {

@@ -42,10 +42,11 @@ extension SpeechService {
     }
 
     /// Waits until no generation is in flight (their writes done, their Redis locks released),
-    /// at most `timeout`. Returns whether everything finished. Used at shutdown.
+    /// streamed ones included, at most `timeout`. Returns whether everything finished. Used at
+    /// shutdown.
     public func drain(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while await flightsInProgress > 0 {
+        while await flightsInProgress > 0 || streamsInProgress > 0 {
             if ContinuousClock.now >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(10))
         }
