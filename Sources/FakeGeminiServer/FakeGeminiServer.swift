@@ -30,9 +30,24 @@ public final class FakeGeminiServer: Sendable {
         /// The window `rpmPerKey` counts over: a minute, as Google's does; tests shorten it so a
         /// pacing run that must stay under the limit takes seconds (20 per 1 s = 1200/min).
         public var rpmWindowSeconds: Double
+        /// Streamed answers (`streamGenerateContent`): audio bytes per event. Any size, odd ones
+        /// included, so an event may end inside a sample as Google's may.
+        public var streamChunkBytes: Int
+        /// Time from a streamed request's arrival to its first audio event.
+        public var firstChunkDelayMs: Int
+        /// Time between further audio events.
+        public var chunkDelayMs: Int
+        /// Streams of the WAV-answering models (3.8) send `audio/wav` with a RIFF header in the
+        /// first event only, instead of raw `audio/l16`.
+        public var streamWAV: Bool
 
         public init(latencyMs: Int = 0, rpmPerKey: Int? = nil, faults: [FaultSpec] = [], invalidKeys: Set<String> = [],
-                    rpmWindowSeconds: Double = 60) {
+                    rpmWindowSeconds: Double = 60, streamChunkBytes: Int = 9_600, firstChunkDelayMs: Int = 0,
+                    chunkDelayMs: Int = 0, streamWAV: Bool = false) {
+            self.streamChunkBytes = max(1, streamChunkBytes)
+            self.firstChunkDelayMs = firstChunkDelayMs
+            self.chunkDelayMs = chunkDelayMs
+            self.streamWAV = streamWAV
             self.latencyMs = latencyMs
             self.rpmPerKey = rpmPerKey
             self.rpmWindowSeconds = rpmWindowSeconds
@@ -82,6 +97,10 @@ public final class FakeGeminiServer: Sendable {
         /// The most generate requests handled at once (from arrival, through the injected
         /// latency, to the answer): shows how many calls a client really keeps in flight.
         public var peakConcurrentRequests = 0
+        /// Generate requests that asked for a stream (`streamGenerateContent`), of `requests`.
+        public var streamRequests = 0
+        /// Events of streamed answers written to the wire so far (audio, finish and error events).
+        public var streamEventsSent = 0
     }
 
     private struct State {
@@ -150,6 +169,12 @@ public final class FakeGeminiServer: Sendable {
         case ("POST", "/__control/reset"):
             state.withLock { $0 = State(faults: [], inFlight: $0.inFlight) }  // calls still being answered stay counted
             return .respond(status: 200, contentType: "application/json", body: Data("{\"ok\":true}".utf8))
+        case ("POST", let path) where path.hasPrefix("/v1beta/models/") && path.hasSuffix(":streamGenerateContent"):
+            let model = String(path.dropFirst("/v1beta/models/".count).dropLast(":streamGenerateContent".count))
+            state.withLock { $0.counters.streamRequests += 1 }
+            // Pacing is the stream's own (first-chunk and per-chunk delays, counted from the
+            // request's arrival, so building the audio does not add to them), not `latencyMs`.
+            return generate(request, model: model, streaming: true, arrived: .now)
         case ("POST", let path) where path.hasPrefix("/v1beta/models/") && path.hasSuffix(":generateContent"):
             let model = String(path.dropFirst("/v1beta/models/".count).dropLast(":generateContent".count))
             state.withLock { state in
@@ -171,16 +196,17 @@ public final class FakeGeminiServer: Sendable {
 
     // MARK: - generateContent
 
-    private func generate(_ request: ServerRequest, model: String) -> ServerReply {
+    private func generate(_ request: ServerRequest, model: String, streaming: Bool = false,
+                          arrived: ContinuousClock.Instant = .now) -> ServerReply {
         let key = request.headers["x-goog-api-key"] ?? Self.queryValue("key", in: request.target) ?? ""
         let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any]
         let voice = body.flatMap(Self.voiceNames)?.joined(separator: ",") ?? ""
         var recordedHeaders = request.headers
         if let apiKey = recordedHeaders["x-goog-api-key"] { recordedHeaders["x-goog-api-key"] = "…" + apiKey.suffix(4) }
-        let reply = answer(request, model: model, key: key, body: body)
+        let reply = answer(request, model: model, key: key, body: body, streaming: streaming, arrived: arrived)
         let status: Int
         switch reply {
-        case let .respond(code, _, _): status = code
+        case let .respond(code, _, _), let .stream(code, _, _): status = code
         case .hang: status = 0
         }
         let entry: [String: Any] = ["path": request.path, "model": model, "voice": voice,
@@ -197,7 +223,8 @@ public final class FakeGeminiServer: Sendable {
         return reply
     }
 
-    private func answer(_ request: ServerRequest, model: String, key: String, body: [String: Any]?) -> ServerReply {
+    private func answer(_ request: ServerRequest, model: String, key: String, body: [String: Any]?, streaming: Bool,
+                        arrived: ContinuousClock.Instant) -> ServerReply {
         if key.isEmpty {
             return Self.googleError(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
         }
@@ -210,8 +237,14 @@ public final class FakeGeminiServer: Sendable {
         guard let shape = Self.models[model] else {
             return Self.googleError(404, "NOT_FOUND", "models/\(model) is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")
         }
-        if let fault = takeFault() {
-            return serve(fault, model: model, shape: shape)
+        var streamFault: FaultSpec?
+        if let fault = takeFault(streaming: streaming) {
+            if fault.isMidStream {
+                streamFault = fault  // served once the stream is under way
+            } else {
+                let reply = serve(fault, model: model, shape: shape)
+                return streaming ? Self.asOneEvent(reply) : reply
+            }
         }
         if let limit = options.rpmPerKey, let wait = admit(key: key, limit: limit) {
             return Self.quotaError(quotaId: "GenerateRequestsPerMinutePerProjectPerModel", limit: limit,
@@ -243,12 +276,18 @@ public final class FakeGeminiServer: Sendable {
         guard !text.isEmpty else {
             return Self.googleError(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified\n")
         }
-        return Self.audioAnswer(pcm: FakeAudio.pcm(text: text, voice: voices.first ?? "Kore"), model: model, shape: shape)
+        let pcm = FakeAudio.pcm(text: text, voice: voices.first ?? "Kore")
+        if streaming {
+            return streamAnswer(pcm: pcm, model: model, shape: shape, fault: streamFault, arrived: arrived)
+        }
+        return Self.audioAnswer(pcm: pcm, model: model, shape: shape)
     }
 
-    private func takeFault() -> FaultSpec? {
+    /// The next fault for this request; faults that only make sense inside a stream wait for a
+    /// streamed request.
+    private func takeFault(streaming: Bool) -> FaultSpec? {
         state.withLock { state in
-            guard let index = state.faults.firstIndex(where: { $0.count.map { $0 > 0 } ?? true }) else { return nil }
+            guard let index = state.faults.firstIndex(where: { ($0.count.map { $0 > 0 } ?? true) && (streaming || !$0.isMidStream) }) else { return nil }
             let fault = state.faults[index]
             if let count = fault.count {
                 if count <= 1 { state.faults.remove(at: index) } else { state.faults[index].count = count - 1 }
@@ -314,6 +353,75 @@ public final class FakeGeminiServer: Sendable {
                 return Self.googleError(500, "INTERNAL", "fake-gemini does not know the fault \(name).")
             }
         }
+    }
+
+    // MARK: - Streamed answers
+
+    /// `text/event-stream`: one `data:` event per `streamChunkBytes` of audio, paced by the
+    /// options, then a last event with `finishReason: STOP` — or, with a mid-stream fault, an
+    /// error event, a cut connection or `finishReason: OTHER` after `afterChunks` audio events.
+    private func streamAnswer(pcm: Data, model: String, shape: AudioShape, fault: FaultSpec?,
+                              arrived: ContinuousClock.Instant) -> ServerReply {
+        let options = self.options
+        let wav = options.streamWAV && shape == .wav
+        let mimeType = wav ? "audio/wav" : "audio/l16; rate=24000; channels=1"
+        var payload = pcm
+        if wav {
+            payload = WAVAudio.streamingHeader(for: FakeAudio.format) + pcm
+        }
+        let size = options.streamChunkBytes
+        let pieces = stride(from: 0, to: payload.count, by: size).map { payload.subdata(in: $0..<min($0 + size, payload.count)) }
+        let usage = "\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":\(pcm.count / 1000),\"totalTokenCount\":\(8 + pcm.count / 1000)}"
+        return .stream(status: 200, contentType: "text/event-stream") { [self] writer in
+            func event(_ json: String) -> Bool {
+                let sent = writer.send(Data("data: \(json)\r\n\r\n".utf8))
+                if sent { state.withLock { $0.counters.streamEventsSent += 1 } }
+                return sent
+            }
+            func finish(_ reason: String) {
+                _ = event("{\"candidates\":[{\"content\":{\"role\":\"model\"},\"finishReason\":\"\(reason)\",\"index\":0}],\(usage),\"modelVersion\":\"\(model)\"}")
+            }
+            /// Serves the fault; false when there is none.
+            func fail() -> Bool {
+                switch fault?.kind {
+                case .shape("stream-error")?:
+                    let message = fault?.message ?? "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+                    _ = event("{\"error\":{\"code\":500,\"message\":\"\(message)\",\"status\":\"INTERNAL\"}}")
+                case .shape("stream-cut")?:
+                    writer.cut()
+                case .shape("stream-other")?:
+                    finish("OTHER")
+                default:
+                    return false
+                }
+                return true
+            }
+            // Each event leaves at its time counted from the arrival, so pacing does not drift.
+            let first = arrived + .milliseconds(options.firstChunkDelayMs)
+            for (index, piece) in pieces.enumerated() {
+                if index == fault?.afterChunks, fail() { return }
+                Self.sleep(until: first + .milliseconds(index * options.chunkDelayMs))
+                let extra = index == 0 ? ",\(usage),\"modelVersion\":\"\(model)\",\"responseId\":\"fake\"" : ""
+                let sent = event("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"\(mimeType)\",\"data\":\"\(piece.base64EncodedString())\"}}],\"role\":\"model\"},\"index\":0}]\(extra)}")
+                guard sent else { return }
+            }
+            if fail() { return }
+            finish("STOP")
+        }
+    }
+
+    /// A fault's whole answer on the streaming URL: an error status stays an ordinary answer
+    /// (errors before a stream starts are), a 200 body becomes the stream's one event.
+    private static func asOneEvent(_ reply: ServerReply) -> ServerReply {
+        guard case let .respond(200, _, body) = reply else { return reply }
+        return .stream(status: 200, contentType: "text/event-stream") { writer in
+            writer.send(Data("data: ".utf8) + body + Data("\r\n\r\n".utf8))
+        }
+    }
+
+    private static func sleep(until due: ContinuousClock.Instant) {
+        let left = ContinuousClock.now.duration(to: due)
+        if left > .zero { usleep(UInt32(left.components.seconds * 1_000_000 + left.components.attoseconds / 1_000_000_000_000)) }
     }
 
     // MARK: - Answers in Google's shapes

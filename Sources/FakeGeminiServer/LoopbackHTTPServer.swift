@@ -19,6 +19,36 @@ enum ServerReply: Sendable {
     case respond(status: Int, contentType: String, body: Data)
     /// Keep the connection open and never answer, until the client goes away or the server stops.
     case hang
+    /// A `Transfer-Encoding: chunked` answer whose body `produce` writes piece by piece (it runs
+    /// on the connection's thread and may sleep between pieces).
+    case stream(status: Int, contentType: String, produce: @Sendable (ChunkedBodyWriter) -> Void)
+}
+
+/// Writes one chunked answer's body: each `send` is one HTTP chunk, on the wire at once.
+final class ChunkedBodyWriter: @unchecked Sendable {
+    // @unchecked: used only by the connection's thread, inside `produce`.
+    private let write: (Data) -> Bool
+    /// Set by `cut()`: the connection is dropped without the closing zero-size chunk.
+    private(set) var isCut = false
+    /// False once the peer went away.
+    private(set) var isOpen = true
+
+    init(write: @escaping (Data) -> Bool) { self.write = write }
+
+    /// Sends one chunk; returns false when the peer is gone.
+    @discardableResult
+    func send(_ data: Data) -> Bool {
+        guard isOpen, !isCut, !data.isEmpty else { return isOpen && !isCut }
+        var framed = Data(String(data.count, radix: 16).utf8)
+        framed.append(contentsOf: [13, 10])
+        framed.append(data)
+        framed.append(contentsOf: [13, 10])
+        isOpen = write(framed)
+        return isOpen
+    }
+
+    /// Ends the answer as a broken connection would: no closing chunk, the socket shut down.
+    func cut() { isCut = true }
 }
 
 /// A small HTTP/1.1 server on POSIX sockets, bound to 127.0.0.1 only: keep-alive,
@@ -106,6 +136,17 @@ final class LoopbackHTTPServer: Sendable {
             case .hang:
                 waitForClose(fd)
                 return
+            case let .stream(status, contentType, produce):
+                var head = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\n"
+                head += "Content-Type: \(contentType)\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+                guard writeAll(fd, Data(head.utf8)) else { return }
+                let writer = ChunkedBodyWriter { [self] in writeAll(fd, $0) }
+                produce(writer)
+                if writer.isCut {
+                    shutdown(fd, Int32(SHUT_RDWR))
+                    return
+                }
+                guard writer.isOpen, writeAll(fd, Data("0\r\n\r\n".utf8)) else { return }
             case let .respond(status, contentType, body):
                 let keepAlive = request.headers["connection"]?.lowercased() != "close"
                 var head = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\n"

@@ -2,14 +2,19 @@
 //
 //   fake-gemini --port 0 --port-file FILE [--latency-ms N] [--rpm-per-key N]
 //               [--fault SPEC]… [--invalid-key KEY]…
+//               [--stream-chunk-bytes N] [--first-chunk-ms N] [--chunk-ms N] [--stream-wav]
 import FakeGeminiServer
 import Foundation
 
 let usage = """
     usage: fake-gemini [--port N] [--port-file FILE] [--latency-ms N] [--rpm-per-key N] [--rpm-window-s N]
-                       [--fault STATUS_OR_SHAPE[:COUNT[:RETRYDELAY]]]… [--invalid-key KEY]…
-    Serves POST /v1beta/models/{model}:generateContent on 127.0.0.1 only.
+                       [--fault STATUS_OR_SHAPE[@CHUNKS][:COUNT[:RETRYDELAY]]]… [--invalid-key KEY]…
+                       [--stream-chunk-bytes N] [--first-chunk-ms N] [--chunk-ms N] [--stream-wav]
+    Serves POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse on
+    127.0.0.1 only. Streams send --stream-chunk-bytes of audio per event (default 9600), the first
+    after --first-chunk-ms, the others --chunk-ms apart.
     Shapes: \(FaultSpec.shapes.sorted().joined(separator: ", ")). COUNT may be * (every request).
+    stream-error, stream-cut and stream-other happen in a stream after CHUNKS audio events (default 1).
     """
 
 func fail(_ message: String) -> Never {
@@ -38,6 +43,10 @@ while let flag = arguments.popFirst() {
     case "--rpm-per-key": options.rpmPerKey = number()
     case "--rpm-window-s": options.rpmWindowSeconds = Double(number())
     case "--invalid-key": options.invalidKeys.insert(value())
+    case "--stream-chunk-bytes": options.streamChunkBytes = max(1, number())
+    case "--first-chunk-ms": options.firstChunkDelayMs = number()
+    case "--chunk-ms": options.chunkDelayMs = number()
+    case "--stream-wav": options.streamWAV = true
     case "--fault":
         do { options.faults.append(try FaultSpec(flag: value())) } catch { fail("\(error)") }
     case "-h", "--help": print(usage); exit(0)

@@ -21,6 +21,7 @@ let scenarios: [any Scenario] = [
     PrewarmMemoryScenario(),
     ServeScenario(),
     DistributedPrewarmScenario(),
+    StreamScenario(),
 ]
 
 func runBench() async -> Int32 {

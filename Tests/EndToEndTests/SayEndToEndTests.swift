@@ -82,7 +82,7 @@ final class SayEndToEndTests: XCTestCase {
             XCTAssertTrue(result.stdout.contains(command), "help lacks \(command)")
         }
         let say = try repl.run(["help", "say"])
-        XCTAssertTrue(say.stdout.contains("usage: say [--speakers A=VOICE,B=VOICE] [--encoding"), say.stdout)
+        XCTAssertTrue(say.stdout.contains("usage: say [--stream] [--speakers A=VOICE,B=VOICE] [--encoding"), say.stdout)
         XCTAssertTrue(say.stdout.contains("examples:"), say.stdout)
     }
 }

@@ -469,3 +469,15 @@ final class WAVAudioTests: XCTestCase {
         XCTAssertEqual(try soxSamples(file, in: dir), 2_400)
     }
 }
+
+final class StreamingWAVHeaderTests: XCTestCase {
+    func testAStreamingHeaderDeclaresAnUnknownLengthAndTheFormat() {
+        let header = [UInt8](WAVAudio.streamingHeader(for: PCMFormat(sampleRate: 24_000)))
+        XCTAssertEqual(header.count, 44)
+        XCTAssertEqual(Array(header[0..<4]), Array("RIFF".utf8))
+        XCTAssertEqual(Array(header[4..<8]), [0xFF, 0xFF, 0xFF, 0xFF])
+        XCTAssertEqual(Array(header[36..<40]), Array("data".utf8))
+        XCTAssertEqual(Array(header[40..<44]), [0xFF, 0xFF, 0xFF, 0xFF])
+        XCTAssertEqual(UInt32(header[24]) | UInt32(header[25]) << 8 | UInt32(header[26]) << 16, 24_000)
+    }
+}

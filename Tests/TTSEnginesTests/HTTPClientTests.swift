@@ -126,3 +126,49 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(server.counters().requests, 0)
     }
 }
+
+/// The streaming transfer: body pieces handed on as they arrive.
+final class HTTPStreamingTests: XCTestCase {
+    private func streamRequest(_ server: FakeGeminiServer) -> HTTPRequest {
+        let body = #"{"contents":[{"parts":[{"text":"Streamed hello"}]}],"generationConfig":{"responseModalities":["AUDIO"],"speechConfig":{"voiceConfig":{"prebuiltVoiceConfig":{"voiceName":"Kore"}}}}}"#
+        return HTTPRequest(method: "POST", url: server.baseURL + "/v1beta/models/gemini-3.1-flash-tts-preview:streamGenerateContent?alt=sse",
+                           headers: [("x-goog-api-key", primaryKey), ("Content-Type", "application/json")], body: Data(body.utf8))
+    }
+
+    func testTheFirstEventArrivesWhileTheServerIsStillHoldingTheRest() async throws {
+        // Events a second apart: a client that waited for the whole body would see them all.
+        let server = try startFakeGemini(.init(streamChunkBytes: 4_000, chunkDelayMs: 1_000))
+        let response = try await CurlHTTPClient().stream(streamRequest(server))
+        XCTAssertEqual(response.status, 200)
+        var parser = EventStreamParser()
+        var events: [Data] = []
+        for try await piece in response.body {
+            events += parser.push(piece)
+            if !events.isEmpty { break }  // stops reading: the transfer is aborted
+        }
+        XCTAssertEqual(events.count, 1)
+        XCTAssertLessThan(server.counters().streamEventsSent, 3, "the body was buffered whole before it was handed on")
+    }
+
+    func testAnErrorStatusArrivesWithItsBody() async throws {
+        let server = try startFakeGemini()
+        server.inject(FaultSpec(.status(503)))
+        let response = try await CurlHTTPClient().stream(streamRequest(server))
+        XCTAssertEqual(response.status, 503)
+        var body = Data()
+        for try await piece in response.body { body.append(piece) }
+        XCTAssertTrue(String(decoding: body, as: UTF8.self).contains("UNAVAILABLE"))
+    }
+
+    func testACutConnectionEndsTheBodyWithATransportFailure() async throws {
+        let server = try startFakeGemini(.init(streamChunkBytes: 4_000))
+        server.inject(FaultSpec(.shape("stream-cut"), afterChunks: 1))
+        let response = try await CurlHTTPClient().stream(streamRequest(server))
+        do {
+            for try await _ in response.body {}
+            XCTFail("a body cut before its closing chunk must fail")
+        } catch let failure as HTTPFailure {
+            XCTAssertEqual(failure.reason, .transport)
+        }
+    }
+}

@@ -61,13 +61,14 @@ struct ServiceFixture {
     let tone: ToneEngine
 
     init(maxText: Int = 5000, shared: SharedTier = .off, locking: SpeechService.LockPolicy = .init(),
-         blobSyncDelay: Duration = .milliseconds(200)) throws {
+         blobSyncDelay: Duration = .milliseconds(200), extraEngines: [any SpeechEngine] = []) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("tts-service-\(UUID().uuidString)")
         layout = StoreLayout(root: root)
         tone = ToneEngine()
         var engines = EngineRegistry()
         engines.register(tone)
         engines.register(EspeakEngine())
+        for engine in extraEngines { engines.register(engine) }
         service = SpeechService(engines: engines, index: try ClipIndex(url: layout.indexURL),
                                 blobs: try BlobStore(layout: layout), shared: shared, maxTextCharacters: maxText,
                                 locking: locking, blobSyncDelay: blobSyncDelay)

@@ -34,4 +34,35 @@ public protocol SpeechEngine: Sendable {
     func resolve(_ request: AudioRequest) async throws -> AudioRequest
     /// Produces a complete WAV file for a resolved request. Throws `TTSError`.
     func synthesize(_ request: AudioRequest) async throws -> Data
+    /// The same audio as `synthesize`, in pieces as the engine makes them: `.format` first, then
+    /// `.audio` pieces of whole frames. The sequence ends normally only when the audio is
+    /// complete (Gemini's `STOP`); any other end throws a `TTSError`. Ending the iteration (or
+    /// cancelling the iterating task) stops the engine.
+    ///
+    /// The default calls `synthesize` and yields its audio as one piece, so engines that cannot
+    /// stream, and test doubles, work unchanged.
+    func stream(_ request: AudioRequest) -> AsyncThrowingStream<AudioChunk, Error>
+}
+
+extension SpeechEngine {
+    public func stream(_ request: AudioRequest) -> AsyncThrowingStream<AudioChunk, Error> {
+        streamBySynthesizing(request)
+    }
+
+    /// `synthesize`, seen as a stream of one piece: for engines (or models) that cannot stream.
+    public func streamBySynthesizing(_ request: AudioRequest) -> AsyncThrowingStream<AudioChunk, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let audio = try WAVAudio.decode(try await synthesize(request))
+                    continuation.yield(.format(audio.format))
+                    continuation.yield(.audio(audio.pcm))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 }

@@ -61,22 +61,58 @@ public struct EspeakEngine: SpeechEngine {
 
     /// Speaks a request (resolving it first if needed) and returns a canonical WAV file.
     public func synthesize(_ request: AudioRequest) async throws -> Data {
+        let samples = try await speak(request, pieces: nil)
+        let pcm = Self.littleEndianBytes(samples.pcm)
+        return WAVAudio(format: PCMFormat(sampleRate: samples.sampleRate), pcm: pcm).encoded()
+    }
+
+    /// Passes on each buffer espeak's synthesis callback produces (about every 60 ms of audio),
+    /// so a long text starts playing while espeak is still speaking. Ends with an error, after
+    /// the audio, when the clip turned out to be pure silence.
+    public func stream(_ request: AudioRequest) -> AsyncThrowingStream<AudioChunk, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let started = Mutex(false)
+                    _ = try await speak(request) { sampleRate, buffer in
+                        let first = started.withLock { (sent: inout Bool) -> Bool in
+                            defer { sent = true }
+                            return !sent
+                        }
+                        if first {
+                            continuation.yield(.format(PCMFormat(sampleRate: sampleRate)))
+                        }
+                        continuation.yield(.audio(Self.littleEndianBytes(buffer)))
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func speak(_ request: AudioRequest, pieces: EspeakLibrary.PieceSink?) async throws -> EspeakLibrary.Samples {
         if Task.isCancelled {
             throw TTSError(.cancelled, "espeak-ng synthesis was cancelled before it started; nothing was stored")
         }
         let (resolved, catalog) = try await resolved(request)
         let samples = try await EspeakLibrary.shared.synthesize(
-            resolved.text, voice: try catalog.identifier(of: resolved.voice))
+            resolved.text, voice: try catalog.identifier(of: resolved.voice), pieces: pieces)
         // Text with nothing speakable still yields a few hundred zero samples (the end pause);
         // a clip of pure silence is no audio, not something to cache.
         guard samples.pcm.contains(where: { $0 != 0 }) else {
             throw TTSError(.content, "espeak-ng produced no audio for voice '\(resolved.voice)' and text \"\(resolved.text.prefix(40))\"; the text may have nothing speakable in that language. Check the text or pick another voice.")
         }
-        // WAV samples are little-endian whatever the host's byte order. A closure, not the key
-        // path \.littleEndian: the key path is not optimised away and cost ~2.4 ms per clip,
-        // as much as the synthesis itself.
-        let pcm = samples.pcm.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
-        return WAVAudio(format: PCMFormat(sampleRate: samples.sampleRate), pcm: pcm).encoded()
+        return samples
+    }
+
+    /// WAV samples are little-endian whatever the host's byte order. A closure, not the key
+    /// path \.littleEndian: the key path is not optimised away and cost ~2.4 ms per clip, as
+    /// much as the synthesis itself.
+    private static func littleEndianBytes<C: Collection<Int16>>(_ samples: C) -> Data {
+        samples.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
     }
 }
 

@@ -56,13 +56,16 @@ final class EspeakLibrary: @unchecked Sendable {
     /// (an identifier such as `gmw/en-US`; a name also works where espeak finds it) and returns
     /// the samples. Throws `.cancelled` if the calling task is cancelled before its turn on the
     /// queue or while espeak is speaking.
-    func synthesize(_ text: String, voice: String) async throws -> Samples {
+    ///
+    /// `pieces`, when given, sees each buffer as espeak's callback delivers it (on the espeak
+    /// queue, with the sample rate), so a caller can pass audio on before the text is done.
+    func synthesize(_ text: String, voice: String, pieces: PieceSink? = nil) async throws -> Samples {
         let flag = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await onQueue {
                 // The task may have been cancelled while earlier jobs held the queue.
                 if flag.isCancelled { throw Self.cancelledError(voice: voice) }
-                return try self.speak(text, voice: voice, cancellation: flag)
+                return try self.speak(text, voice: voice, cancellation: flag, pieces: pieces)
             }
         } onCancel: {
             flag.cancel()
@@ -132,14 +135,17 @@ final class EspeakLibrary: @unchecked Sendable {
         return result
     }
 
-    private func speak(_ text: String, voice: String, cancellation: CancellationFlag) throws -> Samples {
+    /// Receives one buffer of samples and the rate they are at.
+    typealias PieceSink = @Sendable (_ sampleRate: Int, _ samples: UnsafeBufferPointer<Int16>) -> Void
+
+    private func speak(_ text: String, voice: String, cancellation: CancellationFlag, pieces: PieceSink?) throws -> Samples {
         dispatchPrecondition(condition: .onQueue(queue))
         let rate = try sampleRate()
         let status = espeak_SetVoiceByName(voice)
         guard status == EE_OK else {
             throw TTSError(.internal, "espeak-ng lists voice '\(voice)' but could not load it (error \(status.rawValue)): pick another voice from `voices`, and report this")
         }
-        let collector = SampleCollector(cancellation: cancellation)
+        let collector = SampleCollector(cancellation: cancellation, sampleRate: rate, pieces: pieces)
         let result: espeak_ERROR = withExtendedLifetime(collector) {
             text.withCString { cText in
                 // No espeakSSML: '<' and '&' in user text are spoken, never parsed as markup.
@@ -169,7 +175,9 @@ private func collectSamples(_ wav: UnsafeMutablePointer<Int16>?, _ count: Int32,
     guard let context = events?.pointee.user_data else { return 0 }
     let collector = Unmanaged<SampleCollector>.fromOpaque(context).takeUnretainedValue()
     if let wav, count > 0 {
-        collector.samples.append(contentsOf: UnsafeBufferPointer(start: wav, count: Int(count)))
+        let buffer = UnsafeBufferPointer(start: wav, count: Int(count))
+        collector.samples.append(contentsOf: buffer)
+        collector.pieces?(collector.sampleRate, buffer)
     }
     return collector.cancellation.isCancelled ? 1 : 0
 }
@@ -178,7 +186,13 @@ private func collectSamples(_ wav: UnsafeMutablePointer<Int16>?, _ count: Int32,
 private final class SampleCollector {
     var samples: [Int16] = []
     let cancellation: CancellationFlag
-    init(cancellation: CancellationFlag) { self.cancellation = cancellation }
+    let sampleRate: Int
+    let pieces: EspeakLibrary.PieceSink?
+    init(cancellation: CancellationFlag, sampleRate: Int, pieces: EspeakLibrary.PieceSink?) {
+        self.cancellation = cancellation
+        self.sampleRate = sampleRate
+        self.pieces = pieces
+    }
 }
 
 /// Set by a task's cancellation handler (any thread), read on the espeak queue.

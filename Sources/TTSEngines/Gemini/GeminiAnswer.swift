@@ -122,6 +122,58 @@ enum GeminiAnswer {
     private static let pcmTypes: Set<String> = ["audio/l16", "audio/pcm"]
     private static let wavTypes: Set<String> = ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"]
 
+    /// What one event of a `streamGenerateContent` answer holds.
+    struct StreamEvent {
+        /// Decoded inline audio bytes, as sent (a boundary may fall inside a sample).
+        var audio: Data?
+        var mimeType = ""
+        var finishReason: String?
+    }
+
+    /// Reads one SSE payload (or a plain JSON answer on the streaming URL): audio and/or the
+    /// finish reason, or the failure it reports, classified as for a unary answer. An event
+    /// with neither (usage metadata only) is empty, not an error.
+    static func streamEvent(_ data: Data, label: RequestLabel, key: String) -> Result<StreamEvent, AttemptFailure> {
+        // An error event names "error" first; audio events are parsed once, not twice (their
+        // base64 makes them large, and the first one's parse is on the time to first audio).
+        if data.prefix(64).range(of: Data("\"error\"".utf8)) != nil,
+           let object = try? JSONSerialization.jsonObject(with: data),
+           let error = ((object as? [Any])?.first ?? object) as? [String: Any], error["error"] != nil {
+            let google = GoogleError(data)
+            return .failure(failure(status: google.code ?? 500, body: data, label: label, key: key))
+        }
+        func fail(_ kind: TTSError.Kind, _ what: String, _ next: AttemptFailure.Next) -> Result<StreamEvent, AttemptFailure> {
+            .failure(AttemptFailure(error: TTSError(kind, "Gemini \(label): the stream \(what)", httpStatus: 200), next: next))
+        }
+        let decoded = (try? JSONDecoder().decode([Body].self, from: data)).flatMap(\.first)
+            ?? (try? JSONDecoder().decode(Body.self, from: data))
+        guard let body = decoded else {
+            return fail(.api, "sent an event that is not the JSON Gemini sends (\(data.count) bytes)", .retry(after: nil))
+        }
+        guard let candidate = body.candidates?.first else {
+            if let reason = body.promptFeedback?.blockReason {
+                return fail(.content, "was refused: Google blocked the prompt (blockReason \(reason)); rephrase the text, it was not retried", .stop)
+            }
+            return .success(StreamEvent())
+        }
+        let parts = candidate.content?.parts ?? []
+        var event = StreamEvent(finishReason: candidate.finishReason)
+        if let inline = parts.lazy.compactMap(\.inlineData).first(where: { !($0.data ?? "").isEmpty }) {
+            guard let bytes = Data(base64Encoded: inline.data ?? "") else {
+                return fail(.api, "sent audio that is not valid base64", .retry(after: nil))
+            }
+            event.audio = bytes
+            event.mimeType = inline.mimeType ?? ""
+        } else if let text = parts.lazy.compactMap(\.text).first(where: { !$0.isEmpty }) {
+            let excerpt = text.count > 60 ? text.prefix(59) + "…" : Substring(text)
+            return fail(.content, "held text instead of audio: \"\(excerpt)\"; try rephrasing or another voice", .stop)
+        }
+        if let finish = event.finishReason, !["STOP", "OTHER", "MAX_TOKENS"].contains(finish) {
+            return fail(.content, "was stopped by Google (finishReason \(finish)); rephrase the text, it was not retried", .stop)
+        }
+        return .success(event)
+    }
+
     /// Reads `rate=` and `channels=` from a mime type such as `audio/L16;codec=pcm;rate=24000`
     /// or `audio/l16; rate=24000; channels=1`; Gemini's 24 kHz mono when absent. nil when a
     /// value is not a number or outside what a WAV file may hold (1–384 kHz, 1–8 channels), so
@@ -149,6 +201,9 @@ enum GeminiAnswer {
 
     /// Google's error body: `{"error":{"code":…,"message":…,"status":…,"details":[…]}}`.
     struct GoogleError {
+        /// The HTTP status Google put in the body (`code`), which an error event inside a stream
+        /// carries where an ordinary answer has the real status line.
+        var code: Int?
         var status = ""
         var message = ""
         var reasons: [String] = []
@@ -162,6 +217,7 @@ enum GeminiAnswer {
                 message = String(decoding: data.prefix(200), as: UTF8.self)
                 return
             }
+            code = body["code"] as? Int
             status = body["status"] as? String ?? ""
             message = body["message"] as? String ?? ""
             for detail in body["details"] as? [[String: Any]] ?? [] {
@@ -176,7 +232,7 @@ enum GeminiAnswer {
         }
     }
 
-    private static func failure(status: Int, body: Data, label: RequestLabel, key: String) -> AttemptFailure {
+    static func failure(status: Int, body: Data, label: RequestLabel, key: String) -> AttemptFailure {
         let google = GoogleError(body)
         let said = "HTTP \(status)\(google.status.isEmpty ? "" : " " + google.status): \(google.message.trimmingCharacters(in: .whitespacesAndNewlines))"
         func make(_ kind: TTSError.Kind, _ advice: String, _ next: AttemptFailure.Next,

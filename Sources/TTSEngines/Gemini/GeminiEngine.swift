@@ -18,9 +18,9 @@ import TTSCore
 public struct GeminiEngine: SpeechEngine {
     public let name = "gemini"
     public let configuration: GeminiConfiguration
-    private let transport: any HTTPTransport
+    let transport: any HTTPTransport
     private let clock: any EngineClock
-    private let pacer: RequestPacer
+    let pacer: RequestPacer
     private let keys: APIKeyRing
 
     public init(configuration: GeminiConfiguration, transport: (any HTTPTransport)? = nil,
@@ -66,19 +66,28 @@ public struct GeminiEngine: SpeechEngine {
         let label = RequestLabel(request)
         let model = request.model.isEmpty ? configuration.model : request.model
         let url = "\(configuration.baseURL)/v1beta/models/\(model):generateContent"
-        let body = GeminiRequestBody(request).encoded()
+        return try await attempting(label, url: url, body: GeminiRequestBody(request).encoded()) { http, key in
+            await send(http, label: label, key: key)
+        }
+    }
+
+    /// Runs `attempt` with a usable key until it succeeds, fails in a way retrying cannot fix,
+    /// or the retry budget is spent: backoff or Google's asked delay between attempts, keys
+    /// benched for invalidity or daily quota. Unary and streamed calls share these rules.
+    func attempting<T>(_ label: RequestLabel, url: String, body: Data,
+                               _ attempt: (HTTPRequest, String) async -> Result<T, AttemptFailure>) async throws -> T {
         let policy = configuration.retry
-        var attempt = 1
+        var attemptNumber = 1
         var benchedBecause: TTSError?
         while true {
             guard let (keyIndex, key) = await keys.usableKey() else {
                 throw await noUsableKey(label, lastAnswer: benchedBecause)
             }
             let failure: AttemptFailure
-            switch await send(HTTPRequest(method: "POST", url: url, headers: [
+            switch await attempt(HTTPRequest(method: "POST", url: url, headers: [
                 ("Content-Type", "application/json"), ("x-goog-api-key", key),
-            ], body: body, timeout: configuration.requestTimeout), label: label, key: key) {
-            case let .success(wav): return wav
+            ], body: body, timeout: configuration.requestTimeout), key) {
+            case let .success(value): return value
             case let .failure(failed): failure = failed
             }
             switch failure.next {
@@ -95,18 +104,18 @@ public struct GeminiEngine: SpeechEngine {
                     error.message += "; Google asks to wait \(Self.seconds(asked)), longer than the \(Self.seconds(policy.maxServerDelay.seconds)) this program waits: try again after that"
                     throw error
                 }
-                guard attempt < policy.attempts else {
+                guard attemptNumber < policy.attempts else {
                     var error = failure.error
-                    error.message += attempt == 1 ? " (not retried: one attempt is configured)"
-                        : " (gave up after \(attempt) attempts; try again later)"
+                    error.message += attemptNumber == 1 ? " (not retried: one attempt is configured)"
+                        : " (gave up after \(attemptNumber) attempts; try again later)"
                     throw error
                 }
                 do {
-                    try await clock.sleep(seconds: asked ?? policy.backoffDelay(beforeRetry: attempt))
+                    try await clock.sleep(seconds: asked ?? policy.backoffDelay(beforeRetry: attemptNumber))
                 } catch {
                     throw Self.cancelled(label)
                 }
-                attempt += 1
+                attemptNumber += 1
                 configuration.onRetry()
             }
         }
@@ -131,7 +140,7 @@ public struct GeminiEngine: SpeechEngine {
         return outcome
     }
 
-    private static func transportFailure(_ failure: HTTPFailure, label: RequestLabel) -> AttemptFailure {
+    static func transportFailure(_ failure: HTTPFailure, label: RequestLabel) -> AttemptFailure {
         let message = "Gemini \(label) got no answer: \(failure.detail)"
         switch failure.reason {
         case .cancelled:
@@ -149,7 +158,7 @@ public struct GeminiEngine: SpeechEngine {
         }
     }
 
-    private static func cancelled(_ label: RequestLabel) -> TTSError {
+    static func cancelled(_ label: RequestLabel) -> TTSError {
         TTSError(.cancelled, "Gemini \(label) was cancelled")
     }
 

@@ -46,6 +46,36 @@ public final class CurlHTTPClient: HTTPTransport {
         }
     }
 
+    /// The body is handed on from curl's write callback as each piece arrives: nothing is
+    /// buffered beyond what one callback delivers, and the size limit does not apply.
+    public func stream(_ request: HTTPRequest) async throws -> HTTPStreamingResponse {
+        let (body, bodyContinuation) = AsyncThrowingStream<Data, Error>.makeStream()
+        let transfer = CurlTransfer(maxBodyBytes: .max)
+        // The consumer stopped reading (or its task was cancelled): abort the transfer.
+        bodyContinuation.onTermination = { _ in transfer.cancel() }
+        let status = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (head: CheckedContinuation<Int, Error>) in
+                let gate = HeadGate(head)
+                transfer.sink = CurlTransfer.Sink(
+                    head: { gate.resume(.success($0)) },
+                    body: { bodyContinuation.yield($0) })
+                threads.run { [self] in
+                    do {
+                        let response = try perform(request, transfer)
+                        gate.resume(.success(response.status))  // an answer without a body
+                        bodyContinuation.finish()
+                    } catch {
+                        gate.resume(.failure(error))
+                        bodyContinuation.finish(throwing: error)
+                    }
+                }
+            }
+        } onCancel: {
+            transfer.cancel()
+        }
+        return HTTPStreamingResponse(status: status, body: body)
+    }
+
     private func perform(_ request: HTTPRequest, _ transfer: CurlTransfer) throws -> HTTPResponse {
         if transfer.isCancelled { throw HTTPFailure(.cancelled, "the request was cancelled before it started") }
         let handle = handles.checkOut()
@@ -67,14 +97,44 @@ private enum CurlGlobal {
     static func ensureInitialized() { precondition(initialized, "curl_global_init failed") }
 }
 
+/// Resumes a continuation once: the status of a streamed answer is known either at its first
+/// body byte or, for an empty body, when the transfer ends.
+private final class HeadGate: @unchecked Sendable {
+    // @unchecked: `continuation` is only touched under `lock`.
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Int, Error>?
+
+    init(_ continuation: CheckedContinuation<Int, Error>) { self.continuation = continuation }
+
+    func resume(_ result: Result<Int, Error>) {
+        let waiting = lock.withLock { () -> CheckedContinuation<Int, Error>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        waiting?.resume(with: result)
+    }
+}
+
 /// State one transfer shares with curl's callbacks, passed to them through `user_data`.
 private final class CurlTransfer: @unchecked Sendable {
+    /// Where a streamed transfer's answer goes instead of `body`.
+    struct Sink {
+        /// Called once, with the HTTP status, before the first body piece.
+        var head: (Int) -> Void
+        var body: (Data) -> Void
+    }
+
     let maxBodyBytes: Int
     /// Written only by the curl thread during the transfer, read by it afterwards.
     var body = Data()
     /// Header lines of the last answer (a 100 Continue's are dropped when the next one starts).
     var headers: [(name: String, value: String)] = []
     var exceededLimit = false
+    /// Set before the transfer starts; read by the curl thread only.
+    var sink: Sink?
+    var sentHead = false
+    /// The easy handle running this transfer, for `curl_easy_getinfo` inside callbacks.
+    var handle: UnsafeMutableRawPointer?
     private let cancelled = Atomic<Bool>(false)
 
     init(maxBodyBytes: Int) { self.maxBodyBytes = maxBodyBytes }
@@ -135,6 +195,7 @@ private final class CurlEasyHandle {
 
         let timeout = request.timeout ?? configuration.totalTimeout
         let context = Unmanaged.passUnretained(transfer).toOpaque()
+        transfer.handle = raw
         var status = CURLE_OK
         func set(_ result: CURLcode) { if status == CURLE_OK { status = result } }
         set(tts_curl_setopt_string(raw, CURLOPT_URL, request.url))
@@ -177,6 +238,16 @@ private final class CurlEasyHandle {
         set(tts_curl_setopt_write_function(raw) { buffer, size, count, context in
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
             let bytes = size * count
+            if let sink = transfer.sink {
+                if !transfer.sentHead {
+                    transfer.sentHead = true
+                    var code = 0
+                    _ = tts_curl_getinfo_long(transfer.handle, CURLINFO_RESPONSE_CODE, &code)
+                    sink.head(code)
+                }
+                if let buffer, bytes > 0 { sink.body(Data(bytes: buffer, count: bytes)) }
+                return bytes
+            }
             if transfer.body.count + bytes > transfer.maxBodyBytes {
                 transfer.exceededLimit = true
                 return 0  // anything but `bytes` aborts with CURLE_WRITE_ERROR

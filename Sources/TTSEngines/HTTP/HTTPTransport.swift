@@ -80,6 +80,35 @@ public protocol HTTPTransport: Sendable {
     /// Sends the request and returns the response, whatever its status. Throws `HTTPFailure`
     /// when no response arrived. Cancelling the calling task stops the transfer.
     func send(_ request: HTTPRequest) async throws -> HTTPResponse
+    /// Sends the request and returns as soon as the answer's status is known; the body then
+    /// arrives piece by piece, as the server sends it, never held whole. The body sequence
+    /// throws `HTTPFailure` when the transfer breaks off. Ending its iteration, or cancelling the
+    /// calling task while waiting for the status, stops the transfer.
+    ///
+    /// The default sends the request with `send` and delivers the whole body as one piece.
+    func stream(_ request: HTTPRequest) async throws -> HTTPStreamingResponse
+}
+
+extension HTTPTransport {
+    public func stream(_ request: HTTPRequest) async throws -> HTTPStreamingResponse {
+        let response = try await send(request)
+        return HTTPStreamingResponse(status: response.status, body: AsyncThrowingStream { continuation in
+            continuation.yield(response.body)
+            continuation.finish()
+        })
+    }
+}
+
+/// An answer whose body is still arriving (`HTTPTransport.stream`).
+public struct HTTPStreamingResponse: Sendable {
+    public var status: Int
+    /// Body bytes in the order they arrived, in pieces of whatever size the network delivered.
+    public var body: AsyncThrowingStream<Data, Error>
+
+    public init(status: Int, body: AsyncThrowingStream<Data, Error>) {
+        self.status = status
+        self.body = body
+    }
 }
 
 /// Limits and identity of an HTTP client, set once when it is built.

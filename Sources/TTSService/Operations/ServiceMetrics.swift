@@ -24,6 +24,9 @@ public final class ServiceMetrics: Sendable {
     private let evictedClips: Counter
     private let evictedBytes: Counter
     private let conversions: [Counter]      // by ConversionOutcome
+    private let firstAudioSeconds: [Histogram]  // by Tier
+    private let streams: [Counter]              // by StreamOutcome
+    private let followersJoined: Counter
 
     /// How an engine call ended: `ok`, or the `TTSError.Kind` it failed with.
     public static let engineOutcomes = ["ok"] + TTSError.Kind.allCases.map(\.rawValue)
@@ -53,7 +56,30 @@ public final class ServiceMetrics: Sendable {
             registry.counter("tts_conversions_total", help: "Requests for converted audio (MP3, Opus, FLAC, …), by outcome: converted now, served from converted/, or failed",
                              labels: [("outcome", $0.rawValue)])
         }
+        firstAudioSeconds = tiers.map {
+            registry.histogram("tts_first_audio_seconds", help: "Time from a streamed request to its first audio, by the tier that answered",
+                               labels: [("tier", $0.rawValue)])
+        }
+        streams = StreamOutcome.allCases.map {
+            registry.counter("tts_streams_total", help: "Streamed generations (engine streams shared by their listeners), by stage: started, completed (cached), failed",
+                             labels: [("outcome", $0.rawValue)])
+        }
+        followersJoined = registry.counter("tts_stream_followers_total", help: "Streamed requests that joined a generation already streaming for their key")
     }
+
+    /// Where a streamed generation got to.
+    public enum StreamOutcome: String, CaseIterable, Sendable { case started, completed, failed }
+
+    /// A listener heard its first audio, `seconds` after it asked.
+    public func recordFirstAudio(tier: Tier, seconds: Double) {
+        firstAudioSeconds[tier == .local ? 0 : tier == .redis ? 1 : 2].observe(seconds)
+    }
+
+    public func recordStream(_ outcome: StreamOutcome) {
+        streams[StreamOutcome.allCases.firstIndex(of: outcome)!].increment()
+    }
+
+    public func recordFollowerJoined() { followersJoined.increment() }
 
     public func recordRequest(tier: Tier, bytes: Int, seconds: Double) {
         let index = tier == .local ? 0 : tier == .redis ? 1 : 2

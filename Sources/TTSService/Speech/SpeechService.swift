@@ -57,7 +57,9 @@ public final class SpeechService: Sendable {
     /// The one conversion path (MP3, Opus, FLAC, … cached under `converted/`) of export,
     /// `say --encoding` and the HTTP server, so their conversions are single-flight together.
     public let conversions: ConvertedAudioCache
-    private let flights = SingleFlight<RequestKey, Generation>()
+    let flights = SingleFlight<RequestKey, Generation>()
+    /// Generations streaming now, for callers that join them (SpeechService+Streaming).
+    let streams = StreamBroadcasts()
     var flightsInProgress: Int { get async { await flights.count } }
 
     /// How long a generation lock lives and how long another process waits for its holder.
@@ -154,13 +156,18 @@ public final class SpeechService: Sendable {
     /// The miss path: Redis, else the engine under a cross-process lock. A process that finds
     /// the lock held waits for the holder's clip to appear in Redis, takes the lock over when
     /// the holder vanished (the lock expires), and gives up waiting after `maxWait`.
-    private func fetchSharedOrGenerate(_ request: AudioRequest, key: RequestKey) async throws -> Generation {
+    ///
+    /// `generator` makes the clip when it must be made here: the unary engine call by default,
+    /// a streamed one for `speakStreaming`.
+    func fetchSharedOrGenerate(_ request: AudioRequest, key: RequestKey,
+                               generator: ((AudioRequest, RequestKey) async throws -> Generation)? = nil) async throws -> Generation {
+        let generate = generator ?? { try await self.generate($0, key: $1) }
         if let hit = try await fromShared(key) { return hit }
         let deadline = ContinuousClock.now + locking.maxWait
         while true {
             switch await shared.acquireLock(key, ttlMs: Int(locking.ttl.milliseconds)) {
             case .unavailable:
-                return try await generate(request, key: key)
+                return try await generate(request, key)
             case .acquired(let lock):
                 // The holder before us may have finished between our look-up and our lock.
                 if let hit = try await fromShared(key) {
@@ -175,7 +182,7 @@ public final class SpeechService: Sendable {
                 }
                 defer { refresher.cancel() }
                 do {
-                    let generation = try await generate(request, key: key)
+                    let generation = try await generate(request, key)
                     await shared.release(lock)
                     return generation
                 } catch {
@@ -185,7 +192,7 @@ public final class SpeechService: Sendable {
             case .heldByOther:
                 if ContinuousClock.now >= deadline {
                     logger.warn("lock-timeout", [("key", .string(key.hex)), ("waited_s", .double(locking.maxWait.milliseconds / 1000))])
-                    return try await generate(request, key: key)
+                    return try await generate(request, key)
                 }
                 try await Task.sleep(for: locking.pollEvery)
                 if let hit = try await fromShared(key) { return hit }
@@ -218,11 +225,22 @@ public final class SpeechService: Sendable {
             wav = try await engine.synthesize(request)
             metrics.recordEngineCall(error: nil, seconds: started.duration(to: .now).seconds, bytes: wav.count)
         } catch {
-            metrics.recordEngineCall(error: error, seconds: started.duration(to: .now).seconds)
-            logger.error("generate", [("key", .string(key.hex)), ("engine", .string(request.engine)),
-                                      ("outcome", .string("error")), ("error", .string(String(describing: error)))])
+            recordEngineFailure(error, request: request, key: key, started: started)
             throw error
         }
+        return try await storeGenerated(wav, for: request, key: key, engineStarted: started)
+    }
+
+    func recordEngineFailure(_ error: Error, request: AudioRequest, key: RequestKey, started: ContinuousClock.Instant) {
+        metrics.recordEngineCall(error: error, seconds: started.duration(to: .now).seconds)
+        logger.error("generate", [("key", .string(key.hex)), ("engine", .string(request.engine)),
+                                  ("outcome", .string("error")), ("error", .string(String(describing: error)))])
+    }
+
+    /// The write path of every generation, unary or streamed: validate the WAV, write the blob
+    /// (flushed, renamed), index it, keep the budget, publish to Redis.
+    func storeGenerated(_ wav: Data, for request: AudioRequest, key: RequestKey,
+                        engineStarted started: ContinuousClock.Instant) async throws -> Generation {
         // The engine's answer is validated before anything is stored: a cache must never keep
         // a clip it cannot play.
         let audio = try WAVAudio.decode(wav)
@@ -243,7 +261,7 @@ public final class SpeechService: Sendable {
         return Generation(clip: clip, tier: .engine, path: local.url(for: clip), elapsedMs: 0)
     }
 
-    private func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {
+    func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {
         let elapsed = started.duration(to: .now).milliseconds
         metrics.recordRequest(tier: tier, bytes: clip.bytes, seconds: elapsed / 1000)
         if tier == .local {
@@ -296,7 +314,7 @@ public final class SpeechService: Sendable {
     /// at most `timeout`. Returns whether everything finished. Used at shutdown.
     public func drain(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while await flightsInProgress > 0 {
+        while await flightsInProgress > 0 || streamsInProgress > 0 {
             if ContinuousClock.now >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(10))
         }

@@ -7,10 +7,11 @@ final class FakeGemini {
     let child: ChildProcess
     let baseURL: String
 
-    init(_ executable: URL, latencyMs: Int, folder: URL) throws {
+    /// `extraArguments`: further flags, such as a stream's pacing (`--first-chunk-ms 300`).
+    init(_ executable: URL, latencyMs: Int, folder: URL, extraArguments: [String] = []) throws {
         let portFile = folder.appendingPathComponent("fake-gemini.port").path
         child = try ChildProcess(executable: executable.path,
-                                 ["--port", "0", "--port-file", portFile, "--latency-ms", String(latencyMs)],
+                                 ["--port", "0", "--port-file", portFile, "--latency-ms", String(latencyMs)] + extraArguments,
                                  environment: ["PATH": "/usr/bin:/bin"])
         var port: Int?
         for _ in 0..<100 {

@@ -22,9 +22,9 @@ func makeCommandTable() -> CommandTable {
 /// Speech, session, cache browsing and shell commands.
 let coreCommands: [Command] = [
         Command("say", aliases: ["s"], group: .speech,
-                usage: "say [--speakers A=VOICE,B=VOICE] [--encoding pcm16|ulaw|alaw|flac|opus|vorbis|mp3] [--bitrate KBPS] [--quality N] [--rate HZ] TEXT",
-                summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be; --encoding also gives a converted copy",
-                examples: ["say Hello world", "say Your call is important to us.", "say --encoding mp3 Welcome back!",
+                usage: "say [--stream] [--speakers A=VOICE,B=VOICE] [--encoding pcm16|ulaw|alaw|flac|opus|vorbis|mp3] [--bitrate KBPS] [--quality N] [--rate HZ] TEXT",
+                summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be; --encoding also gives a converted copy; --stream plays it as it is made",
+                examples: ["say Hello world", "say Your call is important to us.", "say --encoding mp3 Welcome back!", "say --stream A long paragraph to hear at once.",
                            "say --speakers Joe=Kore,Jane=Puck Joe: Ready? Jane: Always."],
                 arguments: .restOfLine, run: say),
         Command("voices", group: .speech, usage: "voices [FILTER]",
@@ -81,8 +81,16 @@ struct Quit: Error {}
     // Leading options, then the text: `say --speakers Joe=Kore,Jane=Puck Joe: … Jane: …` (a
     // two-speaker dialogue, Gemini), `say --encoding mp3 --bitrate 96 Welcome`.
     var formatWords: [String] = []
+    var streaming = false
     while true {
         let (flag, afterFlag) = Tokenizer.headAndRest(text)
+        if flag == "--stream" {
+            // Plays the clip as it is made (`say --stream …`); it is cached when complete.
+            streaming = true
+            text = afterFlag
+            request.text = afterFlag
+            continue
+        }
         guard ["--speakers", "--encoding", "--bitrate", "--quality", "--rate"].contains(flag) else { break }
         let (value, rest) = Tokenizer.headAndRest(afterFlag)
         guard !value.isEmpty, !rest.isEmpty else {
@@ -91,6 +99,12 @@ struct Quit: Error {}
         if flag == "--speakers" { request.speakers = try parseSpeakers(value) } else { formatWords += [flag, value] }
         text = rest
         request.text = rest
+    }
+    if streaming {
+        guard formatWords.isEmpty else {
+            throw TTSError.validation("stream", "say --stream plays the clip as it is made; it cannot be combined with --encoding, --bitrate, --quality or --rate")
+        }
+        return try await sayStreaming(request, &session, context)
     }
     let target = try audioTarget(try Options(formatWords, valued: ["encoding", "bitrate", "quality", "rate"], command: "say"))
     let result = try await context.service.generateOrFetch(request, fallbackEngine: context.runtime.live.current.fallbackEngine)
@@ -297,10 +311,11 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
         path = converted.path
         encoding = converted.encoding
     }
-    let (player, flags) = try audioPlayer(for: encoding, file: path)
+    let found = try AudioPlayer.find(for: "The file is \(path)", encoding: encoding)
+    let player = found.name
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [player] + flags + [path]
+    process.arguments = [player] + found.fileFlags + [path]
     try process.run()
     // Ctrl-C cancels the command: stop the player with it.
     await withTaskCancellationHandler {
@@ -316,22 +331,6 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
                                  ("path", .string(path))]))
 }
 
-/// The first player on PATH that plays `encoding`: aplay takes only WAV; paplay (libsndfile)
-/// and ffplay take every format; sox's `play` all but Opus.
-private func audioPlayer(for encoding: AudioEncoding, file: String) throws -> (String, [String]) {
-    let ffplay = ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])
-    var players: [(String, [String])] = encoding.isWAV ? [("aplay", ["-q"]), ("paplay", []), ffplay] : [("paplay", []), ffplay]
-    if encoding != .opus { players.append(("play", ["-q"])) }
-    let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    guard let found = players.first(where: { name, _ in
-        searchPath.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
-    }) else {
-        throw TTSError(.config, "no audio player for \(encoding.rawValue) found: install one of \(players.map(\.0).joined(separator: ", ")) (alsa-utils, pulseaudio-utils, ffmpeg, sox). The file is \(file)")
-    }
-    return found
-}
-
-/// A clip by its full key or a unique prefix of at least four hex characters.
 
 // MARK: - Shell
 
