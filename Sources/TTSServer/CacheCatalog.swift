@@ -16,6 +16,9 @@ public protocol CacheCatalog: Sendable {
     /// The blob named by 64 lowercase hex digits: its file and size; nil when absent.
     /// One `stat`, cheap enough for a daemon thread.
     func blobFile(_ sha256: String) -> BlobFile?
+    /// A stored blob in another encoding (`/v1/blobs/<sha256>.mp3`), converted once and cached;
+    /// nil when no clip has that blob.
+    func convertedBlob(_ sha256: String, as encoding: AudioEncoding) async throws -> DeliveredAudio?
     /// The registry the HTTP metrics join, so `/metrics` shows them with the service's.
     var metrics: Metrics { get }
     /// The Prometheus exposition: the service's families, the HTTP ones and store gauges.

@@ -111,12 +111,18 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
             }
             return DeliveredAudio(content: .bytes(pcm), mimeType: "audio/L16;rate=\(rate);channels=1")
         case .encoded(let name):
-            throw TTSError.validation("format", "the format '\(name)' is not available on this server; available: \(ServiceBackend.availableFormats.joined(separator: ", "))")
+            guard let encoding = AudioEncoding(named: name) else {
+                throw TTSError.validation("format", "the format '\(name)' is not available on this server; available: \(ServiceBackend.availableFormats.joined(separator: ", "))")
+            }
+            // The one conversion path (cached under converted/, single-flight, hash-checked source).
+            let converted = try await service.conversions.converted(clip, to: AudioTarget(encoding: encoding))
+            return DeliveredAudio(content: .file(path: converted.path, length: converted.bytes),
+                                  mimeType: converted.mimeType, sha256: converted.sha256)
         }
     }
 
     /// The formats `audio(of:as:)` produces here.
-    public static let availableFormats = ["wav", "pcm"]
+    public static let availableFormats = ["wav", "pcm", "mp3", "opus", "vorbis", "flac", "ulaw", "alaw"]
 
     // MARK: CacheCatalog
 
@@ -132,6 +138,15 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
 
     public func path(of clip: Clip) -> String {
         service.local.blobs.path(for: clip.blob)
+    }
+
+    public func convertedBlob(_ sha256: String, as encoding: AudioEncoding) async throws -> DeliveredAudio? {
+        guard let hash = BlobHash(hex: sha256) else { return nil }
+        let index = service.local.index
+        guard let clip = try await Blocking.run({ try index.clips(forBlob: hash).first }) else { return nil }
+        let converted = try await service.conversions.converted(clip, to: AudioTarget(encoding: encoding))
+        return DeliveredAudio(content: .file(path: converted.path, length: converted.bytes), mimeType: converted.mimeType,
+                              sha256: converted.sha256)
     }
 
     public func blobFile(_ sha256: String) -> BlobFile? {

@@ -50,7 +50,7 @@ final class SayStreamEndToEndTests: XCTestCase {
         repl.environment["PATH"] = empty.path
         let result = try repl.run(["say", "--stream", "No player here"])
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("no audio player found"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("no audio player for pcm16 found"), result.stderr)
     }
 
     func testCtrlCStopsThePlaybackButTheClipIsStillCached() throws {

@@ -203,7 +203,7 @@ final class ConsoleRoutesTests: XCTestCase {
 
         let manifest = String(decoding: try XCTUnwrap(files["manifest.csv"]), as: UTF8.self)
         let rows = manifest.split(separator: "\r\n").map(String.init)
-        XCTAssertEqual(rows.first, "file,text,voice,language,engine,model,duration_ms,sample_rate,bytes,sha256,key")
+        XCTAssertEqual(rows.first, "file,text,voice,language,engine,model,duration_ms,sample_rate,bytes,sha256,key,encoding,bitrate")
         XCTAssertEqual(rows.count, 3)
         XCTAssertTrue(rows[1].hasPrefix("\(helloName),Hello there,en-us,en-US,espeak,,100,8000,\(hello.1.count),\(hello.0.blob.hex),\(hello.0.key.hex)"))
     }

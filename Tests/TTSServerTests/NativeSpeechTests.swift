@@ -56,13 +56,38 @@ final class NativeSpeechTests: XCTestCase {
         }
     }
 
-    func testAFormatThatNeedsConversionIsRefusedNamingTheAvailableOnes() async throws {
+    func testCompressedFormatsComeFromTheConversionPathAndTheirBlobURLs() async throws {
         try await withServer { server in
-            let answer = try await server.post("/v1/speech", #"{"text": "compressed", "format": "mp3"}"#)
-            XCTAssertEqual(answer.status, 400)
-            let error = try XCTUnwrap(answer.json?["error"])
-            XCTAssertEqual(error["field"]?.stringValue, "format")
-            XCTAssertTrue(error["message"]?.stringValue?.contains("wav, pcm") == true, answer.text)
+            let mp3 = try await server.post("/v1/speech", #"{"text": "compressed", "format": "mp3"}"#)
+            XCTAssertEqual(mp3.status, 200, mp3.text)
+            XCTAssertEqual(mp3.header("Content-Type"), "audio/mpeg")
+            XCTAssertTrue(mp3.body.starts(with: Data("ID3".utf8)) || mp3.body.first == 0xFF, "an MP3 stream starts with ID3 or a frame sync")
+            let key = try XCTUnwrap(mp3.header("X-TTS-Key"))
+            let info = try await server.get("/v1/clips/\(key)")
+            let blob = try XCTUnwrap(info.json?["blob"]?.stringValue)
+
+            // Accept picks the format when the body names none; Ogg Opus is its own type.
+            let opus = try await server.post("/v1/speech", #"{"text": "compressed"}"#, headers: [("Accept", "audio/ogg; codecs=opus")])
+            XCTAssertEqual(opus.status, 200, opus.text)
+            XCTAssertTrue(opus.body.starts(with: Data("OggS".utf8)))
+
+            // The blob's URL in another format: the same cached conversion, immutable, with 304.
+            let byURL = try await server.get("/v1/blobs/\(blob).mp3")
+            XCTAssertEqual(byURL.status, 200, byURL.text)
+            XCTAssertEqual(byURL.body, mp3.body, "one conversion, served twice")
+            let etag = try XCTUnwrap(byURL.header("ETag"))
+            XCTAssertEqual(etag, "\"\(SHA256.hash(byURL.body).hex)\"")
+            XCTAssertEqual(byURL.header("Cache-Control"), "public, max-age=31536000, immutable")
+            let again = try await server.get("/v1/blobs/\(blob).mp3", headers: [("If-None-Match", etag)])
+            XCTAssertEqual(again.status, 304)
+            let flac = try await server.get("/v1/blobs/\(blob).flac", headers: [("Range", "bytes=0-3")])
+            XCTAssertEqual(flac.status, 206)
+            XCTAssertEqual(flac.body, Data("fLaC".utf8))
+
+            for bad in ["/v1/blobs/\(blob).aiff", "/v1/blobs/\(String(repeating: "0", count: 64)).mp3", "/v1/blobs/\(blob).mp3.wav"] {
+                let missing = try await server.get(bad)
+                XCTAssertEqual(missing.status, 404, bad)
+            }
             let unknown = try await server.post("/v1/speech", #"{"text": "x", "format": "aiff"}"#)
             XCTAssertEqual(unknown.json?["error"]?["field"]?.stringValue, "format")
         }
@@ -89,7 +114,7 @@ final class NativeSpeechTests: XCTestCase {
                 XCTAssertEqual(error["kind"]?.stringValue, "validation", body)
             }
             let long = try await server.post("/v1/speech", #"{"text": "this text is far longer than twenty characters"}"#)
-            XCTAssertTrue(long.json?["error"]?["message"]?.stringValue?.contains("limit is 20") == true, long.text)
+            XCTAssertTrue(long.json?["error"]?["message"]?.stringValue?.contains("the limits are 20 scalars") == true, long.text)
         }
     }
 

@@ -39,7 +39,7 @@ final class ServerRouter: HTTPExchangeHandler {
         let route = Route(path: request.path)
         if let refusal = refusal(request, route) { return refusal }
         switch route {
-        case .blob(let name): return native.blob(name, request)
+        case .blob(let name): return native.blob(name, request)  // nil: a conversion, answered by respond
         case .healthz: return operations.healthz()
         case .index: return operations.index()
         case .notFound(let family):
@@ -63,7 +63,8 @@ final class ServerRouter: HTTPExchangeHandler {
         case .geminiGenerate(let model, let stream):
             guard let face = faces.geminiGenerate else { return notServed(route) }
             return await face(request, model, stream)
-        case .index, .blob, .healthz, .notFound:
+        case .blob(let name): return await native.convertedBlob(name, request)
+        case .index, .healthz, .notFound:
             // Answered at once; reached only if that changes.
             return answerAtOnce(request) ?? APIError(status: 500, "no handler for \(request.path)").response(route.family)
         }

@@ -175,13 +175,51 @@ struct NativeRoutes: Sendable {
     /// The immutable audio, sent from its file: strong ETag, cacheable for a year, 304 on a
     /// matching `If-None-Match`, one `Range` as 206. Only `<64 lowercase hex>.wav` names a blob,
     /// so nothing a client sends can name a path outside the store.
-    func blob(_ name: String, _ request: ServerRequest) -> ServerResponse {
-        let notFound = APIError(status: 404, "no blob named \(name): blob URLs are /v1/blobs/<sha256>.wav, as answers give them in Content-Location",
-                                kind: "not_found").response(.native)
-        guard name.utf8.count == 68, name.hasSuffix(".wav") else { return notFound }
-        let sha = String(name.dropLast(4))
+    /// The blob's name split into its SHA-256 and the extension asked for; nil for anything that
+    /// is not 64 lowercase hex digits, a dot and a known extension (so no name reaches a path).
+    static func blobName(_ name: String) -> (sha256: String, encoding: AudioEncoding)? {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 64 else { return nil }
+        let sha = String(parts[0]), ext = String(parts[1])
         guard sha.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
-              let file = backend.blobFile(sha) else { return notFound }
+              let encoding = NativeRoutes.encodingByExtension[ext] else { return nil }
+        return (sha, encoding)
+    }
+
+    /// `.wav` is the stored blob itself; the others name its conversion to that format.
+    static let encodingByExtension: [String: AudioEncoding] = [
+        "wav": .pcm16, "mp3": .mp3, "opus": .opus, "ogg": .vorbis, "flac": .flac,
+    ]
+
+    private func blobNotFound(_ name: String) -> ServerResponse {
+        APIError(status: 404, "no blob named \(name): blob URLs are /v1/blobs/<sha256>.wav (or .mp3, .opus, .ogg, .flac), as answers give them in Content-Location",
+                 kind: "not_found").response(.native)
+    }
+
+    /// `GET|HEAD /v1/blobs/<sha256>.wav`, answered at once from the file. Nil for another
+    /// format, which may need converting first (`convertedBlob`).
+    func blob(_ name: String, _ request: ServerRequest) -> ServerResponse? {
+        guard let (sha, encoding) = NativeRoutes.blobName(name) else { return blobNotFound(name) }
+        guard encoding == .pcm16 else { return nil }
+        guard let file = backend.blobFile(sha) else { return blobNotFound(name) }
+        return NativeRoutes.immutableFile(path: file.path, size: file.size, etag: sha, contentType: "audio/wav", request)
+    }
+
+    /// `GET|HEAD /v1/blobs/<sha256>.mp3` (and the other formats): the cached conversion.
+    func convertedBlob(_ name: String, _ request: ServerRequest) async -> ServerResponse {
+        guard let (sha, encoding) = NativeRoutes.blobName(name) else { return blobNotFound(name) }
+        do {
+            guard let audio = try await backend.convertedBlob(sha, as: encoding),
+                  case .file(let path, let length) = audio.content else { return blobNotFound(name) }
+            return NativeRoutes.immutableFile(path: path, size: length, etag: audio.sha256 ?? sha, contentType: audio.mimeType, request)
+        } catch {
+            return NativeRoutes.errorAnswer(error)
+        }
+    }
+
+    /// An immutable file as nginx serves static files: strong ETag, `If-None-Match` → 304, a
+    /// single `Range` → 206 (416 outside the file), sent from the file without reading it.
+    static func immutableFile(path: String, size: Int, etag sha: String, contentType: String, _ request: ServerRequest) -> ServerResponse {
         let etag = "\"\(sha)\""
         var headers: [(name: String, value: String)] = [
             ("ETag", etag), ("Cache-Control", "public, max-age=31536000, immutable"), ("Accept-Ranges", "bytes"),
@@ -189,19 +227,19 @@ struct NativeRoutes: Sendable {
         if let match = request.header("If-None-Match"), NativeRoutes.matches(match, etag) {
             return ServerResponse(status: 304, headers: headers)
         }
-        headers.insert(("Content-Type", "audio/wav"), at: 0)
+        headers.insert(("Content-Type", contentType), at: 0)
         // A stale If-Range means the client's copy differs: send the whole file.
         let rangeHeader = request.header("If-Range").map { $0 == etag } ?? true ? request.header("Range") : nil
-        switch ByteRange(header: rangeHeader, size: file.size) {
+        switch ByteRange(header: rangeHeader, size: size) {
         case .whole:
-            return ServerResponse(status: 200, headers: headers, body: .file(path: file.path, offset: 0, length: file.size))
+            return ServerResponse(status: 200, headers: headers, body: .file(path: path, offset: 0, length: size))
         case .part(let offset, let length):
-            headers.append(("Content-Range", "bytes \(offset)-\(offset + length - 1)/\(file.size)"))
-            return ServerResponse(status: 206, headers: headers, body: .file(path: file.path, offset: offset, length: length))
+            headers.append(("Content-Range", "bytes \(offset)-\(offset + length - 1)/\(size)"))
+            return ServerResponse(status: 206, headers: headers, body: .file(path: path, offset: offset, length: length))
         case .unsatisfiable:
-            var answer = APIError(status: 416, "the range \(rangeHeader ?? "") lies outside the blob's \(file.size) bytes", field: "Range")
+            var answer = APIError(status: 416, "the range \(rangeHeader ?? "") lies outside the file's \(size) bytes", field: "Range")
                 .response(.native)
-            answer.headers.append(("Content-Range", "bytes */\(file.size)"))
+            answer.headers.append(("Content-Range", "bytes */\(size)"))
             return answer
         }
     }

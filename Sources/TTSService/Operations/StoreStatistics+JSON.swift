@@ -11,6 +11,7 @@ extension StoreStatistics {
             ("store", .string(store)), ("clips", .int(u.clips)), ("pinned", .int(u.pinned)), ("blobs", .int(u.blobs)),
             ("bytes", .int(u.bytes)), ("logical_bytes", .int(u.logicalBytes)), ("dedup_saved_bytes", .int(u.bytesSavedByDedup)),
             ("hits", .int(u.hits)), ("hit_audio_ms", .int(u.hitAudioMs)), ("oldest", date(u.oldest)), ("newest", date(u.newest)),
+            ("converted_files", .int(converted.files)), ("converted_bytes", .int(converted.bytes)),
         ]
         if let saved = localMoneySaved { local.append(("money_saved", .double(saved))) }
         let process: JSONValue = .object([
@@ -19,6 +20,8 @@ extension StoreStatistics {
             ("engine_calls", .object(p.engineCalls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ("retries", .int(p.retries)), ("bytes_served", .int(p.bytesServed)),
             ("corrupt_blobs", .int(p.corruptBlobs)), ("evicted_clips", .int(p.evictedClips)),
+            ("conversions", .object([("made", .int(p.conversionsMade)), ("cached", .int(p.conversionHits)),
+                                     ("failed", .int(p.conversionFailures))])),
         ])
         var redis: JSONValue = .null
         if let shared {
