@@ -11,7 +11,8 @@ import TTSStore
 public struct SpokenClip: Sendable {
     /// The clip as stored: its key, text, voice, duration, …
     public let clip: Clip
-    /// `.local` (this machine's store), `.redis` (the shared tier) or `.engine` (made now).
+    /// `.memory` (answered lately by this open cache), `.local` (this machine's store),
+    /// `.redis` (the shared tier) or `.engine` (made now).
     public let tier: Tier
     /// The WAV file. It is read-only and shared by every clip with the same audio: copy it
     /// before changing it.

@@ -42,7 +42,8 @@ public final class Runtime: Sendable {
         }
         let shared = try Runtime.sharedTier(configuration, logger: logger, metrics: metrics.registry, notify: notify)
         service = SpeechService(engines: engines, local: local, shared: shared, logger: logger,
-                                maxTextCharacters: configuration.maxTextCharacters, metrics: metrics)
+                                maxTextCharacters: configuration.maxTextCharacters, metrics: metrics,
+                                memoryEntries: configuration.memoryEntries)
         // Blobs a crash left named but maybe never flushed are rehashed before any is served.
         let recovery = try local.recover()
         if !recovery.dropped.isEmpty {

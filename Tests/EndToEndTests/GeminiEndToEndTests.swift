@@ -24,7 +24,7 @@ final class GeminiEndToEndTests: XCTestCase {
         let result = try repl.run(["--json"], stdin: script)
         XCTAssertEqual(result.status, 1, "the unknown voice fails: \(result.stdout)")
         let says = result.jsonLines.filter { $0["tier"] != nil }
-        XCTAssertEqual(says.map { $0["tier"] as? String }, ["engine", "local", "engine", "engine"])
+        XCTAssertEqual(says.map { $0["tier"] as? String }, ["engine", "memory", "engine", "engine"])
         XCTAssertEqual(says.first?["engine"] as? String, "gemini")
         XCTAssertEqual(says.first?["voice"] as? String, "Kore")
         XCTAssertEqual(says.first?["sample_rate"] as? Int, 24000)

@@ -90,7 +90,7 @@ final class RedisEndToEndTests: XCTestCase {
         let repl = try machine("redis://:wrong-password@127.0.0.1:\(own.port)", prefix: "e2e:")
         let result = try repl.run(["--json"], stdin: "say still works\nsay still works\n")
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.jsonLines.compactMap { $0["tier"] as? String }, ["engine", "local"])
+        XCTAssertEqual(result.jsonLines.compactMap { $0["tier"] as? String }, ["engine", "memory"])
         XCTAssertTrue(result.stderr.contains("refused the password"), result.stderr)
         XCTAssertEqual(result.stderr.components(separatedBy: "warning:").count - 1, 1, result.stderr)
         XCTAssertFalse(result.stderr.contains("wrong-password"))

@@ -12,7 +12,8 @@ final class SayEndToEndTests: XCTestCase {
         XCTAssertEqual(lines.count, 2, result.stdout)
         guard lines.count == 2 else { return }
         XCTAssertEqual(lines[0]["tier"] as? String, "engine")
-        XCTAssertEqual(lines[1]["tier"] as? String, "local")
+        // A session remembers what it answered: the repeat comes from its memory tier.
+        XCTAssertEqual(lines[1]["tier"] as? String, "memory")
         XCTAssertEqual(lines[0]["key"] as? String, lines[1]["key"] as? String)
         XCTAssertEqual(lines[1]["text"] as? String, "Hello world")
         for field in ["key", "tier", "path", "blob", "bytes", "duration_ms", "sample_rate", "engine", "model",
@@ -94,7 +95,7 @@ final class SessionCommandsEndToEndTests: XCTestCase {
         let result = try repl.run(["--json"], stdin: script)
         XCTAssertEqual(result.status, 0, result.stderr)
         let says = result.jsonLines.filter { $0["tier"] != nil }
-        XCTAssertEqual(says.map { $0["tier"] as? String }, ["engine", "engine", "local"])
+        XCTAssertEqual(says.map { $0["tier"] as? String }, ["engine", "engine", "memory"])
         XCTAssertNotEqual(says[0]["key"] as? String, says[1]["key"] as? String)
         XCTAssertEqual(says[1]["style"] as? String, "cheerfully")
         XCTAssertTrue(result.jsonLines.contains { $0["style"] as? String == "cheerfully" && $0["tier"] == nil })

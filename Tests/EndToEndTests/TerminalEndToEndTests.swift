@@ -43,7 +43,7 @@ final class TerminalEndToEndTests: XCTestCase {
         second.type(ctrlR + "first")
         second.waitFor("say from the first session")
         second.type("\r")
-        second.waitFor("local")
+        second.waitFor("memory")  // the same say again in this session: its memory tier
         second.waitForPrompt()
         second.type(ctrlD)
         XCTAssertEqual(second.waitForExit(), 0)

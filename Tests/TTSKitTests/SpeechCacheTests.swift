@@ -21,12 +21,12 @@ final class SpeechCacheTests: XCTestCase {
         try? FileManager.default.removeItem(at: root)
     }
 
-    func testRepeatIsServedByLocalTierAndFoundByKey() async throws {
+    func testRepeatIsServedFromMemoryAndFoundByKey() async throws {
         let first = try await cache.speak(cache.request("Hello from the library"))
         XCTAssertEqual(first.tier, .engine)
         XCTAssertTrue(FileManager.default.fileExists(atPath: first.url.path))
         let second = try await cache.speak(cache.request("Hello from the library"))
-        XCTAssertEqual(second.tier, .local)
+        XCTAssertEqual(second.tier, .memory, "an open cache remembers what it answered")
         XCTAssertEqual(second.clip.key, first.clip.key)
         XCTAssertEqual(try cache.clip(forKey: first.clip.key)?.text, "Hello from the library")
         XCTAssertEqual(cache.url(for: second.clip), first.url)

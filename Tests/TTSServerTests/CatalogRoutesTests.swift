@@ -111,7 +111,7 @@ final class CatalogRoutesTests: XCTestCase {
             let spoken = try await speak(server, "names")
             let location = try XCTUnwrap(spoken.header("Content-Location"))
             let sha = String(location.dropFirst("/v1/blobs/".count).dropLast(4))
-            for path in ["/v1/blobs/\(sha.uppercased()).wav", "/v1/blobs/\(sha)", "/v1/blobs/\(sha).mp3",
+            for path in ["/v1/blobs/\(sha.uppercased()).wav", "/v1/blobs/\(sha)", "/v1/blobs/\(sha).mp3.wav", "/v1/blobs/\(sha).aiff",
                          "/v1/blobs/\(sha.dropLast()).wav", "/v1/blobs/../index.sqlite", "/v1/blobs/%2e%2e%2findex.sqlite",
                          "/v1/blobs/" + String(repeating: "a", count: 64) + ".wav", "/v1/blobs/"] {
                 let answer = try await server.get(path)

@@ -75,7 +75,7 @@ final class ServiceCuratorBackendTests: XCTestCase {
         let statsAnswer = await consoleAnswer(console, "GET", "/v1/stats")
         let stats = try XCTUnwrap(statsAnswer?.jsonBody)
         XCTAssertEqual(stats["local"]?["clips"]?.intValue, 2)
-        XCTAssertEqual(stats["process"]?["hits"]?["local"]?.intValue, 1)
+        XCTAssertEqual(stats["process"]?["hits"]?["memory"]?.intValue, 1)
         XCTAssertEqual(stats["budget"]?["max_bytes"]?.intValue, 10 << 20)
         XCTAssertEqual(stats["health"]?["redis"]?["enabled"], .bool(false))
         guard case .array(let engines)? = stats["health"]?["engines"] else { return XCTFail("no engine health") }

@@ -10,6 +10,8 @@ public struct Configuration: Sendable {
     public var voice: String
     public var language: String
     public var maxTextCharacters: Int
+    /// Entries of the memory tier (TTS_MEMORY_ENTRIES); 0: off.
+    public var memoryEntries = 10_000
     /// nil when Redis is off on purpose (`--redis off`).
     public var redisURL: String?
     /// Whether REDIS_URL was left at its default: then an unreachable server is expected
@@ -171,6 +173,11 @@ public struct Configuration: Sendable {
             retryMaxDelaySeconds: retryMaxDelaySeconds, requestsPerMinute: requestsPerMinute, concurrency: concurrency,
             logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, cacheHardMaxBytes: cacheHardMaxBytes, pricePerCall: pricePerCall,
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
+        let memory = raw(.memoryEntries) ?? "10000"
+        guard let memoryEntries = Int(memory), (0...10_000_000).contains(memoryEntries) else {
+            throw TTSError.config("TTS_MEMORY_ENTRIES is '\(memory)'; accepted: a whole number from 0 (off) to 10000000")
+        }
+        configuration.memoryEntries = memoryEntries
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts
         configuration.serveListen = serveListen

@@ -41,6 +41,7 @@ public struct Setting: Sendable, Hashable {
     public static let voice = Setting("TTS_VOICE", flag: "--voice", default: "engine default (Kore; espeak: from the language)", "Voice name as the engine knows it")
     public static let language = Setting("TTS_LANGUAGE", flag: "--lang", default: "unset (engine decides; espeak: en-us)", "BCP-47 language tag, e.g. en-US")
     public static let maxTextChars = Setting("TTS_MAX_TEXT_CHARS", default: "5000", "Longest text accepted, in Unicode scalars (and 4 UTF-8 bytes per scalar before normalization)")
+    public static let memoryEntries = Setting("TTS_MEMORY_ENTRIES", default: "10000", "Clips a long-lived process (REPL session, serve, worker) answers from memory, least recently used out; 0 turns the memory tier off")
     public static let redisURL = Setting("REDIS_URL", flag: "--redis", default: "redis://127.0.0.1:6379 (used when reachable)", "Shared tier: redis://[user:pass@]host[:port][/db], unix:///path?db=N, redis+cluster://host:port[,host:port…] (Redis Cluster), or off")
     public static let redisPrefix = Setting("TTS_REDIS_PREFIX", default: "tts:", "Prefix of every Redis key, so teams can share a server")
     public static let redisAudio = Setting("TTS_REDIS_AUDIO", default: "on", "Share WAV bytes through Redis (on/off), not only metadata")
@@ -74,7 +75,7 @@ public struct Setting: Sendable, Hashable {
     public static let serveTokens = Setting("TTS_SERVE_TOKENS", default: "unset (no auth; loopback only)", "Tokens HTTP clients must present (Bearer or x-goog-api-key), separated by commas", secret: true)
 
     public static let all: [Setting] = [
-        .store, .engine, .voice, .language, .maxTextChars, .redisURL,
+        .store, .engine, .voice, .language, .maxTextChars, .memoryEntries, .redisURL,
         .redisPrefix, .redisAudio, .redisAudioMaxBytes, .redisTTL,
         .geminiAPIKey, .geminiBaseURL, .geminiModel, .requestTimeout, .retryAttempts, .retryBaseMs,
         .retryMaxDelay, .rpm, .fallbackEngine, .concurrency, .queueReclaim, .queueMaxAttempts, .logLevel, .logFile,

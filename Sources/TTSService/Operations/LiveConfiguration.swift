@@ -121,6 +121,7 @@ extension Configuration {
         case .voice: return voice
         case .language: return language
         case .maxTextChars: return String(maxTextCharacters)
+        case .memoryEntries: return String(memoryEntries)
         case .redisURL: return redisURL.map(Configuration.redactURL) ?? "off"
         case .redisPrefix: return redisPrefix
         case .redisAudio: return redisShareAudio ? "on" : "off"

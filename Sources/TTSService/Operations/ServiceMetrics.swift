@@ -33,7 +33,7 @@ public final class ServiceMetrics: Sendable {
 
     public init(registry: Metrics = Metrics()) {
         self.registry = registry
-        let tiers: [Tier] = [.local, .redis, .engine]
+        let tiers = Tier.allCases
         lookups = tiers.map {
             registry.counter("tts_requests_total", help: "Requests answered, by the tier that answered (engine = a miss in both tiers)",
                              labels: [("tier", $0.rawValue)])
@@ -72,7 +72,7 @@ public final class ServiceMetrics: Sendable {
 
     /// A listener heard its first audio, `seconds` after it asked.
     public func recordFirstAudio(tier: Tier, seconds: Double) {
-        firstAudioSeconds[tier == .local ? 0 : tier == .redis ? 1 : 2].observe(seconds)
+        firstAudioSeconds[ServiceMetrics.slot(tier)].observe(seconds)
     }
 
     public func recordStream(_ outcome: StreamOutcome) {
@@ -82,7 +82,7 @@ public final class ServiceMetrics: Sendable {
     public func recordFollowerJoined() { followersJoined.increment() }
 
     public func recordRequest(tier: Tier, bytes: Int, seconds: Double) {
-        let index = tier == .local ? 0 : tier == .redis ? 1 : 2
+        let index = ServiceMetrics.slot(tier)
         lookups[index].increment()
         requestSeconds[index].observe(seconds)
         bytesServed.increment(by: bytes)
@@ -122,14 +122,20 @@ public final class ServiceMetrics: Sendable {
 
     /// This process's figures, for `stats`.
     public var snapshot: Snapshot {
-        Snapshot(localHits: lookups[0].value, redisHits: lookups[1].value, engineRequests: lookups[2].value,
+        Snapshot(memoryHits: lookups[ServiceMetrics.slot(.memory)].value, localHits: lookups[ServiceMetrics.slot(.local)].value,
+                 redisHits: lookups[ServiceMetrics.slot(.redis)].value, engineRequests: lookups[ServiceMetrics.slot(.engine)].value,
                  engineCalls: Dictionary(uniqueKeysWithValues: zip(ServiceMetrics.engineOutcomes, engineCalls.map(\.value))),
                  retries: engineRetries.value, bytesServed: bytesServed.value, corruptBlobs: corruptBlobs.value,
                  evictedClips: evictedClips.value, conversionsMade: conversionCounts[.converted] ?? 0,
                  conversionHits: conversionCounts[.cached] ?? 0, conversionFailures: conversionCounts[.failed] ?? 0)
     }
 
+    /// The series of `tier` in the per-tier arrays (made from `Tier.allCases`).
+    static func slot(_ tier: Tier) -> Int { Tier.allCases.firstIndex(of: tier)! }
+
     public struct Snapshot: Sendable, Equatable {
+        /// Answered from this process's memory tier.
+        public var memoryHits = 0
         public var localHits: Int
         public var redisHits: Int
         public var engineRequests: Int

@@ -15,7 +15,7 @@ extension StoreStatistics {
         ]
         if let saved = localMoneySaved { local.append(("money_saved", .double(saved))) }
         let process: JSONValue = .object([
-            ("hits", .object([("local", .int(p.localHits)), ("redis", .int(p.redisHits))])),
+            ("hits", .object([("memory", .int(p.memoryHits)), ("local", .int(p.localHits)), ("redis", .int(p.redisHits))])),
             ("engine_requests", .int(p.engineRequests)),
             ("engine_calls", .object(p.engineCalls.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ("retries", .int(p.retries)), ("bytes_served", .int(p.bytesServed)),

@@ -5,7 +5,9 @@ import TTSEngines
 import TTSStore
 
 /// Which tier answered a request.
-public enum Tier: String, Sendable, Codable {
+public enum Tier: String, Sendable, Codable, CaseIterable {
+    /// This process's memory tier (long-lived processes: a REPL session, `serve`, a worker).
+    case memory
     case local, redis, engine
 }
 
@@ -48,6 +50,8 @@ public final class SpeechService: Sendable {
     public let engines: EngineRegistry
     /// The index, the blobs, their flusher and the byte budget.
     public let local: LocalTier
+    /// Clips this process answered lately, in front of `local` (see `MemoryTier`).
+    public let memory: MemoryTier
     let shared: SharedTier
     public let logger: Logger
     public let maxTextCharacters: Int
@@ -79,9 +83,11 @@ public final class SpeechService: Sendable {
     /// - Parameter local: reports corrupt blobs and evictions to `metrics` when it was opened
     ///   with `metrics` as its `events`.
     public init(engines: EngineRegistry, local: LocalTier, shared: SharedTier = .off, logger: Logger = .disabled,
-                maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy(), metrics: ServiceMetrics = ServiceMetrics()) {
+                maxTextCharacters: Int = 5000, locking: LockPolicy = LockPolicy(), metrics: ServiceMetrics = ServiceMetrics(),
+                memoryEntries: Int = 0) {
         self.engines = engines
         self.local = local
+        memory = MemoryTier(capacity: memoryEntries, generation: local.index.generation)
         self.shared = shared
         self.logger = logger
         self.maxTextCharacters = maxTextCharacters
@@ -136,8 +142,16 @@ public final class SpeechService: Sendable {
     /// first): the same path without doing that twice.
     func generateOrFetch(prepared resolved: AudioRequest, key: RequestKey,
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
+        // One map look-up, one load of the shared generation and one stat; no SQLite.
+        if let (clip, _) = memory.clip(for: key) {
+            local.recordHit(key)
+            return finish(clip, tier: .memory, started: started)
+        }
+        // Read before the local look-up: a removal racing with it leaves the entry stale.
+        let seen = memory.currentGeneration
         if let clip = try local.clip(for: key) {
             local.recordHit(key)
+            memory.remember(clip, path: local.url(for: clip).path, generation: seen)
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.
             shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }
@@ -150,6 +164,7 @@ public final class SpeechService: Sendable {
             }
             return try await fetchSharedOrGenerate(resolved, key: key)
         }
+        memory.remember(generated.clip, path: generated.path.path, generation: seen)
         return finish(generated.clip, tier: generated.tier, started: started)
     }
 
@@ -264,7 +279,8 @@ public final class SpeechService: Sendable {
     func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {
         let elapsed = started.duration(to: .now).milliseconds
         metrics.recordRequest(tier: tier, bytes: clip.bytes, seconds: elapsed / 1000)
-        if tier == .local {
+        if tier == .local || tier == .memory {
+            // Fleet-wide, both are this machine's hits.
             shared.count("hits.local")
             shared.count("bytes.served", by: clip.bytes)
             // Only build the fields when they will be written: a hit is a few microseconds.

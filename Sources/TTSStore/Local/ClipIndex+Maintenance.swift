@@ -162,7 +162,8 @@ extension ClipIndex {
     /// referenced by no clip (the caller may then delete the file). Returns nil when no row had
     /// the key. Buffered hits for the key are dropped.
     public func removeClip(_ key: RequestKey) throws -> (clip: Clip, blobIsUnreferenced: Bool)? {
-        try withDatabase { database, state in
+        defer { generation.advance() }
+        return try withDatabase { database, state in
             try database.writeTransaction {
                 guard let clip = try database.cachedStatement("SELECT \(ClipIndex.columns) FROM clips WHERE key = ?1")
                     .firstRow([.text(key.hex)], decodeClip) else { return nil }

@@ -86,6 +86,7 @@ extension ClipIndex {
             throw TTSError.store("the rebuilt index is at \(fresh.path) but could not replace \(url.path): \(FileSystemReason.describe(error, path: url.path)). Stop other tts-repl processes, move \(url.path) aside and rename \(fresh.lastPathComponent) to \(url.lastPathComponent).")
         }
         try reopen()
+        generation.advance()
         return damaged
     }
 }

@@ -26,6 +26,11 @@ public final class ClipIndex: Sendable {
     public static var latestSchemaVersion: Int { ClipIndexSchema.latestVersion }
 
     public let url: URL
+    /// Advanced by every removal of a row, in any process on this store (`<store>/generation`,
+    /// shared memory): what tells a memory tier that a clip it remembers may be gone. A row
+    /// that comes to name another blob needs no advance: that only happens once its old blob
+    /// is gone (quarantined, removed), which the memory tier's `stat` sees.
+    public let generation: StoreGeneration
     public let busyTimeoutMs: Int
     /// Guards the SQLite connection, its prepared statements and the buffered hits: SQLite
     /// runs in multi-thread mode, so the connection must never be used by two threads at once.
@@ -61,6 +66,7 @@ public final class ClipIndex: Sendable {
         self.url = url
         self.busyTimeoutMs = busyTimeoutMs
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        generation = StoreGeneration(url: url.deletingLastPathComponent().appendingPathComponent("generation"))
         let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
         connection = Mutex(Connection(database: database, lookup: lookup))
     }
@@ -241,7 +247,9 @@ public final class ClipIndex: Sendable {
         try withDatabase { database, state in
             state.dropPendingHits(for: key)
             try database.cachedStatement("DELETE FROM clips WHERE key = ?1").run([.text(key.hex)])
-            return database.changes > 0
+            let removed = database.changes > 0
+            if removed { generation.advance() }
+            return removed
         }
     }
 

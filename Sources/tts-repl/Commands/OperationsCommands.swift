@@ -97,7 +97,7 @@ private func statsReport(_ s: StoreStatistics, store: String) -> Report {
     if let saved = s.localMoneySaved { row("money saved", formatMoney(saved) + priceNote(s)) }
     row("converted", "\(s.converted.files) files, \(formatBytes(s.converted.bytes)) (MP3, Opus, … made from the blobs)")
     lines.append("this process")
-    row("requests", "local \(p.localHits), redis \(p.redisHits), engine \(p.engineRequests)")
+    row("requests", "memory \(p.memoryHits), local \(p.localHits), redis \(p.redisHits), engine \(p.engineRequests)")
     row("engine calls", "ok \(p.engineCalls["ok"] ?? 0), failed \(failedCalls), retries \(p.retries)")
     row("conversions", "made \(p.conversionsMade), cached \(p.conversionHits), failed \(p.conversionFailures)")
     if p.corruptBlobs > 0 || p.evictedClips > 0 { row("maintenance", "\(p.corruptBlobs) damaged blobs quarantined, \(p.evictedClips) clips evicted") }
