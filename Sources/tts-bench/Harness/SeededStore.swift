@@ -46,6 +46,13 @@ struct SeededStore: Sendable {
                              blobs: try BlobStore(layout: layout), shared: shared)
     }
 
+    /// The same with a memory tier of `memoryEntries`, as a long-lived process runs.
+    func serviceWithMemory(_ memoryEntries: Int) throws -> SpeechService {
+        var engines = EngineRegistry()
+        engines.register(EspeakEngine())
+        return SpeechService(engines: engines, local: try LocalTier(layout: layout), memoryEntries: memoryEntries)
+    }
+
     /// Builds the store. Keys are sorted before insertion (batches of 10,000, one transaction
     /// each) so the primary-key B-tree is appended to rather than split at random.
     ///
