@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// Runs the built `tts-repl` as a user would: a real process with its own temporary store.
 struct ReplProcess {
@@ -32,6 +33,8 @@ struct ReplProcess {
     let store: URL
     var environment: [String: String]
     var workingDirectory: URL
+    /// The temporary folder goes when the last copy of this value does.
+    private let removal: FolderRemoval
 
     /// A fresh store in a temporary folder; Redis off unless a test asks for it, so tests do
     /// not share state through a server.
@@ -40,6 +43,7 @@ struct ReplProcess {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         store = root.appendingPathComponent("store")
         workingDirectory = root
+        removal = FolderRemoval(root)
         var env = ProcessInfo.processInfo.environment
         for name in ["TTS_STORE", "TTS_ENGINE", "TTS_VOICE", "TTS_LANGUAGE", "TTS_MAX_TEXT_CHARS", "GEMINI_API_KEY",
                      "GEMINI_BASE_URL", "GEMINI_MODEL", "TTS_LOG_LEVEL", "TTS_LOG_FILE"] {

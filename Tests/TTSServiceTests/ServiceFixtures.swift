@@ -3,6 +3,7 @@ import XCTest
 import TTSCore
 import TTSEngines
 import TTSStore
+import TestSupport
 @testable import TTSService
 
 /// An engine for tests that must count or shape engine calls: a tone whose pitch follows the
@@ -59,11 +60,14 @@ struct ServiceFixture {
     let layout: StoreLayout
     let service: SpeechService
     let tone: ToneEngine
+    /// The store's folder goes when the last copy of this fixture does.
+    private let removal: FolderRemoval
 
     init(maxText: Int = 5000, shared: SharedTier = .off, locking: SpeechService.LockPolicy = .init(),
          blobSyncDelay: Duration = .milliseconds(200), extraEngines: [any SpeechEngine] = []) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("tts-service-\(UUID().uuidString)")
         layout = StoreLayout(root: root)
+        removal = FolderRemoval(root)
         tone = ToneEngine()
         var engines = EngineRegistry()
         engines.register(tone)
