@@ -204,12 +204,30 @@ final class RedisClusterFailoverTests: RedisServerTestCase {
         XCTAssertTrue(recovered, "the replica never took over")
         let newOwner = try await client.node(serving: tier.clipKey(clips[0].0.key))
         XCTAssertNotEqual(newOwner, victim)
+        // Every node reports CLUSTERDOWN until it has seen the promotion itself, which can lag the
+        // new owner by a moment: each look-up may wait that out (bounded), none may come back empty.
         for (clip, audio) in clips {
-            let hit = try await tier.lookup(clip.key)
+            var hit: RedisHit?
+            for attempt in 0..<100 {  // bounded: 100 × 50 ms plus timeouts
+                do {
+                    hit = try await tier.lookup(clip.key)
+                    break
+                } catch where attempt < 99 {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
             XCTAssertEqual(hit?.audio, audio, "clip \(clip.key.short) after the failover")
         }
         let fresh = wav(frames: 5, seed: 99)
-        try await tier.publish(makeClip(audio: fresh), audio: fresh)
+        var published = false
+        for attempt in 0..<100 where !published {  // bounded, as above
+            do {
+                published = try await tier.publish(makeClip(audio: fresh), audio: fresh)
+            } catch where attempt < 99 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        XCTAssertTrue(published, "a write after the failover")
         client.close()
     }
 }
