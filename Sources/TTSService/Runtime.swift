@@ -32,7 +32,8 @@ public final class Runtime: Sendable {
                                   logger: logger, events: metrics)
 
         var engines = EngineRegistry()
-        engines.register(EspeakEngine())
+        // A cache hit resolves its espeak voice from this list, without starting espeak-ng.
+        engines.register(EspeakEngine(voiceListFile: layout.root.appendingPathComponent("espeak-voices.tsv")))
         if configuration.geminiAPIKeys.isEmpty {
             engines.markUnavailable("gemini", reason: "the gemini engine needs an API key: set GEMINI_API_KEY in the environment or in .env (`make demo` runs against a local stand-in), or use `engine espeak`")
         } else {

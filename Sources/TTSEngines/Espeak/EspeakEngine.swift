@@ -20,22 +20,41 @@ public struct EspeakEngine: SpeechEngine {
     /// The voice for requests that name neither a voice nor a language.
     public static let defaultVoice = "en-us"
 
-    public init() {}
+    /// Where the voice list is kept between processes (`<store>/espeak-voices.tsv`), or nil.
+    let voiceList: EspeakVoiceList?
+
+    /// - Parameter voiceListFile: where to keep espeak's voice list between processes, so a
+    ///   request answered from the cache never initialises espeak-ng (3–5 ms and its audio
+    ///   back end): the list is read from the file when its stamp names this library version.
+    public init(voiceListFile: URL? = nil) {
+        voiceList = voiceListFile.map(EspeakVoiceList.init)
+    }
 
     /// One voice per espeak language name, sorted by name. MBROLA voices are left out: espeak
     /// lists them, but they need the separate MBROLA synthesizer, which is not installed.
     public func voices() async throws -> [VoiceInfo] {
-        try await EspeakEngine.catalog().voices
+        try await catalog().voices
     }
 
     /// The installed voices do not change while the process runs: list them once. Every
     /// `resolve` needs the catalog, and a cache hit must not wait for the synthesis queue.
-    private static let cachedCatalog = Mutex<EspeakVoiceCatalog?>(nil)
+    private let cachedCatalog = CatalogCache()
 
-    private static func catalog() async throws -> EspeakVoiceCatalog {
-        if let catalog = cachedCatalog.withLock({ $0 }) { return catalog }
-        let catalog = EspeakVoiceCatalog(try await EspeakLibrary.shared.voices())
-        cachedCatalog.withLock { $0 = catalog }
+    final class CatalogCache: Sendable {
+        let catalog = Mutex<EspeakVoiceCatalog?>(nil)
+    }
+
+    private func catalog() async throws -> EspeakVoiceCatalog {
+        if let catalog = cachedCatalog.catalog.withLock({ $0 }) { return catalog }
+        let voices: [EspeakLibrary.Voice]
+        if let kept = voiceList?.read() {
+            voices = kept
+        } else {
+            voices = try await EspeakLibrary.shared.voices()
+            voiceList?.write(voices)
+        }
+        let catalog = EspeakVoiceCatalog(voices)
+        cachedCatalog.catalog.withLock { $0 = catalog }
         return catalog
     }
 
@@ -43,14 +62,14 @@ public struct EspeakEngine: SpeechEngine {
         try await resolved(request).request
     }
 
-    private func resolved(_ request: AudioRequest) async throws -> (request: AudioRequest, catalog: EspeakVoiceCatalog) {
+    func resolved(_ request: AudioRequest) async throws -> (request: AudioRequest, catalog: EspeakVoiceCatalog) {
         var resolved = request
         if request.model.isEmpty {
             resolved.model = defaultModel
         } else if request.model != defaultModel {
             throw TTSError.validation("model", "espeak has one model, '\(defaultModel)'; '\(request.model)' is not one of its models. Leave the model empty or use \(defaultModel).")
         }
-        let catalog = try await EspeakEngine.catalog()
+        let catalog = try await catalog()
         if request.voice.isEmpty {
             resolved.voice = try catalog.voice(forLanguage: request.language)
         } else {
