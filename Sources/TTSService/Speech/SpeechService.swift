@@ -143,19 +143,20 @@ public final class SpeechService: Sendable {
     func generateOrFetch(prepared resolved: AudioRequest, key: RequestKey,
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
         // One map look-up, one load of the shared generation and one stat; no SQLite.
-        if let (clip, _) = memory.clip(for: key) {
+        if let (clip, url) = memory.clip(for: key) {
             local.recordHit(key)
-            return finish(clip, tier: .memory, started: started)
+            return finish(clip, tier: .memory, started: started, url: url)
         }
         // Read before the local look-up: a removal racing with it leaves the entry stale.
         let seen = memory.currentGeneration
         if let clip = try local.clip(for: key) {
             local.recordHit(key)
-            memory.remember(clip, path: local.url(for: clip).path, generation: seen)
+            let url = local.url(for: clip)
+            memory.remember(clip, url: url, generation: seen)
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.
             shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }
-            return finish(clip, tier: .local, started: started)
+            return finish(clip, tier: .local, started: started, url: url)
         }
         let generated = try await flights.run(key) { [self] in
             // Another caller may have stored it between our look-up and this flight.
@@ -164,7 +165,7 @@ public final class SpeechService: Sendable {
             }
             return try await fetchSharedOrGenerate(resolved, key: key)
         }
-        memory.remember(generated.clip, path: generated.path.path, generation: seen)
+        memory.remember(generated.clip, url: generated.path, generation: seen)
         return finish(generated.clip, tier: generated.tier, started: started)
     }
 
@@ -276,7 +277,7 @@ public final class SpeechService: Sendable {
         return Generation(clip: clip, tier: .engine, path: local.url(for: clip), elapsedMs: 0)
     }
 
-    func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant) -> Generation {
+    func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant, url: URL? = nil) -> Generation {
         let elapsed = started.duration(to: .now).milliseconds
         metrics.recordRequest(tier: tier, bytes: clip.bytes, seconds: elapsed / 1000)
         if tier == .local || tier == .memory {
@@ -288,7 +289,7 @@ public final class SpeechService: Sendable {
                 logger.debug("fetch", [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("ms", .double(elapsed))])
             }
         }
-        return Generation(clip: clip, tier: tier, path: local.url(for: clip), elapsedMs: elapsed)
+        return Generation(clip: clip, tier: tier, path: url ?? local.url(for: clip), elapsedMs: elapsed)
     }
 
     // MARK: Reading a stored clip's bytes

@@ -14,13 +14,15 @@ import TTSCore
 ///
 /// ```swift
 /// let memory = MemoryTier(capacity: 10_000, generation: generation)
-/// memory.remember(clip, path: path)
+/// memory.remember(clip, url: blobURL)
 /// memory.clip(for: clip.key)   // the clip, while nothing changed on the disk
 /// ```
 public final class MemoryTier: Sendable {
     struct Entry {
         var clip: Clip
         var path: String
+        /// Kept with the path: building a file URL costs about as much as the stat.
+        var url: URL
         var inode: UInt64
         var size: Int
         var generation: UInt64
@@ -54,7 +56,7 @@ public final class MemoryTier: Sendable {
 
     /// The clip and its blob's path when the entry is still valid; nil otherwise (a stale entry
     /// is dropped).
-    public func clip(for key: RequestKey) -> (clip: Clip, path: String)? {
+    public func clip(for key: RequestKey) -> (clip: Clip, url: URL)? {
         guard capacity > 0 else { return nil }
         let now = generation.current
         guard let entry = recency.withLock({ state -> Entry? in
@@ -72,14 +74,15 @@ public final class MemoryTier: Sendable {
             forget(key)
             return nil
         }
-        return (entry.clip, entry.path)
+        return (entry.clip, entry.url)
     }
 
     /// Remembers a clip the local tier just answered or stored, with its blob's current inode.
     /// `generation` is the store generation read before the local look-up, so a removal that
     /// raced with it leaves the entry already stale.
-    public func remember(_ clip: Clip, path: String, generation seen: UInt64? = nil) {
+    public func remember(_ clip: Clip, url: URL, generation seen: UInt64? = nil) {
         guard capacity > 0 else { return }
+        let path = url.path
         var info = stat()
         guard stat(path, &info) == 0 else { return }
         let stamp = seen ?? generation.current
@@ -87,6 +90,7 @@ public final class MemoryTier: Sendable {
             if let slot = state.slots[clip.key] {
                 state.entries[slot].clip = clip
                 state.entries[slot].path = path
+                state.entries[slot].url = url
                 state.entries[slot].inode = UInt64(info.st_ino)
                 state.entries[slot].size = Int(info.st_size)
                 state.entries[slot].generation = stamp
@@ -97,7 +101,7 @@ public final class MemoryTier: Sendable {
                 let oldest = state.oldest
                 Self.drop(oldest, key: state.entries[oldest].clip.key, from: &state)
             }
-            let entry = Entry(clip: clip, path: path, inode: UInt64(info.st_ino), size: Int(info.st_size),
+            let entry = Entry(clip: clip, path: path, url: url, inode: UInt64(info.st_ino), size: Int(info.st_size),
                               generation: stamp, newer: -1, older: -1)
             let slot: Int
             if let reused = state.free.popLast() {
