@@ -8,7 +8,7 @@ enum ConsoleScript {
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "tts-console-token";
   const WAVE_POINTS = 200;
-  const TIER_COLORS = { local: "var(--local)", redis: "var(--redis)", engine: "var(--engine)" };
+  const TIER_COLORS = { memory: "var(--memory)", local: "var(--local)", redis: "var(--redis)", engine: "var(--engine)" };
   const state = {
     items: [], offset: 0, limit: 25, total: null, cur: -1, selected: new Set(),
     playing: null, objectURL: null, listSeq: 0, history: [], last: null,
@@ -478,11 +478,11 @@ enum ConsoleScript {
     let s;
     try { s = await getJSON("/v1/stats"); } catch (e) { $("dash-updated").textContent = "stats unavailable: " + e.message; return; }
     const p = s.process || {}, hits = p.hits || {};
-    const totals = { local: hits.local || 0, redis: hits.redis || 0, engine: p.engine_requests || 0 };
+    const totals = { memory: hits.memory || 0, local: hits.local || 0, redis: hits.redis || 0, engine: p.engine_requests || 0 };
     const prev = state.last;
     state.last = totals;
     if (prev) {
-      const d = { local: totals.local - prev.local, redis: totals.redis - prev.redis, engine: totals.engine - prev.engine };
+      const d = { memory: totals.memory - prev.memory, local: totals.local - prev.local, redis: totals.redis - prev.redis, engine: totals.engine - prev.engine };
       state.history.push(d);
       if (state.history.length > 60) state.history.shift();
     }
@@ -500,12 +500,12 @@ enum ConsoleScript {
     return node;
   }
   function drawRatio(totals) {
-    const W = 200, H = 90, sum = totals.local + totals.redis + totals.engine;
+    const W = 200, H = 90, sum = totals.memory + totals.local + totals.redis + totals.engine;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img",
-      "aria-label": sum ? `local ${totals.local}, redis ${totals.redis}, engine ${totals.engine}` : "no requests yet" });
+      "aria-label": sum ? `memory ${totals.memory}, local ${totals.local}, redis ${totals.redis}, engine ${totals.engine}` : "no requests yet" });
     // The bar: every request this process served, by tier.
     let x = 0;
-    for (const tier of ["local", "redis", "engine"]) {
+    for (const tier of ["memory", "local", "redis", "engine"]) {
       const w = sum ? (totals[tier] / sum) * W : 0;
       if (w > 0) { const r = svg("rect", { x, y: 0, width: w, height: 16 }); r.style.fill = TIER_COLORS[tier]; root.append(r); }
       x += w;
@@ -513,8 +513,8 @@ enum ConsoleScript {
     if (!sum) { const r = svg("rect", { x: 0, y: 0, width: W, height: 16 }); r.style.fill = "var(--line)"; root.append(r); }
     // Over time: the share of each poll's requests that no engine call answered.
     const points = state.history.map((d, i) => {
-      const n = d.local + d.redis + d.engine;
-      return n ? [i, (d.local + d.redis) / n] : null;
+      const n = d.memory + d.local + d.redis + d.engine;
+      return n ? [i, (d.memory + d.local + d.redis) / n] : null;
     }).filter(Boolean);
     const base = svg("line", { x1: 0, y1: H - 1, x2: W, y2: H - 1 });
     base.style.stroke = "var(--line)";
@@ -528,7 +528,7 @@ enum ConsoleScript {
     }
     $("c-ratio").replaceChildren(root);
     const pct = (n) => sum ? Math.round((n / sum) * 100) + "%" : "–";
-    $("c-ratio-legend").replaceChildren(...["local", "redis", "engine"].map((tier) => {
+    $("c-ratio-legend").replaceChildren(...["memory", "local", "redis", "engine"].map((tier) => {
       const i = el("i");
       i.style.background = TIER_COLORS[tier];
       return el("span", {}, i, `${tier} ${pct(totals[tier])} (${totals[tier]})`);

@@ -5,7 +5,7 @@ enum ConsoleStyle {
 :root {
   --bg: #f6f7f9; --panel: #fff; --fg: #1c2230; --muted: #5f6b7a; --line: #dde2e8;
   --accent: #2459d6; --accent-fg: #fff; --danger: #c62f2f; --sel: #e8effd; --pin: #c78a00;
-  --local: #2e9d5b; --redis: #d9542b; --engine: #6b4fd8; --wave: #9aa7b8; --played: #2459d6;
+  --memory: #1f7a8c; --local: #2e9d5b; --redis: #d9542b; --engine: #6b4fd8; --wave: #9aa7b8; --played: #2459d6;
   color-scheme: light dark;
 }
 @media (prefers-color-scheme: dark) {
@@ -76,7 +76,7 @@ kbd { border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4p
 .status { color: var(--muted); font-size: 13px; }
 .error { color: var(--danger); font-size: 13px; }
 .tier { display: inline-block; padding: 0 7px; border-radius: 10px; color: #fff; font-size: 12px; font-weight: 600; }
-.tier.local, .tier.memory { background: var(--local); } .tier.redis { background: var(--redis); } .tier.engine { background: var(--engine); }
+.tier.memory { background: var(--memory); } .tier.local { background: var(--local); } .tier.redis { background: var(--redis); } .tier.engine { background: var(--engine); }
 
 .search { display: flex; flex-direction: column; gap: 6px; }
 #q { width: 100%; font-size: 16px; padding: 8px 10px; }
