@@ -76,12 +76,16 @@ extension SpeechService {
                 for piece in Self.pieces(of: audio) { broadcast.send(piece) }
             }
             metrics.recordStream(.completed)
+            // Out of the registry before anyone hears the end: a listener that asks again at
+            // once must start a new stream (or hit the cache), not join this finished one and
+            // hear its failure replayed.
+            streams.remove(broadcast)
             broadcast.finish(.success(generation.clip))
         } catch {
             metrics.recordStream(.failed)
+            streams.remove(broadcast)
             broadcast.finish(.failure(error))
         }
-        streams.remove(broadcast)
     }
 
     /// The engine's stream, teed to the listeners and to a temporary file; a complete stream
