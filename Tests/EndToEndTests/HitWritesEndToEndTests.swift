@@ -29,3 +29,75 @@ final class HitWritesEndToEndTests: XCTestCase {
         XCTAssertEqual(hits, 1000, metrics.stdout)
     }
 }
+
+/// Issue 14: stdout is buffered when it is not a terminal, yet a program that writes one
+/// command and waits for its answer (tts-repl as a co-process) gets each answer at once.
+final class BufferedOutputEndToEndTests: XCTestCase {
+    func testAnswersReachACoProcessBeforeItsNextLine() throws {
+        let repl = try ReplProcess()
+        let process = try repl.launch(["--json"])
+        let out = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = input
+        try process.run()
+        defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
+        let reader = LineReader(out.fileHandleForReading)
+        for (round, tier) in ["engine", "memory"].enumerated() {
+            // Stdin stays open: the answer must come while tts-repl waits for more input.
+            input.fileHandleForWriting.write(Data("say Answer me at once\n".utf8))
+            let line = try XCTUnwrap(reader.nextLine(within: 60), "no answer to line \(round + 1) while stdin was open")
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            XCTAssertEqual(object?["tier"] as? String, tier, line)
+        }
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+
+    func testAScriptGetsEveryAnswerInOrderAtExit() throws {
+        let repl = try ReplProcess()
+        let script = (0..<30).map { "say Line \($0)\n" }.joined() + "bogus-command\n" + "say Line 0\n"
+        let result = try repl.run([], stdin: script)
+        XCTAssertEqual(result.status, 1)
+        let lines = result.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 31, result.stdout)
+        XCTAssertTrue(lines.first?.hasPrefix("engine ") == true, result.stdout)
+        XCTAssertTrue(lines.last?.hasPrefix("memory ") == true, result.stdout)
+        XCTAssertTrue(result.stderr.contains("line 31: unknown command"), result.stderr)
+    }
+}
+
+/// Reads lines from a pipe on a background thread; `nextLine(within:)` waits a bounded time.
+private final class LineReader: @unchecked Sendable {
+    private var buffer = Data()
+    /// Guards `buffer` between the reading thread and the test.
+    private let lock = NSLock()
+    private let arrived = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                lock.withLock { buffer.append(chunk) }
+                arrived.signal()
+            }
+            arrived.signal()
+        }
+    }
+
+    func nextLine(within seconds: Double) -> String? {
+        let deadline = DispatchTime.now() + seconds
+        while true {
+            let line: String? = lock.withLock {
+                guard let newline = buffer.firstIndex(of: 0x0A) else { return nil }
+                let text = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return text
+            }
+            if let line { return line }
+            if arrived.wait(timeout: deadline) == .timedOut { return nil }
+        }
+    }
+}
