@@ -4,14 +4,24 @@ import TTSCore
 
 /// Where command results go: aligned human text, or one JSON object per line with `--json`.
 /// Commands produce `Report`s; only this type knows the difference.
+///
+/// Stdout is buffered (`StandardOutputBuffer`): a script's answers leave in 64 KB writes
+/// instead of one write per line. It is written out per line when stdout is a terminal or the
+/// session is interactive, before anything goes to stderr (so the two keep their order), before
+/// the script reader waits for input (so a program that writes a line and waits for its answer,
+/// a co-process, gets it), and at exit.
 final class Output: @unchecked Sendable {
     let json: Bool
-    /// Guards stdout/stderr writes so progress from tasks never interleaves a line.
-    private let writeLock = NSLock()
 
     init(json: Bool) {
         self.json = json
     }
+
+    /// Writes stdout out after every line from now on (the interactive session).
+    func flushEveryLine() { StandardOutputBuffer.shared.flushesEveryLine = true }
+
+    /// Writes out what stdout holds: before waiting for input, and before exit.
+    func flush() { StandardOutputBuffer.shared.flush() }
 
     func emit(_ report: Report) {
         if json {
@@ -78,9 +88,61 @@ final class Output: @unchecked Sendable {
     /// Every byte printed passes here, redacted of configured secrets (`Redactor`).
     func write(bytes: [UInt8], to stream: Stream) {
         let bytes = Redactor.process.redact(utf8: bytes)
-        writeLock.lock()
-        defer { writeLock.unlock() }
-        writeAll(bytes, to: stream.rawValue)
+        switch stream {
+        case .standardOutput: StandardOutputBuffer.shared.append(bytes)
+        case .standardError: StandardOutputBuffer.shared.flush(thenWrite: bytes, to: stream.rawValue)
+        }
+    }
+}
+
+/// The process's stdout bytes not yet written, shared by every `Output` (one stream, one
+/// order). Flushed per line when stdout is a terminal or `flushesEveryLine` is set, else when
+/// 64 KB are held or someone calls `flush`.
+final class StandardOutputBuffer: @unchecked Sendable {
+    static let shared = StandardOutputBuffer(fd: 1)
+
+    private let fd: Int32
+    /// Guards `pending` and `everyLine`, and every write to fd 1 and 2, so progress from tasks
+    /// never interleaves a line.
+    private let lock = NSLock()
+    private var pending: [UInt8] = []
+    private var everyLine: Bool
+    private static let capacity = 1 << 16
+
+    init(fd: Int32) {
+        self.fd = fd
+        everyLine = isatty(fd) == 1
+        pending.reserveCapacity(StandardOutputBuffer.capacity)
+    }
+
+    var flushesEveryLine: Bool {
+        get { lock.withLock { everyLine } }
+        set { lock.withLock { everyLine = newValue }; flush() }
+    }
+
+    func append(_ bytes: [UInt8]) {
+        lock.lock()
+        defer { lock.unlock() }
+        pending.append(contentsOf: bytes)
+        if everyLine || pending.count >= StandardOutputBuffer.capacity { writePending() }
+    }
+
+    func flush() {
+        lock.withLock { writePending() }
+    }
+
+    /// Writes what stdout holds, then `bytes` to `other` (stderr), under one lock.
+    func flush(thenWrite bytes: [UInt8], to other: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
+        writePending()
+        writeAll(bytes, to: other)
+    }
+
+    private func writePending() {
+        guard !pending.isEmpty else { return }
+        writeAll(pending, to: fd)
+        pending.removeAll(keepingCapacity: true)
     }
 }
 

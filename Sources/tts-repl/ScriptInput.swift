@@ -16,9 +16,13 @@ struct ScriptInput {
     private var buffer: [UInt8] = []
     private var start = 0
     private var ended = false
+    /// Runs before each read of the input, which may wait: stdout's buffered answers go out
+    /// first, so a program that writes a command and waits for its answer is not left waiting.
+    private let beforeRead: () -> Void
 
-    init(fd: Int32 = 0) {
+    init(fd: Int32 = 0, beforeRead: @escaping () -> Void = {}) {
         self.fd = fd
+        self.beforeRead = beforeRead
     }
 
     /// The next line without its LF (or CR LF); nil at the end of input.
@@ -45,6 +49,7 @@ struct ScriptInput {
                 defer { start = buffer.count }
                 return Array(buffer[start...])
             }
+            beforeRead()
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }

@@ -131,7 +131,7 @@ final class CommandRunner: @unchecked Sendable {
     /// lines after it never run), as the sqlite3 shell does.
     private func interrupt() {
         if !isInteractive {
-            if let onRunInterrupt { onRunInterrupt() } else { exit(130) }
+            if let onRunInterrupt { onRunInterrupt() } else { StandardOutputBuffer.shared.flush(); exit(130) }
             return
         }
         lock.withLock { current }?.cancel()

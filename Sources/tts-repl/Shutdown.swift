@@ -50,6 +50,7 @@ enum Shutdown {
                                          ("ms", .double(started.duration(to: .now).milliseconds)),
                                          ("outcome", .string(drained ? "ok" : "timeout"))])
         runtime.close()
+        StandardOutputBuffer.shared.flush()
         exit(signalEnded == nil ? 128 + signal : 0)
     }
 }

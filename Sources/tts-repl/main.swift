@@ -95,6 +95,7 @@ func runMain() -> Int32 {
     }
     if isatty(0) == 1 && !invocation.json {
         shell.runner.isInteractive = true
+        output.flushEveryLine()
         let history = runtime.configuration.storeURL.appendingPathComponent("history")
         return InteractiveSession(shell: shell, output: output, historyFile: history).run()
     }
@@ -105,7 +106,7 @@ func runMain() -> Int32 {
 func runScript(_ shell: Shell, bail: Bool) -> Int32 {
     var failed = false
     var lineNumber = 0
-    var input = ScriptInput()
+    var input = ScriptInput(beforeRead: { [output = shell.output] in output.flush() })
     while let line = input.next() {
         lineNumber += 1
         let outcome: Shell.Outcome
@@ -127,4 +128,6 @@ func runScript(_ shell: Shell, bail: Bool) -> Int32 {
     return failed ? ExitStatus.commandFailed : ExitStatus.ok
 }
 
-exit(runMain())
+let status = runMain()
+StandardOutputBuffer.shared.flush()
+exit(status)

@@ -375,6 +375,48 @@ final class ClipIndexTests: XCTestCase {
         XCTAssertEqual(try index.clip(for: clip.key)?.hits, ClipIndex.hitFlushThreshold)
     }
 
+    func testPendingHitsFlushOnTheFirstHitAfterTheInterval() throws {
+        // Interval zero: every hit finds its batch due, so it is written by that same call.
+        let index = try ClipIndex(url: try makeIndexURL(), hitFlushInterval: .zero)
+        let clip = sampleClip()
+        try index.upsert(clip)
+        let before = index.writeTransactions
+        index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000))
+        XCTAssertEqual(index.pendingHitCount, 0)
+        XCTAssertEqual(index.writeTransactions, before + 1)
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, 1)
+    }
+
+    func testHitsBelowTheThresholdWaitForTheInterval() throws {
+        let index = try ClipIndex(url: try makeIndexURL(), hitFlushInterval: .seconds(3600))
+        let clips = (0..<10).map { sampleClip(text: "clip \($0)") }
+        try index.upsert(clips)
+        let before = index.writeTransactions
+        for round in 0..<(ClipIndex.hitFlushThreshold - 1) { index.recordHit(clips[round % clips.count].key) }
+        XCTAssertEqual(index.writeTransactions, before, "no write before the threshold or the interval")
+        XCTAssertEqual(index.pendingHitCount, ClipIndex.hitFlushThreshold - 1)
+        index.recordHit(clips[0].key)
+        XCTAssertEqual(index.writeTransactions, before + 1, "one transaction for the whole batch")
+    }
+
+    func testWriteTransactionsCountCommitsAndNotReads() throws {
+        let index = try ClipIndex(url: try makeIndexURL())
+        let start = index.writeTransactions
+        let clip = sampleClip()
+        try index.upsert(clip)
+        XCTAssertEqual(index.writeTransactions, start + 1)
+        for _ in 0..<50 { _ = try index.clip(for: clip.key) }
+        _ = try index.count(ClipFilter())
+        XCTAssertEqual(index.writeTransactions, start + 1, "reads commit nothing")
+        index.recordHit(clip.key)
+        try index.flush()
+        XCTAssertEqual(index.writeTransactions, start + 2)
+        try index.flush()  // nothing pending: no transaction
+        XCTAssertEqual(index.writeTransactions, start + 2)
+        XCTAssertTrue(try index.remove(clip.key))  // an autocommit statement counts too
+        XCTAssertEqual(index.writeTransactions, start + 3)
+    }
+
     func testCloseAndDeinitFlushHits() throws {
         let url = try makeIndexURL()
         let clip = sampleClip()

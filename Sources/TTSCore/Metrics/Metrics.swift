@@ -32,6 +32,8 @@ public final class Metrics: Sendable {
         let kind: Kind
         var counters: [Counter] = []
         var histograms: [Histogram] = []
+        /// Counters kept by someone else, read when printed.
+        var readings: [(labels: String, value: @Sendable () -> Int)] = []
     }
 
     enum Kind: String { case counter, histogram, gauge }
@@ -48,6 +50,16 @@ public final class Metrics: Sendable {
             let counter = Counter(labels: rendered)
             registry.families[index].counters.append(counter)
             return counter
+        }
+    }
+
+    /// A counter whose value another object keeps (e.g. SQLite's count of an index's commits),
+    /// read each time the metrics are printed. `value` must be cheap and must not block.
+    public func counter(_ name: String, help: String, labels: [(String, String)] = [],
+                        reading value: @escaping @Sendable () -> Int) {
+        registry.withLock { registry in
+            let index = Metrics.familyIndex(&registry, name: name, help: help, kind: .counter)
+            registry.families[index].readings.append((Metrics.renderLabels(labels), value))
         }
     }
 
@@ -75,6 +87,9 @@ public final class Metrics: Sendable {
             out += "# HELP \(family.name) \(Metrics.escapeHelp(family.help))\n# TYPE \(family.name) \(family.kind.rawValue)\n"
             for counter in family.counters {
                 out += "\(family.name)\(counter.labels) \(counter.value)\n"
+            }
+            for reading in family.readings {
+                out += "\(family.name)\(reading.labels) \(reading.value())\n"
             }
             for histogram in family.histograms {
                 let snapshot = histogram.snapshot()
@@ -104,6 +119,7 @@ public final class Metrics: Sendable {
             var values: [String: Int] = [:]
             for family in registry.families {
                 for counter in family.counters { values[family.name + counter.labels] = counter.value }
+                for reading in family.readings { values[family.name + reading.labels] = reading.value() }
             }
             return values
         }

@@ -1,4 +1,5 @@
 import TTSCore
+import TTSStore
 
 /// The data path's counters and latency histograms, registered once in a `Metrics` registry.
 ///
@@ -69,6 +70,15 @@ public final class ServiceMetrics: Sendable {
 
     /// Where a streamed generation got to.
     public enum StreamOutcome: String, CaseIterable, Sendable { case started, completed, failed }
+
+    /// Counts the local index's committed write transactions as
+    /// `tts_index_write_transactions_total`: a run of hits should add a few batches, not one
+    /// per request. Called once, by the service that owns the index.
+    public func countWriteTransactions(of index: ClipIndex) {
+        registry.counter("tts_index_write_transactions_total",
+                         help: "Write transactions committed to the local SQLite index by this process (hit batches, new clips, removals)",
+                         reading: { [index] in index.writeTransactions })
+    }
 
     /// A listener heard its first audio, `seconds` after it asked.
     public func recordFirstAudio(tier: Tier, seconds: Double) {

@@ -94,6 +94,7 @@ public final class SpeechService: Sendable {
         self.locking = locking
         self.metrics = metrics
         conversions = ConvertedAudioCache(blobs: local.blobs, metrics: metrics)
+        metrics.countWriteTransactions(of: local.index)
     }
 
     /// Opens the local tier over `index` and `blobs` itself, reporting to `metrics` (tests and

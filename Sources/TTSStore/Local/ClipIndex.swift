@@ -10,8 +10,10 @@ import TTSCore
 /// transactions that take the lock up front). A point look-up by key is a few microseconds, so
 /// calling it inline from async code is fine; bulk writes should run off the cooperative pool.
 ///
-/// Hits are buffered in memory and written in one transaction per 256 (and by `flush()`,
-/// `close()` and deinit), so serving a hit costs no write. Reads show the flushed counts.
+/// Hits are buffered in memory and written in one transaction per 256, or by the first hit
+/// recorded `hitFlushInterval` after the oldest pending one (no timer thread: an idle index
+/// keeps its few hits until the next hit, `flush()`, `close()` or deinit), so serving a hit
+/// costs no write. Reads show the flushed counts. `writeTransactions` counts what was written.
 ///
 /// Sendable without `@unchecked`: the connection lives inside a `Mutex`.
 ///
@@ -22,6 +24,8 @@ import TTSCore
 public final class ClipIndex: Sendable {
     /// Pending hits that trigger a flush.
     public static let hitFlushThreshold = 256
+    /// How long a recorded hit may wait for its write when hits keep coming (see above).
+    public static let defaultHitFlushInterval = Duration.seconds(5)
     /// The schema version this code creates and understands.
     public static var latestSchemaVersion: Int { ClipIndexSchema.latestVersion }
 
@@ -32,6 +36,10 @@ public final class ClipIndex: Sendable {
     /// is gone (quarantined, removed), which the memory tier's `stat` sees.
     public let generation: StoreGeneration
     public let busyTimeoutMs: Int
+    public let hitFlushInterval: Duration
+    /// Write transactions committed through this index, in this process (all connections it
+    /// had): what shows that a run of hits writes in batches, not per line.
+    private let commits = CommitCounter()
     /// Guards the SQLite connection, its prepared statements and the buffered hits: SQLite
     /// runs in multi-thread mode, so the connection must never be used by two threads at once.
     private let connection: Mutex<Connection>
@@ -45,6 +53,9 @@ public final class ClipIndex: Sendable {
         /// Pending count at which the next automatic flush is tried; pushed back after a failed
         /// flush so a locked database does not make every hit wait for the busy timeout.
         var nextFlushAt = ClipIndex.hitFlushThreshold
+        /// When the pending hits are due by time: set by the first hit after a flush, pushed back
+        /// after a failed flush.
+        var flushDeadline = ContinuousClock.Instant.now
 
         mutating func dropPendingHits(for key: RequestKey) {
             if let pending = pendingHits.removeValue(forKey: key) { pendingHitCount -= pending.count }
@@ -62,12 +73,14 @@ public final class ClipIndex: Sendable {
     /// Opens the index, creating the file (and its folder) when missing; switches it to WAL,
     /// and applies pending schema migrations. Throws a `.store` error for a file that is not a
     /// tts-repl index, is damaged, or comes from a newer tts-repl.
-    public init(url: URL, busyTimeoutMs: Int = 5000) throws {
+    public init(url: URL, busyTimeoutMs: Int = 5000, hitFlushInterval: Duration = ClipIndex.defaultHitFlushInterval) throws {
         self.url = url
         self.busyTimeoutMs = busyTimeoutMs
+        self.hitFlushInterval = hitFlushInterval
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         generation = StoreGeneration(url: url.deletingLastPathComponent().appendingPathComponent("generation"))
         let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
+        database.countCommits(into: commits)
         connection = Mutex(Connection(database: database, lookup: lookup))
     }
 
@@ -90,6 +103,7 @@ public final class ClipIndex: Sendable {
         try connection.withLock { state in
             state.database?.close()
             let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
+            database.countCommits(into: commits)
             state = Connection(database: database, lookup: lookup)
         }
     }
@@ -254,10 +268,13 @@ public final class ClipIndex: Sendable {
     }
 
     /// Counts a use of the clip at `date`, in memory. Written by the next flush: automatically
-    /// once `hitFlushThreshold` hits are pending, or by `flush()`, `close()` and deinit. Never
-    /// throws: a failed automatic flush keeps the hits and retries later.
+    /// once `hitFlushThreshold` hits are pending or the oldest has waited `hitFlushInterval`,
+    /// or by `flush()`, `close()` and deinit. Never throws: a failed automatic flush keeps the
+    /// hits and retries later.
     public func recordHit(_ key: RequestKey, at date: Date = Date()) {
+        let now = ContinuousClock.now
         connection.withLock { state in
+            if state.pendingHitCount == 0 { state.flushDeadline = now + hitFlushInterval }
             if var pending = state.pendingHits[key] {
                 pending.count += 1
                 if date > pending.lastUsed { pending.lastUsed = date }
@@ -266,15 +283,20 @@ public final class ClipIndex: Sendable {
                 state.pendingHits[key] = PendingHit(count: 1, lastUsed: date)
             }
             state.pendingHitCount += 1
-            if state.pendingHitCount >= state.nextFlushAt {
+            if state.pendingHitCount >= state.nextFlushAt || now >= state.flushDeadline {
                 do {
                     try flushPendingHits(&state)
                 } catch {
                     state.nextFlushAt = state.pendingHitCount + ClipIndex.hitFlushThreshold
+                    state.flushDeadline = now + hitFlushInterval
                 }
             }
         }
     }
+
+    /// Write transactions this index committed (hit flushes, upserts, removals, migrations…),
+    /// counted by SQLite's commit hook, so none is missed and no read is counted.
+    public var writeTransactions: Int { commits.value }
 
     /// Hits recorded but not yet written.
     public var pendingHitCount: Int {

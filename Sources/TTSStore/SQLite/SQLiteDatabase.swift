@@ -1,5 +1,6 @@
 import CShims
 import CSQLite
+import Synchronization
 
 /// One SQLite connection. The `sqlite3 *` handle never leaves the SQLite folder.
 ///
@@ -18,6 +19,8 @@ final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
     /// Statements prepared once with `SQLITE_PREPARE_PERSISTENT` and reused, keyed by SQL.
     private var statementCache: [String: SQLiteStatement] = [:]
+    /// Held while the commit hook may name it (until `close`).
+    private var commitCounter: CommitCounter?
 
     /// Opens (creating when missing) the file read-write, with extended result codes and the
     /// given busy timeout. SQLite opens lazily: a file that is not a database is only noticed by
@@ -90,6 +93,18 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Counts every write transaction this connection commits into `counter`, explicit or
+    /// autocommit: SQLite's commit hook, which runs for write transactions only (a read never
+    /// calls it), so the count is what the file was written, not what was asked.
+    func countCommits(into counter: CommitCounter) {
+        guard let db = handle else { return }
+        commitCounter = counter
+        sqlite3_commit_hook(db, { context in
+            if let context { Unmanaged<CommitCounter>.fromOpaque(context).takeUnretainedValue().increment() }
+            return 0  // 0: let the commit go ahead
+        }, Unmanaged.passUnretained(counter).toOpaque())
+    }
+
     /// Registers a deterministic one-argument SQL function from text to text, e.g. a Unicode
     /// lowercase that SQLite's ASCII-only `lower()` cannot do. NULL in gives NULL out.
     func defineTextFunction(_ name: String, _ transform: @escaping @Sendable (String) -> String) throws {
@@ -127,9 +142,11 @@ final class SQLiteDatabase {
         for statement in statementCache.values { statement.finalize() }
         statementCache.removeAll()
         if let db = handle {
+            sqlite3_commit_hook(db, nil, nil)
             sqlite3_close_v2(db)
             handle = nil
         }
+        commitCounter = nil
     }
 
     /// The handle, or a MISUSE error when the connection was closed.
@@ -158,4 +175,14 @@ final class SQLiteDatabase {
 private final class TextFunctionBox {
     let transform: @Sendable (String) -> String
     init(_ transform: @escaping @Sendable (String) -> String) { self.transform = transform }
+}
+
+/// Committed write transactions of one or more connections (the index keeps one across
+/// `reopen`): how a test or `metrics` sees that the read path writes nothing.
+final class CommitCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    func increment() { count.add(1, ordering: .relaxed) }
+
+    var value: Int { count.load(ordering: .relaxed) }
 }
