@@ -76,6 +76,8 @@ extension ServerResponse {
         case .bytes(let data): return data
         case .file(let path, let offset, let length):
             return try Data(contentsOf: URL(fileURLWithPath: path)).subdata(in: offset..<(offset + length))
+        case .stream:
+            throw TTSError(.api, "a streamed body is read over HTTP, not here")
         }
     }
 
