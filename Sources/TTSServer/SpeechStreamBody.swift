@@ -21,34 +21,34 @@ struct SpeechStreamBody: Sendable {
     /// ```
     static func open(_ events: AsyncThrowingStream<SpeechStreamEvent, Error>,
                      head: @escaping @Sendable (SpeechStreamStart) -> Data,
-                     piece: @escaping @Sendable (Data) -> Data = { $0 },
-                     tail: @escaping @Sendable () -> Data = { Data() },
-                     failure: @escaping @Sendable (Error) -> Data? = { _ in nil }) async throws -> SpeechStreamBody {
+                     piece: @escaping @Sendable (SpeechStreamStart, Data) -> Data = { $1 },
+                     tail: @escaping @Sendable (SpeechStreamStart) -> Data = { _ in Data() },
+                     failure: @escaping @Sendable (SpeechStreamStart, Error) -> Data? = { _, _ in nil }) async throws -> SpeechStreamBody {
         let (body, output) = AsyncThrowingStream<Data, Error>.makeStream()
         return try await withCheckedThrowingContinuation { (opened: CheckedContinuation<SpeechStreamBody, Error>) in
             let forwarding = Task {
-                var started = false
+                var started: SpeechStreamStart?
                 do {
                     for try await event in events {
                         switch event {
                         case .started(let start):
-                            started = true
+                            started = start
                             output.yield(head(start))
                             opened.resume(returning: SpeechStreamBody(start: start, body: body))
-                        case .audio(let pcm) where started:
-                            output.yield(piece(pcm))
-                        case .audio, .finished:
+                        case .audio(let pcm):
+                            if let started { output.yield(piece(started, pcm)) }
+                        case .finished:
                             break
                         }
                     }
-                    guard started else {
+                    guard let started else {
                         throw TTSError(.api, "the speech stream ended before it started; ask again")
                     }
-                    output.yield(tail())
+                    output.yield(tail(started))
                     output.finish()
                 } catch {
-                    guard started else { return opened.resume(throwing: error) }
-                    if let last = failure(error) {
+                    guard let started else { return opened.resume(throwing: error) }
+                    if let last = failure(started, error) {
                         output.yield(last)
                         output.finish()
                     } else {

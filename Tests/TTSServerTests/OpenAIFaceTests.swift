@@ -229,7 +229,16 @@ final class OpenAIFaceTests: XCTestCase {
 
 /// The JSON of each `data:` event of a text/event-stream body, in order.
 func sseEvents(_ response: ServerResponse) throws -> [JSONValue] {
-    let text = String(decoding: try response.bodyBytes(), as: UTF8.self)
+    try sseEvents(in: try response.bodyBytes())
+}
+
+/// The events of an answer whose body may be a stream (read to its end).
+func streamedSSEEvents(_ response: ServerResponse) async throws -> [JSONValue] {
+    try sseEvents(in: try await response.collectedBody())
+}
+
+func sseEvents(in body: Data) throws -> [JSONValue] {
+    let text = String(decoding: body, as: UTF8.self)
     XCTAssertTrue(text.hasSuffix("\n\n"), "every event ends with a blank line")
     return try text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { event in
         XCTAssertTrue(event.hasPrefix("data: "), event)
