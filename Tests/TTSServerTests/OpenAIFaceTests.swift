@@ -218,12 +218,31 @@ final class OpenAIFaceTests: XCTestCase {
         let response = await speech(face, #"{"model":"gpt-4o-mini-tts","input":"Hi","voice":"alloy","response_format":"pcm","stream_format":"sse"}"#)
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.header("Content-Type"), "text/event-stream")
-        let events = try sseEvents(response)
+        let events = try await streamedSSEEvents(response)
         XCTAssertEqual(events.last?["type"]?.stringValue, "speech.audio.done")
         XCTAssertNotNil(events.last?["usage"]?["total_tokens"]?.intValue)
         let audio = events.dropLast().compactMap { $0["audio"]?.stringValue }.compactMap { Data(base64Encoded: $0) }
         XCTAssertEqual(audio.count, events.count - 1)
         XCTAssertEqual(audio.reduce(Data(), +), backend.wav.pcm)
+        XCTAssertEqual(audio.count, 2, "one delta per piece the backend streamed")
+    }
+
+    func testSseStreamOfWavStartsWithAStreamingHeader() async throws {
+        let face = try face()
+        let response = await speech(face, #"{"model":"gpt-4o-mini-tts","input":"Hi","voice":"alloy","response_format":"wav","stream_format":"sse"}"#)
+        let events = try await streamedSSEEvents(response)
+        let audio = events.dropLast().compactMap { $0["audio"]?.stringValue }.compactMap { Data(base64Encoded: $0) }
+        XCTAssertEqual(audio.reduce(Data(), +), WAVAudio.streamingHeader(for: backend.wav.format) + backend.wav.pcm)
+    }
+
+    func testSseStreamOfPcmAtAnotherRateIsConvertedTo24kHz() async throws {
+        backend = try RecordingBackend(defaults: RequestDefaults(engine: "espeak"), sampleRate: 16_000)
+        let face = OpenAIFace(backend: backend)
+        let response = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"pcm","stream_format":"sse"}"#)
+        let events = try await streamedSSEEvents(response)
+        let audio = events.dropLast().compactMap { $0["audio"]?.stringValue }.compactMap { Data(base64Encoded: $0) }
+        XCTAssertEqual(audio.count, 1, "converted whole, sent at the end")
+        XCTAssertEqual(audio.first?.count, backend.wav.pcm.count * 24_000 / 16_000)
     }
 }
 

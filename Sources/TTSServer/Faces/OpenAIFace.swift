@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TTSCore
 import TTSService
 
@@ -52,6 +53,7 @@ public struct OpenAIFace: Sendable {
             return error.response(.openAI)
         }
         do {
+            if call.streamsEvents && ["pcm", "wav"].contains(call.format) { return try await streamedEvents(call) }
             let generation: Generation
             do {
                 generation = try await backend.speak(call.request)
@@ -86,6 +88,79 @@ public struct OpenAIFace: Sendable {
         }
     }
 
+    /// `stream_format: "sse"` for wav and pcm, as the audio is made: a `speech.audio.delta` per
+    /// piece (wav: the first carries a header of unknown length), then `speech.audio.done`.
+    /// OpenAI's pcm is 24 kHz: a clip at another rate is converted whole and sent as one delta at
+    /// the end, so its samples equal the unary answer's. A failure midway cuts the transfer.
+    private func streamedEvents(_ call: SpeechCall) async throws -> ServerResponse {
+        let wantsWAV = call.format == "wav", textCharacters = call.request.text.count
+        let held = HeldAudio()
+        let stream: SpeechStreamBody
+        do {
+            stream = try await SpeechStreamBody.open(
+                try await backend.speakStreaming(call.request),
+                head: { start in wantsWAV ? Self.delta(WAVAudio.streamingHeader(for: start.format)) : Data() },
+                piece: { start, pcm in
+                    let direct = wantsWAV || start.format.sampleRate == Self.pcmSampleRate
+                    held.add(pcm, keep: !direct)
+                    return direct ? Self.delta(pcm) : Data()
+                },
+                tail: { start in
+                    var out = Data()
+                    let kept = held.takeKept()
+                    if !kept.isEmpty {
+                        let converted = AudioTranscoder.convert(WAVAudio(format: start.format, pcm: kept),
+                                                                to: AudioTarget(sampleRate: Self.pcmSampleRate, encoding: .pcm16))
+                        if let pcm = try? WAVAudio.decode(converted.wav).pcm { out.append(Self.delta(pcm)) }
+                    }
+                    out.append(Self.done(textCharacters: textCharacters, durationMs: held.milliseconds(at: start.format.sampleRate)))
+                    return out
+                })
+        } catch var error as TTSError {
+            error.field = error.field.map(Self.openAIParam)
+            throw error
+        }
+        let tier = stream.start.tier.rawValue
+        return ServerResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
+                                                     ("X-TTS-Key", stream.start.key.hex), ("X-TTS-Tier", tier)],
+                              body: .stream(stream.body), tier: tier)
+    }
+
+    /// The audio streamed so far (counted), and what waits for conversion (kept).
+    private final class HeldAudio: Sendable {
+        private let state = Mutex((bytes: 0, kept: Data()))
+        func add(_ pcm: Data, keep: Bool) {
+            state.withLock {
+                $0.bytes += pcm.count
+                if keep { $0.kept.append(pcm) }
+            }
+        }
+        func takeKept() -> Data {
+            state.withLock { state in
+                defer { state.kept = Data() }
+                return state.kept
+            }
+        }
+        func milliseconds(at sampleRate: Int) -> Int { state.withLock { $0.bytes } * 1000 / max(1, sampleRate * 2) }
+    }
+
+    static func delta(_ audio: Data) -> Data {
+        let event: JSONValue = .object([("type", "speech.audio.delta"), ("audio", .string(audio.base64EncodedString()))])
+        return Data("data: \(event.serialized())\n\n".utf8)
+    }
+
+    /// `speech.audio.done` with token usage.
+    static func done(textCharacters: Int, durationMs: Int) -> Data {
+        let inputTokens = max(1, textCharacters / 4)
+        let outputTokens = max(1, durationMs / 40)  // OpenAI counts audio at about 25 tokens a second
+        let done: JSONValue = .object([
+            ("type", "speech.audio.done"),
+            ("usage", .object([("input_tokens", .int(inputTokens)), ("output_tokens", .int(outputTokens)),
+                               ("total_tokens", .int(inputTokens + outputTokens))])),
+        ])
+        return Data("data: \(done.serialized())\n\n".utf8)
+    }
+
     /// The service names its fields (`text`, `style`); OpenAI's clients know them by OpenAI's
     /// names (`input`, `instructions`), and `param` must name what the client sent.
     static func openAIParam(_ field: String) -> String {
@@ -115,20 +190,10 @@ public struct OpenAIFace: Sendable {
         var offset = 0
         repeat {
             let end = min(offset + chunk, audio.count)
-            let event: JSONValue = .object([
-                ("type", "speech.audio.delta"), ("audio", .string(audio.subdata(in: offset..<end).base64EncodedString())),
-            ])
-            out.append(Data("data: \(event.serialized())\n\n".utf8))
+            out.append(delta(audio.subdata(in: offset..<end)))
             offset = end
         } while offset < audio.count
-        let inputTokens = max(1, clip.text.count / 4)
-        let outputTokens = max(1, clip.durationMs / 40)  // OpenAI counts audio at about 25 tokens a second
-        let done: JSONValue = .object([
-            ("type", "speech.audio.done"),
-            ("usage", .object([("input_tokens", .int(inputTokens)), ("output_tokens", .int(outputTokens)),
-                               ("total_tokens", .int(inputTokens + outputTokens))])),
-        ])
-        out.append(Data("data: \(done.serialized())\n\n".utf8))
+        out.append(done(textCharacters: clip.text.count, durationMs: clip.durationMs))
         return out
     }
 
