@@ -140,6 +140,46 @@ final class StreamedSpeechTests: XCTestCase {
         await fixture.tearDown()
     }
 
+    func testAClientThatGoesAwayMidStreamFreesItsConnectionAndTheClipIsStillCached() async throws {
+        let fixture = try ServerFixture()
+        let engine = fixture.chunks
+        let first = samples(800, from: 0)
+        do {
+            let response = try await fixture.client.stream(streamRequest(fixture, #"{"text": "leave me", "engine": "chunks", "stream": true}"#))
+            var body = response.body.makeAsyncIterator()
+            var received = Data()
+            engine.send(first)
+            try await read(&body, atLeast: 44 + first.count, into: &received)
+        }  // the iterator is dropped: curl aborts the transfer while the server waits for audio
+        // The next piece resumes the connection, which finds the client gone and closes.
+        for start in stride(from: 800, to: 8000, by: 800) { engine.send(samples(800, from: start)) }
+        engine.finish()
+        await fixture.eventually("the request is over") { fixture.server.requestsInFlight == 0 }
+        await fixture.eventually("the stream is over") { fixture.service.streamsInProgress == 0 }
+        let listed = try await fixture.get("/v1/clips")
+        XCTAssertTrue(String(decoding: listed.body, as: UTF8.self).contains("leave me"), "the generation outlives its client")
+        await fixture.tearDown()
+    }
+
+    func testStoppingTheServerCutsAStreamWaitingForAudio() async throws {
+        let fixture = try ServerFixture()
+        let engine = fixture.chunks
+        let response = try await fixture.client.stream(streamRequest(fixture, #"{"text": "stop me", "engine": "chunks", "stream": true}"#))
+        var body = response.body.makeAsyncIterator()
+        var received = Data()
+        try await read(&body, atLeast: 44, into: &received)
+        // The connection is suspended waiting for audio; stopping must resume and close it.
+        let drained = await fixture.stop(grace: .milliseconds(50))
+        XCTAssertFalse(drained)
+        XCTAssertEqual(fixture.server.requestsInFlight, 0, "the daemon stopped, which it may only do with no connection suspended")
+        do {
+            while try await body.next() != nil {}
+            XCTFail("a stream cut by the server's stop must end with an error")
+        } catch {}
+        engine.finish()
+        await fixture.tearDown()
+    }
+
     func testStreamingRefusesCompressedFormatsBeforeStarting() async throws {
         let fixture = try ServerFixture()
         let answer = try await fixture.post("/v1/speech", #"{"text": "no mp3", "engine": "chunks", "stream": true, "format": "mp3"}"#)
