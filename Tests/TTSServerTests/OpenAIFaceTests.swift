@@ -227,6 +227,23 @@ final class OpenAIFaceTests: XCTestCase {
         XCTAssertEqual(audio.count, 2, "one delta per piece the backend streamed")
     }
 
+    func testStreamFormatAudioSendsTheBytesChunkedForWavAndPcmOnly() async throws {
+        let face = try face()
+        let wav = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"wav","stream_format":"audio"}"#)
+        XCTAssertEqual(wav.header("Content-Type"), "audio/wav")
+        let wavBytes = try await wav.collectedBody()
+        XCTAssertEqual(wavBytes, WAVAudio.streamingHeader(for: backend.wav.format) + backend.wav.pcm)
+        let pcm = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"pcm","stream_format":"audio"}"#)
+        let pcmBytes = try await pcm.collectedBody()
+        XCTAssertEqual(pcmBytes, backend.wav.pcm)
+        let mp3 = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"mp3","stream_format":"audio"}"#)
+        XCTAssertEqual(mp3.status, 400)
+        XCTAssertTrue(String(decoding: try mp3.bodyBytes(), as: UTF8.self).contains("streaming supports wav and pcm"))
+        // Without stream_format the clip is sent whole, as a file.
+        let whole = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"wav"}"#)
+        XCTAssertEqual(try whole.bodyBytes(), backend.wav.encoded())
+    }
+
     func testSseStreamOfWavStartsWithAStreamingHeader() async throws {
         let face = try face()
         let response = await speech(face, #"{"model":"gpt-4o-mini-tts","input":"Hi","voice":"alloy","response_format":"wav","stream_format":"sse"}"#)

@@ -43,6 +43,9 @@ public struct OpenAIFace: Sendable {
         var request: AudioRequest
         var format: String
         var streamsEvents: Bool
+        /// `stream_format: "audio"` said in so many words: chunked audio as it is made (wav and
+        /// pcm only). Left out, the clip is sent whole, as before.
+        var streamsAudio = false
     }
 
     public func speech(_ request: ServerRequest) async -> ServerResponse {
@@ -52,8 +55,13 @@ public struct OpenAIFace: Sendable {
         } catch {
             return error.response(.openAI)
         }
+        if call.streamsAudio && !["pcm", "wav"].contains(call.format) {
+            return APIError(status: 400, "response_format '\(call.format)' cannot be streamed; streaming supports wav and pcm",
+                            field: "response_format").response(.openAI)
+        }
         do {
-            if call.streamsEvents && ["pcm", "wav"].contains(call.format) { return try await streamedEvents(call) }
+            if call.streamsEvents && ["pcm", "wav"].contains(call.format) { return try await streamed(call, asEvents: true) }
+            if call.streamsAudio { return try await streamed(call, asEvents: false) }
             let generation: Generation
             do {
                 generation = try await backend.speak(call.request)
@@ -88,22 +96,24 @@ public struct OpenAIFace: Sendable {
         }
     }
 
-    /// `stream_format: "sse"` for wav and pcm, as the audio is made: a `speech.audio.delta` per
-    /// piece (wav: the first carries a header of unknown length), then `speech.audio.done`.
-    /// OpenAI's pcm is 24 kHz: a clip at another rate is converted whole and sent as one delta at
-    /// the end, so its samples equal the unary answer's. A failure midway cuts the transfer.
-    private func streamedEvents(_ call: SpeechCall) async throws -> ServerResponse {
+    /// wav or pcm as the audio is made. `stream_format: "sse"`: a `speech.audio.delta` per piece
+    /// (wav: the first carries a header of unknown length), then `speech.audio.done`;
+    /// `"audio"`: the bytes themselves, chunked. OpenAI's pcm is 24 kHz: a clip at another rate
+    /// is converted whole and sent at the end, so its samples equal the unary answer's. A
+    /// failure midway cuts the transfer.
+    private func streamed(_ call: SpeechCall, asEvents: Bool) async throws -> ServerResponse {
         let wantsWAV = call.format == "wav", textCharacters = call.request.text.count
+        @Sendable func frame(_ audio: Data) -> Data { asEvents ? Self.delta(audio) : audio }
         let held = HeldAudio()
         let stream: SpeechStreamBody
         do {
             stream = try await SpeechStreamBody.open(
                 try await backend.speakStreaming(call.request),
-                head: { start in wantsWAV ? Self.delta(WAVAudio.streamingHeader(for: start.format)) : Data() },
+                head: { start in wantsWAV ? frame(WAVAudio.streamingHeader(for: start.format)) : Data() },
                 piece: { start, pcm in
                     let direct = wantsWAV || start.format.sampleRate == Self.pcmSampleRate
                     held.add(pcm, keep: !direct)
-                    return direct ? Self.delta(pcm) : Data()
+                    return direct ? frame(pcm) : Data()
                 },
                 tail: { start in
                     var out = Data()
@@ -111,9 +121,11 @@ public struct OpenAIFace: Sendable {
                     if !kept.isEmpty {
                         let converted = AudioTranscoder.convert(WAVAudio(format: start.format, pcm: kept),
                                                                 to: AudioTarget(sampleRate: Self.pcmSampleRate, encoding: .pcm16))
-                        if let pcm = try? WAVAudio.decode(converted.wav).pcm { out.append(Self.delta(pcm)) }
+                        if let pcm = try? WAVAudio.decode(converted.wav).pcm { out.append(frame(pcm)) }
                     }
-                    out.append(Self.done(textCharacters: textCharacters, durationMs: held.milliseconds(at: start.format.sampleRate)))
+                    if asEvents {
+                        out.append(Self.done(textCharacters: textCharacters, durationMs: held.milliseconds(at: start.format.sampleRate)))
+                    }
                     return out
                 })
         } catch var error as TTSError {
@@ -121,7 +133,8 @@ public struct OpenAIFace: Sendable {
             throw error
         }
         let tier = stream.start.tier.rawValue
-        return ServerResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
+        let contentType = asEvents ? "text/event-stream" : Self.contentTypes[call.format] ?? "application/octet-stream"
+        return ServerResponse(status: 200, headers: [("Content-Type", contentType), ("Cache-Control", "no-cache"),
                                                      ("X-TTS-Key", stream.start.key.hex), ("X-TTS-Tier", tier)],
                               body: .stream(stream.body), tier: tier)
     }
@@ -264,7 +277,8 @@ public struct OpenAIFace: Sendable {
         return SpeechCall(
             request: AudioRequest(text: input, voice: engineVoice, language: language, engine: engine,
                                   model: engineModel, style: instructions),
-            format: format, streamsEvents: streamFormat == "sse")
+            format: format, streamsEvents: streamFormat == "sse",
+            streamsAudio: json.member("stream_format") != nil && streamFormat == "audio")
     }
 
     /// The formats a client can ask for today: wav and pcm always; mp3, opus and flac once the
