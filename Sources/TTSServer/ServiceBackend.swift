@@ -94,6 +94,10 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
         return try outcome.get()
     }
 
+    public func speakStreaming(_ request: AudioRequest) async throws -> AsyncThrowingStream<SpeechStreamEvent, Error> {
+        try await service.speakStreaming(request)
+    }
+
     public func audio(of generation: Generation, as format: DeliveryFormat) async throws -> DeliveredAudio {
         let clip = generation.clip
         switch format {

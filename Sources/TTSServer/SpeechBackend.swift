@@ -15,6 +15,31 @@ public protocol SpeechBackend: Sendable {
     /// converted copy. Throws `TTSError` (`.validation` naming the formats available when the
     /// format cannot be produced here).
     func audio(of generation: Generation, as format: DeliveryFormat) async throws -> DeliveredAudio
+    /// The audio as it is made (`SpeechService.speakStreaming`): `.started`, PCM pieces, then
+    /// `.finished` once cached. Validation errors are thrown by the call; later failures end the
+    /// sequence with a thrown `TTSError`.
+    func speakStreaming(_ request: AudioRequest) async throws -> AsyncThrowingStream<SpeechStreamEvent, Error>
+}
+
+extension SpeechBackend {
+    /// A stream of one piece made from the unary path, for backends that cannot stream (test
+    /// doubles): the same events in the same order, only not before the clip is ready.
+    public func speakStreaming(_ request: AudioRequest) async throws -> AsyncThrowingStream<SpeechStreamEvent, Error> {
+        let generation = try await speak(request)
+        let audio = try await audio(of: generation, as: .pcm(sampleRate: 0))
+        let pcm: Data = switch audio.content {
+        case .bytes(let data): data
+        case .file(let path, _): try Data(contentsOf: URL(fileURLWithPath: path))
+        }
+        let clip = generation.clip
+        return AsyncThrowingStream { continuation in
+            continuation.yield(.started(SpeechStreamStart(key: clip.key, format: PCMFormat(sampleRate: clip.sampleRate),
+                                                          tier: generation.tier)))
+            continuation.yield(.audio(pcm))
+            continuation.yield(.finished(clip))
+            continuation.finish()
+        }
+    }
 }
 
 /// The server's defaults for a request's open fields.

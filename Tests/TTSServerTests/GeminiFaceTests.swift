@@ -185,7 +185,7 @@ final class GeminiFaceTests: XCTestCase {
         let response = await generate(face, Self.camelCase, model: "gemini-3.8-flash-tts", stream: true)
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.header("Content-Type"), "text/event-stream")
-        let events = try sseEvents(response)
+        let events = try await streamedSSEEvents(response)
         XCTAssertGreaterThanOrEqual(events.count, 2)
         func candidate(_ event: JSONValue) -> JSONValue? {
             if case .array(let candidates)? = event["candidates"] { return candidates.first }
@@ -204,14 +204,16 @@ final class GeminiFaceTests: XCTestCase {
         XCTAssertEqual(audio, backend.wav.pcm)
     }
 
-    func testLongClipStreamsInSeveralChunksCutOnWholeSamples() {
-        let request = AudioRequest(text: "x", engine: "gemini", model: "m")
-        let clip = Clip(key: RequestKey(request), blob: BlobHash(of: Data([1])), request: request, bytes: 0, durationMs: 5000, sampleRate: 24_000)
-        let pcm = Data((0..<240_001).map { UInt8(truncatingIfNeeded: $0) })
-        let text = String(decoding: GeminiFace.Answer(clip: clip, model: "m", mimeType: "audio/L16").events(pcm: pcm), as: UTF8.self)
-        let chunks = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
-        XCTAssertEqual(chunks.count, 4, "96,000-byte chunks of 240,001 bytes, then STOP")
-        XCTAssertTrue(chunks.dropLast().allSatisfy { $0.contains("inlineData") })
+    func testAStreamThatFailsAfterItsStartEndsWithAnErrorEvent() async throws {
+        let face = try face()
+        backend.streamFailure = TTSError(.api, "the engine stopped midway")
+        let response = await generate(face, Self.camelCase, model: "gemini-3.8-flash-tts", stream: true)
+        XCTAssertEqual(response.status, 200)
+        let events = try await streamedSSEEvents(response)
+        XCTAssertEqual(events.count, 2, "one audio event, then the error")
+        XCTAssertNotNil(events.first?["candidates"])
+        let error = try XCTUnwrap(events.last?["error"])
+        XCTAssertTrue(error["message"]?.stringValue?.contains("midway") ?? false)
     }
 
     func testAudioShapeFollowsTheModelFamily() {

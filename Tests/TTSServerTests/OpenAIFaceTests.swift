@@ -218,18 +218,63 @@ final class OpenAIFaceTests: XCTestCase {
         let response = await speech(face, #"{"model":"gpt-4o-mini-tts","input":"Hi","voice":"alloy","response_format":"pcm","stream_format":"sse"}"#)
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.header("Content-Type"), "text/event-stream")
-        let events = try sseEvents(response)
+        let events = try await streamedSSEEvents(response)
         XCTAssertEqual(events.last?["type"]?.stringValue, "speech.audio.done")
         XCTAssertNotNil(events.last?["usage"]?["total_tokens"]?.intValue)
         let audio = events.dropLast().compactMap { $0["audio"]?.stringValue }.compactMap { Data(base64Encoded: $0) }
         XCTAssertEqual(audio.count, events.count - 1)
         XCTAssertEqual(audio.reduce(Data(), +), backend.wav.pcm)
+        XCTAssertEqual(audio.count, 2, "one delta per piece the backend streamed")
+    }
+
+    func testStreamFormatAudioSendsTheBytesChunkedForWavAndPcmOnly() async throws {
+        let face = try face()
+        let wav = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"wav","stream_format":"audio"}"#)
+        XCTAssertEqual(wav.header("Content-Type"), "audio/wav")
+        let wavBytes = try await wav.collectedBody()
+        XCTAssertEqual(wavBytes, WAVAudio.streamingHeader(for: backend.wav.format) + backend.wav.pcm)
+        let pcm = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"pcm","stream_format":"audio"}"#)
+        let pcmBytes = try await pcm.collectedBody()
+        XCTAssertEqual(pcmBytes, backend.wav.pcm)
+        let mp3 = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"mp3","stream_format":"audio"}"#)
+        XCTAssertEqual(mp3.status, 400)
+        XCTAssertTrue(String(decoding: try mp3.bodyBytes(), as: UTF8.self).contains("streaming supports wav and pcm"))
+        // Without stream_format the clip is sent whole, as a file.
+        let whole = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"wav"}"#)
+        XCTAssertEqual(try whole.bodyBytes(), backend.wav.encoded())
+    }
+
+    func testSseStreamOfWavStartsWithAStreamingHeader() async throws {
+        let face = try face()
+        let response = await speech(face, #"{"model":"gpt-4o-mini-tts","input":"Hi","voice":"alloy","response_format":"wav","stream_format":"sse"}"#)
+        let events = try await streamedSSEEvents(response)
+        let audio = events.dropLast().compactMap { $0["audio"]?.stringValue }.compactMap { Data(base64Encoded: $0) }
+        XCTAssertEqual(audio.reduce(Data(), +), WAVAudio.streamingHeader(for: backend.wav.format) + backend.wav.pcm)
+    }
+
+    func testSseStreamOfPcmAtAnotherRateIsConvertedTo24kHz() async throws {
+        backend = try RecordingBackend(defaults: RequestDefaults(engine: "espeak"), sampleRate: 16_000)
+        let face = OpenAIFace(backend: backend)
+        let response = await speech(face, #"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"pcm","stream_format":"sse"}"#)
+        let events = try await streamedSSEEvents(response)
+        let audio = events.dropLast().compactMap { $0["audio"]?.stringValue }.compactMap { Data(base64Encoded: $0) }
+        XCTAssertEqual(audio.count, 1, "converted whole, sent at the end")
+        XCTAssertEqual(audio.first?.count, backend.wav.pcm.count * 24_000 / 16_000)
     }
 }
 
 /// The JSON of each `data:` event of a text/event-stream body, in order.
 func sseEvents(_ response: ServerResponse) throws -> [JSONValue] {
-    let text = String(decoding: try response.bodyBytes(), as: UTF8.self)
+    try sseEvents(in: try response.bodyBytes())
+}
+
+/// The events of an answer whose body may be a stream (read to its end).
+func streamedSSEEvents(_ response: ServerResponse) async throws -> [JSONValue] {
+    try sseEvents(in: try await response.collectedBody())
+}
+
+func sseEvents(in body: Data) throws -> [JSONValue] {
+    let text = String(decoding: body, as: UTF8.self)
     XCTAssertTrue(text.hasSuffix("\n\n"), "every event ends with a blank line")
     return try text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { event in
         XCTAssertTrue(event.hasPrefix("data: "), event)

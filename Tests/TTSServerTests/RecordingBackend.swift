@@ -15,6 +15,8 @@ final class RecordingBackend: SpeechBackend, @unchecked Sendable {
     var tier: Tier = .engine
     /// Thrown by `speak` when set.
     var speakError: TTSError?
+    /// Ends `speakStreaming`'s sequence after its first piece when set.
+    var streamFailure: TTSError?
     /// Formats `audio(of:as:)` can encode; others throw a validation error as the real backend does.
     var encodable: Set<String> = []
 
@@ -52,6 +54,21 @@ final class RecordingBackend: SpeechBackend, @unchecked Sendable {
         return Generation(clip: clip, tier: tier, path: wavURL, elapsedMs: 1)
     }
 
+    /// Streams the clip's samples in two pieces; with `streamFailure` set, ends with it after the first.
+    func speakStreaming(_ request: AudioRequest) async throws -> AsyncThrowingStream<SpeechStreamEvent, Error> {
+        let generation = try await speak(request)
+        let pcm = wav.pcm, failure = streamFailure
+        return AsyncThrowingStream { continuation in
+            continuation.yield(.started(SpeechStreamStart(key: generation.clip.key, format: wav.format, tier: generation.tier)))
+            let half = pcm.count / 4 * 2
+            continuation.yield(.audio(pcm.subdata(in: 0..<half)))
+            if let failure { return continuation.finish(throwing: failure) }
+            continuation.yield(.audio(pcm.subdata(in: half..<pcm.count)))
+            continuation.yield(.finished(generation.clip))
+            continuation.finish()
+        }
+    }
+
     func audio(of generation: Generation, as format: DeliveryFormat) async throws -> DeliveredAudio {
         lock.withLock { _formats.append(format) }
         switch format {
@@ -76,7 +93,17 @@ extension ServerResponse {
         case .bytes(let data): return data
         case .file(let path, let offset, let length):
             return try Data(contentsOf: URL(fileURLWithPath: path)).subdata(in: offset..<(offset + length))
+        case .stream:
+            throw TTSError(.api, "a streamed body is read over HTTP, not here")
         }
+    }
+
+    /// The body's bytes, a stream read to its end (throwing what ends it).
+    func collectedBody() async throws -> Data {
+        guard case .stream(let pieces) = body else { return try bodyBytes() }
+        var collected = Data()
+        for try await piece in pieces { collected.append(piece) }
+        return collected
     }
 
     /// The body parsed as JSON.

@@ -61,6 +61,7 @@ final class GateEngine: SpeechEngine, Sendable {
 final class ServerFixture: Sendable {
     let root: URL
     let gate = GateEngine()
+    let chunks = ChunkEngine()
     let service: SpeechService
     let backend: ServiceBackend
     let server: SpeechServer
@@ -84,6 +85,7 @@ final class ServerFixture: Sendable {
         var engines = EngineRegistry()
         engines.register(EspeakEngine())
         engines.register(gate)
+        engines.register(chunks)
         if options.geminiUnavailable { engines.markUnavailable("gemini", reason: "the gemini engine needs an API key") }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         logURL = root.appendingPathComponent("tts.log")

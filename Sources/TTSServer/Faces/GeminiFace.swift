@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TTSCore
 import TTSService
 
@@ -44,18 +45,19 @@ public struct GeminiFace: Sendable {
             return error.response(.gemini)
         }
         do {
+            if stream { return try await streamedContent(speech) }
             let generation = try await backend.speak(speech)
             let rate = generation.clip.sampleRate
-            let shape = stream ? AudioShape.pcm : AudioShape(model: speech.model)
+            let shape = AudioShape(model: speech.model)
             let audio = try await backend.audio(of: generation, as: shape == .wav ? .wav : .pcm(sampleRate: rate))
             let mimeType = shape == .wav ? "audio/wav" : "audio/L16;codec=pcm;rate=\(rate)"
             let bytes = try await audio.bytes()
             let answer = Answer(clip: generation.clip, model: speech.model, mimeType: mimeType)
             let headers: [(name: String, value: String)] = [
-                ("Content-Type", stream ? "text/event-stream" : "application/json"),
+                ("Content-Type", "application/json"),
                 ("X-TTS-Key", generation.clip.key.hex), ("X-TTS-Tier", generation.tier.rawValue),
             ]
-            let body = stream ? answer.events(pcm: bytes) : Data(answer.unary(audio: bytes).serialized().utf8)
+            let body = Data(answer.unary(audio: bytes).serialized().utf8)
             return ServerResponse(status: 200, headers: headers, body: .bytes(body), tier: generation.tier.rawValue)
         } catch let error as TTSError {
             return APIError(error).response(.gemini)
@@ -64,17 +66,73 @@ public struct GeminiFace: Sendable {
         }
     }
 
+    /// `streamGenerateContent?alt=sse` as the audio is made: one `data:` event per piece, then
+    /// one with `finishReason: STOP`; a failure after the start becomes an error event.
+    private func streamedContent(_ speech: AudioRequest) async throws -> ServerResponse {
+        let heard = HeardAudio()
+        @Sendable func answer(_ start: SpeechStreamStart) -> Answer {
+            Answer(responseId: String(start.key.hex.prefix(24)), model: speech.model,
+                   mimeType: "audio/L16;codec=pcm;rate=\(start.format.sampleRate)", textCharacters: speech.text.count,
+                   durationMs: heard.milliseconds(at: start.format.sampleRate))
+        }
+        let stream = try await SpeechStreamBody.open(
+            try await backend.speakStreaming(speech), head: { _ in Data() },
+            piece: { start, pcm in
+                heard.add(pcm.count)
+                let answer = answer(start)
+                return Answer.event(answer.response(candidate: answer.candidate(pcm, finished: false)))
+            },
+            tail: { start in
+                let answer = answer(start)
+                return Answer.event(answer.response(candidate: answer.candidate(nil, finished: true)))
+            },
+            failure: { _, error in
+                let refusal = (error as? TTSError).map { APIError($0) } ?? APIError(status: 500, "the stream failed: \(error)")
+                guard case .bytes(let json) = refusal.response(.gemini).body else { return nil }
+                return Data("data: ".utf8) + json + Data("\n\n".utf8)
+            })
+        let tier = stream.start.tier.rawValue
+        return ServerResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("X-TTS-Key", stream.start.key.hex),
+                                                     ("X-TTS-Tier", tier)],
+                              body: .stream(stream.body), tier: tier)
+    }
+
+    /// Bytes of audio streamed so far, for the usage counts of each event.
+    private final class HeardAudio: Sendable {
+        private let bytes = Mutex(0)
+        func add(_ count: Int) { bytes.withLock { $0 += count } }
+        func milliseconds(at sampleRate: Int) -> Int { bytes.withLock { $0 } * 1000 / max(1, sampleRate * 2) }
+    }
+
     /// Gemini's response objects for one clip.
     struct Answer {
-        let clip: Clip
+        let responseId: String
         let model: String
         let mimeType: String
+        let textCharacters: Int
+        let durationMs: Int
+
+        init(responseId: String, model: String, mimeType: String, textCharacters: Int, durationMs: Int) {
+            self.responseId = responseId
+            self.model = model
+            self.mimeType = mimeType
+            self.textCharacters = textCharacters
+            self.durationMs = durationMs
+        }
+
+        init(clip: Clip, model: String, mimeType: String) {
+            self.init(responseId: String(clip.key.hex.prefix(24)), model: model, mimeType: mimeType,
+                      textCharacters: clip.text.count, durationMs: clip.durationMs)
+        }
+
+        /// One server-sent event.
+        static func event(_ value: JSONValue) -> Data { Data("data: \(value.serialized())\n\n".utf8) }
 
         /// Gemini counts about 25 tokens per second of audio; the prompt roughly a token per
         /// four characters. Clients show these; nothing bills by them here.
         var usage: JSONValue {
-            let prompt = max(1, clip.text.count / 4)
-            let candidates = max(1, clip.durationMs * 25 / 1000)
+            let prompt = max(1, textCharacters / 4)
+            let candidates = max(1, durationMs * 25 / 1000)
             return .object([("promptTokenCount", .int(prompt)), ("candidatesTokenCount", .int(candidates)),
                             ("totalTokenCount", .int(prompt + candidates))])
         }
@@ -94,28 +152,12 @@ public struct GeminiFace: Sendable {
 
         func response(candidate: JSONValue) -> JSONValue {
             .object([("candidates", .array([candidate])), ("usageMetadata", usage),
-                     ("modelVersion", .string(model)), ("responseId", .string(String(clip.key.hex.prefix(24))))])
+                     ("modelVersion", .string(model)), ("responseId", .string(responseId))])
         }
 
         /// `generateContent`'s answer: one candidate holding the whole clip.
         func unary(audio: Data) -> JSONValue {
             response(candidate: candidate(audio, finished: true))
-        }
-
-        /// `streamGenerateContent?alt=sse`'s answer: the clip as a few `data:` events of PCM
-        /// (about two seconds each, cut on whole samples), then one with `finishReason: STOP`.
-        func events(pcm: Data) -> Data {
-            var out = Data()
-            func send(_ value: JSONValue) { out.append(Data("data: \(value.serialized())\n\n".utf8)) }
-            let chunk = max(2, clip.sampleRate * 2 * 2)
-            var offset = pcm.startIndex
-            while offset < pcm.endIndex {
-                let end = min(offset + chunk, pcm.endIndex)
-                send(response(candidate: candidate(pcm.subdata(in: offset..<end), finished: false)))
-                offset = end
-            }
-            send(response(candidate: candidate(nil, finished: true)))
-            return out
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TTSCore
 import TTSService
 
@@ -42,6 +43,9 @@ public struct OpenAIFace: Sendable {
         var request: AudioRequest
         var format: String
         var streamsEvents: Bool
+        /// `stream_format: "audio"` said in so many words: chunked audio as it is made (wav and
+        /// pcm only). Left out, the clip is sent whole, as before.
+        var streamsAudio = false
     }
 
     public func speech(_ request: ServerRequest) async -> ServerResponse {
@@ -51,7 +55,13 @@ public struct OpenAIFace: Sendable {
         } catch {
             return error.response(.openAI)
         }
+        if call.streamsAudio && !["pcm", "wav"].contains(call.format) {
+            return APIError(status: 400, "response_format '\(call.format)' cannot be streamed; streaming supports wav and pcm",
+                            field: "response_format").response(.openAI)
+        }
         do {
+            if call.streamsEvents && ["pcm", "wav"].contains(call.format) { return try await streamed(call, asEvents: true) }
+            if call.streamsAudio { return try await streamed(call, asEvents: false) }
             let generation: Generation
             do {
                 generation = try await backend.speak(call.request)
@@ -86,6 +96,84 @@ public struct OpenAIFace: Sendable {
         }
     }
 
+    /// wav or pcm as the audio is made. `stream_format: "sse"`: a `speech.audio.delta` per piece
+    /// (wav: the first carries a header of unknown length), then `speech.audio.done`;
+    /// `"audio"`: the bytes themselves, chunked. OpenAI's pcm is 24 kHz: a clip at another rate
+    /// is converted whole and sent at the end, so its samples equal the unary answer's. A
+    /// failure midway cuts the transfer.
+    private func streamed(_ call: SpeechCall, asEvents: Bool) async throws -> ServerResponse {
+        let wantsWAV = call.format == "wav", textCharacters = call.request.text.count
+        @Sendable func frame(_ audio: Data) -> Data { asEvents ? Self.delta(audio) : audio }
+        let held = HeldAudio()
+        let stream: SpeechStreamBody
+        do {
+            stream = try await SpeechStreamBody.open(
+                try await backend.speakStreaming(call.request),
+                head: { start in wantsWAV ? frame(WAVAudio.streamingHeader(for: start.format)) : Data() },
+                piece: { start, pcm in
+                    let direct = wantsWAV || start.format.sampleRate == Self.pcmSampleRate
+                    held.add(pcm, keep: !direct)
+                    return direct ? frame(pcm) : Data()
+                },
+                tail: { start in
+                    var out = Data()
+                    let kept = held.takeKept()
+                    if !kept.isEmpty {
+                        let converted = AudioTranscoder.convert(WAVAudio(format: start.format, pcm: kept),
+                                                                to: AudioTarget(sampleRate: Self.pcmSampleRate, encoding: .pcm16))
+                        if let pcm = try? WAVAudio.decode(converted.wav).pcm { out.append(frame(pcm)) }
+                    }
+                    if asEvents {
+                        out.append(Self.done(textCharacters: textCharacters, durationMs: held.milliseconds(at: start.format.sampleRate)))
+                    }
+                    return out
+                })
+        } catch var error as TTSError {
+            error.field = error.field.map(Self.openAIParam)
+            throw error
+        }
+        let tier = stream.start.tier.rawValue
+        let contentType = asEvents ? "text/event-stream" : Self.contentTypes[call.format] ?? "application/octet-stream"
+        return ServerResponse(status: 200, headers: [("Content-Type", contentType), ("Cache-Control", "no-cache"),
+                                                     ("X-TTS-Key", stream.start.key.hex), ("X-TTS-Tier", tier)],
+                              body: .stream(stream.body), tier: tier)
+    }
+
+    /// The audio streamed so far (counted), and what waits for conversion (kept).
+    private final class HeldAudio: Sendable {
+        private let state = Mutex((bytes: 0, kept: Data()))
+        func add(_ pcm: Data, keep: Bool) {
+            state.withLock {
+                $0.bytes += pcm.count
+                if keep { $0.kept.append(pcm) }
+            }
+        }
+        func takeKept() -> Data {
+            state.withLock { state in
+                defer { state.kept = Data() }
+                return state.kept
+            }
+        }
+        func milliseconds(at sampleRate: Int) -> Int { state.withLock { $0.bytes } * 1000 / max(1, sampleRate * 2) }
+    }
+
+    static func delta(_ audio: Data) -> Data {
+        let event: JSONValue = .object([("type", "speech.audio.delta"), ("audio", .string(audio.base64EncodedString()))])
+        return Data("data: \(event.serialized())\n\n".utf8)
+    }
+
+    /// `speech.audio.done` with token usage.
+    static func done(textCharacters: Int, durationMs: Int) -> Data {
+        let inputTokens = max(1, textCharacters / 4)
+        let outputTokens = max(1, durationMs / 40)  // OpenAI counts audio at about 25 tokens a second
+        let done: JSONValue = .object([
+            ("type", "speech.audio.done"),
+            ("usage", .object([("input_tokens", .int(inputTokens)), ("output_tokens", .int(outputTokens)),
+                               ("total_tokens", .int(inputTokens + outputTokens))])),
+        ])
+        return Data("data: \(done.serialized())\n\n".utf8)
+    }
+
     /// The service names its fields (`text`, `style`); OpenAI's clients know them by OpenAI's
     /// names (`input`, `instructions`), and `param` must name what the client sent.
     static func openAIParam(_ field: String) -> String {
@@ -115,20 +203,10 @@ public struct OpenAIFace: Sendable {
         var offset = 0
         repeat {
             let end = min(offset + chunk, audio.count)
-            let event: JSONValue = .object([
-                ("type", "speech.audio.delta"), ("audio", .string(audio.subdata(in: offset..<end).base64EncodedString())),
-            ])
-            out.append(Data("data: \(event.serialized())\n\n".utf8))
+            out.append(delta(audio.subdata(in: offset..<end)))
             offset = end
         } while offset < audio.count
-        let inputTokens = max(1, clip.text.count / 4)
-        let outputTokens = max(1, clip.durationMs / 40)  // OpenAI counts audio at about 25 tokens a second
-        let done: JSONValue = .object([
-            ("type", "speech.audio.done"),
-            ("usage", .object([("input_tokens", .int(inputTokens)), ("output_tokens", .int(outputTokens)),
-                               ("total_tokens", .int(inputTokens + outputTokens))])),
-        ])
-        out.append(Data("data: \(done.serialized())\n\n".utf8))
+        out.append(done(textCharacters: clip.text.count, durationMs: clip.durationMs))
         return out
     }
 
@@ -199,7 +277,8 @@ public struct OpenAIFace: Sendable {
         return SpeechCall(
             request: AudioRequest(text: input, voice: engineVoice, language: language, engine: engine,
                                   model: engineModel, style: instructions),
-            format: format, streamsEvents: streamFormat == "sse")
+            format: format, streamsEvents: streamFormat == "sse",
+            streamsAudio: json.member("stream_format") != nil && streamFormat == "audio")
     }
 
     /// The formats a client can ask for today: wav and pcm always; mp3, opus and flac once the

@@ -67,6 +67,8 @@ public struct HTTPDaemonConfiguration: Sendable {
 ///   and cached answers never queue behind them.
 /// - Answers come from memory (copied once into libmicrohttpd) or from a file descriptor
 ///   (sendfile), so a blob is never read into memory.
+/// - Or from a stream (`StreamPump`): chunked, sent as produced, with no thread held while the
+///   producer is slow.
 /// - `stop(grace:)` stops accepting (`MHD_quiesce_daemon`), waits for requests in flight, then
 ///   cancels what remains and stops the daemon.
 ///
@@ -213,18 +215,19 @@ private final class DaemonCore: Sendable {
 
     var suspendedCount: Int { running.withLock { $0.count } }
 
-    /// Starts `body` as a task, registered before it can finish and unregister itself.
-    func run(_ exchange: Exchange, _ body: @escaping @Sendable () async -> Void) {
+    /// Starts `body` as a task for `owner` (an exchange waiting for its answer, or a stream
+    /// being pumped), registered before it can finish and unregister itself.
+    func run(_ owner: AnyObject & Sendable, _ body: @escaping @Sendable () async -> Void) {
         running.withLock { running in
-            running[ObjectIdentifier(exchange)] = Task {
+            running[ObjectIdentifier(owner)] = Task {
                 await body()
-                self.untrack(exchange)
+                self.untrack(owner)
             }
         }
     }
 
-    func untrack(_ exchange: Exchange) {
-        _ = running.withLock { $0.removeValue(forKey: ObjectIdentifier(exchange)) }
+    func untrack(_ owner: AnyObject & Sendable) {
+        _ = running.withLock { $0.removeValue(forKey: ObjectIdentifier(owner)) }
     }
 
     func cancelHandlers() {
@@ -243,6 +246,8 @@ private final class Exchange: @unchecked Sendable {
     var bodyOverflow = false
     /// What was queued, for the access log.
     var sent: ServerResponse?
+    /// The streamed body being sent, when the answer is a stream (for the bytes it sent).
+    var stream: StreamPump?
     let pending = Mutex<ServerResponse?>(nil)
 
     init(request: ServerRequest) {
@@ -263,7 +268,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { context, connection, ur
         // A declared length past the limit is refused before any of the body is read.
         if let declared = exchange.request.header("Content-Length").flatMap({ Int($0) }), declared > core.maxBodyBytes {
             exchange.bodyOverflow = true
-            return queue(core.handler.bodyTooLarge(exchange.request, limit: core.maxBodyBytes), on: connection, for: exchange)
+            return queue(core.handler.bodyTooLarge(exchange.request, limit: core.maxBodyBytes), on: connection, for: exchange, core: core)
         }
         return .YES
     }
@@ -286,14 +291,14 @@ private let accessHandler: MHD_AccessHandlerCallback = { context, connection, ur
     }
     if exchange.sent != nil { return .YES }
     if exchange.bodyOverflow {
-        return queue(core.handler.bodyTooLarge(exchange.request, limit: core.maxBodyBytes), on: connection, for: exchange)
+        return queue(core.handler.bodyTooLarge(exchange.request, limit: core.maxBodyBytes), on: connection, for: exchange, core: core)
     }
     // Called again after the handler task resumed the connection: its answer is waiting.
     if let answer = exchange.pending.withLock({ $0 }) {
-        return queue(answer, on: connection, for: exchange)
+        return queue(answer, on: connection, for: exchange, core: core)
     }
     if let answer = core.handler.answerAtOnce(exchange.request) {
-        return queue(answer, on: connection, for: exchange)
+        return queue(answer, on: connection, for: exchange, core: core)
     }
     let handle = ConnectionHandle(raw: connection)
     let request = exchange.request
@@ -316,7 +321,8 @@ private let requestCompleted: MHD_RequestCompletedCallback = { context, _, perRe
     let sent = exchange.sent
     core.handler.finished(FinishedExchange(
         method: exchange.request.method, path: exchange.request.path, clientAddress: exchange.request.clientAddress,
-        status: sent?.status ?? 0, bytes: exchange.request.method == "HEAD" ? 0 : sent?.bodyLength ?? 0, tier: sent?.tier,
+        status: sent?.status ?? 0,
+        bytes: exchange.request.method == "HEAD" ? 0 : exchange.stream?.bytesSent ?? sent?.bodyLength ?? 0, tier: sent?.tier,
         seconds: exchange.started.duration(to: .now).seconds,
         completed: termination == .REQUEST_TERMINATED_COMPLETED_OK))
 }
@@ -359,9 +365,19 @@ private final class Collected {
     var query: [(name: String, value: String)] = []
 }
 
-private func queue(_ answer: ServerResponse, on connection: OpaquePointer, for exchange: Exchange) -> MHD_Result {
+private func queue(_ answer: ServerResponse, on connection: OpaquePointer, for exchange: Exchange, core: DaemonCore) -> MHD_Result {
     var answer = answer
-    var response = makeResponse(answer.body)
+    var response: OpaquePointer?
+    if case .stream(let chunks) = answer.body {
+        let pump = StreamPump(connection: ConnectionHandle(raw: connection))
+        response = pump.makeResponse()
+        if response != nil {
+            exchange.stream = pump
+            core.run(pump) { await pump.pump(chunks) }
+        }
+    } else {
+        response = makeResponse(answer.body)
+    }
     if response == nil {
         // The file vanished between the look-up and the open (evicted, removed).
         answer = ServerResponse(status: 404, headers: [("Content-Type", "text/plain; charset=utf-8")],
@@ -387,6 +403,8 @@ private func makeResponse(_ body: ServerResponse.Body) -> OpaquePointer? {
             MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
                                             .RESPMEM_MUST_COPY)
         }
+    case .stream:
+        return nil
     case .file(let path, let offset, let length):
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -404,3 +422,152 @@ private func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CCha
     return text.withCString { body($0) }
 }
 
+
+// MARK: - Streamed bodies
+
+/// A body sent as it is produced (chunked transfer encoding), without holding a server thread
+/// while the producer is slow.
+///
+/// The producer (a task reading the stream) appends to a bounded buffer; libmicrohttpd's content
+/// reader copies from it. When the buffer is empty the reader suspends the connection (the only
+/// place besides the access handler where libmicrohttpd allows it) and returns 0; the producer
+/// resumes it with the next bytes or the end. When the buffer is full the producer waits for the
+/// reader (backpressure: at most `bufferLimit` bytes per connection). A stream that throws ends
+/// the transfer with `MHD_CONTENT_READER_END_WITH_ERROR`: the connection is closed without the
+/// terminating chunk, so the client sees a cut transfer.
+///
+/// libmicrohttpd sends the answer's head together with its first body bytes, so a client sees
+/// the status once the first bytes exist (a WAV header at once; raw PCM with its first audio).
+private final class StreamPump: Sendable {
+    static let bufferLimit = 256 << 10
+    static let blockSize = 32 << 10
+
+    private enum End: Sendable { case complete, failed }
+
+    private struct State: Sendable {
+        var buffered = Data()
+        var end: End?
+        var readerSuspended = false
+        /// The response was destroyed (sent, or the client went away): nothing more is wanted.
+        var gone = false
+        var spaceWaiter: CheckedContinuation<Void, Never>?
+        var sent = 0
+    }
+
+    private let connection: ConnectionHandle
+    private let state = Mutex(State())
+
+    init(connection: ConnectionHandle) {
+        self.connection = connection
+    }
+
+    var bytesSent: Int { state.withLock { $0.sent } }
+
+    /// The libmicrohttpd response reading from this pump; it holds a retain until it is freed.
+    func makeResponse() -> OpaquePointer? {
+        let retained = Unmanaged.passRetained(self)
+        guard let response = MHD_create_response_from_callback(UInt64.max /* MHD_SIZE_UNKNOWN */, Self.blockSize, streamReader,
+                                                              retained.toOpaque(), streamFreed) else {
+            retained.release()
+            return nil
+        }
+        return response
+    }
+
+    /// Reads `chunks` into the buffer until they end, the client goes away or the task is
+    /// cancelled (daemon stop), which cuts the transfer.
+    func pump(_ chunks: AsyncThrowingStream<Data, Error>) async {
+        var end = End.failed
+        do {
+            for try await chunk in chunks where !chunk.isEmpty {
+                await waitForSpace()
+                let (resume, gone) = state.withLock { state -> (Bool, Bool) in
+                    guard !state.gone else { return (false, true) }
+                    state.buffered.append(chunk)
+                    defer { state.readerSuspended = false }
+                    return (state.readerSuspended, false)
+                }
+                if resume { MHD_resume_connection(connection.raw) }
+                if gone { return }
+                try Task.checkCancellation()
+            }
+            try Task.checkCancellation()
+            end = .complete
+        } catch {}
+        let resume = state.withLock { state -> Bool in
+            state.end = end
+            defer { state.readerSuspended = false }
+            return state.readerSuspended
+        }
+        if resume { MHD_resume_connection(connection.raw) }
+    }
+
+    private func waitForSpace() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.gone || Task.isCancelled || state.buffered.count < Self.bufferLimit { return true }
+                    state.spaceWaiter = waiter
+                    return false
+                }
+                if ready { waiter.resume() }
+            }
+        } onCancel: {
+            state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.spaceWaiter = nil }
+                return state.spaceWaiter
+            }?.resume()
+        }
+    }
+
+    /// libmicrohttpd's content reader: on a daemon thread, never waits.
+    fileprivate func read(into buffer: UnsafeMutablePointer<CChar>, max: Int) -> Int {
+        let (result, waiter) = state.withLock { state -> (Int, CheckedContinuation<Void, Never>?) in
+            if !state.buffered.isEmpty {
+                let count = min(max, state.buffered.count)
+                state.buffered.withUnsafeBytes { bytes in
+                    UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: count)
+                }
+                state.buffered = state.buffered.count == count
+                    ? Data() : state.buffered.subdata(in: state.buffered.startIndex + count ..< state.buffered.endIndex)
+                state.sent += count
+                guard state.buffered.count < Self.bufferLimit, let waiter = state.spaceWaiter else { return (count, nil) }
+                state.spaceWaiter = nil
+                return (count, waiter)
+            }
+            switch state.end {
+            case .complete: return (MHD_CONTENT_READER_END_OF_STREAM, nil)
+            case .failed: return (MHD_CONTENT_READER_END_WITH_ERROR, nil)
+            case nil:
+                // Suspended under the lock, so the producer's resume always comes after it.
+                state.readerSuspended = true
+                MHD_suspend_connection(connection.raw)
+                return (0, nil)
+            }
+        }
+        waiter?.resume()
+        return result
+    }
+
+    /// The response was destroyed: stop buffering, free a waiting producer.
+    fileprivate func responseFreed() {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.gone = true
+            state.readerSuspended = false
+            state.buffered = Data()
+            defer { state.spaceWaiter = nil }
+            return state.spaceWaiter
+        }?.resume()
+    }
+}
+
+private let streamReader: MHD_ContentReaderCallback = { context, _, buffer, max in
+    guard let context, let buffer else { return MHD_CONTENT_READER_END_WITH_ERROR }
+    return Unmanaged<StreamPump>.fromOpaque(context).takeUnretainedValue().read(into: buffer, max: max)
+}
+
+private let streamFreed: MHD_ContentReaderFreeCallback = { context in
+    guard let context else { return }
+    let pump = Unmanaged<StreamPump>.fromOpaque(context).takeRetainedValue()
+    pump.responseFreed()
+}

@@ -46,6 +46,15 @@ struct JSONBody {
         return text
     }
 
+    /// A boolean field; false when absent or null.
+    func bool(_ name: String) throws -> Bool {
+        guard let value = value(name) else { return false }
+        guard case .bool(let flag) = value else {
+            throw APIError(status: 400, "the field '\(name)' must be true or false, not \(JSONBody.typeName(value))", field: name)
+        }
+        return flag
+    }
+
     static func typeName(_ value: JSONValue) -> String {
         switch value {
         case .string: "a string"

@@ -44,6 +44,19 @@ public struct ServerResponse: Sendable {
         case bytes(Data)
         /// `length` bytes of the file at `path` from `offset`.
         case file(path: String, offset: Int, length: Int)
+        /// Bytes sent as they are produced, with chunked transfer encoding; a thrown error cuts
+        /// the transfer (the client sees no terminating chunk).
+        case stream(AsyncThrowingStream<Data, Error>)
+
+        /// Streams are never equal: each is read once.
+        public static func == (lhs: Body, rhs: Body) -> Bool {
+            switch (lhs, rhs) {
+            case (.empty, .empty): true
+            case (.bytes(let a), .bytes(let b)): a == b
+            case (.file(let a, let b, let c), .file(let d, let e, let f)): a == d && b == e && c == f
+            default: false
+            }
+        }
     }
 
     public var status: Int
@@ -76,6 +89,7 @@ public struct ServerResponse: Sendable {
         case .empty: 0
         case .bytes(let data): data.count
         case .file(_, _, let length): length
+        case .stream: 0
         }
     }
 }

@@ -9,7 +9,7 @@ import TTSService
 struct NativeRoutes: Sendable {
     let backend: any ServerBackend
 
-    static let speechFields = ["text", "voice", "language", "engine", "model", "style", "speakers", "format"]
+    static let speechFields = ["text", "voice", "language", "engine", "model", "style", "speakers", "format", "stream"]
     /// Names the `format` field takes; all but wav and pcm need the conversion path.
     static let formatNames = ["wav", "pcm", "mp3", "opus", "flac", "vorbis", "ulaw", "alaw"]
 
@@ -21,6 +21,7 @@ struct NativeRoutes: Sendable {
             let speechRequest = try audioRequest(body)
             let wantsJSON = NativeRoutes.prefersJSON(request.header("Accept"))
             let format = try deliveryFormat(body.string("format"), accept: wantsJSON ? nil : request.header("Accept"))
+            if try body.bool("stream") { return try await streamedSpeech(speechRequest, format: format) }
             let generation = try await backend.speak(speechRequest)
             var headers = NativeRoutes.clipHeaders(generation)
             if wantsJSON {
@@ -45,6 +46,24 @@ struct NativeRoutes: Sendable {
         } catch {
             return NativeRoutes.errorAnswer(error)
         }
+    }
+
+    /// `"stream": true`: the audio as the engine makes it, chunked, as WAV with a header of
+    /// unknown length or as raw PCM. The answer starts once the stream has (so its key and tier
+    /// are known, and a refusal is still a plain error answer); a failure after that cuts it.
+    private func streamedSpeech(_ request: AudioRequest, format: DeliveryFormat) async throws -> ServerResponse {
+        switch format {
+        case .wav, .pcm: break
+        case .encoded(let name):
+            throw APIError(status: 400, "format '\(name)' cannot be streamed; streaming supports wav and pcm", field: "format")
+        }
+        let stream = try await SpeechStreamBody.open(try await backend.speakStreaming(request)) { start in
+            format == .wav ? WAVAudio.streamingHeader(for: start.format) : Data()
+        }
+        let mime = format == .wav ? "audio/wav" : "audio/L16;rate=\(stream.start.format.sampleRate);channels=1"
+        return ServerResponse(status: 200, headers: [("Content-Type", mime), ("X-TTS-Key", stream.start.key.hex),
+                                                     ("X-TTS-Tier", stream.start.tier.rawValue)],
+                              body: .stream(stream.body), tier: stream.start.tier.rawValue)
     }
 
     /// The request with the server's defaults for what the client left out. A client that names
