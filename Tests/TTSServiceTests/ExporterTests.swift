@@ -141,9 +141,12 @@ final class ExporterTests: XCTestCase {
         try await f.say(["one", "two"])
         let first = try await f.export(.all, try f.options())
         XCTAssertEqual(first.linked, 2)
+        let manifestPath = f.out.appendingPathComponent("manifest.csv").path
         let manifestBefore = try Data(contentsOf: f.out.appendingPathComponent("manifest.csv"))
+        let manifestInode = try XCTUnwrap(ExportFixture.inode(manifestPath)).0
         let inodes = try f.manifest().map { ExportFixture.inode(f.out.appendingPathComponent($0.file).path)!.0 }
         let second = try await f.export(.all, try f.options())
+        XCTAssertEqual(ExportFixture.inode(manifestPath)?.0, manifestInode, "an identical manifest is left untouched")
         XCTAssertEqual(second.skipped, 2)
         XCTAssertEqual(second.exported, 0)
         XCTAssertEqual(second.bytes, 0)

@@ -307,7 +307,12 @@ public final class Exporter: Sendable {
             if let name = options.manifest.fileName {
                 let path = dir + "/" + name
                 do {
-                    try ExportFileSystem.replaceAtomically(path, with: ExportManifest.encode(entries, as: options.manifest))
+                    let manifest = ExportManifest.encode(entries, as: options.manifest)
+                    // An identical manifest is left as it is (same inode and mtime), as every
+                    // unchanged exported file is: a re-export that changes nothing touches nothing.
+                    if (try? ExportFileSystem.readFile(path)) != manifest {
+                        try ExportFileSystem.replaceAtomically(path, with: manifest)
+                    }
                     summary.manifest = path
                     // The new manifest supersedes one of another format: one record per folder.
                     for other in previousManifests where other != name { unlink(dir + "/" + other) }
