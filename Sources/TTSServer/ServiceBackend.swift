@@ -214,7 +214,3 @@ private final class ResumeOnce<T: Sendable>: Sendable {
         continuation.withLock { $0.take() }?.resume(returning: value)
     }
 }
-
-func excerpt(_ text: String, limit: Int = 40) -> String {
-    text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
-}

@@ -125,7 +125,7 @@ final class RedisTierTests: RedisServerTestCase {
             cases.append(("channel", channels, stereo))
             for (expected, clip, bytes) in cases {
                 // Published as a writer that lies would: the stored metadata says what `clip` says.
-                let value = SharedClipValue(clip: clip, speakers: [], channels: 1, audio: bytes).encoded()
+                let value = SharedClipValue(clip: clip, channels: 1, audio: bytes).encoded()
                 _ = try await makeClient().command([Data("SET".utf8), Data(clipKey(clip.key).utf8), value],
                                                    routing: Data(clipKey(clip.key).utf8))
                 let entry = try await tier.entry(for: clip.key) { $0 }
@@ -134,7 +134,7 @@ final class RedisTierTests: RedisServerTestCase {
             }
             var size = makeClip(audio: audio)
             size.bytes += 2
-            let value = SharedClipValue(clip: size, speakers: [], channels: 1, audio: audio).encoded()
+            let value = SharedClipValue(clip: size, channels: 1, audio: audio).encoded()
             _ = try await makeClient().command([Data("SET".utf8), Data(clipKey(size.key).utf8), value],
                                                routing: Data(clipKey(size.key).utf8))
             let entry = try await tier.entry(for: size.key) { $0 }

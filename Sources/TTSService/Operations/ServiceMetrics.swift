@@ -141,7 +141,15 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// The series of `tier` in the per-tier arrays (made from `Tier.allCases`).
-    static func slot(_ tier: Tier) -> Int { Tier.allCases.firstIndex(of: tier)! }
+    static func slot(_ tier: Tier) -> Int {
+        // On every request: a switch, not a search of allCases (whose order it must follow).
+        switch tier {
+        case .memory: 0
+        case .local: 1
+        case .redis: 2
+        case .engine: 3
+        }
+    }
 
     public struct Snapshot: Sendable, Equatable {
         /// Answered from this process's memory tier.

@@ -353,7 +353,3 @@ public final class SpeechService: Sendable {
 }
 
 extension ServiceMetrics: LocalTierEvents {}
-
-func excerpt(_ text: String, limit: Int = 40) -> String {
-    text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
-}

@@ -231,8 +231,7 @@ public final class LocalTier: Sendable {
         let index = self.index
         let pinned = try await Blocking.run { try index.pinnedBytes() }
         guard pinned + bytes > hard else { return }
-        let text = request.text.count <= 40 ? request.text : String(request.text.prefix(39)) + "…"
-        throw TTSError.store("'\(text)' was not stored: pinned clips take \(pinned) bytes, and with this clip's \(bytes) the local tier would exceed TTS_CACHE_HARD_MAX_BYTES (\(hard)). Unpin clips (`unpin KEY`), remove some (`rm`), or raise the limit.")
+        throw TTSError.store("'\(excerpt(request.text))' was not stored: pinned clips take \(pinned) bytes, and with this clip's \(bytes) the local tier would exceed TTS_CACHE_HARD_MAX_BYTES (\(hard)). Unpin clips (`unpin KEY`), remove some (`rm`), or raise the limit.")
     }
 
     /// After a write: evicts when the running estimate says the budget is exceeded. Never

@@ -206,10 +206,10 @@ public final class RedisTier: Sendable {
             try check(reply, doing: "fetch the audio of clip \(key.short)")
             audio = reply.data
         }
-        let value = SharedClipValue(clip: clip, speakers: [], channels: 1, audio: audio)
+        let value = SharedClipValue(clip: clip, channels: 1, audio: audio)
         if let problem = SharedClipCheck.problem(with: value, key: key) {
             // Audio that disagrees under the old layout was never trusted: a miss, as before.
-            if audio != nil, SharedClipCheck.problem(with: SharedClipValue(clip: clip, speakers: [], channels: 1, audio: nil), key: key) == nil {
+            if audio != nil, SharedClipCheck.problem(with: SharedClipValue(clip: clip, channels: 1, audio: nil), key: key) == nil {
                 return .hit(RedisHit(clip: clip, audio: nil))
             }
             return .refused(problem)
@@ -249,16 +249,14 @@ public final class RedisTier: Sendable {
     /// configured time-to-live, replacing whatever was there (an entry of the earlier layout,
     /// or one the checks refused).
     ///
-    /// `speakers` are the request's (part of its key, not of `Clip`). Returns false without
-    /// writing when the clip's fields do not key to `clip.key` (a dialogue clip published
-    /// without its speakers): readers would refuse the entry.
+    /// Returns false without writing when the clip's fields do not key to `clip.key` (a
+    /// dialogue clip whose speakers were lost): readers would refuse the entry.
     @discardableResult
     public func publish(_ clip: Clip, audio: Data?) async throws -> Bool {
-        let speakers = clip.speakers
         let shared = audio.flatMap { shareAudio && $0.count <= maxAudioBytes ? $0 : nil }
         let channels = audio.flatMap { WAVHeader($0)?.channels } ?? 1
-        let value = SharedClipValue(clip: clip, speakers: speakers, channels: channels, audio: shared)
-        guard SharedClipCheck.problem(with: SharedClipValue(clip: clip, speakers: speakers, channels: channels, audio: nil),
+        let value = SharedClipValue(clip: clip, channels: channels, audio: shared)
+        guard SharedClipCheck.problem(with: SharedClipValue(clip: clip, channels: channels, audio: nil),
                                       key: clip.key) == nil else { return false }
         let clipKey = Data(try await clipKey(clip.key).utf8)
         var set = [Data("SET".utf8), clipKey, value.encoded()]

@@ -18,12 +18,13 @@ import TTSCore
 /// overwritten by the next publish).
 ///
 /// ```swift
-/// let value = SharedClipValue(clip: clip, speakers: [], channels: 1, audio: wav).encoded()
+/// let value = SharedClipValue(clip: clip, channels: 1, audio: wav).encoded()
 /// let back = try SharedClipValue.decode(value, key: clip.key)   // same clip, same bytes
 /// ```
 struct SharedClipValue: Sendable {
     var clip: Clip
-    var speakers: [SpeakerVoice]
+    /// A dialogue clip's speakers are part of its request, so of its key.
+    var speakers: [SpeakerVoice] { clip.speakers }
     var channels: Int
     /// Nil for a metadata-only entry (audio over the cap, or sharing off).
     var audio: Data?
@@ -101,8 +102,7 @@ struct SharedClipValue: Sendable {
                     audio = Data(bytes: raw.baseAddress! + end, count: count - end)
                 }
             }
-            return SharedClipValue(clip: clip, speakers: SpeakerVoice.list(storedText: map["speakers"] ?? ""),
-                                   channels: map["channels"].flatMap { Int($0) } ?? 1, audio: audio)
+            return SharedClipValue(clip: clip, channels: map["channels"].flatMap { Int($0) } ?? 1, audio: audio)
         }
     }
 
