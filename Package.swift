@@ -17,12 +17,16 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // No pkgConfig for hiredis: its flags carry -D_FILE_OFFSET_BITS=64, which SwiftPM rejects.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CEspeak", providers: [.apt(["libespeak-ng-dev"])]),
-        .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
-        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .target(name: "CShims", dependencies: ["CSQLite", "CCurl", "CLazyLibraries"]),
+        .systemLibrary(name: "CMicroHTTPD", providers: [.apt(["libmicrohttpd-dev"])]),
         // No pkgConfig: its flags only add include folders sndfile.h does not need.
         .systemLibrary(name: "CSndfile", providers: [.apt(["libsndfile1-dev"])]),
+        // The four libraries above that a cache hit never needs (curl, espeak-ng, libsndfile,
+        // libmicrohttpd: their module maps link nothing) are loaded on first use, by functions of
+        // the same names that forward to them. Start-up then maps ~20 shared libraries, not ~80.
+        .target(name: "CLazyLibraries", dependencies: ["CCurl", "CEspeak", "CSndfile", "CMicroHTTPD"]),
 
         // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
         .target(name: "CSHA256"),
@@ -31,10 +35,10 @@ let package = Package(
         .target(name: "TTSConcurrency"),
         .target(name: "TTSCore", dependencies: ["CSHA256"]),
         .target(name: "TTSStore", dependencies: ["TTSConcurrency", "TTSCore", "CSQLite", "CHiredis", "CShims"]),
-        .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CShims"]),
-        .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines", "CSndfile", "CShims"]),
+        .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CShims", "CLazyLibraries"]),
+        .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines", "CSndfile", "CShims", "CLazyLibraries"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
-        .target(name: "TTSServer", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService", "CMicroHTTPD"]),
+        .target(name: "TTSServer", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService", "CMicroHTTPD", "CLazyLibraries"]),
         // The public library: a small documented API over TTSService (see Examples/speak-once).
         .target(name: "TTSKit", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService"]),
         .target(name: "LineEditor"),

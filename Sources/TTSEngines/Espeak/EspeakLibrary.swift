@@ -45,12 +45,6 @@ final class EspeakLibrary: @unchecked Sendable {
 
     private init() {}
 
-    /// The library's version (`1.51`), read without initialising it: `espeak_Info` returns a
-    /// static string. It stamps the voice list kept on disk (`EspeakVoiceList`).
-    static var version: String {
-        espeak_Info(nil).map { String(cString: $0) } ?? "unknown"
-    }
-
     // MARK: Async surface
 
     /// Every voice espeak lists, MBROLA ones included (the caller filters).

@@ -1,13 +1,15 @@
 import Foundation
 import Glibc
+import CLazyLibraries
 
 /// espeak-ng's voice list kept in a file between processes, so resolving a request's voice (which
 /// every request needs to be keyed) does not initialise espeak-ng when the answer comes from the
-/// cache. The first line stamps the library version that listed the voices; a file of another
-/// version, or one that cannot be read, is ignored and written again.
+/// cache. The first line stamps the library file that listed the voices (path, size and mtime,
+/// read with `stat`: loading the library to ask its version would cost what the file saves);
+/// a file of another library, or one that cannot be read, is ignored and written again.
 ///
 /// ```
-/// espeak-ng 1.51
+/// espeak-ng /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1.1.51 1219376 1673004242000000000
 /// gmw/en-US	English (America)	en-us,en
 /// ```
 struct EspeakVoiceList: Sendable {
@@ -17,13 +19,18 @@ struct EspeakVoiceList: Sendable {
         self.url = url
     }
 
-    static var stamp: String { "espeak-ng \(EspeakLibrary.version)" }
+    /// nil when the library file cannot be found, and then no list is kept or trusted.
+    static var stamp: String? {
+        var identity = [CChar](repeating: 0, count: Int(PATH_MAX) + 64)
+        guard tts_lazy_library_identity("libespeak-ng.so.1", &identity, identity.count) == 0 else { return nil }
+        return "espeak-ng " + String(cString: identity)
+    }
 
     /// The voices, when the file is there and names this library version.
     func read() -> [EspeakLibrary.Voice]? {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.first.map(String.init) == Self.stamp else { return nil }
+        guard let stamp = Self.stamp, lines.first.map(String.init) == stamp else { return nil }
         lines.removeFirst()
         var voices: [EspeakLibrary.Voice] = []
         for line in lines {
@@ -39,7 +46,8 @@ struct EspeakVoiceList: Sendable {
     /// effort: a store that cannot take the file only means espeak-ng starts on every process.
     func write(_ voices: [EspeakLibrary.Voice]) {
         let clean: (String) -> String = { $0.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
-        var text = Self.stamp + "\n"
+        guard let stamp = Self.stamp else { return }
+        var text = stamp + "\n"
         for voice in voices {
             text += clean(voice.identifier) + "\t" + clean(voice.name) + "\t" + voice.languages.map(clean).joined(separator: ",") + "\n"
         }
