@@ -27,6 +27,19 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(try local.storedClip(named: String(clip.key.hex.prefix(6))).key, clip.key)
     }
 
+    func testALocatedClipCarriesItsBlobFileAsStatSeesIt() async throws {
+        let local = try tier()
+        defer { local.close() }
+        let clip = try await store("Hello", seed: 1, in: local)
+        let (found, file) = try XCTUnwrap(try local.located(for: clip.key))
+        XCTAssertEqual(found.key, clip.key)
+        XCTAssertEqual(file.path, local.url(for: clip).path)
+        XCTAssertEqual(file.size, clip.bytes)
+        var info = stat()
+        XCTAssertEqual(stat(file.path, &info), 0)
+        XCTAssertEqual(file.inode, UInt64(info.st_ino), "the inode the memory tier revalidates against")
+    }
+
     func testABlobOfTheWrongSizeIsQuarantinedAndIsAMiss() async throws {
         let events = Events()
         let local = try tier(events: events)

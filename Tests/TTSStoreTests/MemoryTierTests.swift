@@ -20,6 +20,23 @@ final class MemoryTierTests: XCTestCase {
         XCTAssertEqual(memory.clip(for: clip.key)?.url.path, path)
     }
 
+    func testAFileSeenByTheCallerIsKeptWithoutASecondLook() throws {
+        let folder = try makeTemporaryFolder(self)
+        let memory = MemoryTier(capacity: 4, generation: StoreGeneration(url: folder.appendingPathComponent("generation")))
+        let clip = sampleClip(text: "one")
+        let path = try blobFile(folder, "a.wav", seed: 1)
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        // The caller's file names another inode than the one on disk now: the entry must not
+        // answer, which shows the given file (not a fresh stat) was kept.
+        memory.remember(clip, url: URL(fileURLWithPath: path),
+                        file: BlobFile(path: path, inode: UInt64(info.st_ino) + 1, size: Int(info.st_size)))
+        XCTAssertNil(memory.clip(for: clip.key))
+        memory.remember(clip, url: URL(fileURLWithPath: path),
+                        file: BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size)))
+        XCTAssertEqual(memory.clip(for: clip.key)?.url.path, path)
+    }
+
     func testAdvanceInAnotherMappingMakesEveryEntryStale() throws {
         let folder = try makeTemporaryFolder(self)
         let url = folder.appendingPathComponent("generation")

@@ -150,10 +150,10 @@ public final class SpeechService: Sendable {
         }
         // Read before the local look-up: a removal racing with it leaves the entry stale.
         let seen = memory.currentGeneration
-        if let clip = try local.clip(for: key) {
+        if let (clip, file) = try local.located(for: key) {
             local.recordHit(key)
-            let url = local.url(for: clip)
-            memory.remember(clip, url: url, generation: seen)
+            let url = URL(fileURLWithPath: file.path, isDirectory: false)
+            memory.remember(clip, url: url, file: file, generation: seen)
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.
             shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }

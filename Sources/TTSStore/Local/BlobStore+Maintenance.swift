@@ -33,15 +33,29 @@ public struct DiskSpace: Sendable, Equatable {
     public var totalBytes: Int
 }
 
+/// A blob's file at the moment it was looked at.
+public struct BlobFile: Sendable, Equatable {
+    public var path: String
+    public var inode: UInt64
+    public var size: Int
+}
+
 /// File-level maintenance of the blob store: sizes and ages without reading, quarantine of
 /// damaged blobs, the write probe and free space of `health`.
 extension BlobStore {
     /// The blob's size from one `stat`, or nil when the file is missing. The cheap check of
     /// every local hit: a file whose size differs from its row is damaged.
     public func size(of hash: BlobHash) -> Int? {
+        file(of: hash)?.size
+    }
+
+    /// The blob's file as one `stat` sees it, or nil when it is missing: the local hit checks
+    /// its size, and the memory tier keeps its inode, from the same call.
+    public func file(of hash: BlobHash) -> BlobFile? {
+        let path = path(for: hash)
         var info = stat()
-        guard stat(path(for: hash), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return Int(info.st_size)
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size))
     }
 
     /// Seconds since the blob was written, or nil when missing.

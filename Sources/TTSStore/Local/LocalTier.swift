@@ -61,16 +61,21 @@ public final class LocalTier: Sendable {
     /// here. A row whose blob vanished is a miss; a blob of the wrong size is quarantined and
     /// is a miss; the regeneration repairs both.
     public func clip(for key: RequestKey) throws -> Clip? {
+        try located(for: key)?.clip
+    }
+
+    /// `clip(for:)` with the blob file it checked (path, inode, size from its one `stat`).
+    public func located(for key: RequestKey) throws -> (clip: Clip, file: BlobFile)? {
         guard let clip = try index.clip(for: key) else { return nil }
-        guard let size = blobs.size(of: clip.blob) else {
+        guard let file = blobs.file(of: clip.blob) else {
             logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
             return nil
         }
-        guard size == clip.bytes else {
-            quarantineDamaged(clip, reason: "size \(size), expected \(clip.bytes)")
+        guard file.size == clip.bytes else {
+            quarantineDamaged(clip, reason: "size \(file.size), expected \(clip.bytes)")
             return nil
         }
-        return clip
+        return (clip, file)
     }
 
     /// The row stored under `key`, without checking its blob (for showing what is known).

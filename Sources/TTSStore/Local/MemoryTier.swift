@@ -80,19 +80,27 @@ public final class MemoryTier: Sendable {
     /// Remembers a clip the local tier just answered or stored, with its blob's current inode.
     /// `generation` is the store generation read before the local look-up, so a removal that
     /// raced with it leaves the entry already stale.
-    public func remember(_ clip: Clip, url: URL, generation seen: UInt64? = nil) {
+    /// `file`, when the caller has just stat'ed the blob, saves the second `stat`.
+    public func remember(_ clip: Clip, url: URL, file known: BlobFile? = nil, generation seen: UInt64? = nil) {
         guard capacity > 0 else { return }
-        let path = url.path
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }
+        let file: BlobFile
+        if let known {
+            file = known
+        } else {
+            let path = url.path
+            var info = stat()
+            guard stat(path, &info) == 0 else { return }
+            file = BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size))
+        }
+        let path = file.path
         let stamp = seen ?? generation.current
         recency.withLock { state in
             if let slot = state.slots[clip.key] {
                 state.entries[slot].clip = clip
                 state.entries[slot].path = path
                 state.entries[slot].url = url
-                state.entries[slot].inode = UInt64(info.st_ino)
-                state.entries[slot].size = Int(info.st_size)
+                state.entries[slot].inode = file.inode
+                state.entries[slot].size = file.size
                 state.entries[slot].generation = stamp
                 Self.moveToFront(slot, in: &state)
                 return
@@ -101,7 +109,7 @@ public final class MemoryTier: Sendable {
                 let oldest = state.oldest
                 Self.drop(oldest, key: state.entries[oldest].clip.key, from: &state)
             }
-            let entry = Entry(clip: clip, path: path, url: url, inode: UInt64(info.st_ino), size: Int(info.st_size),
+            let entry = Entry(clip: clip, path: path, url: url, inode: file.inode, size: file.size,
                               generation: stamp, newer: -1, older: -1)
             let slot: Int
             if let reused = state.free.popLast() {
