@@ -41,7 +41,8 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build $(RELEASE)
+	$(SWIFT) build $(RELEASE) --product tts-repl
+	$(SWIFT) build $(RELEASE) --product fake-gemini
 
 run: build
 	@$$($(SWIFT) build --show-bin-path)/tts-repl

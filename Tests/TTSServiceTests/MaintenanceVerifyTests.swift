@@ -106,6 +106,38 @@ final class MaintenanceVerifyTests: XCTestCase {
         XCTAssertTrue(report.quarantined.isEmpty, "the blob itself is sound")
     }
 
+    func testRowWhoseDurationDisagreesWithItsBlobIsReported() async throws {
+        let fixture = try ServiceFixture.distinct()
+        var clip = try await fixture.say("a short phrase").clip
+        clip.durationMs = 60_000
+        try fixture.service.local.index.upsert(clip)
+        let report = try await verifier(fixture).verify(repair: false, sample: nil)
+        XCTAssertEqual(report.problems.map(\.kind), [.rowMismatch])
+        XCTAssertTrue(report.problems.first?.detail.contains("60000 ms") == true, report.problems.first?.detail ?? "")
+    }
+
+    /// Issue 15, item 1: another phrase's text written into a row (as a poisoned shared entry
+    /// once could) must not verify clean, and `--repair` drops the row, not the sound blob.
+    func testRowWhoseRequestKeysElsewhereIsReportedAndDroppedByRepair() async throws {
+        let fixture = try ServiceFixture.distinct()
+        var clip = try await fixture.say("the phrase that was asked for").clip
+        let other = try await fixture.say("another phrase entirely")
+        clip.text = "another phrase entirely"
+        try fixture.service.local.index.upsert(clip)
+        let found = try await verifier(fixture).verify(repair: false, sample: nil)
+        XCTAssertEqual(found.problems.map(\.kind), [.keyMismatch])
+        XCTAssertEqual(found.problems.first?.keys, [clip.key])
+        XCTAssertFalse(found.isClean)
+
+        let repaired = try await verifier(fixture).verify(repair: true, sample: nil)
+        XCTAssertEqual(repaired.droppedRows, [clip.key])
+        XCTAssertTrue(repaired.quarantined.isEmpty, "the audio is sound; only the row lied")
+        XCTAssertNil(try fixture.service.local.row(for: clip.key))
+        XCTAssertNotNil(try fixture.service.local.row(for: other.clip.key), "the honest row stays")
+        let after = try await verifier(fixture).verify(repair: false, sample: nil)
+        XCTAssertTrue(after.isClean, "\(after.problems)")
+    }
+
     func testOrphanBlobIsNotedButNotAProblem() async throws {
         let fixture = try ServiceFixture.distinct()
         try fixture.service.local.blobs.put(distinctWAV("nobody's"))

@@ -12,8 +12,12 @@ public struct VerifyReport: Sendable {
         case corruptBlob = "corrupt-blob"
         /// The bytes hash right but are not a playable WAV file.
         case invalidAudio = "invalid-audio"
-        /// The row's size or sample rate disagrees with its (sound) blob.
+        /// The row's size, sample rate or duration disagrees with its (sound) blob.
         case rowMismatch = "row-mismatch"
+        /// The row's own request fields do not key to the key it is stored under: it would
+        /// answer another request's text with this audio (an altered row, or one copied from a
+        /// shared entry before those were checked). The blob may be sound for its own request.
+        case keyMismatch = "key-mismatch"
     }
 
     public struct Problem: Sendable {
@@ -52,7 +56,8 @@ public struct VerifyReport: Sendable {
 
 /// Checks the local tier end to end: the SQLite file (`PRAGMA integrity_check`, rebuilt from
 /// its readable rows by `repair`, the damaged file kept aside), every row against its blob (present, hash matches the
-/// name, a valid WAV, the row's size and rate), every blob against the index, and leftovers in
+/// name, a valid WAV, the row's size, rate and duration) and against its own key (its request
+/// fields must key to it), every blob against the index, and leftovers in
 /// `tmp/`. With `repair`, drops rows whose blob is gone or bad, moves damaged blobs to
 /// `<store>/quarantine/`, and removes stray temp files, so the store then verifies clean.
 ///
@@ -156,12 +161,21 @@ public struct StoreVerifier: Sendable {
         } catch {
             return [.init(kind: .invalidAudio, blob: blob, keys: keys, detail: "not a valid WAV file: \(TTSError.message(of: error))")]
         }
-        let mismatched = rows.filter { $0.bytes != data.count || $0.sampleRate != audio.format.sampleRate }
-        guard !mismatched.isEmpty else { return nil }
-        return mismatched.map {
-            .init(kind: .rowMismatch, blob: blob, keys: [$0.key],
-                  detail: "the row says \($0.bytes) bytes at \($0.sampleRate) Hz, the blob has \(data.count) bytes at \(audio.format.sampleRate) Hz")
+        let problems = rows.compactMap { row -> VerifyReport.Problem? in
+            // The same checks a shared hit makes of Redis metadata (`SharedClipCheck`).
+            let recomputed = RequestKey(row.request)
+            if recomputed != row.key {
+                return .init(kind: .keyMismatch, blob: blob, keys: [row.key],
+                             detail: "the row's text, voice, language, engine, model, style and speakers key to \(recomputed.short), not to its key \(row.key.short)")
+            }
+            if row.bytes != data.count || row.sampleRate != audio.format.sampleRate || abs(row.durationMs - audio.durationMs) > 1 {
+                return .init(kind: .rowMismatch, blob: blob, keys: [row.key],
+                             detail: "the row says \(row.bytes) bytes at \(row.sampleRate) Hz lasting \(row.durationMs) ms, "
+                                 + "the blob has \(data.count) bytes at \(audio.format.sampleRate) Hz lasting \(audio.durationMs) ms")
+            }
+            return nil
         }
+        return problems.isEmpty ? nil : problems
     }
 
     private func repair(_ report: inout VerifyReport) throws {
