@@ -18,6 +18,9 @@ public enum EditAction: Equatable, Sendable {
     case bell
     /// Second Tab with several candidates: show them under the line, then redraw.
     case listCandidates([String])
+    /// Input refused (bytes that are not UTF-8): ring the bell, say why above the line, which
+    /// is left as it was.
+    case refuse(String)
 }
 
 /// The editing core: a state machine from `Key`s to a new line, cursor and mode. It does no
@@ -69,6 +72,9 @@ public struct EditState: Sendable {
         switch key {
         case .character(let c): buffer.insert(String(c))
         case .paste(let text): return paste(text)
+        case .invalidUTF8(let byte, let offset):
+            let place = offset > 0 ? " at byte \(offset) of the paste" : ""
+            return .refuse("byte 0x\(String(byte, radix: 16, uppercase: true))\(place) is not UTF-8 and was not taken; set the terminal to UTF-8")
         case .enter: return .accept(buffer.text)
         case .tab: return complete(secondTab: wasTab)
         case .left, .control("b"): buffer.moveLeft()

@@ -14,6 +14,10 @@ public enum Key: Equatable, Sendable {
     case wordLeft, wordRight
     /// Everything between `ESC [200~` and `ESC [201~`, newlines normalised to `\n`.
     case paste(String)
+    /// Bytes that are not UTF-8 (a terminal set to Latin-1, a binary paste): refused, never
+    /// turned into U+FFFD, which would make `caf\xe9` and `caf\xe8` the same text. `offset`
+    /// counts bytes into the paste (0 for a typed key).
+    case invalidUTF8(byte: UInt8, offset: Int)
     /// A sequence the editor does not bind; ignored.
     case unknown
 }
@@ -43,10 +47,14 @@ public struct KeyDecoder: Sendable {
 
     public init() {}
 
-    /// True when the bytes so far end in a lone ESC, which `flush()` would turn into `.escape`.
-    public var isWaitingAfterEscape: Bool {
-        if case .escape = state { return true }
-        return false
+    /// True when the bytes so far end in a lone ESC, which `flush()` would turn into `.escape`,
+    /// or in the start of a UTF-8 character that quiet input would leave unfinished (a
+    /// Latin-1 `é` typed last: refused after the pause, not left pending).
+    public var isWaitingForMore: Bool {
+        switch state {
+        case .escape, .utf8: return true
+        default: return false
+        }
     }
 
     private var isGround: Bool {
@@ -72,7 +80,10 @@ public struct KeyDecoder: Sendable {
         case .escape:
             state = .ground
             return [.escape]
-        case .utf8, .csi, .ss3:
+        case .utf8(_, let bytes):
+            state = .ground
+            return [.invalidUTF8(byte: bytes[0], offset: 0)]
+        case .csi, .ss3:
             state = .ground
             return [.unknown]
         case .ground, .paste:
@@ -87,14 +98,18 @@ public struct KeyDecoder: Sendable {
         case .utf8(let expected, var bytes):
             guard byte & 0xC0 == 0x80 else {
                 state = .ground
-                keys.append(.character("\u{FFFD}"))
+                keys.append(.invalidUTF8(byte: bytes[0], offset: 0))
                 ground(byte, into: &keys)
                 return
             }
             bytes.append(byte)
             if bytes.count == expected {
                 state = .ground
-                let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first ?? "\u{FFFD}"
+                // Overlong forms and surrogates decode to nothing valid: refused like a stray byte.
+                guard Self.firstInvalidByte(bytes) == nil, let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first else {
+                    keys.append(.invalidUTF8(byte: bytes[0], offset: 0))
+                    return
+                }
                 // C1 controls (U+0080–U+009F) would reach the terminal raw: not text.
                 keys.append(scalar.value < 0xA0 ? .unknown : .character(Character(scalar)))
             } else {
@@ -134,7 +149,12 @@ public struct KeyDecoder: Sendable {
             body.append(byte)
             if body.count >= Self.pasteEnd.count && body.suffix(Self.pasteEnd.count).elementsEqual(Self.pasteEnd) {
                 state = .ground
-                keys.append(.paste(Self.pasteText(body.dropLast(Self.pasteEnd.count))))
+                let pasted = body.dropLast(Self.pasteEnd.count)
+                if let offset = Self.firstInvalidByte(pasted) {
+                    keys.append(.invalidUTF8(byte: pasted[pasted.startIndex + offset], offset: offset))
+                } else {
+                    keys.append(.paste(Self.pasteText(pasted)))
+                }
             } else {
                 state = .paste(body)
             }
@@ -152,7 +172,7 @@ public struct KeyDecoder: Sendable {
         case 0xC2...0xDF: state = .utf8(expected: 2, bytes: [byte])
         case 0xE0...0xEF: state = .utf8(expected: 3, bytes: [byte])
         case 0xF0...0xF4: state = .utf8(expected: 4, bytes: [byte])
-        case 0x80...0xFF: keys.append(.character("\u{FFFD}"))
+        case 0x80...0xFF: keys.append(.invalidUTF8(byte: byte, offset: 0))
         default: keys.append(.unknown)  // NUL and Ctrl-\ ] ^ _
         }
     }
@@ -187,6 +207,20 @@ public struct KeyDecoder: Sendable {
         case UInt8(ascii: "H"): return .home
         case UInt8(ascii: "F"): return .end
         default: return nil
+        }
+    }
+
+    /// The offset of the first byte that does not belong to valid UTF-8, or nil.
+    static func firstInvalidByte<Bytes: Collection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
         }
     }
 

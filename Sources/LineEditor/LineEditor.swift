@@ -20,6 +20,8 @@ public final class LineEditor: @unchecked Sendable {
         case interrupted
         /// Ctrl-D on an empty line, or the input ended.
         case eof
+        /// A line read without the editor (no raw mode) held bytes that are not UTF-8: why.
+        case invalid(String)
     }
 
     /// Candidates for the whitespace-delimited word that ends at the cursor; the cursor is
@@ -172,6 +174,9 @@ public final class LineEditor: @unchecked Sendable {
             case .listCandidates(let candidates):
                 lock.withLock { writeLocked("\r\n" + layout(candidates) + "\r\n") }
                 show(state, prompt: prompt)
+            case .refuse(let reason):
+                lock.withLock { writeLocked("\u{7}\r\u{1b}[0K" + reason + "\r\n") }
+                show(state, prompt: prompt)
             }
         }
     }
@@ -224,7 +229,7 @@ public final class LineEditor: @unchecked Sendable {
         while pendingKeys.isEmpty {
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: Terminal.resizeSignals, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, nfds_t(fds.count), decoder.isWaitingAfterEscape ? 50 : -1)
+            let ready = poll(&fds, nfds_t(fds.count), decoder.isWaitingForMore ? 50 : -1)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return nil
@@ -259,6 +264,14 @@ public final class LineEditor: @unchecked Sendable {
         }
     }
 
+    /// A line as read, or why it is refused: never U+FFFD in place of a byte.
+    private static func plainLine(_ bytes: [UInt8]) -> ReadResult {
+        if let offset = KeyDecoder.firstInvalidByte(bytes) {
+            return .invalid("byte 0x\(String(bytes[offset], radix: 16, uppercase: true)) at offset \(offset) of the line is not UTF-8")
+        }
+        return .line(String(decoding: bytes, as: UTF8.self))
+    }
+
     /// Cooked or piped input: no escape codes, the kernel (or nobody) echoes.
     private func readPlain(prompt: String?) -> ReadResult {
         if let prompt { lock.withLock { writeLocked(prompt) } }
@@ -267,12 +280,12 @@ public final class LineEditor: @unchecked Sendable {
                 var line = Array(plainBytes[..<newline])
                 plainBytes.removeFirst(newline + 1)
                 if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                return .line(String(decoding: line, as: UTF8.self))
+                return Self.plainLine(line)
             }
             guard let bytes = readBytes() else {
                 guard !plainBytes.isEmpty else { return .eof }
                 defer { plainBytes.removeAll() }
-                return .line(String(decoding: plainBytes, as: UTF8.self))
+                return Self.plainLine(plainBytes)
             }
             plainBytes += bytes
         }

@@ -36,6 +36,9 @@ struct InteractiveSession {
                 return failed ? ExitStatus.commandFailed : ExitStatus.ok
             case .interrupted:
                 continue  // Ctrl-C at the prompt clears the line
+            case .invalid(let reason):
+                output.error(TTSError.validation("line", reason + "; nothing was run"))
+                failed = true
             case .line(let line):
                 if let problem = editor.history.lastError, !reportedHistoryError {
                     reportedHistoryError = true

@@ -26,6 +26,23 @@ final class TerminalEndToEndTests: XCTestCase {
         XCTAssertEqual(ls.jsonLines.first?["text"] as? String, "Hello world")
     }
 
+    /// Issue 15, item 5: at the prompt, a byte that is not UTF-8 is refused with the reason;
+    /// it never becomes U+FFFD, so `caf\xe9` and `caf\xe8` cannot share a key.
+    func testABadByteAtThePromptIsRefusedNotReplaced() throws {
+        let repl = try ReplProcess()
+        let terminal = try session(repl)
+        terminal.waitFor("tts[espeak]>")
+        terminal.type(bytes: Array("say caf".utf8) + [0xE9])
+        terminal.waitFor("not UTF-8")
+        terminal.type("e\r")  // the line was kept without the byte: "say cafe"
+        terminal.waitFor("engine")
+        terminal.waitForPrompt()
+        terminal.type(ctrlD)
+        XCTAssertEqual(terminal.waitForExit(), 0)
+        let ls = try repl.run(["--json", "ls"])
+        XCTAssertEqual(ls.jsonLines.compactMap { $0["text"] as? String }, ["cafe"])
+    }
+
     func testHistoryCarriesAcrossSessionsAndCtrlRFindsIt() throws {
         let repl = try ReplProcess()
         let first = try session(repl)

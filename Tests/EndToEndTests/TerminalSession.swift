@@ -42,7 +42,11 @@ final class TerminalSession {
     }
 
     func type(_ text: String) {
-        let bytes = Array(text.utf8)
+        type(bytes: Array(text.utf8))
+    }
+
+    /// Raw bytes, for input that is not UTF-8.
+    func type(bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
     }
 

@@ -22,6 +22,16 @@ final class EditStateTests: XCTestCase {
         XCTAssertEqual(line(edit("hllo", cursor: 1, [.character("e")]).0), "he|llo")
     }
 
+    func testABadByteIsRefusedAndTheLineKept() {
+        let (state, action) = edit("say caf", [.invalidUTF8(byte: 0xE9, offset: 0)])
+        XCTAssertEqual(state.buffer.text, "say caf")
+        guard case .refuse(let reason) = action else { return XCTFail("\(action)") }
+        XCTAssertTrue(reason.contains("0xE9") && reason.contains("not UTF-8"), reason)
+        let (_, pasted) = edit("", [.invalidUTF8(byte: 0xFF, offset: 12)])
+        guard case .refuse(let where_) = pasted else { return XCTFail("\(pasted)") }
+        XCTAssertTrue(where_.contains("byte 12 of the paste"), where_)
+    }
+
     func testLeftRightAndCtrlBF() {
         XCTAssertEqual(line(edit("abc", [.left, .left, .right]).0), "ab|c")
         XCTAssertEqual(line(edit("abc", [.control("b"), .control("b"), .control("f")]).0), "ab|c")

@@ -28,9 +28,27 @@ final class KeyDecoderTests: XCTestCase {
         XCTAssertEqual(keys, [.character("日"), .character("👍")])
     }
 
-    func testInvalidUTF8BecomesReplacementCharacter() {
+    /// Issue 15, item 5: a byte that is not UTF-8 is refused, never U+FFFD (which would give
+    /// `caf\xe9` and `caf\xe8` one key).
+    func testInvalidUTF8IsRefusedNotReplaced() {
         var decoder = KeyDecoder()
-        XCTAssertEqual(decoder.feed([0xE6, 0x41, 0xFF]), [.character("\u{FFFD}"), .character("A"), .character("\u{FFFD}")])
+        XCTAssertEqual(decoder.feed([0xE6, 0x41, 0xFF, 0xE9]),
+                       [.invalidUTF8(byte: 0xE6, offset: 0), .character("A"), .invalidUTF8(byte: 0xFF, offset: 0)])
+        // 0xE9 may start a 3-byte character: refused when the next byte says it does not.
+        XCTAssertEqual(decoder.feed([0x20]), [.invalidUTF8(byte: 0xE9, offset: 0), .character(" ")])
+        // A surrogate encoded in UTF-8 (ED A0 80) is not a character either.
+        XCTAssertEqual(decoder.feed([0xED, 0xA0, 0x80]), [.invalidUTF8(byte: 0xED, offset: 0)])
+        XCTAssertEqual(decoder.feed(Array("é".utf8)), [.character("é")])
+        // A start byte typed last: the pause that ends a lone ESC refuses it too.
+        XCTAssertEqual(decoder.feed([0xE9]), [])
+        XCTAssertTrue(decoder.isWaitingForMore)
+        XCTAssertEqual(decoder.flush(), [.invalidUTF8(byte: 0xE9, offset: 0)])
+    }
+
+    func testAPasteWithABadByteIsRefusedWholeWithItsOffset() {
+        var decoder = KeyDecoder()
+        let paste = Array("\u{1b}[200~".utf8) + Array("say caf".utf8) + [0xE9] + Array("\u{1b}[201~".utf8)
+        XCTAssertEqual(decoder.feed(paste), [.invalidUTF8(byte: 0xE9, offset: 7)])
     }
 
     func testArrowsHomeEndDeleteInAllForms() {
@@ -48,7 +66,7 @@ final class KeyDecoderTests: XCTestCase {
     func testSequenceSplitAcrossReads() {
         var decoder = KeyDecoder()
         XCTAssertEqual(decoder.feed([0x1B]), [])
-        XCTAssertTrue(decoder.isWaitingAfterEscape)
+        XCTAssertTrue(decoder.isWaitingForMore)
         XCTAssertEqual(decoder.feed(Array("[3".utf8)), [])
         XCTAssertEqual(decoder.feed(Array("~x".utf8)), [.delete, .character("x")])
     }
@@ -69,7 +87,7 @@ final class KeyDecoderTests: XCTestCase {
         var decoder = KeyDecoder()
         var keys = decoder.feed(Array("\u{1b}[200~say one\r\nsay\u{1b}".utf8))
         XCTAssertEqual(keys, [])
-        XCTAssertFalse(decoder.isWaitingAfterEscape, "an ESC inside a paste must not time out into .escape")
+        XCTAssertFalse(decoder.isWaitingForMore, "an ESC inside a paste must not time out into .escape")
         XCTAssertEqual(decoder.flush(), [])
         keys = decoder.feed(Array(" \u{1b}[A\ttwo\r\u{1b}[201~z".utf8))
         XCTAssertEqual(keys, [.paste("say one\nsay [A two\n"), .character("z")], "control bytes in a paste are dropped")
