@@ -54,10 +54,12 @@ final class GeminiServiceTests: XCTestCase {
 
     func testPacedRunOf200RequestsGetsNo429() async throws {
         // 20 requests per 1-second window on the server = 1,200 a minute; the client's budget
-        // stays under it, so the run must never be refused.
+        // stays under it, so the run must never be refused. 1,000 a minute (17 a window) leaves
+        // room for the jitter of a loaded machine, where a late request lands in the next
+        // window beside on-time ones (1,100 a minute failed there now and then).
         let server = try FakeGeminiServer(options: .init(rpmPerKey: 20, rpmWindowSeconds: 1))
         defer { server.stop() }
-        let service = try service(server, rpm: 1_100, concurrency: 8)
+        let service = try service(server, rpm: 1_000, concurrency: 8)
         let phrases = (1...200).map { "paced phrase \($0)" }.joined(separator: "\n")
         let list = PhraseList.parse(Data(phrases.utf8), format: .text, source: "paced.txt")
         let summary = try await Prewarmer(service: service).run(

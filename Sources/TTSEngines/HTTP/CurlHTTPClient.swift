@@ -27,7 +27,7 @@ public final class CurlHTTPClient: HTTPTransport {
     private let threads: BlockingThreads
 
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
-        CurlGlobal.ensureInitialized()
+        CurlGlobal.warmUp()
         self.configuration = configuration
         self.handles = CurlHandlePool(maxIdle: configuration.maxIdleHandles)
         self.threads = BlockingThreads(name: "tts.http.curl", maxThreads: configuration.maxConcurrentTransfers)
@@ -92,9 +92,14 @@ public final class CurlHTTPClient: HTTPTransport {
 }
 
 /// `curl_global_init` must run once per process, before any other thread uses curl.
+///
+/// libcurl is loaded on first use (`CLazyLibraries`), which costs about 4 ms with its TLS,
+/// Kerberos and LDAP libraries. A client starts that load on a thread of its own, so a process
+/// that only answers from the cache never waits for it, and a miss rarely does.
 private enum CurlGlobal {
     static let initialized: Bool = tts_curl_global_init_all() == CURLE_OK
     static func ensureInitialized() { precondition(initialized, "curl_global_init failed") }
+    static func warmUp() { Thread.detachNewThread { _ = initialized } }
 }
 
 /// Resumes a continuation once: the status of a streamed answer is known either at its first
@@ -173,6 +178,7 @@ private final class CurlEasyHandle {
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     init() {
+        CurlGlobal.ensureInitialized()
         guard let raw = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
         self.raw = raw
     }
