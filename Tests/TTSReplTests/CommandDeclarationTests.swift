@@ -64,6 +64,7 @@ final class CommandDeclarationTests: XCTestCase {
         let text = try String(contentsOf: readme, encoding: .utf8)
         var checked = 0
         var section = ""
+        var serveTable: Set<String> = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("## ") { section = String(line) }
             guard line.hasPrefix("| `") else { continue }
@@ -72,6 +73,7 @@ final class CommandDeclarationTests: XCTestCase {
             if section.hasPrefix("## Serving over HTTP"), cell.hasPrefix("`--") {
                 for name in optionNames(in: cell) {
                     XCTAssertTrue(declares("serve", name), "README's serve table names --\(name), which serve does not take")
+                    serveTable.insert(name)
                     checked += 1
                 }
                 continue
@@ -85,6 +87,9 @@ final class CommandDeclarationTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(checked, 30, "the README's command tables were not found")
+        // The serve table is the reference for its options: every one has a row.
+        let serve = try XCTUnwrap(table.command(named: "serve"))
+        XCTAssertEqual(Set(serve.options.map(\.name)).subtracting(serveTable).sorted(), [], "serve options missing from the README's table")
     }
 
     // MARK: helpers
