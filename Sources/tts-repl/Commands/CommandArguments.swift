@@ -131,7 +131,7 @@ struct CommandOption: Sendable {
         let prefix = "\(command): --\(name)"
         switch value {
         case .flag:
-            throw TTSError.validation(name, "\(prefix) is a flag and takes no value: give --\(name) alone, not --\(name)=\(text)")
+            throw refusing(value: text, command: command)
         case .text:
             return .text(text)
         case .integer(_, let range, _, _):
@@ -163,6 +163,11 @@ struct CommandOption: Sendable {
             let also = aliases.isEmpty ? "" : " (" + aliases.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") + ")"
             throw TTSError.validation(name, "\(prefix) takes \(values.joined(separator: ", "))\(also), not '\(text)'")
         }
+    }
+
+    /// `--dry-run=yes`: a flag is there or not.
+    func refusing(value: String, command: String) -> TTSError {
+        TTSError.validation(name, "\(command): --\(name) is a flag and takes no value: give --\(name) alone, not --\(name)=\(value)")
     }
 
     /// `a whole number from 1 to 64`, `a whole number, 0 or more`.
@@ -375,7 +380,7 @@ extension Command {
                 continue
             }
             if option.isFlag {
-                if let inline { _ = try option.parse(inline, command: name) }
+                if let inline { throw option.refusing(value: inline, command: name) }
                 parsed.set(option, nil)
                 continue
             }
@@ -410,7 +415,7 @@ extension Command {
             guard let (option, inline) = try option(in: word) else { break }
             rest = afterWord
             if option.isFlag {
-                if let inline { _ = try option.parse(inline, command: name) }
+                if let inline { throw option.refusing(value: inline, command: name) }
                 parsed.set(option, nil)
                 continue
             }
