@@ -2,7 +2,8 @@ import TTSCore
 
 /// One REPL command, declared in one place: its name, aliases, arguments and options, help
 /// and how it runs. Parsing, the usage line, `help`, Tab completion and hints all derive from
-/// this declaration (see CommandArguments.swift), so no second list can drift from it.
+/// this declaration (CommandOption, ParsedArguments, CommandHelp, CommandCompletion), so no
+/// second list can drift from it.
 struct Command: Sendable {
     enum Group: String, CaseIterable, Sendable {
         case speech = "Speech"
