@@ -42,7 +42,7 @@ let exportCommands: [Command] = [
     let exportOptions = try ExportOptions(
         directory: URL(fileURLWithPath: dir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
         template: FileNameTemplate(arguments.text("name") ?? FileNameTemplate.defaultPattern),
-        manifest: arguments.choice("manifest", as: ManifestFormat.self) ?? .csv,
+        manifest: arguments.choiceOrDefault("manifest", as: ManifestFormat.self),
         link: linkMode(arguments),
         target: audioTarget(arguments),
         force: arguments.flag("force"), prune: arguments.flag("prune"),
@@ -110,7 +110,7 @@ private func listItems(_ path: String, arguments: ParsedArguments, session: Sess
 }
 
 private func linkMode(_ arguments: ParsedArguments) throws -> ExportOptions.LinkMode {
-    let mode = arguments.choice("link", as: ExportOptions.LinkMode.self) ?? .auto
+    let mode = arguments.choiceOrDefault("link", as: ExportOptions.LinkMode.self)
     guard arguments.flag("copy") else { return mode }
     if arguments.given("link") && mode != .never {
         throw TTSError.validation("copy", "--copy and --link \(mode.rawValue) contradict each other; give one")

@@ -27,7 +27,7 @@ let operationsCommands: [Command] = [
             examples: ["gc --dry-run", "gc", "gc --vacuum", "gc --grace 10m"], run: gc),
     Command("evict", group: .operations,
             summary: "Remove least recently used unpinned clips until the store fits SIZE (default TTS_CACHE_MAX_BYTES)",
-            options: [.byteSize("max-bytes", help: "the size to fit; default TTS_CACHE_MAX_BYTES"),
+            options: [.byteSize("max-bytes", help: "the size to fit; default \(Setting.cacheMaxBytes.name)"),
                       .flag("dry-run", help: "list what would be evicted; remove nothing")],
             examples: ["evict --max-bytes 500MiB --dry-run", "evict --max-bytes 2GiB"], run: evict),
     Command("pin", group: .operations, summary: "Protect a clip (the last one when no key is given) from eviction",

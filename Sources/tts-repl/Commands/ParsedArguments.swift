@@ -89,6 +89,12 @@ struct ParsedArguments: Sendable {
         return value
     }
 
+    /// A choice that declares a default: its value, or that default.
+    func choiceOrDefault<T: RawRepresentable>(_ name: String, as type: T.Type = T.self) -> T where T.RawValue == String {
+        guard let value = choice(name, as: type) else { preconditionFailure("\(command): --\(name) declares no default") }
+        return value
+    }
+
     private func declared(_ name: String) -> CommandOption {
         guard let option = options.first(where: { $0.name == name }) else {
             preconditionFailure("\(command) reads --\(name), which it does not declare")

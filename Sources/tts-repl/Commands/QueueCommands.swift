@@ -12,7 +12,7 @@ let queueCommands: [Command] = [
     Command("worker", group: .prewarm,
             summary: "Take pre-warm jobs from the Redis queue and generate them until stopped (SIGTERM or Ctrl-C finish or hand back the jobs in flight)",
             options: [
-                .integer("concurrency", "N", 1...256, help: "jobs at a time; default TTS_CONCURRENCY"),
+                .integer("concurrency", "N", 1...256, help: "jobs at a time; default \(Setting.concurrency.name)"),
                 .integer("max-jobs", "N", 1...Int.max, help: "stop after N jobs"),
                 .duration("idle-exit", 0...86_400, help: "stop once the queue has been empty for S seconds"),
                 .duration("grace", 0...86_400, default: 10, help: "on SIGTERM or Ctrl-C: finish jobs in flight within S seconds, hand back the rest"),
