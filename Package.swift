@@ -64,6 +64,8 @@ let package = Package(
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TTSCore", "TTSStore", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSBenchTests", dependencies: ["BenchStats"]),
+        // The REPL's command declarations, parser, help and completion (`@testable import tts_repl`).
+        .testTarget(name: "TTSReplTests", dependencies: ["tts-repl", "TTSCore", "TTSService"]),
     ],
     swiftLanguageModes: [.v6]
 )

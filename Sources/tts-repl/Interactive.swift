@@ -83,7 +83,8 @@ final class Completer: Sendable {
         self.engines = engines
     }
 
-    /// Candidates for the word that ends at `cursor`.
+    /// Candidates for the word that ends at `cursor`: command names first, then what the
+    /// command's declaration says goes there (an option, an option's value, an argument).
     func complete(_ line: String, cursor: Int, engine: String) -> [String] {
         let before = String(line.prefix(cursor))
         let words = before.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
@@ -94,20 +95,30 @@ final class Completer: Sendable {
             return names.count == 1 ? [names[0] + " "] : names
         }
         guard let command = table.command(named: words[0]) else { return [] }
-        if current.hasPrefix("--") || (current.isEmpty && !command.options.isEmpty && command.completion == .none) {
-            return command.options.filter { $0.hasPrefix(current) }
+        let previous = Array(words.dropFirst().dropLast(endsWithSpace ? 0 : 1))
+        switch command.completionSlot(previous: previous, current: current) {
+        case .nothing:
+            return []
+        case .optionNames(let names):
+            return names.filter { $0.hasPrefix(current) }
+        case .value(let completion, let prefix):
+            return candidates(completion, matching: String(current.dropFirst(prefix.count)), engine: engine).map { prefix + $0 }
         }
-        let candidates: [String]
-        switch command.completion {
+    }
+
+    private func candidates(_ completion: ValueCompletion, matching typed: String, engine: String) -> [String] {
+        let all: [String]
+        switch completion {
         case .none: return []
-        case .voices: candidates = voices(of: engine) + ["default"]
-        case .languages: candidates = Completer.languages
-        case .engines: candidates = engines.names
-        case .commands: candidates = table.commands.map(\.name)
-        case .paths: return paths(matching: current)
+        case .paths: return paths(matching: typed)
+        case .voices: all = (voices(of: engine) + ["default"]).sorted()
+        case .languages: all = Completer.languages.sorted()
+        case .engines: all = engines.names.sorted()
+        case .commands: all = table.commands.map(\.name).sorted()
+        case .words(let words): all = words
         }
-        let lower = current.lowercased()
-        return candidates.filter { $0.lowercased().hasPrefix(lower) }.sorted()
+        let lower = typed.lowercased()
+        return all.filter { $0.lowercased().hasPrefix(lower) }
     }
 
     /// The grey text after what was typed: the rest of the command's usage.

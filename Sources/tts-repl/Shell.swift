@@ -37,8 +37,8 @@ final class Shell: @unchecked Sendable {
             return .failed
         }
         let arguments: [String]
-        switch command.arguments {
-        case .restOfLine:
+        switch command.input {
+        case .text:
             arguments = [rest]
         case .words:
             do {
@@ -53,10 +53,12 @@ final class Shell: @unchecked Sendable {
         return run(command, arguments, lineNumber: lineNumber)
     }
 
-    /// Runs a command with its arguments already split (one-shot mode passes argv through).
+    /// Runs a command with its arguments already split (one-shot mode passes argv through);
+    /// they are parsed against the command's declaration first, so a usage mistake is reported
+    /// like any other failure of the command.
     func run(_ command: Command, _ arguments: [String], lineNumber: Int? = nil) -> Outcome {
         let result = runner.run(session: session, onInputThread: command.runsOnInputThread) { [context] session in
-            try await command.run(&session, context, arguments)
+            try await command.run(&session, context, try command.parse(arguments))
         }
         session = result.session
         // A SIGTERM stopped this command: report it, then leave the exit to the shutdown
@@ -86,11 +88,9 @@ final class Shell: @unchecked Sendable {
     func runArguments(_ words: [String]) -> Outcome? {
         guard let word = words.first, let command = table.command(named: word) else { return nil }
         let rest = Array(words.dropFirst())
-        return run(command, command.arguments == .restOfLine ? [rest.joined(separator: " ")] : rest)
+        return run(command, command.input == .text ? [rest.joined(separator: " ")] : rest)
     }
 }
-
-extension Command.Arguments: Equatable {}
 
 /// `line.trimmingCharacters(in: .whitespaces)`, without Foundation's string bridging for the
 /// usual script line, which starts and ends with a printable ASCII character and has nothing

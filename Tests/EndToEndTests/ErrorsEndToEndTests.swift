@@ -35,6 +35,31 @@ final class ErrorsEndToEndTests: XCTestCase {
         XCTAssertEqual(ls.jsonLines.count, 1)
     }
 
+    /// A mistyped option costs nothing: `say --encodng mp3 …` used to speak the option as text.
+    func testAMistypedOptionIsRefusedWithTheNearestOneBeforeAnythingRuns() throws {
+        let repl = try ReplProcess()
+        let result = try repl.run(["--json"], stdin: "say --encodng mp3 Hello\nls --limt 5\ngc --dry-run=yes\nls --limit 0\n")
+        XCTAssertEqual(result.status, 1)
+        let errors = result.jsonLines.compactMap { $0["error"] as? [String: Any] }
+        XCTAssertEqual(errors.map { $0["kind"] as? String }, ["validation", "validation", "validation", "validation"], result.stdout)
+        XCTAssertEqual(errors.map { $0["line"] as? Int }, [1, 2, 3, 4])
+        let messages = errors.map { $0["message"] as? String ?? "" }
+        XCTAssertTrue(messages[0].contains("Did you mean --encoding?"), messages[0])
+        XCTAssertTrue(messages[1].contains("Did you mean --limit?"), messages[1])
+        XCTAssertTrue(messages[2].contains("--dry-run is a flag and takes no value"), messages[2])
+        XCTAssertTrue(messages[3].contains("--limit takes a whole number from 1 to 100000"), messages[3])
+        XCTAssertEqual(storeListing(repl), [], "nothing was spoken")
+    }
+
+    func testHelpShowsACommandsOptionsWithTheirRangesAndDefaults() throws {
+        let repl = try ReplProcess()
+        let result = try repl.run(["help", "ls"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stdout.contains("options:"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("--limit N"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("1–100000, default 20"), result.stdout)
+    }
+
     func testJSONErrorsHaveKindAndMessage() throws {
         let repl = try ReplProcess()
         let result = try repl.run(["--json"], stdin: "say \nfrobnicate\nsay ok\n")

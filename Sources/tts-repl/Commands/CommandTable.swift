@@ -1,7 +1,9 @@
 import TTSCore
 
-/// One REPL command, declared in one place: its name, aliases, usage, help and how it runs.
-/// `help`, parsing and (later) completion and hints all derive from this table.
+/// One REPL command, declared in one place: its name, aliases, arguments and options, help
+/// and how it runs. Parsing, the usage line, `help`, Tab completion and hints all derive from
+/// this declaration (CommandOption, ParsedArguments, CommandHelp, CommandCompletion), so no
+/// second list can drift from it.
 struct Command: Sendable {
     enum Group: String, CaseIterable, Sendable {
         case speech = "Speech"
@@ -13,34 +15,25 @@ struct Command: Sendable {
         case shell = "Shell"
     }
 
-    /// What Tab completes after the command word.
-    enum Completion: Sendable {
-        case none
-        case voices
-        case languages
-        case engines
-        case paths
-        case commands
-    }
-
-    enum Arguments: Sendable {
-        /// Words split by the tokenizer (quotes and escapes honoured).
+    enum Input: Sendable, Equatable {
+        /// Words split by the tokenizer (quotes and escapes honoured); options anywhere.
         case words
-        /// The raw rest of the line (`say` keeps apostrophes and spacing as typed).
-        case restOfLine
+        /// Leading options, then the raw rest of the line as the text (`say` keeps apostrophes
+        /// and spacing as typed).
+        case text
     }
 
     let name: String
     let aliases: [String]
     let group: Group
-    let usage: String
     let summary: String
     let examples: [String]
-    let arguments: Arguments
-    /// `--name` options this command takes, for completion.
-    let options: [String]
-    let completion: Completion
-    let run: @Sendable (inout Session, CommandContext, [String]) async throws -> Report
+    let input: Input
+    /// The words that are not options, in order.
+    let arguments: [CommandArgument]
+    /// The `--name` options, in the order `help` and the usage line show them.
+    let options: [CommandOption]
+    let run: @Sendable (inout Session, CommandContext, ParsedArguments) async throws -> Report
 
     /// Whether the command's task runs on the thread that reads the input, which waits for it
     /// anyway: a cached `say` then costs no hand-off to the thread pool and back. Commands
@@ -53,19 +46,30 @@ struct Command: Sendable {
         }
     }
 
-    init(_ name: String, aliases: [String] = [], group: Group, usage: String, summary: String,
-         examples: [String] = [], arguments: Arguments = .words, options: [String] = [], completion: Completion = .none,
-         run: @escaping @Sendable (inout Session, CommandContext, [String]) async throws -> Report) {
+    init(_ name: String, aliases: [String] = [], group: Group, summary: String, input: Input = .words,
+         arguments: [CommandArgument] = [], options: [CommandOption] = [], examples: [String] = [],
+         run: @escaping @Sendable (inout Session, CommandContext, ParsedArguments) async throws -> Report) {
         self.name = name
         self.aliases = aliases
         self.group = group
-        self.usage = usage
         self.summary = summary
-        self.examples = examples
+        self.input = input
         self.arguments = arguments
         self.options = options
-        self.completion = completion
+        self.examples = examples
         self.run = run
+    }
+
+    /// `export DIR [--voice V] … [--json]`: options before a text command's text, after the
+    /// other commands' arguments.
+    var usage: String { synopsis(options.map { "[\($0.synopsis)]" }) }
+
+    /// `export DIR [options]`: the usage with the options folded, for the list of commands.
+    var shortUsage: String { synopsis(options.isEmpty ? [] : ["[options]"]) }
+
+    private func synopsis(_ options: [String]) -> String {
+        let arguments = self.arguments.map(\.synopsis)
+        return ([name] + (input == .text ? options + arguments : arguments + options)).joined(separator: " ")
     }
 }
 
@@ -99,53 +103,4 @@ func editDistance(_ a: String, _ b: String) -> Int {
         previous = current
     }
     return previous[b.count]
-}
-
-/// Option parsing for command words: `--name value` and `--flag`, the rest positional.
-struct Options {
-    var values: [String: String] = [:]
-    var flags: Set<String> = []
-    var positional: [String] = []
-
-    init(_ words: [String], valued: Set<String>, flags allowedFlags: Set<String> = [], command: String) throws {
-        var i = 0
-        while i < words.count {
-            let word = words[i]
-            if word.hasPrefix("--") && word.count > 2 {
-                var name = String(word.dropFirst(2))
-                var inline: String?
-                if let eq = name.firstIndex(of: "=") {
-                    inline = String(name[name.index(after: eq)...])
-                    name = String(name[..<eq])
-                }
-                if valued.contains(name) {
-                    if let inline {
-                        values[name] = inline
-                    } else {
-                        guard i + 1 < words.count else {
-                            throw TTSError.validation(name, "\(command): --\(name) needs a value")
-                        }
-                        i += 1
-                        values[name] = words[i]
-                    }
-                } else if allowedFlags.contains(name) {
-                    flags.insert(name)
-                } else {
-                    let known = (valued.union(allowedFlags)).sorted().map { "--" + $0 }.joined(separator: ", ")
-                    throw TTSError.validation(name, "\(command): unknown option --\(name)" + (known.isEmpty ? "" : "; accepted: \(known)"))
-                }
-            } else {
-                positional.append(word)
-            }
-            i += 1
-        }
-    }
-
-    func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = values[name] else { return value }
-        guard let n = Int(text), range.contains(n) else {
-            throw TTSError.validation(name, "--\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
-        }
-        return n
-    }
 }

@@ -22,52 +22,67 @@ func makeCommandTable() -> CommandTable {
 /// Speech, session, cache browsing and shell commands.
 let coreCommands: [Command] = [
         Command("say", aliases: ["s"], group: .speech,
-                usage: "say [--stream] [--speakers A=VOICE,B=VOICE] [--encoding pcm16|ulaw|alaw|flac|opus|vorbis|mp3] [--bitrate KBPS] [--quality N] [--rate HZ] TEXT",
                 summary: "Speak TEXT with the session's engine, voice and language; served from the cache when it can be; --encoding also gives a converted copy; --stream plays it as it is made",
+                input: .text,
+                arguments: [.required("TEXT", help: "what to say, as typed (options come first; -- ends them)")],
+                options: [.flag("stream", help: "play the clip while it is made (cached once complete); not with a format option"),
+                          .text("speakers", "A=VOICE,B=VOICE", help: "a two-speaker dialogue (Gemini): each speaker's voice; TEXT names them, `A: … B: …`")]
+                    + audioTargetOptions,
                 examples: ["say Hello world", "say Your call is important to us.", "say --encoding mp3 Welcome back!", "say --stream A long paragraph to hear at once.",
                            "say --speakers Joe=Kore,Jane=Puck Joe: Ready? Jane: Always."],
-                arguments: .restOfLine, run: say),
-        Command("voices", group: .speech, usage: "voices [FILTER]",
+                run: say),
+        Command("voices", group: .speech,
                 summary: "List the voices of the current engine, optionally only those whose name or language contains FILTER",
+                arguments: [.optional("FILTER", help: "part of a voice's name, language or description")],
                 examples: ["voices", "voices de"], run: voices),
-        Command("voice", group: .session, usage: "voice [NAME | default]",
-                summary: "Show or set the voice; `default` lets the engine choose from the language",
-                examples: ["voice en-gb", "voice Kore", "voice default"], completion: .voices, run: voice),
-        Command("lang", aliases: ["language"], group: .session, usage: "lang [CODE | auto]",
-                summary: "Show or set the BCP-47 language; `auto` leaves it to the engine",
-                examples: ["lang de-DE", "lang auto"], completion: .languages, run: lang),
-        Command("engine", group: .session, usage: "engine [espeak | gemini]",
-                summary: "Show or set the speech engine",
-                examples: ["engine espeak"], completion: .engines, run: engine),
-        Command("model", group: .session, usage: "model [NAME | default]",
-                summary: "Show or set the engine's model (part of the cache key)",
+        Command("voice", group: .session, summary: "Show or set the voice; `default` lets the engine choose from the language",
+                arguments: [.optional("NAME | default", completion: .voices, help: "a voice of the current engine (see `voices`)")],
+                examples: ["voice en-gb", "voice Kore", "voice default"], run: voice),
+        Command("lang", aliases: ["language"], group: .session, summary: "Show or set the BCP-47 language; `auto` leaves it to the engine",
+                arguments: [.optional("CODE | auto", completion: .languages, help: "a BCP-47 tag such as en-US, de-DE or ja")],
+                examples: ["lang de-DE", "lang auto"], run: lang),
+        Command("engine", group: .session, summary: "Show or set the speech engine",
+                arguments: [.optional("espeak | gemini", completion: .engines, help: "the engine the next `say` uses")],
+                examples: ["engine espeak"], run: engine),
+        Command("model", group: .session, summary: "Show or set the engine's model (part of the cache key)",
+                arguments: [.optional("NAME | default", help: "a model of the current engine")],
                 examples: ["model gemini-3.8-flash-tts", "model default"], run: model),
-        Command("style", group: .session, usage: "style [TEXT | none]",
-                summary: "Show or set the delivery style, e.g. cheerfully (part of the cache key)",
-                examples: ["style cheerfully", "style none"], arguments: .restOfLine, run: style),
-        Command("set", group: .session, usage: "set",
-                summary: "Show the session: engine, voice, language, model, style",
+        Command("style", group: .session, summary: "Show or set the delivery style, e.g. cheerfully (part of the cache key)",
+                input: .text, arguments: [.optional("TEXT | none", help: "how to say it, as typed")],
+                examples: ["style cheerfully", "style none"], run: style),
+        Command("set", group: .session, summary: "Show the session: engine, voice, language, model, style",
                 examples: ["set"], run: showSession),
-        Command("ls", aliases: ["list"], group: .cache,
-                usage: "ls [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--limit N] [--offset N]",
-                summary: "List cached clips, newest first",
-                examples: ["ls", "ls --match hello --limit 5", "ls --voice de"],
-                options: ["--voice", "--lang", "--engine", "--model", "--match", "--limit", "--offset"], run: list),
-        Command("info", group: .cache, usage: "info [KEY | KEY-PREFIX]",
-                summary: "Show everything about one clip (the last one when no key is given)",
+        Command("ls", aliases: ["list"], group: .cache, summary: "List cached clips, newest first",
+                options: clipSelectionOptions + [
+                    .integer("limit", "N", 1...100_000, default: 20, help: "list at most N clips"),
+                    .integer("offset", "N", 0...Int.max, default: 0, help: "skip the N newest first, for paging"),
+                ],
+                examples: ["ls", "ls --match hello --limit 5", "ls --voice de"], run: list),
+        Command("info", group: .cache, summary: "Show everything about one clip (the last one when no key is given)",
+                arguments: [.optional("KEY | KEY-PREFIX", help: "a key as `ls` shows it; the last clip when left out")],
                 examples: ["info", "info 3fa4c2d1"], run: info),
-        Command("play", group: .cache, usage: "play [KEY] [--encoding E] [--bitrate KBPS] [--quality N] [--rate HZ]",
+        Command("play", group: .cache,
                 summary: "Play the last clip, or the clip with KEY (in the last `say --encoding` format, or the one given), with aplay, paplay, ffplay or sox",
-                examples: ["play", "play 3fa4c2d1", "play --encoding opus"],
-                options: ["--encoding", "--bitrate", "--quality", "--rate"], run: play),
-        Command("open", group: .cache, usage: "open [KEY]",
-                summary: "Print the WAV file's path of the last clip, or of the clip with KEY",
+                arguments: [.optional("KEY", help: "a key or unique prefix; the last clip when left out")],
+                options: audioTargetOptions,
+                examples: ["play", "play 3fa4c2d1", "play --encoding opus"], run: play),
+        Command("open", group: .cache, summary: "Print the WAV file's path of the last clip, or of the clip with KEY",
+                arguments: [.optional("KEY", help: "a key or unique prefix; the last clip when left out")],
                 examples: ["open", "open 3fa4c2d1"], run: openClip),
-        Command("help", aliases: ["?"], group: .shell, usage: "help [COMMAND]",
-                summary: "List commands, or show one command's usage and examples",
-                examples: ["help", "help say"], completion: .commands, run: help),
-        Command("quit", aliases: ["exit", "q"], group: .shell, usage: "quit",
+        Command("help", aliases: ["?"], group: .shell, summary: "List commands, or show one command's usage, options and examples",
+                arguments: [.optional("COMMAND", completion: .commands, help: "a command or alias")],
+                examples: ["help", "help say"], run: help),
+        Command("quit", aliases: ["exit", "q"], group: .shell,
                 summary: "Leave tts-repl (Ctrl-D does the same)", run: { _, _, _ in throw Quit() }),
+]
+
+/// The options that select cached clips by their request (`ls`, `export`).
+let clipSelectionOptions: [CommandOption] = [
+    .text("voice", "V", completion: .voices, help: "only clips with this voice"),
+    .text("lang", "L", completion: .languages, help: "only clips in this language"),
+    .text("engine", "E", completion: .engines, help: "only clips made by this engine"),
+    .text("model", "M", help: "only clips made by this model"),
+    .text("match", "TEXT", help: "only clips whose text contains TEXT (any case)"),
 ]
 
 /// Thrown by `quit` to end the command loop.
@@ -75,38 +90,19 @@ struct Quit: Error {}
 
 // MARK: - Speech
 
-@Sendable func say(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    var text = words.first ?? ""
-    var request = session.request(text: text)
+@Sendable func say(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     // Leading options, then the text: `say --speakers Joe=Kore,Jane=Puck Joe: … Jane: …` (a
     // two-speaker dialogue, Gemini), `say --encoding mp3 --bitrate 96 Welcome`.
-    var formatWords: [String] = []
-    var streaming = false
-    while true {
-        let (flag, afterFlag) = Tokenizer.headAndRest(text)
-        if flag == "--stream" {
-            // Plays the clip as it is made (`say --stream …`); it is cached when complete.
-            streaming = true
-            text = afterFlag
-            request.text = afterFlag
-            continue
-        }
-        guard ["--speakers", "--encoding", "--bitrate", "--quality", "--rate"].contains(flag) else { break }
-        let (value, rest) = Tokenizer.headAndRest(afterFlag)
-        guard !value.isEmpty, !rest.isEmpty else {
-            throw TTSError.validation(String(flag.dropFirst(2)), "say \(flag) needs a value and then the text, e.g. `say \(flag) \(flag == "--speakers" ? "Joe=Kore,Jane=Puck Joe: Hi! Jane: Hello." : flag == "--encoding" ? "mp3 Hello" : "64 Hello")`")
-        }
-        if flag == "--speakers" { request.speakers = try parseSpeakers(value) } else { formatWords += [flag, value] }
-        text = rest
-        request.text = rest
-    }
-    if streaming {
-        guard formatWords.isEmpty else {
+    var request = session.request(text: arguments.positional.first ?? "")
+    if let speakers = arguments.text("speakers") { request.speakers = try parseSpeakers(speakers) }
+    if arguments.flag("stream") {
+        guard !audioTargetOptions.contains(where: { arguments.given($0.name) }) else {
             throw TTSError.validation("stream", "say --stream plays the clip as it is made; it cannot be combined with --encoding, --bitrate, --quality or --rate")
         }
+        // Plays the clip as it is made; it is cached when complete.
         return try await sayStreaming(request, &session, context)
     }
-    let target = try audioTarget(try Options(formatWords, valued: ["encoding", "bitrate", "quality", "rate"], command: "say"))
+    let target = try audioTarget(arguments)
     let result = try await context.service.generateOrFetch(request, fallbackEngine: context.runtime.live.current.fallbackEngine)
     session.lastClip = result.clip
     session.lastTarget = target
@@ -150,9 +146,9 @@ func parseSpeakers(_ list: String) throws -> [SpeakerVoice] {
     return pairs.map { SpeakerVoice(name: $0[0], voice: $0[1]) }
 }
 
-@Sendable func voices(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+@Sendable func voices(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let engine = try context.service.engines.engine(named: session.engine)
-    let filter = words.first?.lowercased()
+    let filter = arguments.positional.first?.lowercased()
     let all = try await engine.voices()
     let shown = all.filter { voice in
         guard let filter else { return true }
@@ -171,8 +167,8 @@ func parseSpeakers(_ list: String) throws -> [SpeakerVoice] {
 
 // MARK: - Session
 
-@Sendable func voice(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    if let name = words.first {
+@Sendable func voice(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    if let name = arguments.positional.first {
         if name.lowercased() == "default" {
             session.voice = ""
         } else {
@@ -186,8 +182,8 @@ func parseSpeakers(_ list: String) throws -> [SpeakerVoice] {
     return sessionReport(session, "voice", session.voice.isEmpty ? "(engine default)" : session.voice)
 }
 
-@Sendable func lang(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    if let code = words.first {
+@Sendable func lang(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    if let code = arguments.positional.first {
         if code.lowercased() == "auto" {
             session.language = ""
         } else {
@@ -200,8 +196,8 @@ func parseSpeakers(_ list: String) throws -> [SpeakerVoice] {
     return sessionReport(session, "language", session.language.isEmpty ? "(auto)" : session.language)
 }
 
-@Sendable func engine(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    if let name = words.first?.lowercased() {
+@Sendable func engine(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    if let name = arguments.positional.first?.lowercased() {
         let engine = try context.service.engines.engine(named: name)
         if name != session.engine {
             session.engine = name
@@ -215,8 +211,8 @@ func parseSpeakers(_ list: String) throws -> [SpeakerVoice] {
     return sessionReport(session, "engine", session.engine)
 }
 
-@Sendable func model(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    if let name = words.first {
+@Sendable func model(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    if let name = arguments.positional.first {
         if name.lowercased() == "default" {
             session.model = session.engine == "gemini" ? context.runtime.configuration.geminiModel : ""
         } else {
@@ -228,13 +224,13 @@ func parseSpeakers(_ list: String) throws -> [SpeakerVoice] {
     return sessionReport(session, "model", session.model.isEmpty ? "(engine default)" : session.model)
 }
 
-@Sendable func style(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let text = (words.first ?? "").trimmingCharacters(in: .whitespaces)
+@Sendable func style(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let text = (arguments.positional.first ?? "").trimmingCharacters(in: .whitespaces)
     if !text.isEmpty { session.style = text.lowercased() == "none" ? "" : text }
     return sessionReport(session, "style", session.style.isEmpty ? "(none)" : session.style)
 }
 
-@Sendable func showSession(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+@Sendable func showSession(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let rows = [["engine", session.engine], ["voice", session.voice.isEmpty ? "(engine default)" : session.voice],
                 ["language", session.language.isEmpty ? "(auto)" : session.language],
                 ["model", session.model.isEmpty ? "(engine default)" : session.model],
@@ -254,16 +250,12 @@ private func sessionReport(_ session: Session, _ name: String, _ shown: String) 
 
 // MARK: - Cache
 
-@Sendable func list(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["voice", "lang", "engine", "model", "match", "limit", "offset"], command: "ls")
-    if let extra = options.positional.first {
-        throw TTSError.validation("ls", "ls takes options only, not '\(extra)'; to search text use --match \"\(extra)\"")
-    }
-    let filter = ClipFilter(voice: options.values["voice"], language: options.values["lang"],
-                            engine: options.values["engine"], model: options.values["model"],
-                            textContains: options.values["match"])
-    let limit = try options.int("limit", default: 20, range: 1...100_000)
-    let offset = try options.int("offset", default: 0, range: 0...Int.max)
+@Sendable func list(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let filter = ClipFilter(voice: arguments.text("voice"), language: arguments.text("lang"),
+                            engine: arguments.text("engine"), model: arguments.text("model"),
+                            textContains: arguments.text("match"))
+    let limit = arguments.intOrDefault("limit")
+    let offset = arguments.intOrDefault("offset")
     let clips = try context.service.local.clips(matching: filter, limit: limit, offset: offset)
     let total = try context.service.local.count(matching: filter)
     let rows = clips.map { [$0.key.short, $0.engine, $0.voice, $0.language.isEmpty ? "-" : $0.language,
@@ -273,8 +265,8 @@ private func sessionReport(_ session: Session, _ name: String, _ shown: String) 
     return Report(human: human, json: clips.map { .object(clipFields($0)) })
 }
 
-@Sendable func info(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let clip = try namedClip(words, session, context, command: "info")
+@Sendable func info(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let clip = try namedClip(arguments.positional, session, context, command: "info")
     let current = try context.service.local.row(for: clip.key) ?? clip
     let path = context.service.local.url(for: current).path
     let fields = clipFields(current) + [("path", .string(path))]
@@ -295,19 +287,18 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
     throw TTSError.validation("key", "\(command) needs a key (see `ls`), or a clip made earlier in this session")
 }
 
-@Sendable func openClip(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let clip = try namedClip(words, session, context, command: "open")
+@Sendable func openClip(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let clip = try namedClip(arguments.positional, session, context, command: "open")
     let path = context.service.local.url(for: clip).path
     return Report(human: path, json: .object([("key", .string(clip.key.hex)), ("path", .string(path))]))
 }
 
-@Sendable func play(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["encoding", "bitrate", "quality", "rate"], command: "play")
+@Sendable func play(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     // A hash-checked read: a damaged blob is quarantined and the clip made again before playing.
-    let clip = try await context.service.audio(for: try namedClip(options.positional, session, context, command: "play")).clip
+    let clip = try await context.service.audio(for: try namedClip(arguments.positional, session, context, command: "play")).clip
     var path = context.service.local.url(for: clip).path
     var encoding = AudioEncoding.pcm16
-    if let target = try audioTarget(options) ?? session.lastTarget {
+    if let target = try audioTarget(arguments) ?? session.lastTarget {
         let converted = try await context.service.conversions.converted(clip, to: target)
         path = converted.path
         encoding = converted.encoding
@@ -335,17 +326,14 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
 
 // MARK: - Shell
 
-@Sendable func help(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
+@Sendable func help(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let table = context.table()
-    if let word = words.first {
+    if let word = arguments.positional.first {
         guard let command = table.command(named: word) else {
             let hint = table.suggestion(for: word).map { " Did you mean `\($0)`?" } ?? ""
             throw TTSError.validation("command", "no command '\(word)'.\(hint) Type `help` for the list.")
         }
-        var lines = ["usage: \(command.usage)", "", command.summary]
-        if !command.aliases.isEmpty { lines.append("aliases: \(command.aliases.joined(separator: ", "))") }
-        if !command.examples.isEmpty { lines += ["", "examples:"] + command.examples.map { "  \($0)" } }
-        return Report(human: lines.joined(separator: "\n"), json: commandJSON(command))
+        return Report(human: command.helpText, json: command.helpJSON)
     }
     var lines: [String] = []
     for group in Command.Group.allCases {
@@ -353,22 +341,18 @@ private func namedClip(_ words: [String], _ session: Session, _ context: Command
         guard !members.isEmpty else { continue }
         lines.append("\(group.rawValue):")
         for command in members {
-            if command.usage.count <= 30 {
-                lines.append("  \(command.usage.padding(toLength: 30, withPad: " ", startingAt: 0)) \(command.summary)")
+            // The list stays readable: a long usage becomes `ls [options]`; `help ls` has it all.
+            let usage = command.usage.count <= 30 ? command.usage : command.shortUsage
+            if usage.count <= 30 {
+                lines.append("  \(usage.padding(toLength: 30, withPad: " ", startingAt: 0)) \(command.summary)")
             } else {
-                lines.append("  \(command.usage)")
+                lines.append("  \(usage)")
                 lines.append("  \(String(repeating: " ", count: 30)) \(command.summary)")
             }
         }
     }
     lines.append("\nType `help COMMAND` for examples. Ctrl-C cancels a running command; Ctrl-D or `quit` leaves.")
-    return Report(human: lines.joined(separator: "\n"), json: table.commands.map(commandJSON))
-}
-
-private func commandJSON(_ command: Command) -> JSONValue {
-    .object([("command", .string(command.name)), ("usage", .string(command.usage)), ("group", .string(command.group.rawValue)),
-             ("summary", .string(command.summary)), ("aliases", .array(command.aliases.map { .string($0) })),
-             ("examples", .array(command.examples.map { .string($0) }))])
+    return Report(human: lines.joined(separator: "\n"), json: table.commands.map(\.helpJSON))
 }
 
 // MARK: - Formatting

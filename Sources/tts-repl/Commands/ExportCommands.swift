@@ -6,52 +6,59 @@ import TTSStore
 /// Export commands: cached clips into a folder, for a game, an IVR system, an app bundle.
 let exportCommands: [Command] = [
     Command("export", group: .export,
-            usage: "export DIR [--voice V] [--lang L] [--engine E] [--model M] [--match TEXT] [--since DATE] [--list FILE [--format F] [--generate]] [--name TEMPLATE] [--manifest csv|json|jsonl|none] [--link auto|always|never] [--copy] [--rate HZ] [--encoding pcm16|ulaw|alaw|flac|opus|vorbis|mp3] [--bitrate KBPS] [--quality N] [--force] [--prune] [--dry-run] [--json]",
             summary: "Write cached clips into DIR (hard links when it can), with a manifest; re-running changes nothing",
+            arguments: [.required("DIR", completion: .paths, help: "the folder to write to; made when missing")],
+            options: clipSelectionOptions + [
+                .date("since", help: "only clips made at or after DATE"),
+                .text("list", "FILE", completion: .paths, help: "exactly the phrases of a phrase list, in its order (not with the selection options above)"),
+                .choice("format", PhraseListFormat.allCases.map(\.rawValue), aliases: phraseListFormatAliases,
+                        help: "the list's format, when its extension does not say"),
+                .flag("generate", help: "with --list: make what is not cached first"),
+                .text("name", "TEMPLATE", help: "file names from {slug} {key8} {key} {blob8} {voice} {lang} {engine} {n} {id} (default \(FileNameTemplate.defaultPattern))"),
+                .choice("manifest", ManifestFormat.allCases.map(\.rawValue), default: ManifestFormat.csv.rawValue,
+                        help: "the manifest written next to the files"),
+                .choice("link", ExportOptions.LinkMode.allCases.map(\.rawValue), default: ExportOptions.LinkMode.auto.rawValue,
+                        help: "hard-link the cached blobs: when on the same file system, always, or never"),
+                .flag("copy", help: "copy every file (the same as --link never)"),
+            ] + audioTargetOptions + [
+                .flag("force", help: "replace a different file already at a name"),
+                .flag("prune", help: "remove files an earlier export made that are no longer selected"),
+                .flag("dry-run", help: "list what would be written, linked, replaced or removed; change nothing"),
+                .flag("json", help: "print the report as JSON, as the global --json does"),
+            ],
             examples: ["export out/", "export ivr/ --lang de-DE --rate 8000 --encoding alaw",
                        "export web/ --encoding mp3 --bitrate 96", "export archive/ --encoding flac",
                        "export game/ --name '{voice}/{lang}/{slug}.wav' --manifest json",
                        "export out/ --since 2025-01-01 --prune --dry-run",
                        "export menu/ --list menu.csv --generate --name '{id}.wav'"],
-            options: ["--voice", "--lang", "--engine", "--model", "--match", "--since", "--list", "--format", "--generate",
-                      "--name", "--manifest", "--link", "--copy", "--rate", "--encoding", "--bitrate", "--quality", "--force", "--prune", "--dry-run"],
-            completion: .paths, run: export),
+            run: export),
 ]
 
-@Sendable func export(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["voice", "lang", "engine", "model", "match", "since", "name", "manifest",
-                                              "link", "rate", "encoding", "bitrate", "quality", "list", "format"],
-                              flags: ["copy", "force", "prune", "dry-run", "json", "generate"], command: "export")
-    guard let dir = options.positional.first else {
-        throw TTSError.validation("dir", "export needs a folder to write to, e.g. `export out/`")
-    }
-    if options.positional.count > 1 {
-        throw TTSError.validation("dir", "export takes one folder, not '\(options.positional[1])'; to search text use --match \"\(options.positional[1])\"")
-    }
-    let filter = ClipFilter(voice: options.values["voice"], language: options.values["lang"],
-                            engine: options.values["engine"]?.lowercased(), model: options.values["model"],
-                            textContains: options.values["match"],
-                            createdSince: try options.values["since"].map(parseSince))
+@Sendable func export(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let dir = arguments.positional[0]
+    let filter = ClipFilter(voice: arguments.text("voice"), language: arguments.text("lang"),
+                            engine: arguments.text("engine")?.lowercased(), model: arguments.text("model"),
+                            textContains: arguments.text("match"), createdSince: arguments.date("since"))
     let exportOptions = try ExportOptions(
         directory: URL(fileURLWithPath: dir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)),
-        template: FileNameTemplate(options.values["name"] ?? FileNameTemplate.defaultPattern),
-        manifest: choice(options, "manifest", default: .csv),
-        link: linkMode(options),
-        target: audioTarget(options),
-        force: options.flags.contains("force"), prune: options.flags.contains("prune"),
-        dryRun: options.flags.contains("dry-run"))
+        template: FileNameTemplate(arguments.text("name") ?? FileNameTemplate.defaultPattern),
+        manifest: arguments.choiceOrDefault("manifest", as: ManifestFormat.self),
+        link: linkMode(arguments),
+        target: audioTarget(arguments),
+        force: arguments.flag("force"), prune: arguments.flag("prune"),
+        dryRun: arguments.flag("dry-run"))
 
     var items: [ExportItem]
     var listShortfall: [String] = []
-    if let listPath = options.values["list"] {
-        let selectors = ["voice", "lang", "engine", "model", "match", "since"].filter { options.values[$0] != nil }
+    if let listPath = arguments.text("list") {
+        let selectors = clipSelectionOptions.map(\.name).filter { arguments.given($0) } + (arguments.given("since") ? ["since"] : [])
         guard selectors.isEmpty else {
             throw TTSError.validation("list", "--list selects exactly the phrases of the list; drop --\(selectors.joined(separator: ", --")) (give voices and languages in the list or with `voice`/`lang`)")
         }
-        (items, listShortfall) = try await listItems(listPath, options: options, session: session, context: context,
-                                                     generate: options.flags.contains("generate") && !exportOptions.dryRun)
+        (items, listShortfall) = try await listItems(listPath, arguments: arguments, session: session, context: context,
+                                                     generate: arguments.flag("generate") && !exportOptions.dryRun)
     } else {
-        if options.flags.contains("generate") || options.values["format"] != nil {
+        if arguments.flag("generate") || arguments.given("format") {
             throw TTSError.validation("generate", "--generate and --format go with --list FILE")
         }
         items = try ExportPlan.items(in: context.service.local, matching: filter)
@@ -64,7 +71,7 @@ let exportCommands: [Command] = [
     bar.finish()
 
     var report = exportReport(summary)
-    if options.flags.contains("json") && !context.output.json {
+    if arguments.flag("json") && !context.output.json {
         // `tts-repl export out --json`: the flag came after the command word.
         report = Report(human: report.json.map { $0.serialized() }.joined(separator: "\n"), json: report.json)
     }
@@ -86,9 +93,9 @@ let exportCommands: [Command] = [
 
 /// The items of `--list FILE`, in its order; with `generate`, what is not cached is made first
 /// (a prewarm of the list). Returns the lines that could not be exported, for the report.
-private func listItems(_ path: String, options: Options, session: Session, context: CommandContext,
+private func listItems(_ path: String, arguments: ParsedArguments, session: Session, context: CommandContext,
                        generate: Bool) async throws -> ([ExportItem], [String]) {
-    let list = try await loadPhraseList(path, format: try phraseListFormat(path, named: options.values["format"]))
+    let list = try await loadPhraseList(path, format: try phraseListFormat(path, named: arguments.text("format")))
     let defaults = session.request(text: "")
     if generate {
         let printer = ProgressPrinter(output: context.output)
@@ -102,62 +109,44 @@ private func listItems(_ path: String, options: Options, session: Session, conte
     return (selection.items, shortfall)
 }
 
-/// `--since 2025-01-31`, `--since 2025-01-31T08:00:00Z`, `--since 2025-01-31T08:00:00+01:00`;
-/// a date or a time without a zone is UTC.
-func parseSince(_ text: String) throws -> Date {
-    let attempts: [(ISO8601DateFormatter.Options, String)] = [
-        ([.withInternetDateTime, .withFractionalSeconds], text), ([.withInternetDateTime], text),
-        ([.withInternetDateTime], text + "Z"), ([.withInternetDateTime, .withFractionalSeconds], text + "Z"),
-        ([.withFullDate], text),
-    ]
-    for (formatOptions, candidate) in attempts {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = formatOptions
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        if let date = formatter.date(from: candidate) { return date }
-    }
-    throw TTSError.validation("since", "--since '\(text)' is not an ISO 8601 date: use 2025-01-31 or 2025-01-31T08:00:00Z")
-}
-
-private func choice<T: RawRepresentable & CaseIterable>(_ options: Options, _ name: String, default value: T) throws -> T where T.RawValue == String {
-    guard let text = options.values[name] else { return value }
-    guard let parsed = T(rawValue: text.lowercased()) else {
-        throw TTSError.validation(name, "--\(name) takes \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
-    }
-    return parsed
-}
-
-private func linkMode(_ options: Options) throws -> ExportOptions.LinkMode {
-    let mode = try choice(options, "link", default: ExportOptions.LinkMode.auto)
-    guard options.flags.contains("copy") else { return mode }
-    if options.values["link"] != nil && mode != .never {
+private func linkMode(_ arguments: ParsedArguments) throws -> ExportOptions.LinkMode {
+    let mode = arguments.choiceOrDefault("link", as: ExportOptions.LinkMode.self)
+    guard arguments.flag("copy") else { return mode }
+    if arguments.given("link") && mode != .never {
         throw TTSError.validation("copy", "--copy and --link \(mode.rawValue) contradict each other; give one")
     }
     return .never
 }
 
-/// `--rate`, `--encoding`, `--bitrate` and `--quality` as a validated target (nil when none is
-/// given: the clips are exported as they are stored). Shared with `say --encoding`.
-func audioTarget(_ options: Options) throws -> AudioTarget? {
-    let names = ["rate", "encoding", "bitrate", "quality"]
-    guard names.contains(where: { options.values[$0] != nil }) else { return nil }
-    func number(_ name: String, _ what: String) throws -> Int? {
-        guard let text = options.values[name] else { return nil }
-        guard let value = Int(text) else { throw TTSError.validation(name, "--\(name) takes \(what), not '\(text)'") }
-        return value
-    }
-    let target = AudioTarget(sampleRate: try number("rate", "a sample rate in Hz"),
-                             encoding: try encoding(options.values["encoding"]),
-                             bitrate: try number("bitrate", "kbit/s, e.g. 64"), quality: try number("quality", "a whole number"))
-    return try target.validated()
+/// `--encoding`, `--bitrate`, `--quality` and `--rate`: a format to convert to (`say`, `play`,
+/// `export`). Each codec's own ranges are checked by `AudioTarget.validated()`.
+let audioTargetOptions: [CommandOption] = [
+    .choice("encoding", AudioEncoding.allCases.map(\.rawValue), aliases: [("wav", AudioEncoding.pcm16.rawValue)],
+            help: "convert to this format, cached under converted/"),
+    codecSettingOption(.bitrate, "KBPS", help: "kbit/s"),
+    codecSettingOption(.quality, "N", help: "quality or compression level"),
+    .integer("rate", "HZ", 8000...48000, suggestions: AudioTarget.supportedRates,
+             help: "sample rate, one of \(AudioTarget.supportedRates.map(String.init).joined(separator: ", ")); "
+                + "opus takes \((AudioEncoding.opus.allowedRates ?? []).map(String.init).joined(separator: ", "))"),
+]
+
+/// `--bitrate` or `--quality`, its range spanning every codec that has it, and the help naming
+/// each codec's own range and default (`mp3 8–320 (default 64), opus 6–256 (default 32)`).
+private func codecSettingOption(_ kind: QualitySetting.Kind, _ placeholder: String, help: String) -> CommandOption {
+    let codecs = AudioEncoding.allCases.compactMap { encoding in encoding.setting.map { (encoding, $0) } }.filter { $0.1.kind == kind }
+    let range = codecs.map(\.1.range.lowerBound).min()!...codecs.map(\.1.range.upperBound).max()!
+    let each = codecs.map { "\($0.0.rawValue) \($0.1.range.lowerBound)–\($0.1.range.upperBound) (default \($0.1.defaultValue))" }
+    return .integer(kind.rawValue, placeholder, range, help: "\(help): \(each.joined(separator: ", "))")
 }
 
-private func encoding(_ text: String?) throws -> AudioEncoding {
-    guard let text else { return .pcm16 }
-    guard let encoding = AudioEncoding(named: text) else {
-        throw TTSError.validation("encoding", "--encoding takes \(AudioEncoding.allCases.map(\.rawValue).joined(separator: ", ")) (wav = pcm16), not '\(text)'")
-    }
-    return encoding
+/// The audio target options as a validated target (nil when none is given: the clips are
+/// used as they are stored).
+func audioTarget(_ arguments: ParsedArguments) throws -> AudioTarget? {
+    guard audioTargetOptions.contains(where: { arguments.given($0.name) }) else { return nil }
+    let target = AudioTarget(sampleRate: arguments.int("rate"),
+                             encoding: arguments.choice("encoding", as: AudioEncoding.self) ?? .pcm16,
+                             bitrate: arguments.int("bitrate"), quality: arguments.int("quality"))
+    return try target.validated()
 }
 
 /// Draws export progress without flooding: on a terminal at most ten times a second, in a

@@ -6,44 +6,52 @@ import TTSStore
 
 /// Operations: figures, health, integrity, clean-up, the cache budget, metrics, configuration.
 let operationsCommands: [Command] = [
-    Command("stats", group: .operations, usage: "stats",
+    Command("stats", group: .operations,
             summary: "Clips, blobs, disk use, dedup savings, hits by tier, engine calls, money saved; local and Redis-wide",
             examples: ["stats", "tts-repl --json stats"], run: stats),
-    Command("health", group: .operations, usage: "health [--probe]",
+    Command("health", group: .operations,
             summary: "Check the store, free space, the index, Redis and the engines; exit status 1 when unhealthy",
-            examples: ["health", "health --probe   (one real request per engine; may cost money)"],
-            options: ["--probe"], run: health),
-    Command("verify", group: .operations, usage: "verify [--repair] [--sample N]",
+            options: [.flag("probe", help: "make one real request per engine (may cost money)")],
+            examples: ["health", "health --probe   (one real request per engine; may cost money)"], run: health),
+    Command("verify", group: .operations,
             summary: "Rehash blobs, check every clip against its blob and every blob against the index; --repair fixes",
-            examples: ["verify", "verify --sample 100", "verify --repair"],
-            options: ["--repair", "--sample"], run: verify),
-    Command("gc", group: .operations, usage: "gc [--dry-run] [--vacuum] [--grace DURATION]",
+            options: [.flag("repair", help: "drop damaged clips, quarantine bad blobs, rebuild a damaged index, remove stray temp files"),
+                      .integer("sample", "N", 1...10_000_000, help: "check a random sample of N clips instead of all")],
+            examples: ["verify", "verify --sample 100", "verify --repair"], run: verify),
+    Command("gc", group: .operations,
             summary: "Remove orphan blobs, stale temp files and unused conversions; optimize the index",
-            examples: ["gc --dry-run", "gc", "gc --vacuum", "gc --grace 10m"],
-            options: ["--dry-run", "--vacuum", "--grace"], run: gc),
-    Command("evict", group: .operations, usage: "evict [--max-bytes SIZE] [--dry-run]",
+            options: [.flag("dry-run", help: "list what would be removed; remove nothing"),
+                      .flag("vacuum", help: "also VACUUM the index (rewrites it; takes a while on a large store)"),
+                      .duration("grace", 0...31_536_000, placeholder: "DURATION", default: 3600,
+                                help: "keep orphan blobs younger than this: a writer may be about to index them")],
+            examples: ["gc --dry-run", "gc", "gc --vacuum", "gc --grace 10m"], run: gc),
+    Command("evict", group: .operations,
             summary: "Remove least recently used unpinned clips until the store fits SIZE (default TTS_CACHE_MAX_BYTES)",
-            examples: ["evict --max-bytes 500MiB --dry-run", "evict --max-bytes 2GiB"],
-            options: ["--max-bytes", "--dry-run"], run: evict),
-    Command("pin", group: .operations, usage: "pin [KEY]",
-            summary: "Protect a clip (the last one when no key is given) from eviction",
-            examples: ["pin", "pin 3fa4c2d1"], run: { session, context, words in try pin(&session, context, words, true) }),
-    Command("unpin", group: .operations, usage: "unpin [KEY]",
-            summary: "Let eviction remove a pinned clip again",
-            examples: ["unpin 3fa4c2d1"], run: { session, context, words in try pin(&session, context, words, false) }),
-    Command("rm", aliases: ["remove"], group: .operations, usage: "rm KEY… | --match TEXT [--dry-run]",
-            summary: "Remove clips from the local tier and from Redis",
-            examples: ["rm 3fa4c2d1", "rm --match \"old prompt\" --dry-run", "rm --match \"old prompt\""],
-            options: ["--match", "--dry-run"], run: remove),
-    Command("metrics", group: .operations, usage: "metrics",
+            options: [.byteSize("max-bytes", help: "the size to fit; default \(Setting.cacheMaxBytes.name)"),
+                      .flag("dry-run", help: "list what would be evicted; remove nothing")],
+            examples: ["evict --max-bytes 500MiB --dry-run", "evict --max-bytes 2GiB"], run: evict),
+    Command("pin", group: .operations, summary: "Protect a clip (the last one when no key is given) from eviction",
+            arguments: [.optional("KEY", help: "a key or unique prefix; the last clip when left out")],
+            examples: ["pin", "pin 3fa4c2d1"], run: { session, context, arguments in try pin(&session, context, arguments, true) }),
+    Command("unpin", group: .operations, summary: "Let eviction remove a pinned clip again",
+            arguments: [.optional("KEY", help: "a key or unique prefix; the last clip when left out")],
+            examples: ["unpin 3fa4c2d1"], run: { session, context, arguments in try pin(&session, context, arguments, false) }),
+    Command("rm", aliases: ["remove"], group: .operations, summary: "Remove clips from the local tier and from Redis",
+            arguments: [.repeated("KEY", help: "keys or unique prefixes (or give --match instead)")],
+            options: [.text("match", "TEXT", help: "every clip whose text contains TEXT (any case), instead of keys"),
+                      .flag("dry-run", help: "list what would be removed; remove nothing")],
+            examples: ["rm 3fa4c2d1", "rm --match \"old prompt\" --dry-run", "rm --match \"old prompt\""], run: remove),
+    Command("metrics", group: .operations,
             summary: "This process's counters and latency histograms, and store figures, in the Prometheus text format",
             examples: ["metrics"], run: metrics),
-    Command("serve-metrics", group: .operations, usage: "serve-metrics [--port N] [--port-file FILE]",
+    Command("serve-metrics", group: .operations,
             summary: "Answer GET /metrics on 127.0.0.1:N until Ctrl-C or SIGTERM (port 0: any free port)",
-            examples: ["serve-metrics --port 9464", "serve-metrics --port 0 --port-file /tmp/tts-metrics.port"],
-            options: ["--port", "--port-file"], run: serveMetrics),
-    Command("config", group: .operations, usage: "config [reload]",
+            options: [.integer("port", "N", 0...65535, default: 9464, help: "the port; 0 picks a free one"),
+                      .text("port-file", "FILE", completion: .paths, help: "write the port actually bound to FILE")],
+            examples: ["serve-metrics --port 9464", "serve-metrics --port 0 --port-file /tmp/tts-metrics.port"], run: serveMetrics),
+    Command("config", group: .operations,
             summary: "Show the effective configuration and where each value came from; `reload` re-reads the environment and .env",
+            arguments: [.optional("reload", completion: .words(["reload"]), help: "re-read the environment and .env, apply what can change live")],
             examples: ["config", "config reload"], run: config),
 ]
 
@@ -70,9 +78,7 @@ private func logged(_ context: CommandContext, _ operation: String,
 
 // MARK: - stats
 
-@Sendable func stats(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: [], command: "stats")
-    if let extra = options.positional.first { throw TTSError.validation("stats", "stats takes no arguments, not '\(extra)'") }
+@Sendable func stats(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     return try await logged(context, "stats") {
         let live = context.runtime.live.current
         let figures = try await StoreStatistics.gather(service: context.service, pricePerCall: live.pricePerCall,
@@ -134,12 +140,10 @@ private func formatMoney(_ value: Double) -> String { String(format: "%.4f", val
 
 // MARK: - health
 
-@Sendable func health(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: [], flags: ["probe"], command: "health")
-    if let extra = options.positional.first { throw TTSError.validation("health", "health takes only --probe, not '\(extra)'") }
+@Sendable func health(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     return try await logged(context, "health") {
         let report = await HealthCheck(service: context.service, configuration: context.runtime.live.current)
-            .run(probe: options.flags.contains("probe"))
+            .run(probe: arguments.flag("probe"))
         return (healthReport(report), [("healthy", .bool(report.isHealthy))])
     }
 }
@@ -165,11 +169,9 @@ func healthReport(_ report: HealthReport) -> Report {
 
 // MARK: - verify
 
-@Sendable func verify(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["sample"], flags: ["repair"], command: "verify")
-    if let extra = options.positional.first { throw TTSError.validation("verify", "verify takes options only, not '\(extra)'") }
-    let sample = options.values["sample"] == nil ? nil : try options.int("sample", default: 0, range: 1...10_000_000)
-    let repair = options.flags.contains("repair")
+@Sendable func verify(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let sample = arguments.int("sample")
+    let repair = arguments.flag("repair")
     return try await logged(context, "verify") {
         let report = try await StoreVerifier(local: context.service.local)
             .verify(repair: repair, sample: sample)
@@ -231,19 +233,11 @@ private func verifyReport(_ r: VerifyReport) -> Report {
 
 // MARK: - gc
 
-@Sendable func gc(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["grace"], flags: ["dry-run", "vacuum"], command: "gc")
-    if let extra = options.positional.first { throw TTSError.validation("gc", "gc takes options only, not '\(extra)'") }
+@Sendable func gc(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     var collector = GarbageCollector(local: context.service.local)
-    if let grace = options.values["grace"] {
-        do {
-            collector.orphanGrace = TimeInterval(try Configuration.parseSeconds(grace, name: "--grace"))
-        } catch let error as TTSError {
-            throw TTSError.validation("grace", error.message)
-        }
-    }
-    let dryRun = options.flags.contains("dry-run")
-    let vacuum = options.flags.contains("vacuum")
+    collector.orphanGrace = arguments.secondsOrDefault("grace")
+    let dryRun = arguments.flag("dry-run")
+    let vacuum = arguments.flag("vacuum")
     return try await logged(context, "gc") {
         let r = try await collector.collect(dryRun: dryRun, vacuum: vacuum)
         let verb = dryRun ? "would remove" : "removed"
@@ -270,22 +264,16 @@ private func verifyReport(_ r: VerifyReport) -> Report {
 
 // MARK: - evict, pin, rm
 
-@Sendable func evict(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["max-bytes"], flags: ["dry-run"], command: "evict")
-    if let extra = options.positional.first { throw TTSError.validation("evict", "evict takes options only, not '\(extra)'") }
+@Sendable func evict(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let maxBytes: Int
-    if let text = options.values["max-bytes"] {
-        do {
-            maxBytes = try Configuration.parseByteSize(text, name: "--max-bytes")
-        } catch let error as TTSError {
-            throw TTSError.validation("max-bytes", error.message)
-        }
+    if let given = arguments.int("max-bytes") {
+        maxBytes = given
     } else if let budget = context.runtime.live.current.cacheMaxBytes {
         maxBytes = budget
     } else {
         throw TTSError.validation("max-bytes", "evict needs --max-bytes SIZE (e.g. 500MiB), or TTS_CACHE_MAX_BYTES set")
     }
-    let dryRun = options.flags.contains("dry-run")
+    let dryRun = arguments.flag("dry-run")
     let service = context.service
     return try await logged(context, "evict") {
         let r = try await service.local.evict(toMaxBytes: maxBytes, dryRun: dryRun)
@@ -304,11 +292,10 @@ private func verifyReport(_ r: VerifyReport) -> Report {
     }
 }
 
-private func pin(_ session: inout Session, _ context: CommandContext, _ words: [String], _ pinned: Bool) throws -> Report {
+private func pin(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments, _ pinned: Bool) throws -> Report {
     let name = pinned ? "pin" : "unpin"
-    guard words.count <= 1 else { throw TTSError.validation("key", "\(name) takes one key") }
     let clip: Clip
-    if let word = words.first {
+    if let word = arguments.positional.first {
         clip = try context.service.local.storedClip(named: word)
     } else if let last = session.lastClip {
         clip = last
@@ -323,21 +310,20 @@ private func pin(_ session: inout Session, _ context: CommandContext, _ words: [
                   json: .object([("key", .string(clip.key.hex)), ("pinned", .bool(pinned))]))
 }
 
-@Sendable func remove(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["match"], flags: ["dry-run"], command: "rm")
+@Sendable func remove(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let local = context.service.local
     var keys: [RequestKey] = []
-    if let match = options.values["match"] {
-        guard options.positional.isEmpty else { throw TTSError.validation("rm", "rm takes keys or --match TEXT, not both") }
+    if let match = arguments.text("match") {
+        guard arguments.positional.isEmpty else { throw TTSError.validation("rm", "rm takes keys or --match TEXT, not both") }
         guard !match.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw TTSError.validation("match", "rm --match needs some text; to remove everything, remove the store folder")
         }
         keys = try local.clips(matching: ClipFilter(textContains: match), limit: -1).map(\.key)
     } else {
-        guard !options.positional.isEmpty else {
+        guard !arguments.positional.isEmpty else {
             throw TTSError.validation("rm", "rm needs a KEY (see `ls`) or --match TEXT")
         }
-        for word in options.positional {
+        for word in arguments.positional {
             // A full key may name a clip that only Redis has.
             if let key = RequestKey(hex: word), try local.row(for: key) == nil {
                 keys.append(key)
@@ -346,7 +332,7 @@ private func pin(_ session: inout Session, _ context: CommandContext, _ words: [
             }
         }
     }
-    let dryRun = options.flags.contains("dry-run")
+    let dryRun = arguments.flag("dry-run")
     let wanted = keys
     return try await logged(context, "rm") {
         let r = try await ClipRemover(service: context.service).remove(wanted, dryRun: dryRun)
@@ -382,8 +368,7 @@ func metricsExposition(_ context: CommandContext) async -> String {
     return context.service.metrics.registry.exposition(gauges: figures?.gauges ?? [])
 }
 
-@Sendable func metrics(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    if let extra = words.first { throw TTSError.validation("metrics", "metrics takes no arguments, not '\(extra)'") }
+@Sendable func metrics(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let text = await metricsExposition(context)
     // JSON mode: one object per sample line, so scripts need no Prometheus parser.
     let samples: [JSONValue] = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
@@ -394,15 +379,13 @@ func metricsExposition(_ context: CommandContext) async -> String {
     return Report(human: text.hasSuffix("\n") ? String(text.dropLast()) : text, json: samples)
 }
 
-@Sendable func serveMetrics(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["port", "port-file"], command: "serve-metrics")
-    if let extra = options.positional.first { throw TTSError.validation("serve-metrics", "serve-metrics takes options only, not '\(extra)'") }
-    let port = try options.int("port", default: 9464, range: 0...65535)
+@Sendable func serveMetrics(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let port = arguments.intOrDefault("port")
     let server = try MetricsHTTPServer(port: port) { [context] in
         Blocking.wait(upTo: .seconds(5)) { await metricsExposition(context) } ?? "# metrics timed out\n"
     }
     defer { server.stop() }
-    if let file = options.values["port-file"] { try writePortFile(file, port: server.port) }
+    if let file = arguments.text("port-file") { try writePortFile(file, port: server.port) }
     context.output.notice("serving metrics on http://127.0.0.1:\(server.port)/metrics — Ctrl-C or SIGTERM stops")
     context.runtime.logger.info("serve-metrics", [("operation", "serve-metrics"), ("port", .int(server.port)), ("outcome", "listening")])
     while !Task.isCancelled {
@@ -414,8 +397,8 @@ func metricsExposition(_ context: CommandContext) async -> String {
 
 // MARK: - config
 
-@Sendable func config(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    switch words.first?.lowercased() {
+@Sendable func config(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    switch arguments.positional.first?.lowercased() {
     case nil:
         return configurationReport(context.runtime.live.current)
     case "reload":

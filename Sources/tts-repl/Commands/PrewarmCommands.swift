@@ -8,37 +8,43 @@ import TTSService
 /// Pre-warm: fill the cache from a phrase list before anyone asks.
 let prewarmCommands: [Command] = [
     Command("prewarm", group: .prewarm,
-            usage: "prewarm FILE [--format text|csv|tsv|jsonl] [--concurrency N] [--dry-run] [--strict] [--rejects FILE] [--queue]",
             summary: "Fill the cache from a phrase list (text, CSV, TSV or JSON Lines; - reads stdin). Cached phrases cost nothing; failed lines go to FILE.rejects.EXT for a retry; --queue leaves the work to `worker` processes through Redis",
+            arguments: [.required("FILE", completion: .paths, help: "a phrase list; - reads stdin")],
+            options: [
+                .choice("format", PhraseListFormat.allCases.map(\.rawValue), aliases: phraseListFormatAliases,
+                        help: "the list's format when its extension does not say; stdin is text"),
+                .integer("concurrency", "N", 1...64, default: 4, help: "engine requests at a time"),
+                .flag("dry-run", help: "count the engine calls, audio and time it would take; call no engine"),
+                .flag("strict", help: "stop before any engine call when a line is bad"),
+                .text("rejects", "FILE", completion: .paths, help: "where failed lines go (default FILE.rejects.EXT; none for stdin)"),
+                .flag("queue", help: "queue the phrases in Redis for `worker` processes instead (only --strict and --format apply)"),
+            ],
             examples: ["prewarm phrases.txt", "prewarm menu.csv --concurrency 8", "prewarm prompts.jsonl --dry-run",
                        "prewarm phrases.rejects.txt", "prewarm - --format csv < menu.csv", "prewarm menu.csv --queue"],
-            options: ["--format", "--concurrency", "--dry-run", "--strict", "--rejects", "--queue"], completion: .paths,
             run: prewarm),
 ]
 
-@Sendable func prewarm(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["format", "concurrency", "rejects"], flags: ["dry-run", "strict", "queue"], command: "prewarm")
-    guard options.positional.count == 1, let path = options.positional.first else {
-        throw TTSError.validation("file", options.positional.isEmpty
-            ? "prewarm needs a phrase list: `prewarm phrases.txt` (or - for stdin)"
-            : "prewarm takes one file, not \(options.positional.count): run it once per list")
-    }
-    let concurrency = try options.int("concurrency", default: 4, range: 1...64)
-    let format = try phraseListFormat(path, named: options.values["format"])
-    if options.flags.contains("queue") {
-        if options.flags.contains("dry-run") || options.values["concurrency"] != nil || options.values["rejects"] != nil {
+/// Other names `PhraseListFormat(name:)` accepts for a format.
+let phraseListFormatAliases = [("txt", "text"), ("tab", "tsv"), ("ndjson", "jsonl"), ("json-lines", "jsonl")]
+
+@Sendable func prewarm(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
+    let path = arguments.positional[0]
+    let concurrency = arguments.intOrDefault("concurrency")
+    let format = try phraseListFormat(path, named: arguments.text("format"))
+    if arguments.flag("queue") {
+        if arguments.flag("dry-run") || arguments.given("concurrency") || arguments.given("rejects") {
             throw TTSError.validation("queue", "--queue only queues the phrases: --dry-run, --concurrency and --rejects belong to a local run (give `worker --concurrency N` to the workers)")
         }
         let list = try await loadPhraseList(path, format: format)
-        return try await enqueuePrewarm(list, defaults: session.request(text: ""), strict: options.flags.contains("strict"), context: context)
+        return try await enqueuePrewarm(list, defaults: session.request(text: ""), strict: arguments.flag("strict"), context: context)
     }
-    let rejectsURL = try rejectsLocation(input: path, format: format, given: options.values["rejects"])
+    let rejectsURL = try rejectsLocation(input: path, format: format, given: arguments.text("rejects"))
     let list = try await loadPhraseList(path, format: format)
     let printer = ProgressPrinter(output: context.output)
     let summary = try await Prewarmer(service: context.service).run(
         list, defaults: session.request(text: ""),
-        options: PrewarmOptions(concurrency: concurrency, dryRun: options.flags.contains("dry-run"),
-                                strict: options.flags.contains("strict"), rejectsURL: rejectsURL,
+        options: PrewarmOptions(concurrency: concurrency, dryRun: arguments.flag("dry-run"),
+                                strict: arguments.flag("strict"), rejectsURL: rejectsURL,
                                 requestsPerMinute: context.runtime.configuration.requestsPerMinute),
         progress: { printer.show($0) })
     printer.end()

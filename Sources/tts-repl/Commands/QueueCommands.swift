@@ -10,29 +10,32 @@ import TTSStore
 /// any machine empty it, `queue` shows where it stands.
 let queueCommands: [Command] = [
     Command("worker", group: .prewarm,
-            usage: "worker [--concurrency N] [--max-jobs N] [--idle-exit S] [--grace S]",
             summary: "Take pre-warm jobs from the Redis queue and generate them until stopped (SIGTERM or Ctrl-C finish or hand back the jobs in flight)",
-            examples: ["worker", "worker --concurrency 8", "worker --idle-exit 10", "worker --max-jobs 100"],
-            options: ["--concurrency", "--max-jobs", "--idle-exit", "--grace"], run: worker),
-    Command("queue", group: .prewarm, usage: "queue [retry-dead | dead [--limit N]]",
+            options: [
+                .integer("concurrency", "N", 1...256, help: "jobs at a time; default \(Setting.concurrency.name)"),
+                .integer("max-jobs", "N", 1...Int.max, help: "stop after N jobs"),
+                .duration("idle-exit", 0...86_400, help: "stop once the queue has been empty for S seconds"),
+                .duration("grace", 0...86_400, default: 10, help: "on SIGTERM or Ctrl-C: finish jobs in flight within S seconds, hand back the rest"),
+            ],
+            examples: ["worker", "worker --concurrency 8", "worker --idle-exit 10", "worker --max-jobs 100"], run: worker),
+    Command("queue", group: .prewarm,
             summary: "Show the pre-warm queue: waiting, in flight, done and dead jobs; retry-dead requeues the dead ones; dead lists them with their errors",
-            examples: ["queue", "queue retry-dead", "queue dead --limit 20"], options: ["--limit"], run: queue),
+            arguments: [.optional("retry-dead | dead", completion: .words(["retry-dead", "dead"]),
+                                  help: "requeue the dead jobs, or list them; the counts when left out")],
+            options: [.integer("limit", "N", 1...10_000, default: 20, help: "with dead: list at most N jobs")],
+            examples: ["queue", "queue retry-dead", "queue dead --limit 20"], run: queue),
 ]
 
 // MARK: - worker
 
-@Sendable func worker(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["concurrency", "max-jobs", "idle-exit", "grace"], command: "worker")
-    if let extra = options.positional.first {
-        throw TTSError.validation("worker", "worker takes options only, not '\(extra)'; see `help worker`")
-    }
+@Sendable func worker(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let configuration = context.runtime.configuration
     var workerOptions = WorkerOptions(
-        concurrency: try options.int("concurrency", default: configuration.concurrency, range: 1...256),
+        concurrency: arguments.int("concurrency") ?? configuration.concurrency,
         reclaimAfter: .seconds(configuration.queueReclaimSeconds), maxAttempts: configuration.queueMaxAttempts,
-        grace: .seconds(try seconds(options, "grace", default: 10)))
-    if options.values["max-jobs"] != nil { workerOptions.maxJobs = try options.int("max-jobs", default: 0, range: 1...Int.max) }
-    if options.values["idle-exit"] != nil { workerOptions.idleExit = .seconds(try seconds(options, "idle-exit", default: 0)) }
+        grace: .seconds(arguments.secondsOrDefault("grace")))
+    if let maxJobs = arguments.int("max-jobs") { workerOptions.maxJobs = maxJobs }
+    if let idleExit = arguments.seconds("idle-exit") { workerOptions.idleExit = .seconds(idleExit) }
 
     let connection = try await QueueConnection.open(configuration, command: "worker")
     let worker = QueueWorker(service: context.service, queue: connection.queue, tier: connection.tier, options: workerOptions)
@@ -52,15 +55,6 @@ let queueCommands: [Command] = [
     }
     if output.progressIsLive { output.write("\n", to: .standardError) }
     return workerReport(summary)
-}
-
-/// `--grace 2.5`: seconds, fractions allowed.
-private func seconds(_ options: Options, _ name: String, default value: Double) throws -> Double {
-    guard let text = options.values[name] else { return value }
-    guard let number = Double(text), number >= 0, number <= 86_400 else {
-        throw TTSError.validation(name, "--\(name) takes a number of seconds from 0 to 86400, not '\(text)'")
-    }
-    return number
 }
 
 /// `worker host:42:ab12: done 40  retried 1  dead 0  in flight 4  12.3 jobs/s`
@@ -95,10 +89,9 @@ func workerReport(_ summary: WorkerSummary) -> Report {
 
 // MARK: - queue
 
-@Sendable func queue(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["limit"], command: "queue")
+@Sendable func queue(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let configuration = context.runtime.configuration
-    switch options.positional.first {
+    switch arguments.positional.first {
     case nil:
         let connection = try await QueueConnection.open(configuration, command: "queue")
         let activeWithin = Duration.seconds(max(10, 2 * configuration.queueReclaimSeconds))
@@ -115,7 +108,7 @@ func workerReport(_ summary: WorkerSummary) -> Report {
                                                    ("unreadable", .int(result.unreadable))]))
     case "dead":
         let connection = try await QueueConnection.open(configuration, command: "queue dead")
-        let entries = try await connection.queue.deadEntries(limit: try options.int("limit", default: 20, range: 1...10_000))
+        let entries = try await connection.queue.deadEntries(limit: arguments.intOrDefault("limit"))
         // An entry no worker could read has no key or engine to show; its reason says so.
         let rows = entries.map { entry in
             [entry.job?.key.short ?? "-", entry.job?.request.engine ?? "-", entry.job?.request.voice ?? "-",

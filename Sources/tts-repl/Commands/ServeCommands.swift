@@ -6,27 +6,32 @@ import TTSService
 /// `serve`: the cache as an HTTP service, until Ctrl-C or SIGTERM.
 let serveCommands: [Command] = [
     Command("serve", group: .operations,
-            usage: "serve [--listen ADDR:PORT] [--port-file FILE] [--threads N] [--grace S] [--tls-cert F --tls-key F] [--insecure-no-auth]",
             summary: "Serve the cache over HTTP (native API, OpenAI- and Gemini-compatible endpoints, metrics) until Ctrl-C or SIGTERM",
+            options: [
+                .text("listen", "ADDR:PORT", help: "where to listen, default \(Setting.serveListen.name); port 0 picks a free one"),
+                .text("port-file", "FILE", completion: .paths, help: "write the port actually bound to FILE"),
+                .integer("threads", "N", 1...64, default: 2, help: "server threads; a request waiting for the engine holds none"),
+                .duration("grace", 0...86_400, default: 10, help: "on SIGTERM or Ctrl-C: let requests in flight finish for up to S seconds"),
+                .text("tls-cert", "FILE", completion: .paths, help: "serve HTTPS with this PEM certificate chain (with --tls-key)"),
+                .text("tls-key", "FILE", completion: .paths, help: "the PEM private key of --tls-cert"),
+                .flag("insecure-no-auth", help: "allow a non-loopback address without \(Setting.serveTokens.name), only behind a proxy that checks clients"),
+            ],
             examples: ["serve", "serve --listen 0.0.0.0:8080   (needs TTS_SERVE_TOKENS)",
                        "serve --listen 127.0.0.1:0 --port-file /tmp/tts.port",
                        "serve --tls-cert cert.pem --tls-key key.pem"],
-            options: ["--listen", "--port-file", "--threads", "--grace", "--tls-cert", "--tls-key", "--insecure-no-auth"],
             run: serve),
 ]
 
-@Sendable func serve(_ session: inout Session, _ context: CommandContext, _ words: [String]) async throws -> Report {
-    let options = try Options(words, valued: ["listen", "port-file", "threads", "grace", "tls-cert", "tls-key"],
-                              flags: ["insecure-no-auth"], command: "serve")
-    if let extra = options.positional.first { throw TTSError.validation("serve", "serve takes options only, not '\(extra)'") }
+@Sendable func serve(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) async throws -> Report {
     let runtime = context.runtime
-    var configuration = ServerConfiguration(listen: try ListenAddress(parsing: options.values["listen"] ?? runtime.configuration.serveListen))
-    configuration.threads = try options.int("threads", default: 2, range: 1...64)
+    var configuration = ServerConfiguration(listen: try ListenAddress(parsing: arguments.text("listen") ?? runtime.configuration.serveListen))
+    configuration.threads = arguments.intOrDefault("threads")
     configuration.tokens = runtime.configuration.serveTokens
-    configuration.allowInsecureNoAuth = options.flags.contains("insecure-no-auth")
-    configuration.tlsCertificateFile = options.values["tls-cert"]
-    configuration.tlsKeyFile = options.values["tls-key"]
-    let grace = Duration.seconds(try Configuration.parseSeconds(options.values["grace"] ?? "10", name: "--grace"))
+    configuration.allowInsecureNoAuth = arguments.flag("insecure-no-auth")
+    configuration.tlsCertificateFile = arguments.text("tls-cert")
+    configuration.tlsKeyFile = arguments.text("tls-key")
+    let graceSeconds = arguments.secondsOrDefault("grace")
+    let grace = Duration.seconds(graceSeconds)
 
     let backend = ServiceBackend(runtime: runtime)
     let server = try SpeechServer(configuration, backend: backend, logger: runtime.logger,
@@ -35,7 +40,7 @@ let serveCommands: [Command] = [
     // From here a signal is this command's normal end: the process exits 0 after the grace.
     SignalEndedCommand.begin(grace: grace)
     defer { SignalEndedCommand.end() }
-    if let file = options.values["port-file"] {
+    if let file = arguments.text("port-file") {
         do {
             try writePortFile(file, port: server.address.port)
         } catch {
@@ -49,7 +54,7 @@ let serveCommands: [Command] = [
     }
     let inFlight = server.requestsInFlight
     let drained = await server.stop(grace: grace)
-    let human = "stopped serving on \(server.address)" + (drained ? "" : "; \(inFlight) request(s) did not finish within \(options.values["grace"] ?? "10") s")
+    let human = "stopped serving on \(server.address)" + (drained ? "" : "; \(inFlight) request(s) did not finish within \(fixedPoint(graceSeconds, decimals: graceSeconds == graceSeconds.rounded() ? 0 : 1)) s")
     return Report(human: human, json: [.object([("stopped", true), ("listen", .string(server.address.description)),
                                                 ("drained", .bool(drained))])])
 }
