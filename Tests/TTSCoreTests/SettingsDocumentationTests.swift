@@ -24,4 +24,42 @@ final class SettingsDocumentationTests: XCTestCase {
             XCTAssertTrue(row.contains("`\(flag)`"), "\(setting.name): the README's row does not name \(flag)")
         }
     }
+
+    /// One declaration per setting: its default is the value the loader uses, so it must be a
+    /// value its own kind accepts, and the README's row must show it.
+    func testEveryDeclaredDefaultParsesByItsKindAndTheREADMEShowsIt() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let rows = try String(contentsOf: readme, encoding: .utf8).split(separator: "\n")
+        for setting in Setting.all {
+            guard let value = setting.defaultValue else { continue }
+            switch setting.kind {
+            case .text: break
+            case .choice: XCTAssertNoThrow(try setting.choice(value), setting.name)
+            case .wholeNumber: XCTAssertNoThrow(try setting.wholeNumber(value), setting.name)
+            case .duration: XCTAssertNoThrow(try setting.seconds(value), setting.name)
+            case .byteSize: XCTAssertNoThrow(try setting.byteSize(value), setting.name)
+            case .onOff: XCTAssertNoThrow(try setting.onOff(value), setting.name)
+            case .price: XCTAssertNoThrow(try setting.price(value), setting.name)
+            }
+            let row = try XCTUnwrap(rows.first { $0.hasPrefix("| `\(setting.name)`") }, setting.name)
+            let columns = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            XCTAssertTrue(columns.count > 2 && columns[2].contains("`\(value)`"),
+                          "\(setting.name): the README's default column does not show `\(value)`: \(row)")
+        }
+    }
+
+    /// The loader takes the default from the declaration and refuses with the declared range.
+    func testTheLoaderUsesTheDeclaredDefaultAndRange() throws {
+        let loaded = try Configuration.load(environment: ["HOME": "/tmp"])
+        XCTAssertEqual(loaded.retryAttempts, try Setting.retryAttempts.wholeNumber(try XCTUnwrap(Setting.retryAttempts.defaultValue)))
+        XCTAssertEqual(loaded.redisTTLSeconds, 30 * 86_400)
+        guard case .wholeNumber(let range) = Setting.concurrency.kind else { return XCTFail("concurrency is a whole number") }
+        XCTAssertThrowsError(try Configuration.load(environment: ["HOME": "/tmp", "TTS_CONCURRENCY": String(range.upperBound + 1)])) { error in
+            XCTAssertTrue(TTSError.message(of: error).contains("from \(range.lowerBound) to \(range.upperBound)"), TTSError.message(of: error))
+        }
+        XCTAssertThrowsError(try Configuration.load(environment: ["HOME": "/tmp", "TTS_REQUEST_TIMEOUT": "0"])) { error in
+            XCTAssertTrue(TTSError.message(of: error).contains("TTS_REQUEST_TIMEOUT is '0'"), TTSError.message(of: error))
+        }
+    }
 }

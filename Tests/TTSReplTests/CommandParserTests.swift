@@ -82,7 +82,7 @@ final class CommandParserTests: XCTestCase {
         let duration = try XCTUnwrap(refusal("worker --idle-exit soon"))
         XCTAssertTrue(duration.message.contains("--idle-exit takes a number of seconds from 0s to 1d"), duration.message)
         let size = try XCTUnwrap(refusal("evict --max-bytes lots"))
-        XCTAssertTrue(size.message.contains("--max-bytes is 'lots'; accepted: a size such as"), size.message)
+        XCTAssertEqual(size.message, "evict: --max-bytes takes a size such as 4194304, 512KiB, 4MiB or 1GiB, not 'lots'")
         let date = try XCTUnwrap(refusal("export out --since yesterday"))
         XCTAssertTrue(date.message.contains("--since 'yesterday' is not an ISO 8601 date"), date.message)
         let choice = try XCTUnwrap(refusal("export out --manifest xml"))

@@ -80,6 +80,13 @@ public struct Configuration: Sendable {
             origins[setting.name] = .default
             return nil
         }
+        /// The value given, else the declared default (nil when the setting is then unset).
+        func value(_ setting: Setting) -> String? { raw(setting) ?? setting.defaultValue }
+        /// For settings declared with a default: parsed by their kind.
+        func typed<T>(_ setting: Setting, _ parse: (Setting) -> (String) throws -> T) throws -> T {
+            guard let text = value(setting) else { preconditionFailure("\(setting.name) is declared without a default") }
+            return try parse(setting)(text)
+        }
 
         let home = environment["HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser
@@ -91,22 +98,16 @@ public struct Configuration: Sendable {
         let keys = (raw(.geminiAPIKey) ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 
-        let engine = (raw(.engine) ?? (keys.isEmpty ? "espeak" : "gemini")).lowercased()
-        guard ["espeak", "gemini"].contains(engine) else {
-            throw TTSError.config("TTS_ENGINE is '\(engine)'; accepted: espeak, gemini")
-        }
+        let engine = try Setting.engine.choice(raw(.engine) ?? (keys.isEmpty ? "espeak" : "gemini"))
 
         let language = raw(.language) ?? ""
         if !language.isEmpty && !LanguageTag.isWellFormed(language) {
             throw TTSError.config("TTS_LANGUAGE is '\(language)', not a well-formed BCP-47 tag; use e.g. en-US or de-DE")
         }
 
-        let maxText = raw(.maxTextChars) ?? "5000"
-        guard let maxTextCharacters = Int(maxText), (1...1_000_000).contains(maxTextCharacters) else {
-            throw TTSError.config("TTS_MAX_TEXT_CHARS is '\(maxText)'; accepted: a whole number from 1 to 1000000")
-        }
+        let maxTextCharacters = try typed(.maxTextChars, Setting.wholeNumber)
 
-        var redisURL: String? = raw(.redisURL) ?? "redis://127.0.0.1:6379"
+        var redisURL: String? = value(.redisURL)
         if let url = redisURL {
             if url.lowercased() == "off" || url.lowercased() == "none" {
                 redisURL = nil
@@ -115,51 +116,40 @@ public struct Configuration: Sendable {
             }
         }
 
-        let redisPrefix = raw(.redisPrefix) ?? "tts:"
+        let redisPrefix = value(.redisPrefix) ?? ""
         guard redisPrefix.count <= 64, !redisPrefix.contains(where: { $0.isWhitespace || $0.isNewline }) else {
             throw TTSError.config("TTS_REDIS_PREFIX is '\(redisPrefix)'; accepted: up to 64 characters without spaces, e.g. tts: or team-a:tts:")
         }
-        let redisShareAudio = try parseSwitch(raw(.redisAudio) ?? "on", name: Setting.redisAudio.name)
-        let redisAudioMaxBytes = try parseByteSize(raw(.redisAudioMaxBytes) ?? "4MiB", name: Setting.redisAudioMaxBytes.name)
-        let redisTTLSeconds = try parseSeconds(raw(.redisTTL) ?? "30d", name: Setting.redisTTL.name)
+        let redisShareAudio = try typed(.redisAudio, Setting.onOff)
+        let redisAudioMaxBytes = try typed(.redisAudioMaxBytes, Setting.byteSize)
+        let redisTTLSeconds = try typed(.redisTTL, Setting.seconds)
 
-        let baseURL = raw(.geminiBaseURL) ?? "https://generativelanguage.googleapis.com"
+        let baseURL = value(.geminiBaseURL) ?? ""
         guard let parsed = URL(string: baseURL), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw TTSError.config("GEMINI_BASE_URL is '\(baseURL)'; accepted: an http(s) URL such as https://generativelanguage.googleapis.com")
         }
 
-        let requestTimeoutSeconds = try parseSeconds(raw(.requestTimeout) ?? "120", name: Setting.requestTimeout.name)
-        guard requestTimeoutSeconds >= 1 else {
-            throw TTSError.config("TTS_REQUEST_TIMEOUT must be at least 1 second")
-        }
-        func wholeNumber(_ setting: Setting, default value: Int, range: ClosedRange<Int>) throws -> Int {
-            let text = raw(setting) ?? String(value)
-            guard let number = Int(text), range.contains(number) else {
-                throw TTSError.config("\(setting.name) is '\(text)'; accepted: a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return number
-        }
-        let retryAttempts = try wholeNumber(.retryAttempts, default: 3, range: 1...20)
-        let retryBaseMs = try wholeNumber(.retryBaseMs, default: 1000, range: 1...600_000)
-        let retryMaxDelaySeconds = try parseSeconds(raw(.retryMaxDelay) ?? "60", name: Setting.retryMaxDelay.name)
-        let requestsPerMinute: Int? = raw(.rpm) == nil ? nil : try wholeNumber(.rpm, default: 0, range: 1...1_000_000)
-        let concurrency = try wholeNumber(.concurrency, default: 4, range: 1...256)
+        let requestTimeoutSeconds = try typed(.requestTimeout, Setting.seconds)
+        let retryAttempts = try typed(.retryAttempts, Setting.wholeNumber)
+        let retryBaseMs = try typed(.retryBaseMs, Setting.wholeNumber)
+        let retryMaxDelaySeconds = try typed(.retryMaxDelay, Setting.seconds)
+        let requestsPerMinute = try value(.rpm).map(Setting.rpm.wholeNumber)
+        let concurrency = try typed(.concurrency, Setting.wholeNumber)
 
-        let levelText = (raw(.logLevel) ?? "info").lowercased()
-        guard let logLevel = LogLevel(rawValue: levelText) else {
-            throw TTSError.config("TTS_LOG_LEVEL is '\(levelText)'; accepted: debug, info, warn, error")
+        guard let logLevel = LogLevel(rawValue: try typed(.logLevel, Setting.choice)) else {
+            preconditionFailure("TTS_LOG_LEVEL's choices are the log levels")
         }
         let logFileURL = raw(.logFile).map { URL(fileURLWithPath: expandTilde($0, home: home)) }
             ?? storeURL.appendingPathComponent("tts.log")
 
-        let cacheMaxBytes = try raw(.cacheMaxBytes).map { try parseByteSize($0, name: Setting.cacheMaxBytes.name) }
-        let cacheHardMaxBytes = try raw(.cacheHardMaxBytes).map { try parseByteSize($0, name: Setting.cacheHardMaxBytes.name) }
-        let pricePerCall = try parsePrice(raw(.pricePerCall) ?? "0", name: Setting.pricePerCall.name)
-        let pricePerAudioSecond = try parsePrice(raw(.pricePerAudioSecond) ?? "0", name: Setting.pricePerAudioSecond.name)
-        let queueReclaimSeconds = try wholeNumber(.queueReclaim, default: 30, range: 1...86_400)
-        let queueMaxAttempts = try wholeNumber(.queueMaxAttempts, default: 3, range: 1...100)
+        let cacheMaxBytes = try value(.cacheMaxBytes).map(Setting.cacheMaxBytes.byteSize)
+        let cacheHardMaxBytes = try value(.cacheHardMaxBytes).map(Setting.cacheHardMaxBytes.byteSize)
+        let pricePerCall = try typed(.pricePerCall, Setting.price)
+        let pricePerAudioSecond = try typed(.pricePerAudioSecond, Setting.price)
+        let queueReclaimSeconds = try typed(.queueReclaim, Setting.wholeNumber)
+        let queueMaxAttempts = try typed(.queueMaxAttempts, Setting.wholeNumber)
 
-        let serveListen = raw(.serveListen) ?? "127.0.0.1:8088"
+        let serveListen = value(.serveListen) ?? ""
         let serveTokens = (raw(.serveTokens) ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 
@@ -168,36 +158,21 @@ public struct Configuration: Sendable {
             maxTextCharacters: maxTextCharacters, redisURL: redisURL, redisPrefix: redisPrefix,
             redisShareAudio: redisShareAudio, redisAudioMaxBytes: redisAudioMaxBytes, redisTTLSeconds: redisTTLSeconds,
             geminiAPIKeys: keys,
-            geminiBaseURL: baseURL, geminiModel: raw(.geminiModel) ?? "gemini-3.8-flash-lite-tts",
+            geminiBaseURL: baseURL, geminiModel: value(.geminiModel) ?? "",
             requestTimeoutSeconds: requestTimeoutSeconds, retryAttempts: retryAttempts, retryBaseMs: retryBaseMs,
             retryMaxDelaySeconds: retryMaxDelaySeconds, requestsPerMinute: requestsPerMinute, concurrency: concurrency,
             logLevel: logLevel, logFileURL: logFileURL, cacheMaxBytes: cacheMaxBytes, cacheHardMaxBytes: cacheHardMaxBytes, pricePerCall: pricePerCall,
             pricePerAudioSecond: pricePerAudioSecond, origins: origins)
-        let memory = raw(.memoryEntries) ?? "10000"
-        guard let memoryEntries = Int(memory), (0...10_000_000).contains(memoryEntries) else {
-            throw TTSError.config("TTS_MEMORY_ENTRIES is '\(memory)'; accepted: a whole number from 0 (off) to 10000000")
-        }
-        configuration.memoryEntries = memoryEntries
+        configuration.memoryEntries = try typed(.memoryEntries, Setting.wholeNumber)
         configuration.queueReclaimSeconds = queueReclaimSeconds
         configuration.queueMaxAttempts = queueMaxAttempts
         configuration.serveListen = serveListen
         configuration.serveTokens = serveTokens
         configuration.openAIVoiceMap = try parseVoiceMap(raw(.openAIVoiceMap) ?? "", name: Setting.openAIVoiceMap.name)
-        if let fallback = raw(.fallbackEngine)?.trimmingCharacters(in: .whitespaces).lowercased(), !fallback.isEmpty, fallback != "off" {
-            guard ["espeak", "gemini"].contains(fallback) else {
-                throw TTSError.config("TTS_FALLBACK_ENGINE is '\(fallback)'; accepted: espeak, gemini or off")
-            }
+        if let fallback = try value(.fallbackEngine).map(Setting.fallbackEngine.choice), fallback != "off" {
             configuration.fallbackEngine = fallback
         }
         return configuration
-    }
-
-    /// A price: a non-negative decimal number (`0.0004`), in whatever currency the user thinks in.
-    public static func parsePrice(_ text: String, name: String) throws -> Double {
-        guard let value = Double(text), value.isFinite, value >= 0 else {
-            throw TTSError.config("\(name) is '\(text)'; accepted: a non-negative number such as 0.0004 (0 hides the estimate)")
-        }
-        return value
     }
 
     /// `alloy=Kore,echo=Puck`: names before `=` are lowercased (OpenAI's voices are), voices
@@ -214,17 +189,9 @@ public struct Configuration: Sendable {
         return map
     }
 
-    /// on/off, true/false, yes/no, 1/0.
-    public static func parseSwitch(_ text: String, name: String) throws -> Bool {
-        switch text.lowercased() {
-        case "on", "true", "yes", "1": return true
-        case "off", "false", "no", "0": return false
-        default: throw TTSError.config("\(name) is '\(text)'; accepted: on or off")
-        }
-    }
-
-    /// A byte count: `4194304`, `512KiB`, `4MiB`, `1GiB` (also KB/MB/GB and K/M/G, all binary).
-    public static func parseByteSize(_ text: String, name: String) throws -> Int {
+    /// A byte count: `4194304`, `512KiB`, `4MiB`, `1GiB` (also KB/MB/GB and K/M/G, all binary);
+    /// nil when it is none.
+    public static func byteSize(_ text: String) -> Int? {
         let units: [(String, Int)] = [("gib", 1 << 30), ("mib", 1 << 20), ("kib", 1 << 10), ("gb", 1 << 30), ("mb", 1 << 20),
                                       ("kb", 1 << 10), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)]
         let lower = text.lowercased().replacingOccurrences(of: " ", with: "")
@@ -235,14 +202,12 @@ public struct Configuration: Sendable {
             digits = String(lower.dropLast(suffix.count))
             break
         }
-        guard let value = Int(digits), value >= 0, value <= Int.max / multiplier else {
-            throw TTSError.config("\(name) is '\(text)'; accepted: a size such as 4194304, 512KiB, 4MiB or 1GiB")
-        }
+        guard let value = Int(digits), value >= 0, value <= Int.max / multiplier else { return nil }
         return value * multiplier
     }
 
-    /// A duration in whole seconds: `3600`, `90s`, `45m`, `12h`, `30d`.
-    public static func parseSeconds(_ text: String, name: String) throws -> Int {
+    /// A duration in whole seconds: `3600`, `90s`, `45m`, `12h`, `30d`; nil when it is none.
+    public static func seconds(_ text: String) -> Int? {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         let lower = text.lowercased()
         var multiplier = 1
@@ -251,9 +216,7 @@ public struct Configuration: Sendable {
             multiplier = factor
             digits = String(lower.dropLast())
         }
-        guard let value = Int(digits), value >= 0, value <= Int.max / multiplier else {
-            throw TTSError.config("\(name) is '\(text)'; accepted: seconds, or a number with s, m, h or d (e.g. 30d)")
-        }
+        guard let value = Int(digits), value >= 0, value <= Int.max / multiplier else { return nil }
         return value * multiplier
     }
 

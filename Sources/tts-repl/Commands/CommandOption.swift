@@ -146,11 +146,10 @@ struct CommandOption: Sendable {
             }
             return .seconds(seconds)
         case .byteSize:
-            do {
-                return .integer(try Configuration.parseByteSize(text, name: "--\(name)"))
-            } catch let error as TTSError {
-                throw TTSError.validation(name, "\(command): \(error.message)")
+            guard let bytes = Configuration.byteSize(text) else {
+                throw TTSError.validation(name, "\(prefix) takes a size such as 4194304, 512KiB, 4MiB or 1GiB, not '\(text)'")
             }
+            return .integer(bytes)
         case .date:
             guard let date = CommandOption.date(in: text) else {
                 throw TTSError.validation(name, "\(prefix) '\(text)' is not an ISO 8601 date: use 2025-01-31 or 2025-01-31T08:00:00Z")
