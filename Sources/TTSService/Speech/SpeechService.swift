@@ -30,7 +30,7 @@ public struct Generation: Sendable {
     public var fallbackFor: TTSError? = nil
 }
 
-/// Generate-or-fetch: the data path of DESIGN.md.
+/// Generate-or-fetch: the data path of the cache.
 ///
 /// validate → normalize → resolve the voice → key → local tier → Redis tier → engine →
 /// validate the audio → local tier → Redis. Only a miss in both tiers calls the engine;
