@@ -8,7 +8,8 @@
 # Makes the virtual environment .build/venv from requirements.txt when missing or stale, starts
 # fake-gemini and two servers on free loopback ports over temporary stores (one on the espeak
 # engine for the OpenAI SDK, one on the Gemini engine with fake-gemini upstream for the Gemini
-# SDK), runs sdk_compat.py then Tests/console/console_test.py (Selenium, headless Chromium), and stops every process and removes every folder on every exit path.
+# SDK), runs sdk_compat.py then Tests/console/console_test.py (Selenium, headless Chromium) and
+# Tests/console/firefox_test.py (headless Firefox over WebDriver BiDi), and stops every process and removes every folder on every exit path.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -93,6 +94,12 @@ timeout 300 "$venv/bin/python" "$here/sdk_compat.py" --token "$token" \
 if [ "$status" = 0 ]; then
   CONSOLE_TOKEN="$token" CONSOLE_SCREENSHOT_DIR="$root/.build" timeout 300 "$venv/bin/python" \
     "$here/../console/console_test.py" "$openai_base" || status=$?
+fi
+# The same console in headless Firefox over WebDriver BiDi (Debian has no geckodriver); its
+# throwaway profile goes under $dir, so even a killed test leaves nothing behind.
+if [ "$status" = 0 ]; then
+  CONSOLE_TOKEN="$token" CONSOLE_SCREENSHOT_DIR="$root/.build" TMPDIR="$dir" timeout 300 "$venv/bin/python" \
+    "$here/../console/firefox_test.py" "$openai_base" || status=$?
 fi
 if [ "$status" != 0 ]; then
   for name in openai gemini fake-gemini; do
