@@ -10,19 +10,20 @@ import XCTest
 final class EspeakZygoteTests: XCTestCase {
     private let phrase = "Hello world, this is a test."
 
-    private func speak(_ engine: EspeakEngine, _ text: String) async throws -> Data {
+    private func speak(_ engine: EspeakEngine, _ text: String, voice: String = "en-us") async throws -> Data {
         try WAVAudio.decode(try await engine.synthesize(
-            AudioRequest(text: text, voice: "en-us", engine: "espeak", model: ""))).pcm
+            AudioRequest(text: text, voice: voice, engine: "espeak", model: ""))).pcm
     }
 
     func testOnePhraseGivesTheSameBytesAfterDifferentEarlierPhrases() async throws {
         let engine = EspeakEngine()
-        let earlier = ["Good morning", "The quick brown fox jumps over the lazy dog.",
-                       "One, two, three, four, five, six, seven.", "Wie geht es Ihnen?",
-                       "A much longer sentence, so that the synthesizer has said a great deal before it comes back."]
+        // Other voices too: the zygote keeps the last voice loaded between requests.
+        let earlier = [("Good morning", "en-us"), ("The quick brown fox jumps over the lazy dog.", "en-us"),
+                       ("Wie geht es Ihnen?", "de"), ("Bonjour tout le monde", "fr-fr"),
+                       ("A much longer sentence, so that the synthesizer has said a great deal before it comes back.", "en-us")]
         var results: [Data] = []
-        for text in earlier {
-            _ = try await speak(engine, text)
+        for (text, voice) in earlier {
+            _ = try await speak(engine, text, voice: voice)
             results.append(try await speak(engine, phrase))
         }
         // In process, espeak-ng 1.51 gave five different lengths here (bench/NOTES.md).
@@ -30,6 +31,9 @@ final class EspeakZygoteTests: XCTestCase {
         let fresh = try await speak(EspeakEngine(), phrase)
         XCTAssertEqual(results[0], fresh, "a new engine's first synthesis differs")
         XCTAssertEqual(results[0], try cliPCM(phrase), "the espeak-ng CLI (a fresh process) speaks other bytes")
+        // And a voice loaded after another one speaks as a fresh process does.
+        let german = try await speak(engine, "Wie geht es Ihnen?", voice: "de")
+        XCTAssertEqual(german, try cliPCM("Wie geht es Ihnen?", voice: "de"))
     }
 
     func testStreamedPiecesAreTheSameBytesAsTheUnaryAnswer() async throws {
@@ -118,10 +122,10 @@ final class EspeakZygoteTests: XCTestCase {
     }
 
     /// The PCM the espeak-ng CLI speaks for `text` (a fresh process each time).
-    private func cliPCM(_ text: String) throws -> Data {
+    private func cliPCM(_ text: String, voice: String = "en-us") throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/espeak-ng")
-        process.arguments = ["-v", "en-us", "--stdout", text]
+        process.arguments = ["-v", voice, "--stdout", text]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
