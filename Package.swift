@@ -20,6 +20,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CEspeak", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "CShims", dependencies: ["CSQLite", "CCurl", "CLazyLibraries"]),
+        // The espeak-ng zygote: a helper process forking one child per synthesis (C, started by
+        // re-executing our own binary; see its header for why).
+        .target(name: "CEspeakZygote", dependencies: ["CEspeak", "CLazyLibraries"]),
         .systemLibrary(name: "CMicroHTTPD", providers: [.apt(["libmicrohttpd-dev"])]),
         // No pkgConfig: its flags only add include folders sndfile.h does not need.
         .systemLibrary(name: "CSndfile", providers: [.apt(["libsndfile1-dev"])]),
@@ -35,7 +38,7 @@ let package = Package(
         .target(name: "TTSConcurrency"),
         .target(name: "TTSCore", dependencies: ["CSHA256"]),
         .target(name: "TTSStore", dependencies: ["TTSConcurrency", "TTSCore", "CSQLite", "CHiredis", "CShims"]),
-        .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CShims", "CLazyLibraries"]),
+        .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CEspeakZygote", "CShims", "CLazyLibraries"]),
         .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines", "CSndfile", "CShims", "CLazyLibraries"]),
         // The HTTP faces (native, OpenAI- and Gemini-compatible, operations) on libmicrohttpd.
         .target(name: "TTSServer", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSService", "CMicroHTTPD", "CLazyLibraries"]),

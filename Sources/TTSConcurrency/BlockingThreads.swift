@@ -68,20 +68,24 @@ public final class BlockingThreads: @unchecked Sendable {
                     return
                 }
             }
-            let job = jobs[head]!
-            jobs[head] = nil
-            head += 1
-            // Taken jobs leave holes at the front; drop them when they are half the array, so a
-            // backlog that never drains does not grow the array forever.
-            if head == jobs.count {
-                jobs.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 64 && head * 2 >= jobs.count {
-                jobs.removeFirst(head)
-                head = 0
+            // The job, and what it captured, is released at the end of this scope, before the
+            // lock is taken again: a deinit that starts another job here must find it free.
+            do {
+                let job = jobs[head]!
+                jobs[head] = nil
+                head += 1
+                // Taken jobs leave holes at the front; drop them when they are half the array,
+                // so a backlog that never drains does not grow the array forever.
+                if head == jobs.count {
+                    jobs.removeAll(keepingCapacity: true)
+                    head = 0
+                } else if head >= 64 && head * 2 >= jobs.count {
+                    jobs.removeFirst(head)
+                    head = 0
+                }
+                condition.unlock()
+                job()
             }
-            condition.unlock()
-            job()
             condition.lock()
         }
     }

@@ -26,6 +26,19 @@ final class BlockingThreadsTests: XCTestCase {
         XCTAssertEqual(threads.threadCount, jobs)
     }
 
+    /// A job's captures are released before its thread takes the pool's lock again: an object
+    /// whose deinit starts another job (the espeak engine stopping its zygote did) must not
+    /// deadlock the thread that ran the last job holding it.
+    func testADeinitThatStartsAJobDoesNotDeadlockItsThread() {
+        let threads = BlockingThreads(name: "test.deinit", maxThreads: 1)
+        let ran = DispatchSemaphore(value: 0)
+        do {
+            let holder = StartsAJobWhenReleased(threads, signalling: ran)
+            threads.run { holder.touch() }
+        }
+        XCTAssertEqual(ran.wait(timeout: .now() + 5), .success, "the job started from the deinit never ran")
+    }
+
     func testJobsPastTheThreadLimitWaitAndStillRun() {
         let threads = BlockingThreads(name: "test.transfer", maxThreads: 2)
         let running = Gauge()
@@ -103,4 +116,18 @@ private final class Recorder: @unchecked Sendable {
 
     func append(_ value: Int) { lock.withLock { recorded.append(value) } }
     var values: [Int] { lock.withLock { recorded } }
+}
+
+private final class StartsAJobWhenReleased: @unchecked Sendable {
+    let threads: BlockingThreads
+    let ran: DispatchSemaphore
+    init(_ threads: BlockingThreads, signalling ran: DispatchSemaphore) {
+        self.threads = threads
+        self.ran = ran
+    }
+    func touch() {}
+    deinit {
+        let ran = self.ran
+        threads.run { ran.signal() }
+    }
 }

@@ -2,7 +2,9 @@ import Foundation
 import Synchronization
 import TTSCore
 
-/// The offline engine: espeak-ng, linked in process (no CLI, no shell), 22,050 Hz mono WAV.
+/// The offline engine: espeak-ng, linked in (no CLI, no shell), 22,050 Hz mono WAV. Each
+/// synthesis runs in a forked child of a helper process (`EspeakSynthesizer`), so one request
+/// always gives the same bytes.
 ///
 /// Voice names are espeak language names in lower case (`en-us`, `de`, `vi-vn-x-central`),
 /// as `espeak-ng --voices` lists them. A request without a voice gets the voice for its
@@ -29,6 +31,10 @@ public struct EspeakEngine: SpeechEngine {
     public init(voiceListFile: URL? = nil) {
         voiceList = voiceListFile.map(EspeakVoiceList.init)
     }
+
+    /// This engine's helper process, shared by its copies; started on the first miss and
+    /// stopped when the last copy goes away.
+    let synthesizer = EspeakSynthesizer()
 
     /// One voice per espeak language name, sorted by name. MBROLA voices are left out: espeak
     /// lists them, but they need the separate MBROLA synthesizer, which is not installed.
@@ -112,12 +118,12 @@ public struct EspeakEngine: SpeechEngine {
         }
     }
 
-    private func speak(_ request: AudioRequest, pieces: EspeakLibrary.PieceSink?) async throws -> EspeakLibrary.Samples {
+    private func speak(_ request: AudioRequest, pieces: EspeakSynthesizer.PieceSink?) async throws -> EspeakSynthesizer.Samples {
         if Task.isCancelled {
             throw TTSError(.cancelled, "espeak-ng synthesis was cancelled before it started; nothing was stored")
         }
         let (resolved, catalog) = try await resolved(request)
-        let samples = try await EspeakLibrary.shared.synthesize(
+        let samples = try await synthesizer.synthesize(
             resolved.text, voice: try catalog.identifier(of: resolved.voice), pieces: pieces)
         // Text with nothing speakable still yields a few hundred zero samples (the end pause);
         // a clip of pure silence is no audio, not something to cache.

@@ -3,21 +3,21 @@ import Dispatch
 import Foundation
 import TTSCore
 
-/// The one door to the espeak-ng C library in this process.
+/// The door to the espeak-ng C library in this process, for the voice list only: synthesis
+/// runs in a child of the zygote (`EspeakSynthesizer`), because in process the library's
+/// statics drift with every phrase spoken and one request would not always give the same bytes.
 ///
 /// espeak-ng keeps its state in C globals and is not re-entrant: two calls at once crash it.
 /// It must also be initialised once and never terminated (`espeak_Terminate` followed by a new
 /// initialisation hangs). So every call goes through one process-wide serial `DispatchQueue`,
-/// which also keeps synthesis (milliseconds to seconds of CPU) off Swift's small cooperative
-/// thread pool. This is the only file that calls espeak; no C type leaves it.
+/// off Swift's small cooperative thread pool. No C type leaves this file.
 ///
 /// ```swift
 /// let voices = try await EspeakLibrary.shared.voices()
-/// let samples = try await EspeakLibrary.shared.synthesize("Hello", voice: "gmw/en-US")
 /// ```
 final class EspeakLibrary: @unchecked Sendable {
     // @unchecked: the mutable state below is confined to `queue` (checked with
-    // dispatchPrecondition); the only cross-thread object, `CancellationFlag`, has its own lock.
+    // dispatchPrecondition).
 
     static let shared = EspeakLibrary()
 
@@ -29,12 +29,6 @@ final class EspeakLibrary: @unchecked Sendable {
         var identifier: String
         /// Language strings in espeak's order, best first (`en-us`, `en`).
         var languages: [String]
-    }
-
-    /// Mono 16-bit PCM samples and the rate espeak produced them at.
-    struct Samples: Sendable {
-        var sampleRate: Int
-        var pcm: [Int16]
     }
 
     private let queue = DispatchQueue(label: "tts-repl.espeak", qos: .userInitiated)
@@ -50,26 +44,6 @@ final class EspeakLibrary: @unchecked Sendable {
     /// Every voice espeak lists, MBROLA ones included (the caller filters).
     func voices() async throws -> [Voice] {
         try await onQueue { try self.listVoices() }
-    }
-
-    /// Speaks `text` (plain UTF-8; `<` is text, not SSML) with the voice whose file is `voice`
-    /// (an identifier such as `gmw/en-US`; a name also works where espeak finds it) and returns
-    /// the samples. Throws `.cancelled` if the calling task is cancelled before its turn on the
-    /// queue or while espeak is speaking.
-    ///
-    /// `pieces`, when given, sees each buffer as espeak's callback delivers it (on the espeak
-    /// queue, with the sample rate), so a caller can pass audio on before the text is done.
-    func synthesize(_ text: String, voice: String, pieces: PieceSink? = nil) async throws -> Samples {
-        let flag = CancellationFlag()
-        return try await withTaskCancellationHandler {
-            try await onQueue {
-                // The task may have been cancelled while earlier jobs held the queue.
-                if flag.isCancelled { throw Self.cancelledError(voice: voice) }
-                return try self.speak(text, voice: voice, cancellation: flag, pieces: pieces)
-            }
-        } onCancel: {
-            flag.cancel()
-        }
     }
 
     /// Runs `job` on the espeak queue and resumes the caller with its result.
@@ -93,7 +67,6 @@ final class EspeakLibrary: @unchecked Sendable {
         let rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, nil, Int32(espeakINITIALIZE_DONT_EXIT))
         let result: Result<Int, TTSError>
         if rate > 0 {
-            espeak_SetSynthCallback(collectSamples)
             result = .success(Int(rate))
         } else {
             result = .failure(TTSError(.config, "espeak-ng could not start (its data files were not found or could not be read): install espeak-ng and espeak-ng-data (`apt-get install espeak-ng`), or use the gemini engine"))
@@ -134,73 +107,4 @@ final class EspeakLibrary: @unchecked Sendable {
         }
         return result
     }
-
-    /// Receives one buffer of samples and the rate they are at.
-    typealias PieceSink = @Sendable (_ sampleRate: Int, _ samples: UnsafeBufferPointer<Int16>) -> Void
-
-    private func speak(_ text: String, voice: String, cancellation: CancellationFlag, pieces: PieceSink?) throws -> Samples {
-        dispatchPrecondition(condition: .onQueue(queue))
-        let rate = try sampleRate()
-        let status = espeak_SetVoiceByName(voice)
-        guard status == EE_OK else {
-            throw TTSError(.internal, "espeak-ng lists voice '\(voice)' but could not load it (error \(status.rawValue)): pick another voice from `voices`, and report this")
-        }
-        let collector = SampleCollector(cancellation: cancellation, sampleRate: rate, pieces: pieces)
-        let result: espeak_ERROR = withExtendedLifetime(collector) {
-            text.withCString { cText in
-                // No espeakSSML: '<' and '&' in user text are spoken, never parsed as markup.
-                espeak_Synth(cText, strlen(cText) + 1, 0, POS_CHARACTER, 0,
-                             UInt32(espeakCHARS_UTF8 | espeakENDPAUSE), nil,
-                             Unmanaged.passUnretained(collector).toOpaque())
-            }
-        }
-        if cancellation.isCancelled { throw Self.cancelledError(voice: voice) }
-        guard result == EE_OK else {
-            throw TTSError(.internal, "espeak-ng failed to synthesize with voice '\(voice)' (error \(result.rawValue)); try again, and report it if it repeats")
-        }
-        return Samples(sampleRate: rate, pcm: collector.samples)
-    }
-
-    private static func cancelledError(voice: String) -> TTSError {
-        TTSError(.cancelled, "espeak-ng synthesis with voice '\(voice)' was cancelled; nothing was stored")
-    }
-}
-
-/// espeak's synth callback: appends each buffer to the `SampleCollector` passed as
-/// `user_data`, and asks espeak to stop (returns 1) once the request is cancelled.
-/// A plain function with no captures, so it converts to a C function pointer.
-private func collectSamples(_ wav: UnsafeMutablePointer<Int16>?, _ count: Int32,
-                            _ events: UnsafeMutablePointer<espeak_EVENT>?) -> Int32 {
-    // espeak sets user_data on every event, including the list terminator, so the first is enough.
-    guard let context = events?.pointee.user_data else { return 0 }
-    let collector = Unmanaged<SampleCollector>.fromOpaque(context).takeUnretainedValue()
-    if let wav, count > 0 {
-        let buffer = UnsafeBufferPointer(start: wav, count: Int(count))
-        collector.samples.append(contentsOf: buffer)
-        collector.pieces?(collector.sampleRate, buffer)
-    }
-    return collector.cancellation.isCancelled ? 1 : 0
-}
-
-/// The samples of one synthesis, filled by the callback on the espeak queue.
-private final class SampleCollector {
-    var samples: [Int16] = []
-    let cancellation: CancellationFlag
-    let sampleRate: Int
-    let pieces: EspeakLibrary.PieceSink?
-    init(cancellation: CancellationFlag, sampleRate: Int, pieces: EspeakLibrary.PieceSink?) {
-        self.cancellation = cancellation
-        self.sampleRate = sampleRate
-        self.pieces = pieces
-    }
-}
-
-/// Set by a task's cancellation handler (any thread), read on the espeak queue.
-private final class CancellationFlag: @unchecked Sendable {
-    // @unchecked: `cancelled` is only touched under `lock`.
-    private let lock = NSLock()
-    private var cancelled = false
-
-    var isCancelled: Bool { lock.withLock { cancelled } }
-    func cancel() { lock.withLock { cancelled = true } }
 }
