@@ -12,6 +12,8 @@ SWIFT := swift
 RELEASE := -c release --static-swift-stdlib
 
 APT_PACKAGES := libsqlite3-dev libhiredis-dev libcurl4-openssl-dev espeak-ng libespeak-ng-dev redis-server redis-tools sox libmicrohttpd-dev libsndfile1-dev openssl chromium chromium-driver unzip python3-venv libsox-fmt-all opus-tools mpg123 firefox-esr
+# libcrypto's headers: TTSCore hashes with OpenSSL (CLibcrypto).
+APT_PACKAGES += libssl-dev
 # Only `make bench` needs these: the HTTP baselines and load generator of the serve rows, the sqlite3
 # shell, and the reference encoders of the formats rows.
 BENCH_PACKAGES := nginx wrk curl sqlite3 lame opus-tools flac

@@ -31,12 +31,12 @@ let package = Package(
         // the same names that forward to them. Start-up then maps ~20 shared libraries, not ~80.
         .target(name: "CLazyLibraries", dependencies: ["CCurl", "CEspeak", "CSndfile", "CMicroHTTPD"]),
 
-        // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
-        .target(name: "CSHA256"),
+        // OpenSSL's libcrypto (loaded anyway through libcurl), for SHA-256.
+        .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The concurrency model (nothing blocking on the cooperative pool) and its pieces: the
         // blocking executor, the sync-to-async bridge, the signal router. The lowest layer.
         .target(name: "TTSConcurrency"),
-        .target(name: "TTSCore", dependencies: ["CSHA256"]),
+        .target(name: "TTSCore", dependencies: ["CLibcrypto"]),
         .target(name: "TTSStore", dependencies: ["TTSConcurrency", "TTSCore", "CSQLite", "CHiredis", "CShims"]),
         .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CEspeakZygote", "CShims", "CLazyLibraries"]),
         .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines", "CSndfile", "CShims", "CLazyLibraries"]),
@@ -50,10 +50,10 @@ let package = Package(
         .target(name: "FakeGeminiServer", dependencies: ["TTSCore"]),
         .executableTarget(name: "fake-gemini", dependencies: ["TTSCore", "FakeGeminiServer"]),
         // Benchmarks (`make bench`): the harness, and its order statistics and targets as a tiny
-        // library so they can be unit-tested. CSQLite and CHiredis are for the raw baselines only.
+        // library so they can be unit-tested. CSQLite, CHiredis and CLibcrypto are for the raw baselines only.
         .target(name: "BenchStats"),
         .executableTarget(name: "tts-bench",
-                          dependencies: ["BenchStats", "TTSCore", "TTSStore", "TTSEngines", "TTSService", "CSQLite", "CHiredis"]),
+                          dependencies: ["BenchStats", "TTSCore", "TTSStore", "TTSEngines", "TTSService", "CSQLite", "CHiredis", "CLibcrypto"]),
 
         // Test helpers shared by the test targets (a throwaway redis-server, …).
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),

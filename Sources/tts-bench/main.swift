@@ -8,6 +8,7 @@ import Glibc
 
 let scenarios: [any Scenario] = [
     SHA256Scenario(),
+    SHA256LibcryptoScenario(),
     LocalHitScenario(),
     RedisHitScenario(),
     ReplScriptScenario(),

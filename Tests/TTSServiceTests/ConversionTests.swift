@@ -152,7 +152,9 @@ final class ConversionTests: XCTestCase {
         unlink(first.path)
         try bytes.write(to: URL(fileURLWithPath: first.path))
         let third = try await conversions.converted(clip, to: target)
-        XCTAssertEqual(third, first)
+        var fsynced = first
+        fsynced.durable = true  // a file without the attribute was fsynced before it was named
+        XCTAssertEqual(third, fsynced)
         XCTAssertEqual(f.store.service.metrics.snapshot.conversionsMade, 1)
     }
 
@@ -250,6 +252,107 @@ final class ConversionTests: XCTestCase {
         let named = try await exporter.export(try f.items(), options: try f.options("{slug}.audio", target: target,
                                                                                      to: f.out.appendingPathComponent("named")))
         XCTAssertTrue(named.files.allSatisfy { $0.file.hasSuffix(".audio") })
+    }
+
+    // MARK: Crash safety without an fsync per file (issue 20)
+
+    func testConversionsAreWholeAndDecodableAfterAFlushWhichMarksThemDurable() async throws {
+        let f = try fixture()
+        let clips = try await f.say(["one for the batch", "two for the batch", "three for the batch"])
+        let conversions = f.store.service.conversions
+        let boot = try XCTUnwrap(conversions.boot, "Linux gives a boot id")
+        var made: [(ConvertedAudio, AudioEncoding)] = []
+        for clip in clips {
+            for target in [AudioTarget(encoding: .flac), AudioTarget(encoding: .mp3)] {
+                let audio = try await conversions.converted(clip, to: target)
+                XCTAssertFalse(audio.durable, "written without an fsync, not flushed yet")
+                XCTAssertEqual(DigestRecord(path: audio.path)?.boot, boot)
+                made.append((audio, target.encoding))
+            }
+        }
+        try conversions.flush()
+        for (audio, encoding) in made {
+            let record = try XCTUnwrap(DigestRecord(path: audio.path))
+            XCTAssertNil(record.boot, "on disk now: \(audio.path)")
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: audio.path))
+            XCTAssertEqual(bytes.count, record.bytes)
+            XCTAssertEqual(SHA256.hash(bytes).hex, record.sha256)
+            let decoded = try ReferenceDecoder.decode(audio.path, encoding, scratch: f.store.root)
+            XCTAssertEqual(decoded.durationMs, Double(audio.durationMs), accuracy: Double(audio.durationMs) / 100)
+        }
+        let again = try await conversions.converted(clips[0], to: AudioTarget(encoding: .flac))
+        XCTAssertTrue(again.durable)
+        XCTAssertEqual(f.store.service.metrics.snapshot.conversionsMade, 6)
+    }
+
+    func testAFileTornBeforeARestartIsDetectedAndConvertedAgain() async throws {
+        let f = try fixture()
+        let clips = try await f.say(["cut short by a power cut", "zeroed by a power cut", "survived the restart"])
+        let target = AudioTarget(encoding: .flac)
+        let before = ConvertedAudioCache(blobs: f.store.service.local.blobs, metrics: nil, boot: "boot-before-the-cut")
+        let written = try clips.map { try before.convert($0, to: target).audio }
+        // What a power cut can leave of files that never reached the disk: a short file, and
+        // a file of the right size whose blocks were never written. Their attributes survive.
+        for (audio, damage) in zip(written.prefix(2), [{ (d: inout Data) in d = d.prefix(d.count / 2) },
+                                                      { (d: inout Data) in d = Data(count: d.count) }]) {
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: audio.path))
+            damage(&bytes)
+            chmod(audio.path, 0o644)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: audio.path))
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+            XCTAssertNotNil(DigestRecord(path: audio.path), "the record survives the damage")
+        }
+        let untouched = try XCTUnwrap(ExportFixture.inode(written[2].path))
+
+        let metrics = ServiceMetrics()
+        let after = ConvertedAudioCache(blobs: f.store.service.local.blobs, metrics: metrics, boot: "boot-after-the-cut")
+        for (clip, old) in zip(clips, written) {
+            let (audio, convertedNow) = try after.convert(clip, to: target)
+            XCTAssertEqual(audio.path, old.path)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: audio.path))
+            XCTAssertEqual(SHA256.hash(bytes).hex, audio.sha256, "the file under the name is the one described")
+            XCTAssertEqual(bytes.count, audio.bytes)
+            XCTAssertEqual(try ReferenceDecoder.decode(audio.path, .flac, scratch: f.store.root).durationMs,
+                           Double(clip.durationMs), accuracy: Double(clip.durationMs) / 100)
+            XCTAssertEqual(convertedNow, old.path != written[2].path, "only the damaged files are made again")
+        }
+        XCTAssertEqual(metrics.snapshot.conversionsMade, 2)
+        XCTAssertEqual(metrics.snapshot.conversionHits, 1)
+        // The whole one was checked once and is recorded as on disk: the same file, no boot id.
+        XCTAssertEqual(ExportFixture.inode(written[2].path)?.0, untouched.0)
+        XCTAssertNil(DigestRecord(path: written[2].path)?.boot)
+        XCTAssertTrue(try after.convert(clips[2], to: target).audio.durable)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: f.store.layout.tmpURL.path), [], "no temp file left")
+    }
+
+    func testAnExportNamesFreshConversionsOnlyOnceTheyAreOnDisk() async throws {
+        let f = try fixture()
+        try await f.say(["exported fresh", "exported fresh too"])
+        let exporter = Exporter(blobs: f.store.service.local.blobs, converter: f.store.service.conversions)
+        let summary = try await exporter.export(try f.items(), options: try f.options(target: try AudioTarget(encoding: .flac).validated()))
+        XCTAssertEqual(summary.converted, 2)
+        XCTAssertEqual(summary.linked, 2)
+        XCTAssertEqual(summary.failed, 0)
+        for entry in try f.manifest() {
+            let path = f.out.appendingPathComponent(entry.file).path
+            let record = try XCTUnwrap(DigestRecord(path: path), "a link to the converted file")
+            XCTAssertNil(record.boot, "flushed before it was named")
+            XCTAssertEqual(record.sha256, entry.sha256)
+        }
+        let leftovers = f.listing().filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "no temporary names left in the export folder")
+    }
+
+    func testDigestRecordsReadBothForms() {
+        let sha = String(repeating: "ab", count: 32)
+        XCTAssertEqual(DigestRecord(text: "\(sha):1234"), DigestRecord(sha256: sha, bytes: 1234, boot: nil))
+        XCTAssertEqual(DigestRecord(text: "\(sha):1234:5f0c-11"), DigestRecord(sha256: sha, bytes: 1234, boot: "5f0c-11"))
+        XCTAssertEqual(DigestRecord(sha256: sha, bytes: 9, boot: "b").text, "\(sha):9:b")
+        XCTAssertNil(DigestRecord(text: "\(sha):1234:"))
+        XCTAssertNil(DigestRecord(text: "\(sha)"))
+        XCTAssertNil(DigestRecord(text: "xyz:12"))
     }
 
     func testManifestsFromBeforeTheFormatColumnsStillRead() throws {

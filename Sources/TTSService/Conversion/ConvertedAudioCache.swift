@@ -19,6 +19,11 @@ public struct ConvertedAudio: Sendable, Equatable {
     public var encoding: AudioEncoding
     /// kbit/s for MP3 and Opus; nil for the others.
     public var bitrate: Int?
+    /// Whether the file's bytes are known to be on disk: synced by a `flush()`, written with an
+    /// fsync, or checked whole after the machine restarted. False for a conversion written since
+    /// the last flush: every reader sees it whole until then, but a power cut may still lose or
+    /// tear it, so an export links it under a lasting name only after a `flush()`.
+    public var durable: Bool = true
 
     public var mimeType: String { encoding.mimeType }
 }
@@ -35,12 +40,21 @@ public struct ConvertedAudio: Sendable, Equatable {
 /// finds the file and converts nothing.
 ///
 /// - The source is read with its hash checked: a damaged blob is refused, never converted.
-/// - Files are written like blobs: bytes to a temp file in `<store>/tmp`, fsync, read-only,
-///   then linked under their name (never replacing one: another process that got there first
-///   wins, and its file is the answer), so a crash or a failed encode leaves no partial file.
+/// - Files are written whole to a temp file in `<store>/tmp`, read-only, then linked under
+///   their name (never replacing a sound one: another process that got there first wins, and
+///   its file is the answer), so a failed encode or a crashed process leaves no partial file.
+/// - No fsync per file (issue 20: on a quiet machine the fsync, a journal commit, cost FLAC a
+///   fifth of its throughput against the `flac` CLI). A converted file is derived and can be
+///   made again, so a power cut may lose one but must never leave a torn one under its name:
+///   the temp file's `user.tts.sha256` attribute records its digest, size and the machine's
+///   boot id before it is named. A file from this boot is whole (a power cut is a new boot);
+///   one from an earlier boot is read and hashed once on its first hit and replaced when it
+///   does not match. `flush()` puts the conversions written so far on disk with one syncfs(2)
+///   and drops their boot id (an export calls it per batch, and the cache every
+///   `flushEvery` conversions). Where the attribute cannot be set, the file is fsynced instead.
 /// - Single-flight per conversion in this process: concurrent requests for the same file
 ///   wait for the first one's result instead of converting again.
-/// - Blocking (disk, fsync, the codecs): `converted(_:to:)` runs on a Dispatch thread, never on
+/// - Blocking (disk, syncfs, the codecs): `converted(_:to:)` runs on a Dispatch thread, never on
 ///   the cooperative pool; the exporter's own thread calls `convert(_:to:store:)` directly.
 /// - Removed with its blob (`BlobStore.remove`: eviction, `rm`, `gc` of orphans), and by `gc`
 ///   when its blob is gone; the whole folder may be deleted at any time, it is rebuilt on demand.
@@ -53,11 +67,24 @@ public final class ConvertedAudioCache: Sendable {
     public let blobs: BlobStore
     private let counters: ConversionCounters?
     private let flights = ConversionFlights()
+    private let unsynced = UnsyncedConversions()
+    /// This boot of the machine, recorded on every file written without an fsync; nil where
+    /// the system gives none (then every file is fsynced).
+    let boot: String?
+
+    /// Conversions written between two automatic flushes: one syncfs per this many files.
+    static let flushEvery = 256
 
     /// `metrics`: where conversions made, cache hits and failures are counted (`stats`).
-    public init(blobs: BlobStore, metrics: ServiceMetrics? = nil) {
+    public convenience init(blobs: BlobStore, metrics: ServiceMetrics? = nil) {
+        self.init(blobs: blobs, metrics: metrics, boot: BootID.current)
+    }
+
+    /// `boot`: the boot id to record and trust (tests pass another to play a restart).
+    init(blobs: BlobStore, metrics: ServiceMetrics?, boot: String?) {
         self.blobs = blobs
         counters = metrics.map(ConversionCounters.init)
+        self.boot = boot
     }
 
     public var root: URL { blobs.layout.convertedURL }
@@ -104,15 +131,16 @@ public final class ConvertedAudioCache: Sendable {
                                    durationMs: clip.durationMs, sampleRate: clip.sampleRate, encoding: .pcm16), false)
         }
         let path = path(for: clip.blob, target: target)
-        if let hit = cached(clip, target: target, path: path) {
+        if case .hit(let hit) = lookup(clip, target: target, path: path) {
             counters?.hit()
             return (hit, false)
         }
         do {
             let result = try flights.run(path) { () throws -> (ConvertedAudio, Bool) in
                 // A request that waited for the same conversion finds its file now.
-                if let hit = cached(clip, target: target, path: path) { return (hit, false) }
-                return (try make(clip, target: target, path: path, store: store), true)
+                let found = lookup(clip, target: target, path: path)
+                if case .hit(let hit) = found { return (hit, false) }
+                return (try make(clip, target: target, path: path, store: store, replacing: found == .damaged), true)
             }
             if result.1 { counters?.made() } else { counters?.hit() }
             return result
@@ -125,50 +153,88 @@ public final class ConvertedAudioCache: Sendable {
         }
     }
 
-    /// Facts of the cached file, or nil when it is not there (or unreadable: it is made again).
-    /// The file's SHA-256 and size were recorded in an extended attribute when it was made, so
-    /// a hit is a `stat` and a `getxattr`, not a read and a hash of the whole file (a cached
-    /// export of thousands of clips); without the attribute (another file system, or lost in
-    /// a crash before it reached the disk) the file is read and hashed.
-    private func cached(_ clip: Clip, target: AudioTarget, path: String) -> ConvertedAudio? {
+    /// What is under a conversion's name.
+    private enum Lookup: Equatable {
+        case hit(ConvertedAudio)
+        case missing
+        /// Not the file its attribute describes (torn by a power cut, truncated, or not a sound
+        /// WAV file): made again and renamed over it.
+        case damaged
+    }
+
+    /// Facts of the cached file, from its recorded digest, so a hit is a `stat` and a
+    /// `getxattr`, not a read and a hash of the whole file (a cached export of thousands of
+    /// clips). A file written in an earlier boot without a sync is read and hashed once (see
+    /// the type's comment); a file without the attribute was fsynced before it was named (a
+    /// file system without user attributes), and is read and hashed for its facts.
+    private func lookup(_ clip: Clip, target: AudioTarget, path: String) -> Lookup {
         var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else { return nil }
+        guard stat(path, &info) == 0 else { return .missing }
+        guard (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else { return .damaged }
         let size = Int(info.st_size)
         let rate = target.outputRate(forSourceRate: clip.sampleRate)
-        if let recorded = Self.recordedDigest(path), recorded.bytes == size {
-            var audio = ConvertedAudio(path: path, sha256: recorded.sha256, bytes: size, durationMs: clip.durationMs,
-                                       sampleRate: rate, encoding: target.encoding, bitrate: target.effectiveBitrate)
+        if let record = DigestRecord(path: path) {
+            guard record.bytes == size else { return .damaged }
+            var durable = record.boot == nil
+            if let written = record.boot, written != boot {
+                // Written before the machine restarted, maybe never flushed: check every byte.
+                guard let bytes = try? DurableFile.readAll(path), bytes.count == record.bytes,
+                      SHA256.hash(bytes).hex == record.sha256 else { return .damaged }
+                Self.markDurable(path, record, inode: info.st_ino)
+                durable = true
+            }
+            var audio = ConvertedAudio(path: path, sha256: record.sha256, bytes: size, durationMs: clip.durationMs,
+                                       sampleRate: rate, encoding: target.encoding, bitrate: target.effectiveBitrate,
+                                       durable: durable)
             if target.encoding.isWAV {
-                guard let header = try? Self.readPrefix(path, 4096), let wav = WAVFacts(header, fileSize: size) else { return nil }
+                guard let header = try? Self.readPrefix(path, 4096), let wav = WAVFacts(header, fileSize: size) else { return .damaged }
                 audio.sampleRate = wav.sampleRate
                 audio.durationMs = wav.durationMs
             }
-            return audio
+            return .hit(audio)
         }
-        guard let bytes = try? DurableFile.readAll(path), !bytes.isEmpty else { return nil }
-        if target.encoding.isWAV && WAVFacts(bytes) == nil { return nil }
+        guard let bytes = try? DurableFile.readAll(path), !bytes.isEmpty else { return .damaged }
+        if target.encoding.isWAV && WAVFacts(bytes) == nil { return .damaged }
         var audio = facts(of: bytes, clip: clip, target: target)
         audio.path = path
-        return audio
+        return .hit(audio)
     }
 
-    /// `user.tts.sha256` = "<hex>:<bytes>", set on the temp file before it is named.
-    private static let digestAttribute = "user.tts.sha256"
-
-    private static func recordDigest(_ audio: ConvertedAudio, on path: String) {
-        let value = Array("\(audio.sha256):\(audio.bytes)".utf8)
-        _ = setxattr(path, digestAttribute, value, value.count, 0)  // best effort: a hit rehashes without it
+    /// Records `record` on `path`; false when the file system refused (no user attributes).
+    private static func record(_ record: DigestRecord, on path: String) -> Bool {
+        let value = Array(record.text.utf8)
+        return setxattr(path, DigestRecord.attribute, value, value.count, 0) == 0
     }
 
-    private static func recordedDigest(_ path: String) -> (sha256: String, bytes: Int)? {
-        var buffer = [UInt8](repeating: 0, count: 96)
-        let length = getxattr(path, digestAttribute, &buffer, buffer.count)
-        guard length > 65 else { return nil }
-        let text = String(decoding: buffer[0..<length], as: UTF8.self)
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, parts[0].utf8.count == 64, BlobHash(hex: String(parts[0])) != nil,
-              let bytes = Int(parts[1]) else { return nil }
-        return (String(parts[0]), bytes)
+    /// Drops the boot id from the file's record: its bytes are on disk. Only if `path` is still
+    /// the file that was recorded (`inode`); best effort (without it, the file is hashed once
+    /// after the next restart). The file is read-only, which refuses its owner (not root) a
+    /// new attribute, so it is made writable for that one call.
+    private static func markDurable(_ path: String, _ written: DigestRecord, inode: ino_t) {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_ino == inode, Int(info.st_size) == written.bytes else { return }
+        var durable = written
+        durable.boot = nil
+        if record(durable, on: path) || errno != EACCES { return }
+        guard chmod(path, 0o644) == 0 else { return }
+        _ = record(durable, on: path)
+        chmod(path, 0o444)
+    }
+
+    /// Puts every conversion this cache wrote since the last flush on disk with one syncfs(2)
+    /// of the store's file system, then records them as durable. Blocking. Called by an export
+    /// before it names a batch of linked conversions, and by the cache itself every
+    /// `flushEvery` conversions; a power cut before a flush costs at worst a re-conversion.
+    public func flush() throws {
+        let written = unsynced.take()
+        guard !written.isEmpty else { return }
+        do {
+            try ExportFileSystem.syncFileSystem(containing: root.path)
+        } catch {
+            unsynced.restore(written)
+            throw error
+        }
+        for file in written { Self.markDurable(file.path, file.record, inode: file.inode) }
     }
 
     private static func readPrefix(_ path: String, _ count: Int) throws -> Data {
@@ -192,7 +258,8 @@ public final class ConvertedAudioCache: Sendable {
                               sampleRate: rate, encoding: target.encoding, bitrate: target.effectiveBitrate)
     }
 
-    private func make(_ clip: Clip, target: AudioTarget, path: String, store: Bool) throws -> ConvertedAudio {
+    /// `replacing`: the name holds a damaged file, which the new one is renamed over.
+    private func make(_ clip: Clip, target: AudioTarget, path: String, store: Bool, replacing: Bool) throws -> ConvertedAudio {
         guard blobs.contains(clip.blob) else {
             throw TTSError.store("its audio (blob \(clip.blob.short)) is missing from the store; `say` it again to restore it")
         }
@@ -204,17 +271,43 @@ public final class ConvertedAudioCache: Sendable {
         try ExportFileSystem.makeFolders("converted/" + shard(clip.blob, target), under: blobs.layout.root.path)
         let temp = ExportFileSystem.temporaryPath(in: blobs.layout.tmpURL.path)
         defer { unlink(temp) }
-        try ExportFileSystem.writeNew(encoded, to: temp, mode: 0o444)
-        Self.recordDigest(audio, on: temp)
-        if link(temp, path) != 0 {
+        try ExportFileSystem.writeNew(encoded, to: temp, mode: 0o444, flush: false)
+        // The record goes on before the name exists, so a named file always has it.
+        let record = DigestRecord(sha256: audio.sha256, bytes: audio.bytes, boot: boot)
+        let unsyncedRecord = boot != nil && Self.record(record, on: temp)
+        if !unsyncedRecord {
+            // Nothing would tell a torn file from a whole one after a crash: on disk first.
+            try Self.flushFile(temp)
+            _ = Self.record(DigestRecord(sha256: audio.sha256, bytes: audio.bytes, boot: nil), on: temp)
+        }
+        if replacing {
+            guard rename(temp, path) == 0 else {
+                throw ExportFileSystem.posixError("cannot replace the damaged converted file \(path)", code: errno)
+            }
+        } else if link(temp, path) != 0 {
             let code = errno
             // Another process made the same conversion first: its file is the answer (an Ogg
             // file's bytes differ between runs by their random stream serial number).
-            if code == EEXIST, let theirs = cached(clip, target: target, path: path) { return theirs }
+            if code == EEXIST, case .hit(let theirs) = lookup(clip, target: target, path: path) { return theirs }
             throw ExportFileSystem.posixError("cannot name the converted file \(path)", code: code)
         }
         audio.path = path
+        if unsyncedRecord {
+            audio.durable = false
+            var info = stat()
+            if stat(path, &info) == 0, unsynced.add(UnsyncedConversions.File(path: path, record: record, inode: info.st_ino)) {
+                try? flush()  // a failed flush leaves them for the next one; they are whole until a power cut
+            }
+        }
         return audio
+    }
+
+    /// fsync(2) of a written file.
+    private static func flushFile(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ExportFileSystem.posixError("cannot open \(path)") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw ExportFileSystem.posixError("cannot flush \(path) to disk") }
     }
 
     /// WAV targets through `AudioTranscoder`, the compressed ones through libsndfile; the
@@ -265,6 +358,88 @@ private final class ConversionFlights: @unchecked Sendable {
             condition.unlock()
         }
         return try body()
+    }
+}
+
+/// A converted file's `user.tts.sha256` attribute: "<sha256 hex>:<bytes>", then ":<boot id>"
+/// while the file may not be on disk yet (written in that boot, not flushed since).
+struct DigestRecord: Equatable {
+    static let attribute = "user.tts.sha256"
+
+    var sha256: String
+    var bytes: Int
+    var boot: String?
+
+    init(sha256: String, bytes: Int, boot: String?) {
+        self.sha256 = sha256
+        self.bytes = bytes
+        self.boot = boot
+    }
+
+    var text: String { "\(sha256):\(bytes)" + (boot.map { ":" + $0 } ?? "") }
+
+    init?(text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, parts[0].utf8.count == 64, BlobHash(hex: String(parts[0])) != nil,
+              let bytes = Int(parts[1]), bytes >= 0 else { return nil }
+        if parts.count == 3 && parts[2].isEmpty { return nil }
+        self.init(sha256: String(parts[0]), bytes: bytes, boot: parts.count == 3 ? String(parts[2]) : nil)
+    }
+
+    /// The record on `path`, or nil when it has none (or not one of ours).
+    init?(path: String) {
+        var buffer = [UInt8](repeating: 0, count: 160)
+        let length = getxattr(path, DigestRecord.attribute, &buffer, buffer.count)
+        guard length > 65 else { return nil }
+        self.init(text: String(decoding: buffer[0..<length], as: UTF8.self))
+    }
+}
+
+/// The machine's boot id (Linux: new at every start). A power cut that can tear a file not yet
+/// on disk is followed by a new boot; a crashed process is not, and leaves its files in the
+/// page cache, whole.
+enum BootID {
+    static let current: String? = {
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty || id.contains(":") ? nil : id
+    }()
+}
+
+/// Conversions written without an fsync since the last flush. Bounded: past `limit` the
+/// oldest are forgotten (they stay unflushed and are hashed once after a restart).
+private final class UnsyncedConversions: @unchecked Sendable {
+    struct File {
+        var path: String
+        var record: DigestRecord
+        var inode: ino_t
+    }
+
+    private let lock = NSLock()
+    private var files: [File] = []
+    private let limit = 4 * ConvertedAudioCache.flushEvery
+
+    /// Adds a file; true when `flushEvery` are waiting.
+    func add(_ file: File) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        files.append(file)
+        if files.count > limit { files.removeFirst(files.count - limit) }
+        return files.count >= ConvertedAudioCache.flushEvery
+    }
+
+    func take() -> [File] {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { files = [] }
+        return files
+    }
+
+    /// Puts back files a failed flush took.
+    func restore(_ taken: [File]) {
+        lock.lock()
+        defer { lock.unlock() }
+        files = Array((taken + files).suffix(limit))
     }
 }
 

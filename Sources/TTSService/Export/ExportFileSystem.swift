@@ -44,7 +44,7 @@ enum ExportFileSystem {
         }
     }
 
-    /// With the CPU's SHA-256 instructions when it has them (see `SHA256.hardwareBlockFunction`).
+    /// The SHA-256 of the whole file (TTSCore's `SHA256`, on libcrypto).
     static func sha256(ofFile path: String) throws -> String {
         BlobHash(of: try readFile(path)).hex
     }

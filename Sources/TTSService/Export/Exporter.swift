@@ -102,6 +102,9 @@ struct ExportSource: Sendable, Equatable {
     var sampleRate: Int
     var encoding: AudioEncoding = .pcm16
     var bitrate: Int?
+    /// False for a conversion not yet flushed to disk (`ConvertedAudio.durable`): it is linked
+    /// under a temp name and named with the batch, after the cache's `flush()`.
+    var durable = true
 }
 
 /// Writes clips into a folder: names from the plan, audio linked from the store (or copied,
@@ -221,6 +224,8 @@ public final class Exporter: Sendable {
             let pending = batch.take()
             guard !pending.isEmpty else { return }
             do {
+                // Linked conversions not yet on disk first, then the copies.
+                try converter.flush()
                 try ExportFileSystem.syncFileSystem(containing: dir)
             } catch {
                 for (named, outcome) in pending {
@@ -335,11 +340,13 @@ public final class Exporter: Sendable {
         var linked: Bool
         var convertedNow: Bool
         var folder: String
-        /// A copy written under this temporary name, not yet flushed nor named.
+        /// A copy (or a link to a conversion not yet on disk) under this temporary name, not
+        /// yet flushed nor named.
         var pendingTemp: String? = nil
     }
 
-    /// Copies written but not yet named. The crash guarantee is the one an fsync per file
+    /// Copies written but not yet named (and links to conversions not yet on disk, which the
+    /// converter's `flush()` puts there with the batch). The crash guarantee is the one an fsync per file
     /// gives: a file gets its export name only after its bytes are on disk, so a power cut
     /// leaves at worst hidden temporary files, never a named file with missing bytes. One
     /// syncfs(2) per batch replaces thousands of fsyncs (each a journal commit); the batch is
@@ -399,7 +406,7 @@ public final class Exporter: Sendable {
         }
 
         // The common case, a new name in link mode: one link(2), no temp file, no look first.
-        if useLinks && !options.dryRun && !source.path.isEmpty {
+        if useLinks && !options.dryRun && !source.path.isEmpty && source.durable {
             try prepareFolder()
             let outcome: ExportFileSystem.NewLinkOutcome
             if let blobName, let blobsFolder = folders.blobs, let exportFolder = folders.export {
@@ -443,6 +450,11 @@ public final class Exporter: Sendable {
         let temp = ExportFileSystem.temporaryPath(in: folder)
         do {
             if useLinks, try ExportFileSystem.hardLink(source.path, as: temp) == .linked {
+                if !source.durable {
+                    // A fresh conversion: named with the batch, once it is on disk.
+                    return Outcome(action: replace ? .replace : .link, entry: entry, linked: true,
+                                   convertedNow: convertedNow, folder: folder, pendingTemp: temp)
+                }
                 // A replacement: linked under a temp name, then renamed over the old file.
                 try ExportFileSystem.install(temp, as: final, replace: replace)
                 return Outcome(action: replace ? .replace : .link, entry: entry, linked: true,
@@ -475,7 +487,8 @@ public final class Exporter: Sendable {
             guard blobs.contains(clip.blob) else { throw missingBlob(clip) }
             let (audio, convertedNow) = try converter.convert(clip, to: target, store: !options.dryRun)
             return (ExportSource(path: audio.path, sha256: audio.sha256, bytes: audio.bytes, durationMs: audio.durationMs,
-                                 sampleRate: audio.sampleRate, encoding: audio.encoding, bitrate: audio.bitrate),
+                                 sampleRate: audio.sampleRate, encoding: audio.encoding, bitrate: audio.bitrate,
+                                 durable: audio.durable),
                     convertedNow, nil)
         }
         let path = blobs.path(for: clip.blob)
