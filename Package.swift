@@ -31,12 +31,15 @@ let package = Package(
         // the same names that forward to them. Start-up then maps ~20 shared libraries, not ~80.
         .target(name: "CLazyLibraries", dependencies: ["CCurl", "CEspeak", "CSndfile", "CMicroHTTPD"]),
 
-        // OpenSSL's libcrypto (loaded anyway through libcurl), for SHA-256.
+        // SHA-256 block function on the CPU's SHA instructions, with no other C dependency.
+        .target(name: "CSHA256"),
+        // OpenSSL's libcrypto, for the benchmark that races it against CSHA256 only: loading it
+        // costs every process more than its faster short hashes save (bench/NOTES.md).
         .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The concurrency model (nothing blocking on the cooperative pool) and its pieces: the
         // blocking executor, the sync-to-async bridge, the signal router. The lowest layer.
         .target(name: "TTSConcurrency"),
-        .target(name: "TTSCore", dependencies: ["CLibcrypto"]),
+        .target(name: "TTSCore", dependencies: ["CSHA256"]),
         .target(name: "TTSStore", dependencies: ["TTSConcurrency", "TTSCore", "CSQLite", "CHiredis", "CShims"]),
         .target(name: "TTSEngines", dependencies: ["TTSConcurrency", "TTSCore", "CCurl", "CEspeak", "CEspeakZygote", "CShims", "CLazyLibraries"]),
         .target(name: "TTSService", dependencies: ["TTSConcurrency", "TTSCore", "TTSStore", "TTSEngines", "CSndfile", "CShims", "CLazyLibraries"]),

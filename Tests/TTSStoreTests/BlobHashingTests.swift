@@ -3,7 +3,9 @@ import TTSCore
 import XCTest
 @testable import TTSStore
 
-/// The store names blobs by TTSCore's SHA-256 (libcrypto): the FIPS vectors and `sha256sum`.
+/// The store hashes blobs with the CPU's SHA-256 instructions when it has them: both paths
+/// must give exactly TTSCore's portable digest (FIPS vectors, every length across block
+/// edges, `sha256sum`).
 final class BlobHashingTests: XCTestCase {
     private static let vectors: [(Data, String)] = [
         (Data(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
@@ -16,9 +18,45 @@ final class BlobHashingTests: XCTestCase {
          "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
     ]
 
-    func testStoreHashMatchesTheFIPSVectors() {
+    private func hardware() throws -> SHA256.BlockFunction {
+        guard let function = SHA256.hardwareBlockFunction else {
+            throw XCTSkip("this CPU has no SHA-256 instructions (x86 SHA-NI); the portable path is the one in use")
+        }
+        return function
+    }
+
+    func testHardwareBlockFunctionMatchesTheFIPSVectors() throws {
+        let function = try hardware()
+        for (message, expected) in Self.vectors {
+            XCTAssertEqual(SHA256.hash(message, blockFunction: function).hex, expected, "\(message.count) bytes")
+        }
+    }
+
+    func testStoreHashMatchesTheFIPSVectorsOnWhicheverPathThisCPUTakes() {
         for (message, expected) in Self.vectors {
             XCTAssertEqual(BlobHash(of: message).hex, expected, "\(message.count) bytes")
+        }
+    }
+
+    func testHardwareAndPortableAgreeOnEveryLengthUpTo300AndOnSplitUpdates() throws {
+        let function = try hardware()
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<(300 + 4096)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for length in 0...300 {
+            let message = Data(bytes[0..<length])
+            XCTAssertEqual(SHA256.hash(message, blockFunction: function), SHA256.hash(message, blockFunction: nil), "length \(length)")
+        }
+        // Chunks that straddle block edges go through the buffer, then the block function.
+        let message = Data(bytes)
+        for split in [1, 63, 64, 65, 127, 1000] {
+            var hasher = SHA256(blockFunction: function)
+            var offset = 0
+            while offset < message.count {
+                let end = min(offset + split, message.count)
+                hasher.update(message[offset..<end])
+                offset = end
+            }
+            XCTAssertEqual(hasher.finalize(), SHA256.hash(message), "chunks of \(split)")
         }
     }
 

@@ -44,7 +44,7 @@ enum ExportFileSystem {
         }
     }
 
-    /// The SHA-256 of the whole file (TTSCore's `SHA256`, on libcrypto).
+    /// With the CPU's SHA-256 instructions when it has them (see `SHA256.hardwareBlockFunction`).
     static func sha256(ofFile path: String) throws -> String {
         BlobHash(of: try readFile(path)).hex
     }
