@@ -169,7 +169,7 @@ struct ServeScenario: Scenario {
             return (quiet, loaded)
         }
         var quiet: [Double] = [], loaded: [Double] = [], floorQuiet: [Double] = [], floorLoaded: [Double] = []
-        for round in 0..<(context.quick ? 2 : 4) {
+        for round in 0..<(context.quick ? 3 : 5) {
             let ours = try pair(url, script: script, misses: url, round: round)
             quiet.append(ours.quiet)
             loaded.append(ours.loaded)
