@@ -68,9 +68,10 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
                 answer.set(continuation)
                 // The watchdog answers nil at the bound; the generation answers when it is done.
                 // It is unstructured, so a client that stops waiting does not stop it: the clip
-                // is stored and the retry is a hit.
+                // is stored and the retry is a hit. It starts on this thread (a hit finishes
+                // here, with no hop); a miss goes on elsewhere from its first wait.
                 let deadline = watchdog.add(after: missTimeout) { answer.resume(nil) }
-                let task = Task {
+                let task = Task.immediate {
                     let result: Result<Generation, Error>
                     do {
                         result = .success(try await service.generateOrFetch(request))

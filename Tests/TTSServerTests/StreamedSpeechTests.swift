@@ -188,4 +188,39 @@ final class StreamedSpeechTests: XCTestCase {
         XCTAssertEqual(fixture.chunks.streams, 0)
         await fixture.tearDown()
     }
+
+    func testOpenAIPCMAtAnotherRateStreamsInPiecesThatTogetherEqualTheUnaryAnswer() async throws {
+        var options = ServerFixture.Options()
+        options.defaultEngine = "chunks"
+        let fixture = try ServerFixture(options)
+        let engine = fixture.chunks
+        XCTAssertNotEqual(ChunkEngine.format.sampleRate, 24_000, "the clip must need resampling to OpenAI's 24 kHz")
+        let json = #"{"model": "tts-1", "input": "resample me", "voice": "alloy", "response_format": "pcm", "stream_format": "audio"}"#
+        let request = HTTPRequest(method: "POST", url: fixture.baseURL + "/v1/audio/speech",
+                                  headers: [("Content-Type", "application/json")], body: Data(json.utf8))
+        let started = Task { try await fixture.client.stream(request) }
+        await fixture.eventually("the engine streams") { engine.streams == 1 }
+        // Pieces that end inside a sample, as an engine's may.
+        let audio = samples(4000, from: 0)
+        engine.send(audio.prefix(1601))
+        let response = try await started.value
+        XCTAssertEqual(response.status, 200)
+        var body = response.body.makeAsyncIterator()
+        var received = Data()
+        try await read(&body, atLeast: 2, into: &received)
+        // Audio came while the engine still holds most of the clip: streamed, not sent whole.
+        XCTAssertGreaterThan(received.count, 0)
+        engine.send(audio.dropFirst(1601).prefix(3000))
+        engine.send(audio.dropFirst(4601))
+        engine.finish()
+        while let piece = try await body.next() { received.append(piece) }
+
+        let unary = try await fixture.post("/v1/audio/speech", #"{"model": "tts-1", "input": "resample me", "voice": "alloy", "response_format": "pcm"}"#)
+        XCTAssertEqual(unary.status, 200)
+        XCTAssertNotEqual(unary.headers.first { $0.name.lowercased() == "x-tts-tier" }?.value, "engine")
+        XCTAssertEqual(unary.body.count, 6000 * 2, "4000 samples at 16 kHz are 6000 at 24 kHz")
+        XCTAssertEqual(received, unary.body, "the streamed pieces together are the unary answer's bytes")
+        XCTAssertEqual(engine.streams, 1)
+        await fixture.tearDown()
+    }
 }

@@ -10,7 +10,8 @@ With CONSOLE_TOKEN it also checks the token prompt in a second browser.
 
 Checks: the page loads; typing part of a phrase finds it; a clip plays (the audio element's
 currentTime advances or it ends) and its waveform is drawn; j/k move; saying a new phrase shows
-it with its tier; a pin survives a reload; removing (after the confirmation) takes the clip
+it with its tier; "Say and play as it streams" plays the native stream (Web Audio's clock
+advances past the first pieces) and the clip appears afterwards; a pin survives a reload; removing (after the confirmation) takes the clip
 away; the dashboard draws; at 360 px nothing overflows sideways; the browser console has no
 errors. Screenshots go to .build/console.png (1280 px) and .build/console-360.png.
 Prints "N passed, M failed"; the exit status is 1 when anything failed.
@@ -37,6 +38,7 @@ OUT = os.environ.get("CONSOLE_SCREENSHOT_DIR", ".build")
 RUN = uuid.uuid4().hex[:6]
 SEED = f"Console seed {RUN} welcomes you."
 NEW = f"Console check {RUN}, say it once."
+STREAMED = f"Console stream {RUN} plays while it is made, and then it is kept."
 WAIT = 20  # seconds, for the engine's first generation on a busy machine
 
 
@@ -158,6 +160,24 @@ class ConsoleTest:
         self.wait.until(lambda d: self.row_for(NEW) is not None)
         self.key = self.row_for(NEW).get_attribute("data-key")
         assert self.key and len(self.key) == 64, self.key
+
+    def test_streamed_say_plays_and_then_appears(self):
+        self.by_id("say-text").clear()
+        self.by_id("say-text").send_keys(STREAMED)
+        self.by_id("say-stream").click()
+        played = "return parseFloat(document.getElementById('say-result').dataset.played || '0');"
+        # Audio advances: Web Audio plays the pieces of the native stream as they come.
+        self.wait.until(lambda d: self.js(played) > 0.2)
+        first_ms = self.js("return document.getElementById('say-result').dataset.firstMs;")
+        assert first_ms is not None, "the first audio's time is shown"
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#say-result .tier"))
+        tier = self.driver.find_element(By.CSS_SELECTOR, "#say-result .tier").text
+        assert tier in ("engine", "local", "redis", "memory"), tier
+        # Once the stream has ended the clip is in the cache and in the list.
+        self.wait.until(lambda d: self.row_for(STREAMED) is not None)
+        clips = api("GET", "/v1/clips?match=" + urllib.parse.quote(f"Console stream {RUN}"))
+        assert STREAMED in json.dumps(clips), clips
+        self.by_id("say-text").clear()
 
     def test_pin_survives_reload(self):
         self.click_in_row(NEW, "button.pin")

@@ -55,12 +55,15 @@ public enum AudioTranscoder {
         let frames = planes.first?.count ?? 0
         var samples = [Int16](repeating: 0, count: frames * channels)
         for (c, plane) in planes.enumerated() {
-            for i in 0..<frames {
-                let scaled = (plane[i] * 32768).rounded()
-                samples[i * channels + c] = Int16(max(-32768, min(32767, scaled)))
-            }
+            for i in 0..<frames { samples[i * channels + c] = int16(plane[i]) }
         }
         return (samples, channels)
+    }
+
+    /// A sample in −1…1 as 16 bits: rounded, clipped.
+    @inline(__always)
+    public static func int16(_ value: Float) -> Int16 {
+        Int16(max(-32768, min(32767, (value * 32768).rounded())))
     }
 
     /// One `[Float]` in −1…1 per channel. 8-bit WAV is unsigned; wider sizes are signed.

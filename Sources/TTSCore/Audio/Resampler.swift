@@ -72,26 +72,39 @@ public struct Resampler: Sendable {
         var output = [Float](repeating: 0, count: count)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
-                for n in 0..<count {
-                    let position = n * down
-                    let base = position / up
-                    let phase = position % up
-                    let taps = phases?[phase] ?? Resampler.coefficients(
-                        fraction: Double(phase) / Double(up), halfTaps: halfTaps, cutoff: cutoff, beta: beta)
-                    // Tap k multiplies x[base + k - halfTaps + 1], k in 0..<2·halfTaps.
-                    let first = base - halfTaps + 1
-                    let lo = max(0, -first)
-                    let hi = min(taps.count, x.count - first)
-                    var sum: Float = 0
-                    if lo < hi {
-                        for k in lo..<hi { sum += x[first + k] * taps[k] }
-                    }
-                    y[n] = sum
-                }
+                for n in 0..<count { y[n] = sample(n, of: x, startingAt: 0, signalLength: x.count) }
             }
         }
         return output
     }
+
+    /// Output sample `n` of a signal `signalLength` samples long, of which `x` holds the samples
+    /// from index `offset` on: every input the sample's taps reach inside the signal must be in
+    /// `x`. Samples outside the signal count as silence. One definition for the whole-signal
+    /// `resample` and for `StreamingResampler`, so both give the same bits.
+    func sample(_ n: Int, of x: UnsafeBufferPointer<Float>, startingAt offset: Int, signalLength: Int) -> Float {
+        let position = n * down
+        let base = position / up
+        let phase = position % up
+        let taps = phases?[phase] ?? Resampler.coefficients(
+            fraction: Double(phase) / Double(up), halfTaps: halfTaps, cutoff: cutoff, beta: beta)
+        // Tap k multiplies x[base + k - halfTaps + 1], k in 0..<2·halfTaps.
+        let first = base - halfTaps + 1
+        let lo = max(0, -first)
+        let hi = min(taps.count, signalLength - first)
+        var sum: Float = 0
+        if lo < hi {
+            let at = first - offset
+            for k in lo..<hi { sum += x[at + k] * taps[k] }
+        }
+        return sum
+    }
+
+    /// The first input sample output `n` reads (its first tap), clamped to the signal's start.
+    func firstInput(of n: Int) -> Int { max(0, (n * down) / up - halfTaps + 1) }
+
+    /// Whether output `n` reads no input at or past `available`.
+    func isComplete(_ n: Int, given available: Int) -> Bool { (n * down) / up + halfTaps < available }
 
     /// Coefficients for an output sample `fraction` (0..<1) of an input sample after `base`:
     /// tap k weights the input at offset `k − halfTaps + 1`, i.e. distance `fraction − offset`.

@@ -39,6 +39,7 @@ enum ConsolePage {
       </div>
       <div class="row">
         <button type="submit" id="say-go" class="primary">Say</button>
+        <button type="button" id="say-stream" title="Hear it from its first piece while the rest is made">Say and play as it streams</button>
         <span id="say-result" class="status" role="status"></span>
       </div>
     </form>

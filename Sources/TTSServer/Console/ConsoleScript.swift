@@ -419,15 +419,22 @@ enum ConsoleScript {
     if (!$("say-lang").value && defaults.language && defaults.engine === list.engine) $("say-lang").placeholder = defaults.language;
   }
 
-  async function say(ev) {
-    ev.preventDefault();
+  /// The Say panel's request, or null when there is no text.
+  function sayRequest() {
     const text = $("say-text").value.trim();
-    if (!text) return;
+    if (!text) return null;
     const request = { text, engine: $("say-engine").value };
     for (const [field, id] of [["voice", "say-voice"], ["language", "say-lang"], ["style", "say-style"]]) {
       const v = $(id).value.trim();
       if (v) request[field] = v;
     }
+    return request;
+  }
+
+  async function say(ev) {
+    ev.preventDefault();
+    const request = sayRequest();
+    if (!request) return;
     $("say-go").disabled = true;
     $("say-result").replaceChildren("Speaking…");
     try {
@@ -448,6 +455,84 @@ enum ConsoleScript {
       $("say-go").disabled = false;
     }
   }
+  /// Say and play as it streams: the native `"stream": true` answer as raw PCM (audio/L16, its
+  /// rate in the type), each piece scheduled on Web Audio as it arrives, so a miss is heard from
+  /// the engine's first chunk. `#say-result` carries `data-played` (seconds heard so far) and
+  /// `data-first-ms` (time to first audio). The clip shows in the list once the stream ended.
+  async function sayStreaming() {
+    const request = sayRequest();
+    if (!request) { $("say-text").reportValidity(); return; }
+    request.stream = true;
+    request.format = "pcm";
+    const Context = window.AudioContext || window.webkitAudioContext;
+    const ctx = state.streamContext || (state.streamContext = new Context());
+    ctx.resume().catch(() => {});  // inside the click: allowed to start
+    const result = $("say-result");
+    result.dataset.played = "0";
+    delete result.dataset.firstMs;
+    result.replaceChildren("Speaking…");
+    $("say-go").disabled = $("say-stream").disabled = true;
+    const asked = performance.now();
+    let startAt = 0, next = 0, heard = 0, ticker = 0, tier = "?";
+    const played = () => Math.max(0, Math.min(heard, ctx.currentTime - startAt));
+    const show = (text) => {
+      result.dataset.played = played().toFixed(3);
+      result.replaceChildren(el("span", { class: "tier " + tier, text: tier }), " " + text);
+    };
+    try {
+      const response = await api("/v1/speech", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
+      });
+      const rate = Number((/rate=(\d+)/.exec(response.headers.get("Content-Type") || "") || [])[1]) || 24000;
+      const key = response.headers.get("X-TTS-Key") || "";
+      tier = response.headers.get("X-TTS-Tier") || "?";
+      const reader = response.body.getReader();
+      let carry = null;
+      ticker = setInterval(() => show(`streaming · ${played().toFixed(1)} s of ${heard.toFixed(1)} s played`), 100);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        let bytes = value;
+        if (carry) {  // a piece may end inside a sample
+          bytes = new Uint8Array(carry.length + value.length);
+          bytes.set(carry);
+          bytes.set(value, carry.length);
+          carry = null;
+        }
+        const whole = bytes.length - (bytes.length % 2);
+        if (whole < bytes.length) carry = bytes.slice(whole);
+        if (!whole) continue;
+        const pcm = new DataView(bytes.buffer, bytes.byteOffset, whole);
+        const buffer = ctx.createBuffer(1, whole / 2, rate);
+        const channel = buffer.getChannelData(0);
+        for (let i = 0; i < whole / 2; i++) channel[i] = pcm.getInt16(2 * i, true) / 32768;
+        const source = ctx.createBufferSource();
+        source.buffer = buffer;
+        source.connect(ctx.destination);
+        if (!startAt) {
+          result.dataset.firstMs = Math.round(performance.now() - asked);
+          startAt = next = ctx.currentTime + 0.05;
+        }
+        source.start(Math.max(next, ctx.currentTime));
+        next = Math.max(next, ctx.currentTime) + buffer.duration;
+        heard += buffer.duration;
+      }
+      const first = result.dataset.firstMs ? ` · first audio ${result.dataset.firstMs} ms` : "";
+      show((key ? key.slice(0, 8) + " · " : "") + seconds(heard * 1000) + first);
+      await showNew({ key });
+    } catch (e) {
+      result.replaceChildren(el("span", { class: "error", text: e.message }));
+    } finally {
+      clearInterval(ticker);
+      $("say-go").disabled = $("say-stream").disabled = false;
+      // Keep `data-played` moving until the scheduled audio has been heard.
+      const until = setInterval(() => {
+        result.dataset.played = played().toFixed(3);
+        if (played() >= heard) clearInterval(until);
+      }, 100);
+    }
+  }
+
   /// The new clip at the top of the list: reloaded when the list shows the newest clips,
   /// else placed above them so it is seen without losing the search.
   async function showNew(made) {
@@ -651,6 +736,7 @@ enum ConsoleScript {
     });
     $("export").addEventListener("click", exportSelected);
     $("say-form").addEventListener("submit", say);
+    $("say-stream").addEventListener("click", sayStreaming);
     $("say-text").addEventListener("keydown", (ev) => { if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) $("say-form").requestSubmit(); });
     $("say-engine").addEventListener("change", () => loadVoices($("say-engine").value));
     const player = $("player");

@@ -99,32 +99,27 @@ public struct OpenAIFace: Sendable {
     /// wav or pcm as the audio is made. `stream_format: "sse"`: a `speech.audio.delta` per piece
     /// (wav: the first carries a header of unknown length), then `speech.audio.done`;
     /// `"audio"`: the bytes themselves, chunked. OpenAI's pcm is 24 kHz: a clip at another rate
-    /// is converted whole and sent at the end, so its samples equal the unary answer's. A
-    /// failure midway cuts the transfer.
+    /// is resampled piece by piece (`PCM16StreamResampler`), so the pieces together are the
+    /// unary answer's bytes. A failure midway cuts the transfer.
     private func streamed(_ call: SpeechCall, asEvents: Bool) async throws -> ServerResponse {
         let wantsWAV = call.format == "wav", textCharacters = call.request.text.count
-        @Sendable func frame(_ audio: Data) -> Data { asEvents ? Self.delta(audio) : audio }
-        let held = HeldAudio()
+        @Sendable func frame(_ audio: Data) -> Data { asEvents && !audio.isEmpty ? Self.delta(audio) : audio }
+        let sent = StreamedAudio()
         let stream: SpeechStreamBody
         do {
             stream = try await SpeechStreamBody.open(
                 try await backend.speakStreaming(call.request),
-                head: { start in wantsWAV ? frame(WAVAudio.streamingHeader(for: start.format)) : Data() },
-                piece: { start, pcm in
-                    let direct = wantsWAV || start.format.sampleRate == Self.pcmSampleRate
-                    held.add(pcm, keep: !direct)
-                    return direct ? frame(pcm) : Data()
-                },
-                tail: { start in
-                    var out = Data()
-                    let kept = held.takeKept()
-                    if !kept.isEmpty {
-                        let converted = AudioTranscoder.convert(WAVAudio(format: start.format, pcm: kept),
-                                                                to: AudioTarget(sampleRate: Self.pcmSampleRate, encoding: .pcm16))
-                        if let pcm = try? WAVAudio.decode(converted.wav).pcm { out.append(frame(pcm)) }
+                head: { start in
+                    if !wantsWAV && start.format.sampleRate != Self.pcmSampleRate {
+                        sent.resample(from: start.format, to: Self.pcmSampleRate)
                     }
+                    return wantsWAV ? frame(WAVAudio.streamingHeader(for: start.format)) : Data()
+                },
+                piece: { _, pcm in frame(sent.add(pcm)) },
+                tail: { start in
+                    var out = frame(sent.finish())
                     if asEvents {
-                        out.append(Self.done(textCharacters: textCharacters, durationMs: held.milliseconds(at: start.format.sampleRate)))
+                        out.append(Self.done(textCharacters: textCharacters, durationMs: sent.milliseconds(at: start.format.sampleRate)))
                     }
                     return out
                 })
@@ -139,21 +134,22 @@ public struct OpenAIFace: Sendable {
                               body: .stream(stream.body), tier: tier)
     }
 
-    /// The audio streamed so far (counted), and what waits for conversion (kept).
-    private final class HeldAudio: Sendable {
-        private let state = Mutex((bytes: 0, kept: Data()))
-        func add(_ pcm: Data, keep: Bool) {
-            state.withLock {
-                $0.bytes += pcm.count
-                if keep { $0.kept.append(pcm) }
-            }
+    /// The audio of one stream: how much came (for the usage figures), and the resampler when
+    /// the clip's rate is not the one sent. Used by one forwarding task at a time.
+    private final class StreamedAudio: Sendable {
+        private let state = Mutex<(bytes: Int, resampler: PCM16StreamResampler?)>((0, nil))
+        func resample(from format: PCMFormat, to rate: Int) {
+            state.withLock { $0.resampler = PCM16StreamResampler(from: format.sampleRate, to: rate, channels: format.channels) }
         }
-        func takeKept() -> Data {
+        /// The bytes to send for this piece.
+        func add(_ pcm: Data) -> Data {
             state.withLock { state in
-                defer { state.kept = Data() }
-                return state.kept
+                state.bytes += pcm.count
+                return state.resampler?.push(pcm) ?? pcm
             }
         }
+        /// What the resampler still holds, once the audio has ended.
+        func finish() -> Data { state.withLock { $0.resampler?.finish() ?? Data() } }
         func milliseconds(at sampleRate: Int) -> Int { state.withLock { $0.bytes } * 1000 / max(1, sampleRate * 2) }
     }
 

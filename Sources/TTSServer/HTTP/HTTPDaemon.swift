@@ -226,6 +226,22 @@ private final class DaemonCore: Sendable {
         }
     }
 
+    /// Starts `body` on the calling thread (`Task.immediate`), where it runs until it first
+    /// waits; registered once that returns, unless it has finished by then.
+    func runImmediately(_ owner: AnyObject & Sendable, _ body: @escaping @Sendable () async -> Void) {
+        let id = ObjectIdentifier(owner)
+        let finished = Mutex(false)
+        let task = Task.immediate {
+            await body()
+            // Registered already: unregister; not yet: say so, and it never will be.
+            finished.withLock { $0 = true }
+            self.untrack(owner)
+        }
+        running.withLock { running in
+            if !finished.withLock({ $0 }) { running[id] = task }
+        }
+    }
+
     func untrack(_ owner: AnyObject & Sendable) {
         _ = running.withLock { $0.removeValue(forKey: ObjectIdentifier(owner)) }
     }
@@ -248,10 +264,49 @@ private final class Exchange: @unchecked Sendable {
     var sent: ServerResponse?
     /// The streamed body being sent, when the answer is a stream (for the bytes it sent).
     var stream: StreamPump?
+    /// The handler's answer, once it came after the connection was suspended.
     let pending = Mutex<ServerResponse?>(nil)
+    /// Where the handler task stands against the daemon thread that started it.
+    private let handoff = Mutex(Handoff.running)
+
+    private enum Handoff {
+        case running
+        /// The handler answered before the daemon thread looked: no suspension needed.
+        case answered(ServerResponse)
+        /// The daemon thread suspended the connection: the handler resumes it with its answer.
+        case suspended
+        case taken
+    }
 
     init(request: ServerRequest) {
         self.request = request
+    }
+
+    /// The handler's answer when it is ready, else the connection is suspended (under the
+    /// lock, so the handler's resume always comes after the suspension).
+    func answerOrSuspend(_ connection: OpaquePointer) -> ServerResponse? {
+        handoff.withLock { state -> ServerResponse? in
+            if case .answered(let answer) = state {
+                state = .taken
+                return answer
+            }
+            state = .suspended
+            MHD_suspend_connection(connection)
+            return nil
+        }
+    }
+
+    /// Hands the handler's answer over; true when the connection was suspended and must be
+    /// resumed to send it.
+    func deliver(_ answer: ServerResponse) -> Bool {
+        handoff.withLock { state -> Bool in
+            guard case .suspended = state else {
+                state = .answered(answer)
+                return false
+            }
+            pending.withLock { $0 = answer }
+            return true
+        }
     }
 }
 
@@ -302,12 +357,16 @@ private let accessHandler: MHD_AccessHandlerCallback = { context, connection, ur
     }
     let handle = ConnectionHandle(raw: connection)
     let request = exchange.request
-    // Suspended before the task exists, so the task's resume can never come first.
-    MHD_suspend_connection(connection)
-    core.run(exchange) {
+    // The handler starts on this thread and runs here until it first waits: a cached answer
+    // (a memory-tier hit) is made without a hop to another thread and queued at once, so it
+    // never waits for the cooperative pool that misses' completions use. A handler that waits
+    // (a miss, a SQLite listing) goes on elsewhere while the connection is suspended.
+    core.runImmediately(exchange) {
         let answer = await core.handler.respond(request)
-        exchange.pending.withLock { $0 = answer }
-        MHD_resume_connection(handle.raw)
+        if exchange.deliver(answer) { MHD_resume_connection(handle.raw) }
+    }
+    if let answer = exchange.answerOrSuspend(connection) {
+        return queue(answer, on: connection, for: exchange, core: core)
     }
     return .YES
 }

@@ -144,6 +144,30 @@ struct Wrk {
     }
 }
 
+extension Wrk {
+    /// A Lua script making every request a `POST` of `{"text": …}` with a text never sent
+    /// before: the tag given after `--`, the wrk thread and a counter.
+    static func missScript(at url: URL) throws -> URL {
+        try """
+            local threads = 0
+            function setup(thread)
+              threads = threads + 1
+              thread:set("id", threads)
+            end
+            function init(args)
+              tag = args[1] or ""
+              sent = 0
+            end
+            function request()
+              sent = sent + 1
+              return wrk.format("POST", nil, {["Content-Type"] = "application/json"},
+                '{"text":"isolation miss ' .. tag .. ' ' .. id .. ' ' .. sent .. '"}')
+            end
+            """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+}
+
 /// The first of `names` found as an executable in the usual system folders.
 func systemTool(_ names: String...) -> String? {
     for folder in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {

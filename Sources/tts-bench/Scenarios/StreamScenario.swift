@@ -77,8 +77,82 @@ struct StreamScenario: Scenario {
         ]
         if let repl = context.executable("tts-repl") {
             rows.append(try replRow(context, repl, server, folder, runs: runs, text: text))
+            rows += try await serveRows(context, repl, server, folder, runs: runs, text: text)
         }
         return rows
+    }
+
+    /// `tts-repl serve`, `POST /v1/speech` with `"stream": true` through libcurl: milliseconds
+    /// from sending the request to the first audio byte after the 44-byte WAV header, beside a
+    /// unary POST's total time; then 8 clients streaming one miss.
+    private func serveRows(_ context: BenchContext, _ repl: URL, _ fake: FakeGemini, _ folder: URL, runs: Int,
+                           text: (String) -> String) async throws -> [Row] {
+        var environment = fake.replEnvironment(home: try context.folder("stream-serve-home"), concurrency: 8)
+        environment["TTS_STORE"] = folder.appendingPathComponent("serve-store").path
+        environment["REDIS_URL"] = "off"
+        environment["TTS_ENGINE"] = "gemini"
+        let portFile = folder.appendingPathComponent("serve.port")
+        let serve = try BackgroundServer(name: "serve-stream", executable: repl.path,
+                                         ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path],
+                                         environment: environment, folder: folder, portFile: portFile)
+        defer { _ = try? serve.stop() }
+        let client = CurlHTTPClient(configuration: HTTPClientConfiguration(totalTimeout: .seconds(60)))
+        func post(_ text: String, stream: Bool) -> HTTPRequest {
+            let body = JSONValue.object([("text", .string(text)), ("voice", "Kore"), ("stream", .bool(stream))]).serialized()
+            return HTTPRequest(method: "POST", url: serve.baseURL + "/v1/speech", headers: [("Content-Type", "application/json")],
+                               body: Data(body.utf8))
+        }
+        /// Milliseconds to the first byte after the WAV header; reads the answer to its end.
+        @Sendable func firstAudio(_ request: HTTPRequest) async throws -> Double {
+            let asked = ContinuousClock.now
+            let response = try await client.stream(request)
+            guard response.status == 200 else { throw HarnessError("serve answered a streamed POST /v1/speech with \(response.status)") }
+            var received = 0
+            var first: Double?
+            for try await piece in response.body {
+                received += piece.count
+                if first == nil && received > 44 { first = asked.duration(to: .now).milliseconds }
+            }
+            guard let first else { throw HarnessError("serve's streamed answer carried no audio") }
+            return first
+        }
+        _ = try await firstAudio(post(text("serve warm-up"), stream: true))
+
+        var streamed: [Double] = [], unary: [Double] = []
+        for run in 0..<runs {
+            streamed.append(try await firstAudio(post(text("serve stream \(run)"), stream: true)))
+            let started = ContinuousClock.now
+            let answer = try await client.send(post(text("serve unary \(run)"), stream: false))
+            guard answer.status == 200, answer.header("X-TTS-Tier") == "engine" else {
+                throw HarnessError("the unary POST /v1/speech was not a miss answered 200 (\(answer.status), tier \(answer.header("X-TTS-Tier") ?? "none"))")
+            }
+            unary.append(started.duration(to: .now).milliseconds)
+        }
+        let delay = Double(Self.firstChunkMs)
+        let counters = { () -> Int in
+            let answer = try? JSONValue.parse(CurlClient(executable: systemTool("curl") ?? "/usr/bin/curl").get(fake.baseURL + "/__control/counters"))
+            return answer?["streamRequests"]?.intValue ?? -1
+        }
+        let streamsBefore = counters()
+        let shared = post(text("serve followers"), stream: true)
+        let firsts = try await withThrowingTaskGroup(of: Double.self) { group in
+            for _ in 0..<8 { group.addTask { try await firstAudio(shared) } }
+            return try await group.reduce(into: [Double]()) { $0.append($1) }
+        }
+        let calls = counters() - streamsBefore
+        let followersTitle = "8 clients of one streamed miss through serve: slowest first audio"
+        return [
+            .measured("time to first audio through serve, native stream (median of \(runs))",
+                      Figure(try Stats(streamed).median, .milliseconds),
+                      baseline: Figure(delay, .milliseconds), label: "fake's first chunk",
+                      target: Target(.value, .atMost, delay + 10),
+                      note: "POST /v1/speech \"stream\": true through libcurl, to the first byte after the WAV header; the unary POST for the same kind of clip took \(Unit.milliseconds.format(try Stats(unary).median)) in total (median)"),
+            calls == 1
+                ? .measured(followersTitle, Figure(firsts.max() ?? .nan, .milliseconds),
+                            baseline: Figure(delay, .milliseconds), label: "fake's first chunk",
+                            target: Target(.value, .atMost, delay + 20), note: "one engine call for all eight (fake-gemini's count)")
+                : .failed(followersTitle, HarnessError("expected one engine stream for the eight clients, fake-gemini counted \(calls)")),
+        ]
     }
 
     private func request(_ text: String) -> AudioRequest {
