@@ -319,7 +319,9 @@ public final class SpeechService: Sendable {
         var checked = items
         for (i, item) in items.enumerated() {
             if i % 256 == 0 { try Task.checkCancellation() }
-            if let clip = try local.clip(for: item.clip.key), clip.blob == item.clip.blob { continue }
+            // The row was just selected: only its blob can have gone bad since. One stat, as a
+            // hit's check; a blob missing or of the wrong size is read (and remade) below.
+            if local.blobs.size(of: item.clip.blob) == item.clip.bytes { continue }
             guard let remade = try? await audio(for: item.clip).clip else { continue }
             checked[i].clip = remade
         }
