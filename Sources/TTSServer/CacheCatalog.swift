@@ -27,16 +27,6 @@ public protocol CacheCatalog: Sendable {
     func readiness() async -> [ReadinessCheck]
 }
 
-/// A blob's file on the disk.
-public struct BlobFile: Sendable, Equatable {
-    public var path: String
-    public var size: Int
-    public init(path: String, size: Int) {
-        self.path = path
-        self.size = size
-    }
-}
-
 /// `GET /v1/clips?match=&voice=&lang=&engine=&model=&limit=&offset=`, as `ls` takes them.
 public struct ClipQuery: Sendable, Equatable {
     public var match: String?

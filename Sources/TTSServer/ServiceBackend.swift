@@ -155,8 +155,7 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
     }
 
     public func blobFile(_ sha256: String) -> BlobFile? {
-        guard let hash = BlobHash(hex: sha256), let size = service.local.blobs.size(of: hash) else { return nil }
-        return BlobFile(path: service.local.blobs.path(for: hash), size: size)
+        BlobHash(hex: sha256).flatMap(service.local.blobs.file)
     }
 
     public var metrics: Metrics { service.metrics.registry }

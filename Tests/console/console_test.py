@@ -238,6 +238,25 @@ class ConsoleTest:
         assert not errors, errors
 
 
+def run_checks(test, names, after_failure=None):
+    """Runs each named check of `test`, printing ok/FAIL with its time; a failure is reported
+    and the rest still run (later checks still say something). Returns (passed, failed)."""
+    passed = failed = 0
+    for name in names:
+        started = time.monotonic()
+        try:
+            getattr(test, name)()
+            passed += 1
+            print(f"ok    {name} ({time.monotonic() - started:.1f} s)")
+        except Exception as error:
+            failed += 1
+            print(f"FAIL  {name}: {error!r}")
+            traceback.print_exc(limit=2)
+            if after_failure:
+                after_failure()
+    return passed, failed
+
+
 def main():
     if not BASE:
         print(__doc__)
@@ -247,18 +266,8 @@ def main():
     driver = browser()
     passed = failed = 0
     try:
-        test = ConsoleTest(driver)
         names = [n for n in ConsoleTest.__dict__ if n.startswith("test_")] + (["token_prompt"] if TOKEN else [])
-        for name in names:
-            started = time.monotonic()
-            try:
-                getattr(test, name)()
-                passed += 1
-                print(f"ok    {name} ({time.monotonic() - started:.1f} s)")
-            except Exception as error:  # report and go on: later checks still say something
-                failed += 1
-                print(f"FAIL  {name}: {error!r}")
-                traceback.print_exc(limit=2)
+        passed, failed = run_checks(ConsoleTest(driver), names)
     finally:
         driver.quit()
     print(f"{passed} passed, {failed} failed")

@@ -27,14 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 
 import websocket
 
 # The server, its token, the run's tag and the helper that makes a clip through the API are
 # console_test.py's (it reads the same argument and variables).
-from console_test import BASE, OUT, RUN, TOKEN, WAIT, api
+from console_test import BASE, OUT, RUN, TOKEN, WAIT, api, run_checks
 
 FIREFOX = os.environ.get("FIREFOX", "/usr/bin/firefox-esr")
 SEED = f"Console seed {RUN} welcomes Firefox."
@@ -335,23 +334,16 @@ def main():
         # A clip to find, made through the API before the page opens.
         api("POST", "/v1/speech", {"text": SEED})
         browser = Firefox()
-        test = FirefoxConsoleTest(browser)
-        for name in [n for n in FirefoxConsoleTest.__dict__ if n.startswith("test_")]:
-            started = time.monotonic()
+        def last_message():
             try:
-                getattr(test, name)()
-                passed += 1
-                print(f"ok    {name} ({time.monotonic() - started:.1f} s)")
-            except Exception as error:  # report and go on: later checks still say something
-                failed += 1
-                print(f"FAIL  {name}: {error!r}")
-                traceback.print_exc(limit=2)
-                try:
-                    toast = browser.js("document.getElementById('toast')?.textContent || ''")
-                except Exception:
-                    toast = ""
-                if toast:
-                    print(f"      the page's last message: {toast}")
+                toast = browser.js("document.getElementById('toast')?.textContent || ''")
+            except Exception:
+                toast = ""
+            if toast:
+                print(f"      the page's last message: {toast}")
+
+        names = [n for n in FirefoxConsoleTest.__dict__ if n.startswith("test_")]
+        passed, failed = run_checks(FirefoxConsoleTest(browser), names, after_failure=last_message)
     except Exception as error:
         failed += 1
         print(f"FAIL  firefox_setup: {error!r}")

@@ -27,7 +27,7 @@ public final class CurlHTTPClient: HTTPTransport {
     private let threads: BlockingThreads
 
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
-        CurlGlobal.warmUp()
+        _ = CurlGlobal.warmingUp
         self.configuration = configuration
         self.handles = CurlHandlePool(maxIdle: configuration.maxIdleHandles)
         self.threads = BlockingThreads(name: "tts.http.curl", maxThreads: configuration.maxConcurrentTransfers)
@@ -99,7 +99,8 @@ public final class CurlHTTPClient: HTTPTransport {
 private enum CurlGlobal {
     static let initialized: Bool = tts_curl_global_init_all() == CURLE_OK
     static func ensureInitialized() { precondition(initialized, "curl_global_init failed") }
-    static func warmUp() { Thread.detachNewThread { _ = initialized } }
+    /// Starts the load once per process, however many clients are made.
+    static let warmingUp: Void = Thread.detachNewThread { _ = initialized }
 }
 
 /// Resumes a continuation once: the status of a streamed answer is known either at its first

@@ -69,22 +69,28 @@ public final class ConvertedAudioCache: Sendable {
     private let flights = ConversionFlights()
     private let unsynced = UnsyncedConversions()
     /// This boot of the machine, recorded on every file written without an fsync; nil where
-    /// the system gives none (then every file is fsynced).
-    let boot: String?
+    /// the system gives none (then every file is fsynced). Read on first use: a process that
+    /// converts nothing (a cached `say`) never opens /proc for it.
+    var boot: String? { bootSource() }
+    private let bootSource: @Sendable () -> String?
 
     /// Conversions written between two automatic flushes: one syncfs per this many files.
     static let flushEvery = 256
 
     /// `metrics`: where conversions made, cache hits and failures are counted (`stats`).
     public convenience init(blobs: BlobStore, metrics: ServiceMetrics? = nil) {
-        self.init(blobs: blobs, metrics: metrics, boot: BootID.current)
+        self.init(blobs: blobs, metrics: metrics, bootSource: { BootID.current })
     }
 
     /// `boot`: the boot id to record and trust (tests pass another to play a restart).
-    init(blobs: BlobStore, metrics: ServiceMetrics?, boot: String?) {
+    convenience init(blobs: BlobStore, metrics: ServiceMetrics?, boot: String?) {
+        self.init(blobs: blobs, metrics: metrics, bootSource: { boot })
+    }
+
+    private init(blobs: BlobStore, metrics: ServiceMetrics?, bootSource: @escaping @Sendable () -> String?) {
         self.blobs = blobs
         counters = metrics.map(ConversionCounters.init)
-        self.boot = boot
+        self.bootSource = bootSource
     }
 
     public var root: URL { blobs.layout.convertedURL }

@@ -38,6 +38,12 @@ public struct BlobFile: Sendable, Equatable {
     public var path: String
     public var inode: UInt64
     public var size: Int
+
+    public init(path: String, inode: UInt64, size: Int) {
+        self.path = path
+        self.inode = inode
+        self.size = size
+    }
 }
 
 /// File-level maintenance of the blob store: sizes and ages without reading, quarantine of

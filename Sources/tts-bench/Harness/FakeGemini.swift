@@ -44,6 +44,21 @@ final class FakeGemini {
         environment["TTS_CONCURRENCY"] = String(concurrency)
         return environment
     }
+
+    /// `tts-repl serve` on the Gemini engine against this fake, on a free loopback port, its
+    /// store `store`, Redis off; its port file and log in `folder`.
+    func serve(_ repl: URL, name: String, store: URL, home: URL, folder: URL, concurrency: Int,
+               samplePeakMemory: Bool = false) throws -> BackgroundServer {
+        var environment = replEnvironment(home: home, concurrency: concurrency)
+        environment["TTS_STORE"] = store.path
+        environment["REDIS_URL"] = "off"
+        environment["TTS_ENGINE"] = "gemini"
+        let portFile = folder.appendingPathComponent("\(name).port")
+        return try BackgroundServer(name: name, executable: repl.path,
+                                    ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path],
+                                    environment: environment, folder: folder, portFile: portFile,
+                                    samplePeakMemory: samplePeakMemory)
+    }
 }
 
 /// Runs a one-shot `tts-repl --json …` to completion: wall seconds, the last JSON object it

@@ -133,14 +133,8 @@ struct ServeScenario: Scenario {
         let home = try context.folder("serve-isolation-home")
         let fake = try FakeGemini(fakeGemini, latencyMs: 2000, folder: folder)
         defer { fake.stop() }
-        var environment = fake.replEnvironment(home: home, concurrency: 16)
-        environment["TTS_STORE"] = folder.appendingPathComponent("store").path
-        environment["REDIS_URL"] = "off"
-        environment["TTS_ENGINE"] = "gemini"
-        let portFile = folder.appendingPathComponent("serve.port")
-        let serve = try BackgroundServer(name: "serve-gemini", executable: repl.path,
-                                         ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path],
-                                         environment: environment, folder: folder, portFile: portFile, samplePeakMemory: true)
+        let serve = try fake.serve(repl, name: "serve-gemini", store: folder.appendingPathComponent("store"), home: home,
+                                   folder: folder, concurrency: 16, samplePeakMemory: true)
         var stopped = false
         defer { if !stopped { _ = try? serve.stop() } }
         let first = try http.post(serve.baseURL + "/v1/speech", json: body, saveTo: folder.appendingPathComponent("clip.wav"))

@@ -87,14 +87,8 @@ struct StreamScenario: Scenario {
     /// unary POST's total time; then 8 clients streaming one miss.
     private func serveRows(_ context: BenchContext, _ repl: URL, _ fake: FakeGemini, _ folder: URL, runs: Int,
                            text: (String) -> String) async throws -> [Row] {
-        var environment = fake.replEnvironment(home: try context.folder("stream-serve-home"), concurrency: 8)
-        environment["TTS_STORE"] = folder.appendingPathComponent("serve-store").path
-        environment["REDIS_URL"] = "off"
-        environment["TTS_ENGINE"] = "gemini"
-        let portFile = folder.appendingPathComponent("serve.port")
-        let serve = try BackgroundServer(name: "serve-stream", executable: repl.path,
-                                         ["serve", "--listen", "127.0.0.1:0", "--port-file", portFile.path],
-                                         environment: environment, folder: folder, portFile: portFile)
+        let serve = try fake.serve(repl, name: "serve-stream", store: folder.appendingPathComponent("serve-store"),
+                                   home: try context.folder("stream-serve-home"), folder: folder, concurrency: 8)
         defer { _ = try? serve.stop() }
         let client = CurlHTTPClient(configuration: HTTPClientConfiguration(totalTimeout: .seconds(60)))
         func post(_ text: String, stream: Bool) -> HTTPRequest {
