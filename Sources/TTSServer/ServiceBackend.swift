@@ -103,7 +103,7 @@ public final class ServiceBackend: SpeechBackend, CacheCatalog {
         let clip = generation.clip
         switch format {
         case .wav:
-            return DeliveredAudio(content: .file(path: generation.path.path, length: clip.bytes), mimeType: "audio/wav",
+            return DeliveredAudio(content: .file(path: generation.filePath, length: clip.bytes), mimeType: "audio/wav",
                                   sha256: clip.blob.hex)
         case .pcm(let asked):
             let service = self.service

@@ -371,6 +371,52 @@ final class ClipIndexTests: XCTestCase {
         for _ in 0..<ClipIndex.hitFlushThreshold - 1 { index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000)) }
         XCTAssertEqual(try index.clip(for: clip.key)?.hits, 0)
         index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000))
+        try waitForHitWrites(index)
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, ClipIndex.hitFlushThreshold)
+    }
+
+    /// The batch is written in the background, by a bounded wait for the writer to be done.
+    private func waitForHitWrites(_ index: ClipIndex, file: StaticString = #filePath, line: UInt = #line) throws {
+        for _ in 0..<5_000 where index.pendingHitCount > 0 { usleep(2_000) }
+        XCTAssertEqual(index.pendingHitCount, 0, "the batch was not written within 10 s", file: file, line: line)
+    }
+
+    /// An index holding one clip, and another connection holding its write lock.
+    private func indexLockedByAnother(busyTimeoutMs: Int) throws -> (ClipIndex, Clip, SQLiteDatabase) {
+        let url = try makeIndexURL()
+        let index = try ClipIndex(url: url, busyTimeoutMs: busyTimeoutMs)
+        let clip = sampleClip()
+        try index.upsert(clip)
+        let other = try SQLiteDatabase(path: url.path, busyTimeoutMs: 1000)
+        try other.execute("BEGIN IMMEDIATE")
+        return (index, clip, other)
+    }
+
+    func testAFullBatchDoesNotMakeTheHitWaitForItsWrite() throws {
+        // A batch written inline would make the hit that fills it wait up to the busy timeout.
+        let (index, clip, other) = try indexLockedByAnother(busyTimeoutMs: 60_000)
+        let hitsDone = expectation(description: "a full batch of hits returns while the index is locked")
+        Thread.detachNewThread {
+            for _ in 0..<ClipIndex.hitFlushThreshold { index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000)) }
+            hitsDone.fulfill()
+        }
+        wait(for: [hitsDone], timeout: 10)
+        XCTAssertEqual(index.pendingHitCount, ClipIndex.hitFlushThreshold, "recorded, not yet written")
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, 0)
+        try other.execute("COMMIT")
+        other.close()
+        try waitForHitWrites(index)
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, ClipIndex.hitFlushThreshold)
+    }
+
+    func testAFailedBatchWriteKeepsItsHitsForFlush() throws {
+        let (index, clip, other) = try indexLockedByAnother(busyTimeoutMs: 20)
+        for _ in 0..<ClipIndex.hitFlushThreshold { index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000)) }
+        XCTAssertThrowsError(try index.flush(), "the index is locked past the busy timeout")
+        XCTAssertEqual(index.pendingHitCount, ClipIndex.hitFlushThreshold, "nothing lost")
+        try other.execute("COMMIT")
+        other.close()
+        try index.flush()
         XCTAssertEqual(index.pendingHitCount, 0)
         XCTAssertEqual(try index.clip(for: clip.key)?.hits, ClipIndex.hitFlushThreshold)
     }
@@ -382,7 +428,7 @@ final class ClipIndexTests: XCTestCase {
         try index.upsert(clip)
         let before = index.writeTransactions
         index.recordHit(clip.key, at: Date(timeIntervalSince1970: 8_000))
-        XCTAssertEqual(index.pendingHitCount, 0)
+        try waitForHitWrites(index)
         XCTAssertEqual(index.writeTransactions, before + 1)
         XCTAssertEqual(try index.clip(for: clip.key)?.hits, 1)
     }
@@ -396,6 +442,7 @@ final class ClipIndexTests: XCTestCase {
         XCTAssertEqual(index.writeTransactions, before, "no write before the threshold or the interval")
         XCTAssertEqual(index.pendingHitCount, ClipIndex.hitFlushThreshold - 1)
         index.recordHit(clips[0].key)
+        try waitForHitWrites(index)
         XCTAssertEqual(index.writeTransactions, before + 1, "one transaction for the whole batch")
     }
 

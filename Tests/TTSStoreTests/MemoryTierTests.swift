@@ -15,9 +15,9 @@ final class MemoryTierTests: XCTestCase {
         let memory = MemoryTier(capacity: 4, generation: StoreGeneration(url: folder.appendingPathComponent("generation")))
         let clip = sampleClip(text: "one")
         let path = try blobFile(folder, "a.wav", seed: 1)
-        memory.remember(clip, url: URL(fileURLWithPath: path))
+        memory.remember(clip, path: path)
         XCTAssertEqual(memory.clip(for: clip.key)?.clip, clip)
-        XCTAssertEqual(memory.clip(for: clip.key)?.url.path, path)
+        XCTAssertEqual(memory.clip(for: clip.key)?.path, path)
     }
 
     func testAFileSeenByTheCallerIsKeptWithoutASecondLook() throws {
@@ -29,12 +29,12 @@ final class MemoryTierTests: XCTestCase {
         XCTAssertEqual(stat(path, &info), 0)
         // The caller's file names another inode than the one on disk now: the entry must not
         // answer, which shows the given file (not a fresh stat) was kept.
-        memory.remember(clip, url: URL(fileURLWithPath: path),
+        memory.remember(clip,
                         file: BlobFile(path: path, inode: UInt64(info.st_ino) + 1, size: Int(info.st_size)))
         XCTAssertNil(memory.clip(for: clip.key))
-        memory.remember(clip, url: URL(fileURLWithPath: path),
+        memory.remember(clip,
                         file: BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size)))
-        XCTAssertEqual(memory.clip(for: clip.key)?.url.path, path)
+        XCTAssertEqual(memory.clip(for: clip.key)?.path, path)
     }
 
     func testAdvanceInAnotherMappingMakesEveryEntryStale() throws {
@@ -42,7 +42,7 @@ final class MemoryTierTests: XCTestCase {
         let url = folder.appendingPathComponent("generation")
         let memory = MemoryTier(capacity: 4, generation: StoreGeneration(url: url))
         let clip = sampleClip(text: "one")
-        memory.remember(clip, url: URL(fileURLWithPath: try blobFile(folder, "a.wav", seed: 1)))
+        memory.remember(clip, path: try blobFile(folder, "a.wav", seed: 1))
         // A second mapping of the same file stands for another process removing a clip.
         let otherProcess = StoreGeneration(url: url)
         XCTAssertTrue(otherProcess.isShared)
@@ -56,8 +56,8 @@ final class MemoryTierTests: XCTestCase {
         let memory = MemoryTier(capacity: 4, generation: StoreGeneration(url: folder.appendingPathComponent("generation")))
         let first = sampleClip(text: "one"), second = sampleClip(text: "two")
         let firstPath = try blobFile(folder, "a.wav", seed: 1), secondPath = try blobFile(folder, "b.wav", seed: 2)
-        memory.remember(first, url: URL(fileURLWithPath: firstPath))
-        memory.remember(second, url: URL(fileURLWithPath: secondPath))
+        memory.remember(first, path: firstPath)
+        memory.remember(second, path: secondPath)
         // A new file renamed over the name (another inode), as a re-put after quarantine makes.
         let replacement = try blobFile(folder, "tmp.wav", seed: 1)
         XCTAssertEqual(rename(replacement, firstPath), 0)
@@ -71,10 +71,10 @@ final class MemoryTierTests: XCTestCase {
         let memory = MemoryTier(capacity: 2, generation: StoreGeneration(url: folder.appendingPathComponent("generation")))
         let path = try blobFile(folder, "a.wav", seed: 1)
         let a = sampleClip(text: "a"), b = sampleClip(text: "b"), c = sampleClip(text: "c")
-        memory.remember(a, url: URL(fileURLWithPath: path))
-        memory.remember(b, url: URL(fileURLWithPath: path))
+        memory.remember(a, path: path)
+        memory.remember(b, path: path)
         XCTAssertNotNil(memory.clip(for: a.key))  // a is now the most recent
-        memory.remember(c, url: URL(fileURLWithPath: path))             // so b goes
+        memory.remember(c, path: path)             // so b goes
         XCTAssertNotNil(memory.clip(for: a.key))
         XCTAssertNil(memory.clip(for: b.key))
         XCTAssertNotNil(memory.clip(for: c.key))
@@ -88,7 +88,7 @@ final class MemoryTierTests: XCTestCase {
         let clip = sampleClip(text: "raced")
         let seen = memory.currentGeneration   // read before the local look-up
         generation.advance()                  // a removal lands between look-up and remember
-        memory.remember(clip, url: URL(fileURLWithPath: try blobFile(folder, "a.wav", seed: 1)), generation: seen)
+        memory.remember(clip, path: try blobFile(folder, "a.wav", seed: 1), generation: seen)
         XCTAssertNil(memory.clip(for: clip.key))
     }
 
@@ -96,7 +96,7 @@ final class MemoryTierTests: XCTestCase {
         let folder = try makeTemporaryFolder(self)
         let memory = MemoryTier(capacity: 0, generation: StoreGeneration(url: folder.appendingPathComponent("generation")))
         let clip = sampleClip()
-        memory.remember(clip, url: URL(fileURLWithPath: try blobFile(folder, "a.wav", seed: 1)))
+        memory.remember(clip, path: try blobFile(folder, "a.wav", seed: 1))
         XCTAssertFalse(memory.isEnabled)
         XCTAssertNil(memory.clip(for: clip.key))
     }

@@ -8,8 +8,8 @@ public struct BlobHash: Sendable, Hashable, Codable, CustomStringConvertible {
     public init(of wav: Data) { hex = SHA256.hash(wav).hex }
 
     public init?(hex: String) {
-        guard RequestKey(hex: hex) != nil else { return nil }  // same 64-hex shape
-        self.hex = hex.lowercased()
+        guard let shape = RequestKey(hex: hex) else { return nil }  // same 64-hex shape, lowercased
+        self.hex = shape.hex
     }
 
     public var short: String { String(hex.prefix(8)) }

@@ -16,14 +16,24 @@ public enum Tier: String, Sendable, Codable, CaseIterable {
 public struct Generation: Sendable {
     public let clip: Clip
     public let tier: Tier
-    public let path: URL
+    /// The WAV file's path. Kept as a string: most callers hand it to a system call or print
+    /// it, and building a file URL (percent-encoding the path) costs about as much as a
+    /// memory-tier hit's `stat`.
+    public let filePath: String
     public let elapsedMs: Double
+
+    /// The WAV file, as a URL (built on each use).
+    public var path: URL { URL(fileURLWithPath: filePath, isDirectory: false) }
 
     /// Public so faces and their tests can stand in for the service (a `SpeechBackend` double).
     public init(clip: Clip, tier: Tier, path: URL, elapsedMs: Double) {
+        self.init(clip: clip, tier: tier, filePath: path.path, elapsedMs: elapsedMs)
+    }
+
+    public init(clip: Clip, tier: Tier, filePath: String, elapsedMs: Double) {
         self.clip = clip
         self.tier = tier
-        self.path = path
+        self.filePath = filePath
         self.elapsedMs = elapsedMs
     }
     /// Set when a fallback engine answered because the requested one could not: its error.
@@ -144,20 +154,21 @@ public final class SpeechService: Sendable {
     func generateOrFetch(prepared resolved: AudioRequest, key: RequestKey,
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
         // One map look-up, one load of the shared generation and one stat; no SQLite.
-        if let (clip, url) = memory.clip(for: key) {
+        if let (clip, path) = memory.clip(for: key) {
             local.recordHit(key)
-            return finish(clip, tier: .memory, started: started, url: url)
+            return finish(clip, tier: .memory, started: started, filePath: path)
         }
         // Read before the local look-up: a removal racing with it leaves the entry stale.
         let seen = memory.currentGeneration
         if let (clip, file) = try local.located(for: key) {
             local.recordHit(key)
-            let url = URL(fileURLWithPath: file.path, isDirectory: false)
-            memory.remember(clip, url: url, file: file, generation: seen)
+            memory.remember(clip, file: file, generation: seen)
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.
-            shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }
-            return finish(clip, tier: .local, started: started, url: url)
+            if shared.isEnabled {
+                shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }
+            }
+            return finish(clip, tier: .local, started: started, filePath: file.path)
         }
         let generated = try await flights.run(key) { [self] in
             // Another caller may have stored it between our look-up and this flight.
@@ -166,8 +177,8 @@ public final class SpeechService: Sendable {
             }
             return try await fetchSharedOrGenerate(resolved, key: key)
         }
-        memory.remember(generated.clip, url: generated.path, generation: seen)
-        return finish(generated.clip, tier: generated.tier, started: started)
+        memory.remember(generated.clip, path: generated.filePath, generation: seen)
+        return finish(generated.clip, tier: generated.tier, started: started, filePath: generated.filePath)
     }
 
     /// The miss path: Redis, else the engine under a cross-process lock. A process that finds
@@ -278,7 +289,7 @@ public final class SpeechService: Sendable {
         return Generation(clip: clip, tier: .engine, path: local.url(for: clip), elapsedMs: 0)
     }
 
-    func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant, url: URL? = nil) -> Generation {
+    func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant, filePath: String? = nil) -> Generation {
         let elapsed = started.duration(to: .now).milliseconds
         metrics.recordRequest(tier: tier, bytes: clip.bytes, seconds: elapsed / 1000)
         if tier == .local || tier == .memory {
@@ -290,7 +301,7 @@ public final class SpeechService: Sendable {
                 logger.debug("fetch", [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("ms", .double(elapsed))])
             }
         }
-        return Generation(clip: clip, tier: tier, path: url ?? local.url(for: clip), elapsedMs: elapsed)
+        return Generation(clip: clip, tier: tier, filePath: filePath ?? local.blobs.path(for: clip.blob), elapsedMs: elapsed)
     }
 
     // MARK: Reading a stored clip's bytes

@@ -171,6 +171,7 @@ extension ClipIndex {
                 let stillUsed = try database.cachedStatement("SELECT 1 FROM clips WHERE blob = ?1 LIMIT 1")
                     .firstRow([.text(clip.blob.hex)]) { _ in true } ?? false
                 state.dropPendingHits(for: key)
+                hitWriter.drop(key)
                 return (clip, !stillUsed)
             }
         }

@@ -13,7 +13,9 @@ import TTSCore
 /// Hits are buffered in memory and written in one transaction per 256, or by the first hit
 /// recorded `hitFlushInterval` after the oldest pending one (no timer thread: an idle index
 /// keeps its few hits until the next hit, `flush()`, `close()` or deinit), so serving a hit
-/// costs no write. Reads show the flushed counts. `writeTransactions` counts what was written.
+/// costs no write; a batch is written in the background, on a connection of its own
+/// (`HitBatchWriter`). Reads show the written counts. `writeTransactions` counts what was
+/// written.
 ///
 /// Sendable without `@unchecked`: the connection lives inside a `Mutex`.
 ///
@@ -43,6 +45,8 @@ public final class ClipIndex: Sendable {
     /// Guards the SQLite connection, its prepared statements and the buffered hits: SQLite
     /// runs in multi-thread mode, so the connection must never be used by two threads at once.
     private let connection: Mutex<Connection>
+    /// Writes full batches of hits off the caller's thread.
+    let hitWriter: HitBatchWriter
 
     struct Connection {
         var database: SQLiteDatabase?
@@ -50,21 +54,35 @@ public final class ClipIndex: Sendable {
         var lookup: SQLiteStatement?
         var pendingHits: [RequestKey: PendingHit] = [:]
         var pendingHitCount = 0
-        /// Pending count at which the next automatic flush is tried; pushed back after a failed
-        /// flush so a locked database does not make every hit wait for the busy timeout.
-        var nextFlushAt = ClipIndex.hitFlushThreshold
-        /// When the pending hits are due by time: set by the first hit after a flush, pushed back
-        /// after a failed flush.
+        /// When the pending hits are due by time: set by the first hit after a batch went out.
         var flushDeadline = ContinuousClock.Instant.now
 
         mutating func dropPendingHits(for key: RequestKey) {
             if let pending = pendingHits.removeValue(forKey: key) { pendingHitCount -= pending.count }
+        }
+
+        /// The pending hits, handed over to be written.
+        mutating func takePendingHits() -> (hits: [RequestKey: PendingHit], count: Int) {
+            defer {
+                pendingHits = [:]
+                pendingHitCount = 0
+            }
+            return (pendingHits, pendingHitCount)
         }
     }
 
     struct PendingHit {
         var count: Int
         var lastUsed: Date
+
+        mutating func count(at date: Date) {
+            count += 1
+            if date > lastUsed { lastUsed = date }
+        }
+
+        func merged(with other: PendingHit) -> PendingHit {
+            PendingHit(count: count + other.count, lastUsed: max(lastUsed, other.lastUsed))
+        }
     }
 
     static let columns = "key, blob, text, voice, language, engine, model, style, bytes, duration_ms, sample_rate, created_at, last_used_at, hits, speakers"
@@ -82,6 +100,7 @@ public final class ClipIndex: Sendable {
         let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
         database.countCommits(into: commits)
         connection = Mutex(Connection(database: database, lookup: lookup))
+        hitWriter = HitBatchWriter(url: url, busyTimeoutMs: busyTimeoutMs, commits: commits)
     }
 
     /// Opens the file, brings its schema up to date and prepares the look-up.
@@ -100,6 +119,7 @@ public final class ClipIndex: Sendable {
     /// Swaps the connection for one on the file now at `url` (after `rebuild` put a new file
     /// there); buffered hits for the old file are dropped.
     func reopen() throws {
+        hitWriter.reset()
         try connection.withLock { state in
             state.database?.close()
             let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
@@ -125,7 +145,7 @@ public final class ClipIndex: Sendable {
             guard let lookup = state.lookup else { throw closedError() }
             defer { lookup.reset() }
             try lookup.bind(key.hex, at: 1)
-            return try lookup.step() ? try decodeClip(lookup) : nil
+            return try lookup.step() ? try decodeClip(lookup, key: key) : nil
         }
     }
 
@@ -260,6 +280,7 @@ public final class ClipIndex: Sendable {
     public func remove(_ key: RequestKey) throws -> Bool {
         try withDatabase { database, state in
             state.dropPendingHits(for: key)
+            hitWriter.drop(key)
             try database.cachedStatement("DELETE FROM clips WHERE key = ?1").run([.text(key.hex)])
             let removed = database.changes > 0
             if removed { generation.advance() }
@@ -267,76 +288,58 @@ public final class ClipIndex: Sendable {
         }
     }
 
-    /// Counts a use of the clip at `date`, in memory. Written by the next flush: automatically
+    /// Counts a use of the clip at `date`, in memory. Written in a batch: in the background
     /// once `hitFlushThreshold` hits are pending or the oldest has waited `hitFlushInterval`,
-    /// or by `flush()`, `close()` and deinit. Never throws: a failed automatic flush keeps the
-    /// hits and retries later.
+    /// or by `flush()`, `close()` and deinit. Never throws: a failed batch write keeps the hits
+    /// for the next one.
     public func recordHit(_ key: RequestKey, at date: Date = Date()) {
         let now = ContinuousClock.now
-        connection.withLock { state in
+        let due = connection.withLock { state -> (hits: [RequestKey: PendingHit], count: Int)? in
             if state.pendingHitCount == 0 { state.flushDeadline = now + hitFlushInterval }
-            if var pending = state.pendingHits[key] {
-                pending.count += 1
-                if date > pending.lastUsed { pending.lastUsed = date }
-                state.pendingHits[key] = pending
-            } else {
-                state.pendingHits[key] = PendingHit(count: 1, lastUsed: date)
-            }
+            // One hash of the key, in place.
+            state.pendingHits[key, default: PendingHit(count: 0, lastUsed: date)].count(at: date)
             state.pendingHitCount += 1
-            if state.pendingHitCount >= state.nextFlushAt || now >= state.flushDeadline {
-                do {
-                    try flushPendingHits(&state)
-                } catch {
-                    state.nextFlushAt = state.pendingHitCount + ClipIndex.hitFlushThreshold
-                    state.flushDeadline = now + hitFlushInterval
-                }
-            }
+            guard state.pendingHitCount >= ClipIndex.hitFlushThreshold || now >= state.flushDeadline else { return nil }
+            return state.takePendingHits()
         }
+        if let due { hitWriter.submit(due.hits, count: due.count) }
     }
 
     /// Write transactions this index committed (hit flushes, upserts, removals, migrations…),
     /// counted by SQLite's commit hook, so none is missed and no read is counted.
     public var writeTransactions: Int { commits.value }
 
-    /// Hits recorded but not yet written.
+    /// Hits recorded but not yet written (buffered, queued or being written).
     public var pendingHitCount: Int {
-        connection.withLock { $0.pendingHitCount }
+        connection.withLock { $0.pendingHitCount } + hitWriter.pendingCount
     }
 
     /// Writes buffered hits now, in one transaction: `hits += n`, `last_used_at` = the later of
-    /// the stored and the recorded time. Hits for keys that were removed meanwhile are dropped.
+    /// the stored and the recorded time; waits for a batch being written in the background.
+    /// Hits for keys that were removed meanwhile are dropped.
     public func flush() throws {
-        try withDatabase { _, state in try flushPendingHits(&state) }
+        let pending = try withDatabase { _, state in state.takePendingHits() }
+        do {
+            try hitWriter.flush(adding: pending.hits, count: pending.count)
+        } catch let error as SQLiteError {
+            throw error.storeError(file: url.path, busyTimeoutMs: busyTimeoutMs)
+        }
     }
 
-    /// Flushes buffered hits (best effort) and closes the connection. Later calls throw.
+    /// Flushes buffered hits (best effort) and closes the connections. Later calls throw.
     public func close() {
-        connection.withLock { state in
-            try? flushPendingHits(&state)
-            state.database?.close()
-            state.database = nil
-            state.lookup = nil
-            state.pendingHits.removeAll()
-            state.pendingHitCount = 0
+        let pending = connection.withLock { state in
+            defer {
+                state.database?.close()
+                state.database = nil
+                state.lookup = nil
+            }
+            return state.takePendingHits()
         }
+        hitWriter.close(adding: pending.hits, count: pending.count)
     }
 
     // MARK: Helpers
-
-    private func flushPendingHits(_ state: inout Connection) throws {
-        guard !state.pendingHits.isEmpty, let database = state.database else { return }
-        let statement = try database.cachedStatement(
-            "UPDATE clips SET hits = hits + ?2, last_used_at = max(last_used_at, ?3) WHERE key = ?1")
-        let pending = state.pendingHits
-        try database.writeTransaction {
-            for (key, hit) in pending {
-                try statement.run([.text(key.hex), .integer(hit.count), .real(hit.lastUsed.timeIntervalSince1970)])
-            }
-        }
-        state.pendingHits.removeAll(keepingCapacity: true)
-        state.pendingHitCount = 0
-        state.nextFlushAt = ClipIndex.hitFlushThreshold
-    }
 
     /// Runs `body` under the connection lock, turning SQLite failures into `.store` errors that
     /// name this index file.
@@ -356,9 +359,15 @@ public final class ClipIndex: Sendable {
     }
 
     func decodeClip(_ row: SQLiteStatement) throws -> Clip {
-        let keyText = row.text(at: 0)
+        try decodeClip(row, key: nil)
+    }
+
+    /// - Parameter known: the key the row was selected by (the hit path): its column is not
+    ///   read back and parsed again.
+    func decodeClip(_ row: SQLiteStatement, key known: RequestKey?) throws -> Clip {
+        let keyText = known == nil ? row.text(at: 0) : ""
         let blobText = row.text(at: 1)
-        guard let key = RequestKey(hex: keyText), let blob = BlobHash(hex: blobText) else {
+        guard let key = known ?? RequestKey(hex: keyText), let blob = BlobHash(hex: blobText) else {
             throw TTSError.store("index \(url.path) has a row with a malformed key '\(keyText)' or blob '\(blobText)': the file was edited by hand or is damaged. Remove that row, or move the file aside to start a fresh index.")
         }
         return Clip(key: key, blob: blob, text: row.text(at: 2), voice: row.text(at: 3),
@@ -367,6 +376,6 @@ public final class ClipIndex: Sendable {
                     sampleRate: row.int(at: 10),
                     createdAt: Date(timeIntervalSince1970: row.double(at: 11)),
                     lastUsedAt: Date(timeIntervalSince1970: row.double(at: 12)),
-                    hits: row.int(at: 13), speakers: SpeakerVoice.list(storedText: row.text(at: 14)))
+                    hits: row.int(at: 13), speakers: row.isEmptyText(at: 14) ? [] : SpeakerVoice.list(storedText: row.text(at: 14)))
     }
 }

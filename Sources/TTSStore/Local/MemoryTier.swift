@@ -14,15 +14,13 @@ import TTSCore
 ///
 /// ```swift
 /// let memory = MemoryTier(capacity: 10_000, generation: generation)
-/// memory.remember(clip, url: blobURL)
+/// memory.remember(clip, path: blobPath)
 /// memory.clip(for: clip.key)   // the clip, while nothing changed on the disk
 /// ```
 public final class MemoryTier: Sendable {
     struct Entry {
         var clip: Clip
         var path: String
-        /// Kept with the path: building a file URL costs about as much as the stat.
-        var url: URL
         var inode: UInt64
         var size: Int
         var generation: UInt64
@@ -56,7 +54,7 @@ public final class MemoryTier: Sendable {
 
     /// The clip and its blob's path when the entry is still valid; nil otherwise (a stale entry
     /// is dropped).
-    public func clip(for key: RequestKey) -> (clip: Clip, url: URL)? {
+    public func clip(for key: RequestKey) -> (clip: Clip, path: String)? {
         guard capacity > 0 else { return nil }
         let now = generation.current
         guard let entry = recency.withLock({ state -> Entry? in
@@ -74,31 +72,29 @@ public final class MemoryTier: Sendable {
             forget(key)
             return nil
         }
-        return (entry.clip, entry.url)
+        return (entry.clip, entry.path)
     }
 
     /// Remembers a clip the local tier just answered or stored, with its blob's current inode.
     /// `generation` is the store generation read before the local look-up, so a removal that
     /// raced with it leaves the entry already stale.
-    /// `file`, when the caller has just stat'ed the blob, saves the second `stat`.
-    public func remember(_ clip: Clip, url: URL, file known: BlobFile? = nil, generation seen: UInt64? = nil) {
+    public func remember(_ clip: Clip, path: String, generation seen: UInt64? = nil) {
         guard capacity > 0 else { return }
-        let file: BlobFile
-        if let known {
-            file = known
-        } else {
-            let path = url.path
-            var info = stat()
-            guard stat(path, &info) == 0 else { return }
-            file = BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size))
-        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        remember(clip, file: BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size)), generation: seen)
+    }
+
+    /// `remember(_:path:generation:)` for a caller that has just stat'ed the blob: saves the
+    /// second `stat`.
+    public func remember(_ clip: Clip, file: BlobFile, generation seen: UInt64? = nil) {
+        guard capacity > 0 else { return }
         let path = file.path
         let stamp = seen ?? generation.current
         recency.withLock { state in
             if let slot = state.slots[clip.key] {
                 state.entries[slot].clip = clip
                 state.entries[slot].path = path
-                state.entries[slot].url = url
                 state.entries[slot].inode = file.inode
                 state.entries[slot].size = file.size
                 state.entries[slot].generation = stamp
@@ -109,7 +105,7 @@ public final class MemoryTier: Sendable {
                 let oldest = state.oldest
                 Self.drop(oldest, key: state.entries[oldest].clip.key, from: &state)
             }
-            let entry = Entry(clip: clip, path: path, url: url, inode: file.inode, size: file.size,
+            let entry = Entry(clip: clip, path: path, inode: file.inode, size: file.size,
                               generation: stamp, newer: -1, older: -1)
             let slot: Int
             if let reused = state.free.popLast() {

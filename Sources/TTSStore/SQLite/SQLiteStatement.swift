@@ -135,6 +135,12 @@ final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
+    /// Whether the column is NULL or the empty string, without making a String of it.
+    func isEmptyText(at column: Int32) -> Bool {
+        guard let handle else { return true }
+        return sqlite3_column_bytes(handle, column) == 0
+    }
+
     func int(at column: Int32) -> Int {
         guard let handle else { return 0 }
         return Int(sqlite3_column_int64(handle, column))
