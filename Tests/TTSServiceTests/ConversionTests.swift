@@ -158,6 +158,19 @@ final class ConversionTests: XCTestCase {
         XCTAssertEqual(f.store.service.metrics.snapshot.conversionsMade, 1)
     }
 
+    func testAConversionAfterTheConvertedFolderWasDeletedMakesItAgain() async throws {
+        // The process remembers the shard folders it made; the folder may still go at any time.
+        let f = try fixture()
+        let clip = try await clip(f, "converted, deleted, converted")
+        let conversions = f.store.service.conversions
+        let target = AudioTarget(encoding: .flac)
+        _ = try await conversions.converted(clip, to: target)
+        try FileManager.default.removeItem(at: f.store.layout.convertedURL)
+        let again = try await conversions.converted(clip, to: target)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: again.path))
+        XCTAssertEqual(f.store.service.metrics.snapshot.conversionsMade, 2)
+    }
+
     func testConcurrentRequestsForOneConversionConvertOnce() async throws {
         let f = try fixture()
         let clip = try await clip(f)

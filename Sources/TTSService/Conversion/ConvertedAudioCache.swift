@@ -1,5 +1,6 @@
 import CShims
 import Foundation
+import Synchronization
 import TTSConcurrency
 import Glibc
 import TTSCore
@@ -68,6 +69,11 @@ public final class ConvertedAudioCache: Sendable {
     private let counters: ConversionCounters?
     private let flights = ConversionFlights()
     private let unsynced = UnsyncedConversions()
+    /// Shard folders this process made or found: a conversion into one of them skips the
+    /// mkdir of each level (four failing `mkdir` and four `stat` a file). A folder deleted
+    /// meanwhile (the whole `converted/` may go at any time) shows as `ENOENT` when the file
+    /// is named, and is made again.
+    private let folders = Mutex(Set<String>())
     /// This boot of the machine, recorded on every file written without an fsync; nil where
     /// the system gives none (then every file is fsynced). Read on first use: a process that
     /// converts nothing (a cached `say`) never opens /proc for it.
@@ -274,7 +280,8 @@ public final class ConvertedAudioCache: Sendable {
         let encoded = try Self.encode(source, to: target)
         var audio = facts(of: encoded, clip: clip, target: target)
         guard store else { return audio }
-        try ExportFileSystem.makeFolders("converted/" + shard(clip.blob, target), under: blobs.layout.root.path)
+        let folder = "converted/" + shard(clip.blob, target)
+        try makeFolder(folder)
         let temp = ExportFileSystem.temporaryPath(in: blobs.layout.tmpURL.path)
         defer { unlink(temp) }
         try ExportFileSystem.writeNew(encoded, to: temp, mode: 0o444, flush: false)
@@ -290,8 +297,7 @@ public final class ConvertedAudioCache: Sendable {
             guard rename(temp, path) == 0 else {
                 throw ExportFileSystem.posixError("cannot replace the damaged converted file \(path)", code: errno)
             }
-        } else if link(temp, path) != 0 {
-            let code = errno
+        } else if let code = try name(temp, as: path, in: folder) {
             // Another process made the same conversion first: its file is the answer (an Ogg
             // file's bytes differ between runs by their random stream serial number).
             if code == EEXIST, case .hit(let theirs) = lookup(clip, target: target, path: path) { return theirs }
@@ -306,6 +312,23 @@ public final class ConvertedAudioCache: Sendable {
             }
         }
         return audio
+    }
+
+    /// Makes `<store>/<folder>` unless this process already made or found it.
+    private func makeFolder(_ folder: String) throws {
+        guard !folders.withLock({ $0.contains(folder) }) else { return }
+        try ExportFileSystem.makeFolders(folder, under: blobs.layout.root.path)
+        folders.withLock { _ = $0.insert(folder) }
+    }
+
+    /// link(2) of the temp file under its name; makes the folder again when it was deleted
+    /// since this process made it. Returns the errno of a failure, nil when named.
+    private func name(_ temp: String, as path: String, in folder: String) throws -> Int32? {
+        if link(temp, path) == 0 { return nil }
+        guard errno == ENOENT else { return errno }
+        folders.withLock { _ = $0.remove(folder) }
+        try makeFolder(folder)
+        return link(temp, path) == 0 ? nil : errno
     }
 
     /// fsync(2) of a written file.
