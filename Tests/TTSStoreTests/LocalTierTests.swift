@@ -76,6 +76,23 @@ final class LocalTierTests: XCTestCase {
         XCTAssertNil(try local.row(for: clip.key))
     }
 
+    func testAudioThatIsTheNamedBlobButNotAUsableWAVIsNotStored() throws {
+        let local = try tier()
+        defer { local.close() }
+        // 12 bits per sample: the header parses as RIFF, but `WAVAudio.decode` refuses it.
+        var bytes = [UInt8](sampleWAV(seed: 7))
+        bytes[34] = 12
+        let wav = Data(bytes)
+        XCTAssertThrowsError(try WAVAudio.decode(wav))
+        var clip = sampleClip(blobSeed: 7, bytes: wav.count)
+        clip.blob = BlobHash(of: wav)
+        guard case .mismatch = try local.store(RedisHit(clip: clip, audio: wav)) else {
+            return XCTFail("a WAV that does not parse was stored")
+        }
+        XCTAssertNil(try local.row(for: clip.key))
+        XCTAssertFalse(local.blobs.contains(clip.blob), "nothing was written under the blob's name")
+    }
+
     func testAWriteOverTheBudgetEvictsAnOlderClipAndSparesTheNewOne() async throws {
         let events = Events()
         let oneClip = sampleWAV(seed: 1).count

@@ -185,8 +185,10 @@ public final class LocalTier: Sendable {
             // metadata says. Redis still holds them, so the fsync is deferred to
             // `blobSync`, and the row records that until then. Unless a durable row names
             // this blob already (its file was lost or damaged): that row counts on the
-            // name meaning bytes on the disk, so the new copy is flushed first.
-            guard (try? WAVAudio.decode(audio)) != nil else { return .mismatch(clip) }
+            // name meaning bytes on the disk, so the new copy is flushed first. A WAV that
+            // does not parse is refused by its header, which accepts what `WAVAudio.decode`
+            // does without decoding or copying the samples.
+            guard WAVHeader(audio) != nil else { return .mismatch(clip) }
             let deferred = try !index.hasDurableClip(forBlob: clip.blob)
             guard try blobs.put(audio, ifHashIs: clip.blob, durability: deferred ? .deferred : .beforeNaming) else {
                 return .mismatch(clip)

@@ -166,7 +166,12 @@ enum SharedClipCheck {
     }
 }
 
-/// The format and length of a PCM WAV file, read from its chunks without touching the samples.
+/// The format and length of a PCM WAV file, read from its chunks without touching the samples
+/// (nor copying them: a hit's 88 KB are checked where they lie).
+///
+/// It accepts exactly what `WAVAudio.decode` accepts (linear PCM, plain or extensible; 1–8
+/// channels; a plausible rate; 8/16/24/32 bits; a `data` chunk of whole frames after `fmt `),
+/// so the shared tier can refuse a WAV that does not parse without decoding it a second time.
 struct WAVHeader: Sendable, Equatable {
     var sampleRate: Int
     var channels: Int
@@ -179,14 +184,17 @@ struct WAVHeader: Sendable, Equatable {
         return Int(Int64(dataBytes / frame) * 1000 / Int64(sampleRate))
     }
 
-    /// Nil unless it is RIFF/WAVE with a PCM `fmt ` chunk before a `data` chunk that fits.
+    /// Nil unless `WAVAudio.decode` would take the file.
     init?(_ data: Data) {
         let parsed: WAVHeader? = data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             func le16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
             func le32(_ at: Int) -> Int { le16(at) | le16(at + 2) << 16 }
-            func tag(_ at: Int, _ text: String) -> Bool { Array(text.utf8).elementsEqual(bytes[at..<at + 4]) }
-            guard bytes.count >= 12, tag(0, "RIFF"), tag(8, "WAVE") else { return nil }
+            func tag(_ at: Int, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> Bool {
+                bytes[at] == a && bytes[at + 1] == b && bytes[at + 2] == c && bytes[at + 3] == d
+            }
+            // "RIFF", "WAVE", "fmt ", "data" as bytes: no array or string made per check.
+            guard bytes.count >= 12, tag(0, 82, 73, 70, 70), tag(8, 87, 65, 86, 69) else { return nil }
             var offset = 12
             var format: (rate: Int, channels: Int, bits: Int)?
             // Bounded: each pass moves past one chunk of the file.
@@ -194,13 +202,17 @@ struct WAVHeader: Sendable, Equatable {
                 let size = le32(offset + 4)
                 let body = offset + 8
                 guard size <= bytes.count - body else { return nil }
-                if tag(offset, "fmt ") {
+                if tag(offset, 102, 109, 116, 32) {
                     guard size >= 16 else { return nil }
                     let formatTag = le16(body)
-                    guard formatTag == 1 || formatTag == 0xFFFE else { return nil }
-                    format = (le32(body + 4), le16(body + 2), le16(body + 14))
-                } else if tag(offset, "data") {
-                    guard let format else { return nil }
+                    // 0xFFFE is WAVE_FORMAT_EXTENSIBLE; its sub-format is at offset 24 of the chunk.
+                    guard formatTag == 1 || (formatTag == 0xFFFE && size >= 26 && le16(body + 24) == 1) else { return nil }
+                    let rate = le32(body + 4), channels = le16(body + 2), bits = le16(body + 14)
+                    guard PCMFormat.plausibleChannelCounts.contains(channels), PCMFormat.plausibleSampleRates.contains(rate),
+                          bits == 8 || bits == 16 || bits == 24 || bits == 32 else { return nil }
+                    format = (rate, channels, bits)
+                } else if tag(offset, 100, 97, 116, 97) {
+                    guard let format, size % (format.channels * format.bits / 8) == 0 else { return nil }
                     return WAVHeader(sampleRate: format.rate, channels: format.channels, bitsPerSample: format.bits,
                                      dataBytes: size)
                 }
