@@ -14,7 +14,7 @@ import Synchronization
 ///   serial queue (it is not re-entrant), curl a `BlockingThreads` of its own.
 /// - Plain threads that must wait for async work (a signal handler's thread, the input thread,
 ///   start-up and close) use `Blocking.wait`, the one sync-to-async bridge, always with a bound.
-/// - Shared mutable state lives in an actor (`SingleFlight`) or behind one `Mutex` whose
+/// - Shared mutable state lives behind one `Mutex` (e.g. `SingleFlight`'s) whose
 ///   comment names what it guards. `NSCondition` remains where a thread must sleep until
 ///   another wakes it (`BlockingThreads`).
 /// - Signals go through `SignalRouter`: one C handler per signal, installed once; commands push

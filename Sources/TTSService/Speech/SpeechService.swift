@@ -74,7 +74,7 @@ public final class SpeechService: Sendable {
     let flights = SingleFlight<RequestKey, Generation>()
     /// Generations streaming now, for callers that join them (SpeechService+Streaming).
     let streams = StreamBroadcasts()
-    var flightsInProgress: Int { get async { await flights.count } }
+    var flightsInProgress: Int { flights.count }
 
     /// How long a generation lock lives and how long another process waits for its holder.
     public struct LockPolicy: Sendable {
@@ -345,7 +345,7 @@ public final class SpeechService: Sendable {
     /// at most `timeout`. Returns whether everything finished. Used at shutdown.
     public func drain(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while await flightsInProgress > 0 || streamsInProgress > 0 {
+        while flightsInProgress > 0 || streamsInProgress > 0 {
             if ContinuousClock.now >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(10))
         }
