@@ -5,6 +5,11 @@ public enum UTF8Check {
     /// The offset of the first byte that does not start or continue a valid UTF-8 sequence;
     /// nil when every byte is valid.
     public static func firstInvalidByte<Bytes: Sequence>(in bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
+        // All-ASCII text (most lines of a script) is valid without parsing scalar by scalar.
+        let ascii = bytes.withContiguousStorageIfAvailable { buffer in
+            buffer.reduce(UInt8(0)) { $0 | $1 } < 0x80
+        }
+        if ascii == true { return nil }
         var iterator = bytes.makeIterator()
         var parser = Unicode.UTF8.ForwardParser()
         var offset = 0

@@ -20,7 +20,7 @@ extension Generation {
     /// `say --json`'s object: the key, the tier that answered, the WAV file's path, the clip's
     /// fields and the time taken.
     public var jsonFields: [(String, JSONValue)] {
-        [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("path", .string(path.path))]
+        [("key", .string(clip.key.hex)), ("tier", .string(tier.rawValue)), ("path", .string(filePath))]
             + clip.jsonFields.filter { $0.0 != "key" }
             + [("elapsed_ms", .double((elapsedMs * 1000).rounded() / 1000))]
     }

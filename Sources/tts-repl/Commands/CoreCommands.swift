@@ -107,12 +107,12 @@ struct Quit: Error {}
     session.lastClip = result.clip
     session.lastTarget = target
     let clip = result.clip
-    var path = result.path.path
+    var path = result.filePath
     var formatFields: [(String, JSONValue)] = []
     if let target {
         let converted = try await context.service.conversions.converted(clip, to: target)
         path = converted.path
-        formatFields = [("source_path", .string(result.path.path))] + convertedFields(converted)
+        formatFields = [("source_path", .string(result.filePath))] + convertedFields(converted)
     }
     // With --json the line for people is never printed; formatting it with String(format:) and
     // Foundation's padding made plain output slower than --json, so it is built by hand.
@@ -121,6 +121,9 @@ struct Quit: Error {}
         : "\(tierName)\(String(repeating: " ", count: max(0, 6 - tierName.count))) \(clip.key.short)  "
             + "\(formatSeconds(clip.durationMs)) audio  \(clip.voice)  \(fixedPoint(result.elapsedMs, decimals: 1)) ms  \(path)"
             + (result.fallbackFor.map { "\n  fallback: \(clip.engine) answered because \(request.engine) could not (\($0.kind.rawValue) error)" } ?? "")
+    // Likewise the JSON object is built only for --json: its fields (timestamps, every clip
+    // fact) cost more than the look-up on a line of plain output.
+    guard context.output.json else { return Report(human: human, json: []) }
     // The path is the file this answer names: the converted one when an encoding was asked for.
     var fields = result.jsonFields.map { $0.0 == "path" ? ("path", JSONValue.string(path)) : $0 } + formatFields
     if let reason = result.fallbackFor {
