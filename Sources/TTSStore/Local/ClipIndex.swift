@@ -10,7 +10,7 @@ import TTSCore
 /// transactions that take the lock up front). A point look-up by key is a few microseconds, so
 /// calling it inline from async code is fine; bulk writes should run off the cooperative pool.
 ///
-/// Hits are buffered in memory and written in one transaction per 256, or by the first hit
+/// Hits are buffered in memory and written in one transaction per 4,096, or by the first hit
 /// recorded `hitFlushInterval` after the oldest pending one (no timer thread: an idle index
 /// keeps its few hits until the next hit, `flush()`, `close()` or deinit), so serving a hit
 /// costs no write; a batch is written in the background, on a connection of its own
@@ -24,8 +24,12 @@ import TTSCore
 /// if let clip = try index.clip(for: key) { index.recordHit(key, at: Date()) }
 /// ```
 public final class ClipIndex: Sendable {
-    /// Pending hits that trigger a flush.
-    public static let hitFlushThreshold = 256
+    /// Pending hits that trigger a flush. Every batch written resets the page cache of each
+    /// other connection on the file (SQLite drops it when the WAL changed), so the look-ups
+    /// after it read their pages again: with batches of 256, a run of local hits had a p99 of
+    /// ~5× its p50's floor; with 4,096, ~2.3× (bench/NOTES.md, 2026-12-04). What a crash can
+    /// lose is hit counts only (eviction order), never a clip.
+    public static let hitFlushThreshold = 4096
     /// How long a recorded hit may wait for its write when hits keep coming (see above).
     public static let defaultHitFlushInterval = Duration.seconds(5)
     /// The schema version this code creates and understands.

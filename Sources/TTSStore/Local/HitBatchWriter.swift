@@ -33,7 +33,9 @@ final class HitBatchWriter: Sendable {
         var closed = false
 
         mutating func add(_ batch: Batch, count added: Int) {
-            hits.merge(batch) { $0.merged(with: $1) }
+            // Usually nothing is queued: the batch is taken over whole, not re-hashed entry by
+            // entry on the thread of the hit that filled it.
+            if hits.isEmpty { hits = batch } else { hits.merge(batch) { $0.merged(with: $1) } }
             count += added
         }
     }
