@@ -52,7 +52,11 @@ enum Tokenizer {
     /// The command word and the raw remainder of the line, for commands such as `say` that take
     /// the rest of the line as text (so `say don't panic` keeps its apostrophe).
     static func headAndRest(_ line: String) -> (String, String) {
-        if let split = asciiHeadAndRest(line) { return split }
+        asciiHeadAndRest(line) ?? unicodeHeadAndRest(line)
+    }
+
+    /// The definition: whitespace as `Character` knows it (U+3000, no-break space…).
+    static func unicodeHeadAndRest(_ line: String) -> (String, String) {
         let trimmed = line.drop { $0.isWhitespace }
         guard let space = trimmed.firstIndex(where: { $0.isWhitespace }) else { return (String(trimmed), "") }
         return (String(trimmed[..<space]), String(trimmed[space...].drop { $0.isWhitespace }))

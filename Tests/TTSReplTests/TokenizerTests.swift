@@ -33,7 +33,7 @@ final class TokenizerTests: XCTestCase {
         let lines = ["say hello", " say  hello ", "say\thello\tthere", "play", "say  é", "ls --json",
                      "say don't \"quote\"", "say \u{301}accent", "x\u{0B}y", "say\u{0C}form feed"]
         for line in lines {
-            let unicode = unicodeHeadAndRest(line)
+            let unicode = Tokenizer.unicodeHeadAndRest(line)
             if let ascii = Tokenizer.asciiHeadAndRest(line) {
                 XCTAssertTrue(ascii == unicode, "\(line.debugDescription): \(ascii) vs \(unicode)")
             }
@@ -59,12 +59,5 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(UTF8Check.firstInvalidByte(in: [0xFF]), 0)
         XCTAssertEqual(UTF8Check.firstInvalidByte(in: ("ab".utf8 + [0xC3]).lazy.map { $0 }), 2,
                        "a sequence without contiguous storage takes the scalar parser")
-    }
-
-    /// The definition the fast path must match: Character's own idea of whitespace.
-    private func unicodeHeadAndRest(_ line: String) -> (String, String) {
-        let trimmed = line.drop { $0.isWhitespace }
-        guard let space = trimmed.firstIndex(where: { $0.isWhitespace }) else { return (String(trimmed), "") }
-        return (String(trimmed[..<space]), String(trimmed[space...].drop { $0.isWhitespace }))
     }
 }

@@ -107,13 +107,9 @@ struct Quit: Error {}
     session.lastClip = result.clip
     session.lastTarget = target
     let clip = result.clip
-    var path = result.filePath
-    var formatFields: [(String, JSONValue)] = []
-    if let target {
-        let converted = try await context.service.conversions.converted(clip, to: target)
-        path = converted.path
-        formatFields = [("source_path", .string(result.filePath))] + convertedFields(converted)
-    }
+    var converted: ConvertedAudio?
+    if let target { converted = try await context.service.conversions.converted(clip, to: target) }
+    let path = converted?.path ?? result.filePath
     // With --json the line for people is never printed; formatting it with String(format:) and
     // Foundation's padding made plain output slower than --json, so it is built by hand.
     let tierName = result.tier.rawValue
@@ -125,6 +121,7 @@ struct Quit: Error {}
     // fact) cost more than the look-up on a line of plain output.
     guard context.output.json else { return Report(human: human, json: []) }
     // The path is the file this answer names: the converted one when an encoding was asked for.
+    let formatFields = converted.map { [("source_path", JSONValue.string(result.filePath))] + convertedFields($0) } ?? []
     var fields = result.jsonFields.map { $0.0 == "path" ? ("path", JSONValue.string(path)) : $0 } + formatFields
     if let reason = result.fallbackFor {
         fields += [("fallback", .bool(true)), ("fallback_reason", .string(reason.message))]
