@@ -65,8 +65,15 @@ public final class LocalTier: Sendable {
     }
 
     /// `clip(for:)` with the blob file it checked (path, inode, size from its one `stat`).
+    ///
+    /// The row is read in the index's read window (`ClipIndex.clipInReadWindow`); anything short
+    /// of a whole hit in a window that began before this look-up is looked up again as of now,
+    /// so a clip another process stored a moment ago is found, and a blob found missing is
+    /// judged against the row as it is now.
     public func located(for key: RequestKey) throws -> (clip: Clip, file: BlobFile)? {
-        guard let clip = try index.clip(for: key) else { return nil }
+        let windowed = try index.clipInReadWindow(for: key)
+        if let clip = windowed.clip, let file = blobs.file(of: clip.blob), file.size == clip.bytes { return (clip, file) }
+        guard let clip = windowed.fresh ? windowed.clip : try index.clip(for: key) else { return nil }
         guard let file = blobs.file(of: clip.blob) else {
             logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
             return nil

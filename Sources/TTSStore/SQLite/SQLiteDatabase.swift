@@ -93,6 +93,22 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Opens a read transaction that lasts until `endReadTransaction()`: the statements run in
+    /// between share one snapshot and one WAL read lock, taken at the first of them, instead of
+    /// each taking and dropping its own (two `fcntl` and a check of the WAL index per statement).
+    /// While it lasts, this connection sees no other connection's commits, and the WAL cannot be
+    /// checkpointed past it: keep it short (see `ClipIndex`'s read window).
+    func beginReadTransaction() throws {
+        try cachedStatement("BEGIN DEFERRED").run()
+    }
+
+    /// Ends the read transaction begun by `beginReadTransaction()`, if one is open. A read-only
+    /// transaction has nothing to commit: this only drops the snapshot and its lock.
+    func endReadTransaction() {
+        guard let db = handle, sqlite3_get_autocommit(db) == 0 else { return }
+        if (try? cachedStatement("COMMIT").run()) == nil { _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
+    }
+
     /// Counts every write transaction this connection commits into `counter`, explicit or
     /// autocommit: SQLite's commit hook, which runs for write transactions only (a read never
     /// calls it), so the count is what the file was written, not what was asked.

@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+import TTSCore
+@testable import TTSStore
+
+/// The index's read window (`ClipIndex.clipInReadWindow`): hot look-ups share one read
+/// transaction, and still never miss a clip stored elsewhere, never answer a clip removed
+/// elsewhere, never block a write of their own, and never outlive their length when idle.
+///
+/// "Another process" is a second `LocalTier` on the same store: its own SQLite connection and
+/// its own mapping of the generation file, as a second process has.
+final class ReadWindowTests: XCTestCase {
+    private func tiers(windowLength: Duration) throws -> (reader: LocalTier, other: LocalTier) {
+        let layout = StoreLayout(root: try makeTemporaryFolder(self))
+        let reader = try LocalTier(index: ClipIndex(url: layout.indexURL, readWindowLength: windowLength), blobs: BlobStore(layout: layout))
+        let other = try LocalTier(layout: layout)
+        addTeardownBlock {
+            reader.close()
+            other.close()
+        }
+        return (reader, other)
+    }
+
+    /// Stores `text` with the audio of `seed`: two texts with one seed share one blob.
+    @discardableResult
+    private func store(_ text: String, seed: UInt8, in local: LocalTier) async throws -> Clip {
+        let request = AudioRequest(text: text, voice: "en-us", engine: "espeak", model: "")
+        let wav = sampleWAV(seed: seed)
+        return try await local.store(wav, for: RequestKey(request), request: request, audio: try WAVAudio.decode(wav))
+    }
+
+    func testAClipStoredElsewhereWhileAWindowIsOpenIsFound() async throws {
+        let (reader, other) = try tiers(windowLength: .seconds(600))
+        let first = try await store("first", seed: 1, in: other)
+        XCTAssertNotNil(try reader.located(for: first.key))
+        XCTAssertTrue(reader.index.hasOpenReadWindow)
+
+        let second = try await store("second", seed: 2, in: other)
+        let windowed = try reader.index.clipInReadWindow(for: second.key)
+        XCTAssertNil(windowed.clip, "the window's snapshot predates the second clip")
+        XCTAssertFalse(windowed.fresh)
+        XCTAssertEqual(try reader.located(for: second.key)?.clip.key, second.key,
+                       "a miss in an older window is looked up again as of now")
+    }
+
+    func testAClipRemovedElsewhereIsNotAnsweredFromAWindowEvenWhenItsBlobStays() async throws {
+        let (reader, other) = try tiers(windowLength: .seconds(600))
+        let kept = try await store("kept", seed: 3, in: other)
+        let removed = try await store("removed", seed: 3, in: other)
+        XCTAssertEqual(kept.blob, removed.blob, "both rows name one blob, so the removal leaves the file")
+        XCTAssertNotNil(try reader.located(for: removed.key))
+        XCTAssertTrue(reader.index.hasOpenReadWindow)
+
+        XCTAssertNotNil(try other.remove(removed.key))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reader.url(for: kept).path))
+        XCTAssertNil(try reader.located(for: removed.key), "the store generation moved: the window ended")
+        XCTAssertEqual(try reader.located(for: kept.key)?.clip.key, kept.key)
+    }
+
+    func testAWriteOfTheSameIndexEndsTheWindowInsteadOfFailing() async throws {
+        let (reader, _) = try tiers(windowLength: .seconds(600))
+        let first = try await store("first", seed: 4, in: reader)
+        XCTAssertNotNil(try reader.located(for: first.key))
+        XCTAssertTrue(reader.index.hasOpenReadWindow)
+
+        let second = try await store("second", seed: 5, in: reader)
+        XCTAssertFalse(reader.index.hasOpenReadWindow)
+        XCTAssertEqual(try reader.located(for: second.key)?.clip.key, second.key)
+        XCTAssertEqual(reader.index.writeTransactions, 2, "two stores; the window's reads commit nothing")
+    }
+
+    func testAnIdleWindowEndsByItselfAndThenLetsACheckpointFoldTheWholeLog() async throws {
+        let (reader, other) = try tiers(windowLength: .milliseconds(50))
+        let first = try await store("first", seed: 6, in: other)
+        XCTAssertNotNil(try reader.located(for: first.key))
+        XCTAssertTrue(reader.index.hasOpenReadWindow)
+        try await store("second", seed: 7, in: other)
+
+        // Bounded: the timer ends the window after 50 ms; allow a slow machine 5 s.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while reader.index.hasOpenReadWindow && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertFalse(reader.index.hasOpenReadWindow, "no look-up came, and the window ended anyway")
+        let checkpoint = try other.index.checkpointPassively()
+        XCTAssertGreaterThan(checkpoint.logFrames, 0)
+        XCTAssertEqual(checkpoint.checkpointed, checkpoint.logFrames, "no snapshot holds the log back: \(checkpoint)")
+    }
+
+    func testAWindowEndsOnceItIsAsOldAsItsLengthAtTheNextLookUp() async throws {
+        let (reader, other) = try tiers(windowLength: .milliseconds(30))
+        let first = try await store("first", seed: 8, in: other)
+        XCTAssertNotNil(try reader.located(for: first.key))
+        let second = try await store("second", seed: 9, in: other)
+        try await Task.sleep(for: .milliseconds(60))
+        // Whether or not the timer ran yet, this look-up's window is new and sees the second clip.
+        let windowed = try reader.index.clipInReadWindow(for: second.key)
+        XCTAssertTrue(windowed.fresh)
+        XCTAssertEqual(windowed.clip?.key, second.key)
+    }
+}
+
+private extension ClipIndex {
+    /// `PRAGMA wal_checkpoint(PASSIVE)`: folds what no reader's snapshot still needs, waiting
+    /// for nobody; says how many frames the log has and how many it folded.
+    func checkpointPassively() throws -> (logFrames: Int, checkpointed: Int) {
+        try withDatabase { database, _ in
+            try database.prepare("PRAGMA wal_checkpoint(PASSIVE)").firstRow { ($0.int(at: 1), $0.int(at: 2)) } ?? (0, 0)
+        }
+    }
+}
