@@ -55,18 +55,33 @@ final class Shell: @unchecked Sendable {
 
     /// Runs a command with its arguments already split (one-shot mode passes argv through);
     /// they are parsed against the command's declaration first, so a usage mistake is reported
-    /// like any other failure of the command.
+    /// like any other failure of the command. A command that can answer at once (a cached
+    /// `say`) does so on this thread; otherwise it runs as a task.
     func run(_ command: Command, _ arguments: [String], lineNumber: Int? = nil) -> Outcome {
-        let result = runner.run(session: session, onInputThread: command.runsOnInputThread) { [context] session in
-            try await command.run(&session, context, try command.parse(arguments))
-        }
-        session = result.session
         // A SIGTERM stopped this command: report it, then leave the exit to the shutdown
         // thread, which closes the store and exits with 128 + the signal.
         defer { runner.parkIfShuttingDown() }
+        let parsed: ParsedArguments
+        do {
+            parsed = try command.parse(arguments)
+            if let answerAtOnce = command.answerAtOnce, let report = try answerAtOnce(&session, context, parsed) {
+                return conclude(.success(report), lineNumber: lineNumber)
+            }
+        } catch {
+            return conclude(.failure(error), lineNumber: lineNumber)
+        }
+        let result = runner.run(session: session, onInputThread: command.runsOnInputThread) { [context] session in
+            try await command.run(&session, context, parsed)
+        }
+        session = result.session
+        return conclude(result.outcome, lineNumber: lineNumber)
+    }
+
+    /// Reports what the command ended with, and says how the shell goes on.
+    private func conclude(_ outcome: Result<Report, Error>, lineNumber: Int?) -> Outcome {
         lastErrorKind = nil
-        if case .failure(let error as TTSError) = result.outcome { lastErrorKind = error.kind }
-        switch result.outcome {
+        if case .failure(let error as TTSError) = outcome { lastErrorKind = error.kind }
+        switch outcome {
         case .success(let report):
             output.emit(report)
             return report.failed ? .failed : .succeeded

@@ -60,6 +60,31 @@ final class SayEndToEndTests: XCTestCase {
         XCTAssertTrue(result.jsonLines.contains { $0["voice"] as? String == "en-gb" && $0["languages"] != nil })
     }
 
+    /// A cached `say` is answered on the input thread, an encoded one through the conversion:
+    /// either way the session's last clip (what `info` and `open` name) is the clip just said.
+    func testCachedSaysWithAndWithoutAnEncodingBothBecomeTheLastClip() throws {
+        let repl = try ReplProcess()
+        let script = "say first clip\nsay second clip\nsay --encoding flac first clip\ninfo\nsay second clip\ninfo\nopen\nsay --encoding flac\n"
+        let result = try repl.run(["--json"], stdin: script)
+        XCTAssertEqual(result.status, 1, "the last line lacks its text: \(result.stderr)")
+        let lines = result.jsonLines
+        XCTAssertEqual(lines.count, 8, result.stdout)
+        guard lines.count == 8 else { return }
+        let first = try XCTUnwrap(lines[0]["key"] as? String), second = try XCTUnwrap(lines[1]["key"] as? String)
+        XCTAssertEqual(lines[2]["tier"] as? String, "memory")
+        XCTAssertEqual(lines[2]["format"] as? String, "flac")
+        XCTAssertTrue((lines[2]["path"] as? String ?? "").hasSuffix(".flac"), "\(lines[2])")
+        XCTAssertEqual(lines[3]["key"] as? String, first)
+        XCTAssertEqual(lines[4]["tier"] as? String, "memory")
+        XCTAssertNil(lines[4]["format"], "a plain cached say names the WAV file")
+        XCTAssertTrue((lines[4]["path"] as? String ?? "").hasSuffix(".wav"), "\(lines[4])")
+        XCTAssertEqual(lines[5]["key"] as? String, second)
+        XCTAssertEqual(lines[6]["path"] as? String, lines[4]["path"] as? String, "open names the last clip's WAV file")
+        let error = try XCTUnwrap(lines[7]["error"] as? [String: Any], "\(lines[7])")
+        XCTAssertEqual(error["field"] as? String, "encoding")
+        XCTAssertEqual(error["line"] as? Int, 8)
+    }
+
     func testLsAndInfoShowStoredClips() throws {
         let repl = try ReplProcess()
         try repl.run(["say", "first clip"])

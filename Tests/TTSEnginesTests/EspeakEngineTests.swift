@@ -122,6 +122,21 @@ final class EspeakEngineTests: XCTestCase {
         XCTAssertEqual(resolved.language, "de-AT")
     }
 
+    func testResolveAtOnceWaitsForTheVoiceListThenAgreesWithResolve() async throws {
+        try await requireEspeak()
+        let fresh = EspeakEngine()
+        XCTAssertNil(try fresh.resolveAtOnce(request("hi")), "no voice list yet: only resolve can answer")
+        _ = try await fresh.resolve(request("hi"))
+        for asked in [request("hi"), request("Hallo", voice: "", language: "de-AT"), request("hi", voice: "en-gb")] {
+            let atOnce = try fresh.resolveAtOnce(asked)
+            let awaited = try await fresh.resolve(asked)
+            XCTAssertEqual(atOnce, awaited)
+        }
+        XCTAssertThrowsError(try fresh.resolveAtOnce(request("hi", model: "gemini-2.5-flash-preview-tts"))) { error in
+            XCTAssertEqual((error as? TTSError)?.kind, .validation)
+        }
+    }
+
     func testResolveRejectsLanguageWithoutVoiceAndPointsAtVoicesCommand() async throws {
         try await requireEspeak()
         await assertValidationError(field: "language", containing: ["qqq-ZZ", "`voices`"]) {

@@ -46,6 +46,16 @@ final class GeminiResolveTests: XCTestCase {
         XCTAssertEqual(two.speakers.map(\.voice), ["Puck", "Leda"])
     }
 
+    func testResolveAtOnceNeverWaitsAndAgreesWithResolve() async throws {
+        for asked in [request(), request(voice: "zUBENELGENUBI"), request(speakers: [SpeakerVoice(name: "A", voice: "puck"), SpeakerVoice(name: "B", voice: "Kore")])] {
+            let atOnce = try engine.resolveAtOnce(asked)
+            XCTAssertNotNil(atOnce)
+            let awaited = try await engine.resolve(asked)
+            XCTAssertEqual(atOnce, awaited)
+        }
+        XCTAssertThrowsError(try engine.resolveAtOnce(request(voice: "Bob")))
+    }
+
     func testThirtyPrebuiltVoicesAreListed() async throws {
         let voices = try await engine.voices()
         XCTAssertEqual(voices.count, 30)

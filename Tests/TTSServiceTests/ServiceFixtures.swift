@@ -24,7 +24,19 @@ final class ToneEngine: SpeechEngine, @unchecked Sendable {
 
     func voices() async throws -> [VoiceInfo] { [VoiceInfo(name: "a"), VoiceInfo(name: "b")] }
 
+    /// Whether `resolveAtOnce` answers (as espeak's does once its voice list is loaded) or
+    /// says nil (as before it is).
+    var resolvesAtOnce = false
+
+    func resolveAtOnce(_ request: AudioRequest) throws -> AudioRequest? {
+        resolvesAtOnce ? try resolveNow(request) : nil
+    }
+
     func resolve(_ request: AudioRequest) async throws -> AudioRequest {
+        try resolveNow(request)
+    }
+
+    private func resolveNow(_ request: AudioRequest) throws -> AudioRequest {
         lock.withLock { _resolves += 1 }
         var r = request
         if r.voice.isEmpty { r.voice = "a" }

@@ -32,6 +32,10 @@ public protocol SpeechEngine: Sendable {
     /// engine cannot do (unknown voice) with a validation error naming the accepted values.
     /// Runs before keying, so the key names a concrete voice and model.
     func resolve(_ request: AudioRequest) async throws -> AudioRequest
+    /// `resolve`, when it can answer without waiting (what it needs, such as the voice list, is
+    /// at hand); nil when only `resolve` can. Lets a cache hit be answered without suspending:
+    /// `SpeechService.cachedHit`.
+    func resolveAtOnce(_ request: AudioRequest) throws -> AudioRequest?
     /// Produces a complete WAV file for a resolved request. Throws `TTSError`.
     func synthesize(_ request: AudioRequest) async throws -> Data
     /// The same audio as `synthesize`, in pieces as the engine makes them: `.format` first, then
@@ -45,6 +49,9 @@ public protocol SpeechEngine: Sendable {
 }
 
 extension SpeechEngine {
+    /// Test doubles and engines that must always wait: nil, so callers take `resolve`.
+    public func resolveAtOnce(_ request: AudioRequest) throws -> AudioRequest? { nil }
+
     public func stream(_ request: AudioRequest) -> AsyncThrowingStream<AudioChunk, Error> {
         streamBySynthesizing(request)
     }

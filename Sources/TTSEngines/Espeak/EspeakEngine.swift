@@ -69,19 +69,29 @@ public struct EspeakEngine: SpeechEngine {
     }
 
     func resolved(_ request: AudioRequest) async throws -> (request: AudioRequest, catalog: EspeakVoiceCatalog) {
+        let catalog = try await catalog()
+        return (try Self.resolved(request, in: catalog, defaultModel: defaultModel), catalog)
+    }
+
+    /// Once the voice list is loaded, resolving needs nothing else.
+    public func resolveAtOnce(_ request: AudioRequest) throws -> AudioRequest? {
+        guard let catalog = cachedCatalog.catalog.withLock({ $0 }) else { return nil }
+        return try Self.resolved(request, in: catalog, defaultModel: defaultModel)
+    }
+
+    private static func resolved(_ request: AudioRequest, in catalog: EspeakVoiceCatalog, defaultModel: String) throws -> AudioRequest {
         var resolved = request
         if request.model.isEmpty {
             resolved.model = defaultModel
         } else if request.model != defaultModel {
             throw TTSError.validation("model", "espeak has one model, '\(defaultModel)'; '\(request.model)' is not one of its models. Leave the model empty or use \(defaultModel).")
         }
-        let catalog = try await catalog()
         if request.voice.isEmpty {
             resolved.voice = try catalog.voice(forLanguage: request.language)
         } else {
             resolved.voice = try catalog.knownVoice(request.voice)
         }
-        return (resolved, catalog)
+        return resolved
     }
 
     /// Speaks a request (resolving it first if needed) and returns a canonical WAV file.

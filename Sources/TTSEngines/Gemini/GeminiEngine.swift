@@ -41,6 +41,15 @@ public struct GeminiEngine: SpeechEngine {
     /// Fills in Kore and the configured model, puts voices in Google's capitalisation, and
     /// rejects unknown voices and speaker counts other than two.
     public func resolve(_ request: AudioRequest) async throws -> AudioRequest {
+        try resolveNow(request)
+    }
+
+    /// The voices are built in: resolving never waits.
+    public func resolveAtOnce(_ request: AudioRequest) throws -> AudioRequest? {
+        try resolveNow(request)
+    }
+
+    private func resolveNow(_ request: AudioRequest) throws -> AudioRequest {
         var resolved = request
         if resolved.model.isEmpty { resolved.model = configuration.model }
         resolved.voice = try Self.canonicalVoice(resolved.voice.isEmpty ? GeminiVoices.defaultVoice : resolved.voice, field: "voice")

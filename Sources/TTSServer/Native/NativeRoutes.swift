@@ -26,7 +26,7 @@ struct NativeRoutes: Sendable {
             var headers = NativeRoutes.clipHeaders(generation)
             if wantsJSON {
                 let url = NativeRoutes.blobURL(generation.clip.blob.hex)
-                let object = JSONValue.object(generation.jsonFields + [("url", .string(url))])
+                let object = JSONValue.object(generation.jsonFields() + [("url", .string(url))])
                 var answer = ServerResponse.json(200, Data(object.serializedUTF8()), headers: headers)
                 answer.tier = generation.tier.rawValue
                 return answer

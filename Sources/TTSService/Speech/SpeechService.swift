@@ -149,14 +149,43 @@ public final class SpeechService: Sendable {
         return try await generateOrFetch(prepared: resolved, key: RequestKey(resolved), started: started)
     }
 
+    /// The answer from the memory or the local tier, when this machine has the clip, without
+    /// suspending; nil when it does not, or when the request's engine cannot resolve it without
+    /// waiting (its voice list not loaded yet). The caller then takes `generateOrFetch`, which
+    /// looks again: this is the hit path of a caller for whom a task per request would cost
+    /// more than the hit (a script's line).
+    public func cachedHit(_ request: AudioRequest) throws -> Generation? {
+        let started = ContinuousClock.now
+        let normalized = try request.normalized(maxTextCharacters: maxTextCharacters)
+        guard let resolved = try engines.engine(named: normalized.engine).resolveAtOnce(normalized) else { return nil }
+        let key = RequestKey(resolved)
+        return try hereAndNow(key, started: started).hit
+    }
+
     /// For callers that prepared and keyed the request already (prewarm plans every line
     /// first): the same path without doing that twice.
     func generateOrFetch(prepared resolved: AudioRequest, key: RequestKey,
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
+        let (hit, seen) = try hereAndNow(key, started: started)
+        if let hit { return hit }
+        let generated = try await flights.run(key) { [self] in
+            // Another caller may have stored it between our look-up and this flight.
+            if let clip = try local.clip(for: key) {
+                return Generation(clip: clip, tier: .local, path: local.url(for: clip), elapsedMs: 0)
+            }
+            return try await fetchSharedOrGenerate(resolved, key: key)
+        }
+        memory.remember(generated.clip, path: generated.filePath, generation: seen)
+        return finish(generated.clip, tier: generated.tier, started: started, filePath: generated.filePath)
+    }
+
+    /// The memory tier, then the local tier: a hit, or the store generation read before the
+    /// local look-up, for the miss path to remember its clip at.
+    private func hereAndNow(_ key: RequestKey, started: ContinuousClock.Instant) throws -> (hit: Generation?, seen: UInt64) {
         // One map look-up, one load of the shared generation and one stat; no SQLite.
         if let (clip, path) = memory.clip(for: key) {
             local.recordHit(key)
-            return finish(clip, tier: .memory, started: started, filePath: path)
+            return (finish(clip, tier: .memory, started: started, filePath: path), 0)
         }
         // Read before the local look-up: a removal racing with it leaves the entry stale.
         let seen = memory.currentGeneration
@@ -168,17 +197,9 @@ public final class SpeechService: Sendable {
             if shared.isEnabled {
                 shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }
             }
-            return finish(clip, tier: .local, started: started, filePath: file.path)
+            return (finish(clip, tier: .local, started: started, filePath: file.path), seen)
         }
-        let generated = try await flights.run(key) { [self] in
-            // Another caller may have stored it between our look-up and this flight.
-            if let clip = try local.clip(for: key) {
-                return Generation(clip: clip, tier: .local, path: local.url(for: clip), elapsedMs: 0)
-            }
-            return try await fetchSharedOrGenerate(resolved, key: key)
-        }
-        memory.remember(generated.clip, path: generated.filePath, generation: seen)
-        return finish(generated.clip, tier: generated.tier, started: started, filePath: generated.filePath)
+        return (nil, seen)
     }
 
     /// The miss path: Redis, else the engine under a cross-process lock. A process that finds

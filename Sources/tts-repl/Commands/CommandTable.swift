@@ -34,6 +34,9 @@ struct Command: Sendable {
     /// The `--name` options, in the order `help` and the usage line show them.
     let options: [CommandOption]
     let run: @Sendable (inout Session, CommandContext, ParsedArguments) async throws -> Report
+    /// What the command can answer without running as a task (a cached `say`), or nil to run
+    /// it: the task and its hops cost more than the hit itself on a script's line.
+    let answerAtOnce: (@Sendable (inout Session, CommandContext, ParsedArguments) throws -> Report?)?
 
     /// Whether the command's task runs on the thread that reads the input, which waits for it
     /// anyway: a cached `say` then costs no hand-off to the thread pool and back. Commands
@@ -48,6 +51,7 @@ struct Command: Sendable {
 
     init(_ name: String, aliases: [String] = [], group: Group, summary: String, input: Input = .words,
          arguments: [CommandArgument] = [], options: [CommandOption] = [], examples: [String] = [],
+         answerAtOnce: (@Sendable (inout Session, CommandContext, ParsedArguments) throws -> Report?)? = nil,
          run: @escaping @Sendable (inout Session, CommandContext, ParsedArguments) async throws -> Report) {
         self.name = name
         self.aliases = aliases
@@ -58,6 +62,7 @@ struct Command: Sendable {
         self.options = options
         self.examples = examples
         self.run = run
+        self.answerAtOnce = answerAtOnce
     }
 
     /// `export DIR [--voice V] … [--json]`: options before a text command's text, after the

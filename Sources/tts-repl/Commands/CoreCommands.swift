@@ -30,7 +30,7 @@ let coreCommands: [Command] = [
                     + audioTargetOptions,
                 examples: ["say Hello world", "say Your call is important to us.", "say --encoding mp3 Welcome back!", "say --stream A long paragraph to hear at once.",
                            "say --speakers Joe=Kore,Jane=Puck Joe: Ready? Jane: Always."],
-                run: say),
+                answerAtOnce: sayCached, run: say),
         Command("voices", group: .speech,
                 summary: "List the voices of the current engine, optionally only those whose name or language contains FILTER",
                 arguments: [.optional("FILTER", help: "part of a voice's name, language or description")],
@@ -106,9 +106,27 @@ struct Quit: Error {}
     let result = try await context.service.generateOrFetch(request, fallbackEngine: context.runtime.live.current.fallbackEngine)
     session.lastClip = result.clip
     session.lastTarget = target
-    let clip = result.clip
     var converted: ConvertedAudio?
-    if let target { converted = try await context.service.conversions.converted(clip, to: target) }
+    if let target { converted = try await context.service.conversions.converted(result.clip, to: target) }
+    return sayReport(result, converted: converted, request: request, context)
+}
+
+/// `say` when the clip is in memory or on this machine and nothing asks for more than its
+/// WAV file (no stream, dialogue or encoding): answered on the spot, or nil for `say` to run.
+@Sendable func sayCached(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) throws -> Report? {
+    guard !arguments.flag("stream"), !arguments.given("speakers"),
+          !audioTargetOptions.contains(where: { arguments.given($0.name) }) else { return nil }
+    let request = session.request(text: arguments.positional.first ?? "")
+    guard let result = try context.service.cachedHit(request) else { return nil }
+    session.lastClip = result.clip
+    session.lastTarget = nil
+    return sayReport(result, converted: nil, request: request, context)
+}
+
+/// What `say` answers: the tier, key, duration, voice, time and the file (the converted one
+/// when an encoding was asked for).
+private func sayReport(_ result: Generation, converted: ConvertedAudio?, request: AudioRequest, _ context: CommandContext) -> Report {
+    let clip = result.clip
     let path = converted?.path ?? result.filePath
     // With --json the line for people is never printed; formatting it with String(format:) and
     // Foundation's padding made plain output slower than --json, so it is built by hand.
@@ -121,8 +139,8 @@ struct Quit: Error {}
     // fact) cost more than the look-up on a line of plain output.
     guard context.output.json else { return Report(human: human, json: []) }
     // The path is the file this answer names: the converted one when an encoding was asked for.
-    let formatFields = converted.map { [("source_path", JSONValue.string(result.filePath))] + convertedFields($0) } ?? []
-    var fields = result.jsonFields.map { $0.0 == "path" ? ("path", JSONValue.string(path)) : $0 } + formatFields
+    var fields = result.jsonFields(path: path)
+    if let converted { fields += [("source_path", JSONValue.string(result.filePath))] + convertedFields(converted) }
     if let reason = result.fallbackFor {
         fields += [("fallback", .bool(true)), ("fallback_reason", .string(reason.message))]
     }
