@@ -122,3 +122,27 @@ final class CanonicalFormTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(BlobHash.self, from: good).hex, String(repeating: "ab", count: 32))
     }
 }
+
+/// `RequestKey` and `BlobHash` hash the first 16 digits of their text (`DigestPrefix`).
+final class DigestPrefixHashingTests: XCTestCase {
+    func testKeysThatShareTheirFirstSixteenDigitsHashAlikeAndStayApartInADictionary() throws {
+        let prefix = String(repeating: "ab", count: 8)
+        let a = try XCTUnwrap(RequestKey(hex: prefix + String(repeating: "0", count: 48)))
+        let b = try XCTUnwrap(RequestKey(hex: prefix + String(repeating: "1", count: 48)))
+        XCTAssertNotEqual(a, b)
+        XCTAssertEqual(a.hashValue, b.hashValue, "only the first 16 digits are hashed")
+        let byKey: [RequestKey: Int] = [a: 1, b: 2]
+        XCTAssertEqual(byKey[a], 1)
+        XCTAssertEqual(byKey[b], 2)
+        let blobA = try XCTUnwrap(BlobHash(hex: a.hex)), blobB = try XCTUnwrap(BlobHash(hex: b.hex))
+        XCTAssertEqual(blobA.hashValue, blobB.hashValue)
+        XCTAssertEqual(Set([blobA, blobB, blobA]).count, 2)
+    }
+
+    func testKeysThatDifferEarlyHashApart() throws {
+        let keys = (0..<64).map { RequestKey(AudioRequest(text: "phrase \($0)", engine: "espeak", model: "")) }
+        XCTAssertEqual(Set(keys.map(\.hashValue)).count, 64)
+        let same = RequestKey(AudioRequest(text: "phrase 3", engine: "espeak", model: ""))
+        XCTAssertEqual(same.hashValue, keys[3].hashValue)
+    }
+}

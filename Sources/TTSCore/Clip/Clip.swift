@@ -13,6 +13,9 @@ public struct BlobHash: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     public var short: String { String(hex.prefix(8)) }
+
+    /// The first 16 digits (`DigestPrefix`); `==` still compares all 64.
+    public func hash(into hasher: inout Hasher) { hasher.combine(DigestPrefix.word(hex)) }
     public var description: String { hex }
 
     private enum CodingKeys: String, CodingKey { case hex }

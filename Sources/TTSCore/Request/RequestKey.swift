@@ -37,6 +37,9 @@ public struct RequestKey: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     private enum CodingKeys: String, CodingKey { case hex }
 
+    /// The first 16 digits (`DigestPrefix`); `==` still compares all 64.
+    public func hash(into hasher: inout Hasher) { hasher.combine(DigestPrefix.word(hex)) }
+
     /// Decodes `{"hex": "…"}` and applies the same check as `init?(hex:)`: a key read from
     /// Redis or disk is input like any other, and one that is not 64 hex digits must not load
     /// (the key names files on export).

@@ -159,15 +159,16 @@ public final class SpeechService: Sendable {
         let normalized = try request.normalized(maxTextCharacters: maxTextCharacters)
         guard let resolved = try engines.engine(named: normalized.engine).resolveAtOnce(normalized) else { return nil }
         let key = RequestKey(resolved)
-        return try hereAndNow(key, started: started).hit
+        var seen: UInt64 = 0
+        return try hereAndNow(key, started: started, seen: &seen)
     }
 
     /// For callers that prepared and keyed the request already (prewarm plans every line
     /// first): the same path without doing that twice.
     func generateOrFetch(prepared resolved: AudioRequest, key: RequestKey,
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
-        let (hit, seen) = try hereAndNow(key, started: started)
-        if let hit { return hit }
+        var seen: UInt64 = 0
+        if let hit = try hereAndNow(key, started: started, seen: &seen) { return hit }
         let generated = try await flights.run(key) { [self] in
             // Another caller may have stored it between our look-up and this flight.
             if let clip = try local.clip(for: key) {
@@ -179,16 +180,17 @@ public final class SpeechService: Sendable {
         return finish(generated.clip, tier: generated.tier, started: started, filePath: generated.filePath)
     }
 
-    /// The memory tier, then the local tier: a hit, or the store generation read before the
-    /// local look-up, for the miss path to remember its clip at.
-    private func hereAndNow(_ key: RequestKey, started: ContinuousClock.Instant) throws -> (hit: Generation?, seen: UInt64) {
+    /// The memory tier, then the local tier: a hit, or nil with `seen` set to the store
+    /// generation read before the local look-up, for the miss path to remember its clip at.
+    /// (An inout rather than a tuple: the hit is returned as it is built, not copied.)
+    private func hereAndNow(_ key: RequestKey, started: ContinuousClock.Instant, seen: inout UInt64) throws -> Generation? {
         // One map look-up, one load of the shared generation and one stat; no SQLite.
         if let (clip, path) = memory.clip(for: key) {
             local.recordHit(key)
-            return (finish(clip, tier: .memory, started: started, filePath: path), 0)
+            return finish(clip, tier: .memory, started: started, filePath: path)
         }
         // Read before the local look-up: a removal racing with it leaves the entry stale.
-        let seen = memory.currentGeneration
+        seen = memory.currentGeneration
         if let (clip, file) = try local.located(for: key) {
             local.recordHit(key)
             memory.remember(clip, file: file, generation: seen)
@@ -197,9 +199,9 @@ public final class SpeechService: Sendable {
             if shared.isEnabled {
                 shared.publishInBackground(clip) { [local] in try? await Blocking.run { try local.verifiedAudio(of: clip) } }
             }
-            return (finish(clip, tier: .local, started: started, filePath: file.path), seen)
+            return finish(clip, tier: .local, started: started, filePath: file.path)
         }
-        return (nil, seen)
+        return nil
     }
 
     /// The miss path: Redis, else the engine under a cross-process lock. A process that finds
