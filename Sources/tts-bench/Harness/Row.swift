@@ -11,6 +11,7 @@ enum Unit: String, Sendable {
     case clipsPerSecond = "clips/s"
     case mebibytes = "MiB"
     case bytes = "B"
+    case transactions = "commits"
 
     func format(_ value: Double) -> String {
         let number: String
@@ -19,7 +20,7 @@ enum Unit: String, Sendable {
             number = value < 10 ? String(format: "%.2f", value) : String(format: "%.1f", value)
         case .mebibytes:
             number = String(format: "%.1f", value)
-        case .megabytesPerSecond, .linesPerSecond, .requestsPerSecond, .clipsPerSecond, .bytes:
+        case .megabytesPerSecond, .linesPerSecond, .requestsPerSecond, .clipsPerSecond, .bytes, .transactions:
             number = String(format: "%.0f", value)
         }
         return number + " " + rawValue

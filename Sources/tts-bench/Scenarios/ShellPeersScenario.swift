@@ -18,6 +18,8 @@ import TTSCore
 struct ShellPeersScenario: Scenario {
     let name = "shell-peers"
     static let lines = 10_000
+    /// The cached lines whose index writes are counted (issue 14: per 1,000).
+    static let countedLines = 1_000
 
     func run(_ context: BenchContext) async throws -> [Row] {
         guard let repl = context.executable("tts-repl") else {
@@ -76,6 +78,9 @@ struct ShellPeersScenario: Scenario {
             if run > 0 { oneShots.append(PairedRounds.Round(figure: r * 1000, baseline: s * 1000)) }
         }
 
+        let commits = try indexCommits(repl: repl.path, arguments: replArguments, environment: environment,
+                                       lines: Array(sayScript.split(separator: UInt8(ascii: "\n")).prefix(ShellPeersScenario.countedLines)))
+
         let scope = "\(grouped(count)) cached lines, the median round of \(rounds) by ratio"
         let scriptTarget = Target(.ratio, .atLeast, 0.5)
         func scriptRow(_ name: String, _ rounds: [PairedRounds.Round]) throws -> Row {
@@ -88,9 +93,34 @@ struct ShellPeersScenario: Scenario {
         return [
             try scriptRow("script mode, plain output (\(scope))", plain),
             try scriptRow("script mode, --json", json),
+            .measured("index write transactions over \(grouped(ShellPeersScenario.countedLines)) cached `say` lines", Figure(commits, .transactions),
+                      target: Target(.value, .atMost, 5),
+                      note: "tts_index_write_transactions_total of the process, read by a `metrics` line after the cached lines (it writes the pending hit counts first, so they are current); one write per line would be \(grouped(ShellPeersScenario.countedLines))"),
             .measured("one-shot `--json say`, spawn to exit (the median pair of \(oneShotRuns) by ratio)", Figure(oneShot.figure, .milliseconds),
                       baseline: Figure(oneShot.baseline, .milliseconds), label: "sqlite3 one SELECT, just before",
                       target: Target(.ratio, .atMost, 4)),
         ]
+    }
+
+    /// Runs `lines` and then `metrics` through one `tts-repl --json`, and reads how many write
+    /// transactions the process committed to the index.
+    private func indexCommits(repl: String, arguments: [String], environment: [String: String], lines: [ArraySlice<UInt8>]) throws -> Double {
+        var script: [UInt8] = []
+        for line in lines { script += line + [UInt8(ascii: "\n")] }
+        script += Array("metrics\n".utf8)
+        let child = try ChildProcess(executable: repl, ["--json"] + arguments, environment: environment, stdin: true)
+        let writer = child.feedInput(script)
+        var commits: Double?
+        while let line = child.readLine() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                  object["series"] as? String == "tts_index_write_transactions_total" else { continue }
+            commits = object["value"] as? Double
+        }
+        let exit = try child.wait()
+        while writer.isExecuting { usleep(1000) }
+        guard exit.status == 0, let commits else {
+            throw HarnessError("tts-repl --json with \(lines.count) say lines and metrics exited \(exit.status) without tts_index_write_transactions_total")
+        }
+        return commits
     }
 }
