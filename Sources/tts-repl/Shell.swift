@@ -64,7 +64,8 @@ final class Shell: @unchecked Sendable {
         let parsed: ParsedArguments
         do {
             parsed = try command.parse(arguments)
-            if let answerAtOnce = command.answerAtOnce, let report = try answerAtOnce(&session, context, parsed) {
+            if let answerAtOnce = command.answerAtOnce,
+               let report = try runner.runAtOnce({ try answerAtOnce(&session, context, parsed) }) {
                 return conclude(.success(report), lineNumber: lineNumber)
             }
         } catch {
@@ -125,16 +126,21 @@ final class CommandRunner: @unchecked Sendable {
         var outcome: Swift.Result<Report, Error>
     }
 
-    /// Guards `current` and `shuttingDown`, which the signal handlers read from other threads.
+    /// Guards `current`, `answering` and `shuttingDown`, which the signal handlers read from
+    /// other threads.
     private let lock = NSLock()
     private var current: Task<Void, Never>?
+    /// A command is answering at once on the calling thread (`runAtOnce`).
+    private var answering = false
     private var shuttingDown = false
     /// Called for SIGINT in a script or one-shot run (graceful exit: the running command is
     /// cancelled, work in flight drained); set once at start, before any signal can arrive.
     nonisolated(unsafe) var onRunInterrupt: (@Sendable () -> Void)?
 
-    init() {
-        SignalRouter.shared.push(SIGINT) { [weak self] in self?.interrupt() }
+    /// - Parameter handlingInterrupts: whether Ctrl-C reaches this runner (always in the
+    ///   program; a test of the runner alone leaves the process's signals as they are).
+    init(handlingInterrupts: Bool = true) {
+        if handlingInterrupts { SignalRouter.shared.push(SIGINT) { [weak self] in self?.interrupt() } }
     }
 
     /// Set by the interactive session before its first prompt: there Ctrl-C cancels the
@@ -162,15 +168,31 @@ final class CommandRunner: @unchecked Sendable {
     /// has returned. Returns whether a command was running.
     @discardableResult
     func stopCommands(waitingUpTo timeout: Duration) -> Bool {
-        let task = lock.withLock { () -> Task<Void, Never>? in
+        let (task, answering) = lock.withLock { () -> (Task<Void, Never>?, Bool) in
             shuttingDown = true
-            return current
+            return (current, self.answering)
         }
-        guard let task else { return false }
-        task.cancel()
+        guard task != nil || answering else { return false }
+        // An answer at once takes microseconds and cannot be cancelled: it is waited for.
+        task?.cancel()
         let deadline = ContinuousClock.now + timeout
-        while lock.withLock({ current != nil }) && ContinuousClock.now < deadline { usleep(5_000) }
+        while lock.withLock({ current != nil || self.answering }) && ContinuousClock.now < deadline { usleep(5_000) }
         return true
+    }
+
+    /// Runs `body` on the calling thread, as a command that answers at once (a cached `say`):
+    /// refused like any command once shutdown has begun (the store is being closed), and
+    /// waited for by `stopCommands` while it runs.
+    func runAtOnce<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        if shuttingDown {
+            lock.unlock()
+            while true { pause() }
+        }
+        answering = true
+        lock.unlock()
+        defer { lock.withLock { answering = false } }
+        return try body()
     }
 
     /// Runs `body` as a task and waits for it. With `onInputThread` the task's jobs run on the

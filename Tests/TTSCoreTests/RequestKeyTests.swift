@@ -139,6 +139,17 @@ final class DigestPrefixHashingTests: XCTestCase {
         XCTAssertEqual(Set([blobA, blobB, blobA]).count, 2)
     }
 
+    func testEachOfTheFirstSixteenDigitsReachesTheHash() throws {
+        let zeros = String(repeating: "0", count: 64)
+        let base = try XCTUnwrap(RequestKey(hex: zeros))
+        for position in 0..<16 {
+            var digits = Array(zeros)
+            digits[position] = "f"
+            let moved = try XCTUnwrap(RequestKey(hex: String(digits)))
+            XCTAssertNotEqual(moved.hashValue, base.hashValue, "digit \(position + 1) is hashed")
+        }
+    }
+
     func testKeysThatDifferEarlyHashApart() throws {
         let keys = (0..<64).map { RequestKey(AudioRequest(text: "phrase \($0)", engine: "espeak", model: "")) }
         XCTAssertEqual(Set(keys.map(\.hashValue)).count, 64)

@@ -10,9 +10,11 @@ import TTSCore
 /// "Another process" is a second `LocalTier` on the same store: its own SQLite connection and
 /// its own mapping of the generation file, as a second process has.
 final class ReadWindowTests: XCTestCase {
-    private func tiers(windowLength: Duration) throws -> (reader: LocalTier, other: LocalTier) {
+    private func tiers(windowLength: Duration, endsIdleWindows: Bool = true) throws -> (reader: LocalTier, other: LocalTier) {
         let layout = StoreLayout(root: try makeTemporaryFolder(self))
-        let reader = try LocalTier(index: ClipIndex(url: layout.indexURL, readWindowLength: windowLength), blobs: BlobStore(layout: layout))
+        let index = try ClipIndex(url: layout.indexURL, busyTimeoutMs: 5000, hitFlushInterval: ClipIndex.defaultHitFlushInterval,
+                                  readWindowLength: windowLength, endsIdleWindows: endsIdleWindows)
+        let reader = try LocalTier(index: index, blobs: BlobStore(layout: layout))
         let other = try LocalTier(layout: layout)
         addTeardownBlock {
             reader.close()
@@ -86,12 +88,13 @@ final class ReadWindowTests: XCTestCase {
     }
 
     func testAWindowEndsOnceItIsAsOldAsItsLengthAtTheNextLookUp() async throws {
-        let (reader, other) = try tiers(windowLength: .milliseconds(30))
+        // No timer here: only the look-up can end the old window.
+        let (reader, other) = try tiers(windowLength: .milliseconds(30), endsIdleWindows: false)
         let first = try await store("first", seed: 8, in: other)
         XCTAssertNotNil(try reader.located(for: first.key))
         let second = try await store("second", seed: 9, in: other)
         try await Task.sleep(for: .milliseconds(60))
-        // Whether or not the timer ran yet, this look-up's window is new and sees the second clip.
+        XCTAssertTrue(reader.index.hasOpenReadWindow, "no timer ended it")
         let windowed = try reader.index.clipInReadWindow(for: second.key)
         XCTAssertTrue(windowed.fresh)
         XCTAssertEqual(windowed.clip?.key, second.key)

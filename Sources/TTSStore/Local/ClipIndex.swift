@@ -55,6 +55,9 @@ public final class ClipIndex: Sendable {
     public let hitFlushInterval: Duration
     /// How long one read window lasts (`clipInReadWindow`).
     public let readWindowLength: Duration
+    /// Whether a timer ends a window no look-up came to end (always, but in the test of the
+    /// rule that ends an old window at the next look-up).
+    let endsIdleWindows: Bool
     /// Write transactions committed through this index, in this process (all connections it
     /// had): what shows that a run of hits writes in batches, not per line.
     private let commits = CommitCounter()
@@ -124,12 +127,18 @@ public final class ClipIndex: Sendable {
     /// Opens the index, creating the file (and its folder) when missing; switches it to WAL,
     /// and applies pending schema migrations. Throws a `.store` error for a file that is not a
     /// tts-repl index, is damaged, or comes from a newer tts-repl.
-    public init(url: URL, busyTimeoutMs: Int = 5000, hitFlushInterval: Duration = ClipIndex.defaultHitFlushInterval,
-                readWindowLength: Duration = ClipIndex.defaultReadWindowLength) throws {
+    public convenience init(url: URL, busyTimeoutMs: Int = 5000, hitFlushInterval: Duration = ClipIndex.defaultHitFlushInterval,
+                            readWindowLength: Duration = ClipIndex.defaultReadWindowLength) throws {
+        try self.init(url: url, busyTimeoutMs: busyTimeoutMs, hitFlushInterval: hitFlushInterval,
+                      readWindowLength: readWindowLength, endsIdleWindows: true)
+    }
+
+    init(url: URL, busyTimeoutMs: Int, hitFlushInterval: Duration, readWindowLength: Duration, endsIdleWindows: Bool) throws {
         self.url = url
         self.busyTimeoutMs = busyTimeoutMs
         self.hitFlushInterval = hitFlushInterval
         self.readWindowLength = readWindowLength
+        self.endsIdleWindows = endsIdleWindows
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         generation = StoreGeneration(url: url.deletingLastPathComponent().appendingPathComponent("generation"))
         let (database, lookup) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
@@ -188,20 +197,25 @@ public final class ClipIndex: Sendable {
     /// The window ends at the next other use of the connection, when it is `readWindowLength`
     /// old at a look-up, or, when no look-up comes, by a timer after that long: an idle process
     /// never holds a snapshot.
+    ///
+    /// A store whose generation file could not be mapped shares no generation with other
+    /// processes, so there every look-up is `clip(for:)`.
     public func clipInReadWindow(for key: RequestKey) throws -> (clip: Clip?, fresh: Bool) {
-        let now = ContinuousClock.now
-        let generationNow = generation.current
-        let (clip, opened) = try connection.withLock { state -> (Clip?, Bool) in
+        guard generation.isShared else { return (try clip(for: key), true) }
+        let (clip, openedAt) = try connection.withLock { state -> (Clip?, ContinuousClock.Instant?) in
             guard let database = state.database, let lookup = state.lookup else { throw closedError() }
+            // Read under the lock: a look-up that waited for it judges the window as of now.
+            let now = ContinuousClock.now
+            let generationNow = generation.current
             if let window = state.window, window.generation != generationNow || now >= window.openedAt + readWindowLength {
                 state.endReadWindow()
             }
-            var opened = false
+            var opened: ContinuousClock.Instant?
             do {
                 if state.window == nil {
                     try database.beginReadTransaction()
                     state.window = ReadWindow(generation: generationNow, openedAt: now)
-                    opened = true
+                    opened = now
                 }
                 defer { lookup.reset() }
                 try lookup.bind(key.hex, at: 1)
@@ -212,12 +226,12 @@ public final class ClipIndex: Sendable {
                 throw error
             }
         }
-        if opened {
+        if let openedAt, endsIdleWindows {
             DispatchQueue.global().asyncAfter(deadline: .now() + .microseconds(Int(readWindowLength.milliseconds * 1000))) { [weak self] in
-                self?.endReadWindow(openedAt: now)
+                self?.endReadWindow(openedAt: openedAt)
             }
         }
-        return (clip, opened)
+        return (clip, openedAt != nil)
     }
 
     /// Ends the read window now (`clipInReadWindow`), if one is open: the next look-up sees every
