@@ -446,6 +446,26 @@ final class ClipIndexTests: XCTestCase {
         XCTAssertEqual(index.writeTransactions, before + 1, "one transaction for the whole batch")
     }
 
+    func testAFewHitsAreFlushedThroughTheIndexsOwnConnectionAndABatchOpensTheWritersOwn() throws {
+        let url = try makeIndexURL()
+        let index = try ClipIndex(url: url, hitFlushInterval: .seconds(3600))
+        let clip = sampleClip()
+        try index.upsert(clip)
+        index.recordHit(clip.key)
+        try index.flush()
+        XCTAssertFalse(index.hitWriter.hasOwnConnection, "one hit is written without a second connection (a one-shot's case)")
+        XCTAssertEqual(try index.clip(for: clip.key)?.hits, 1)
+
+        for _ in 0..<ClipIndex.hitFlushThreshold { index.recordHit(clip.key) }
+        try waitForHitWrites(index)
+        XCTAssertTrue(index.hitWriter.hasOwnConnection, "a full batch is written off the caller's thread, on the writer's connection")
+        index.recordHit(clip.key)
+        index.close()
+        let reopened = try ClipIndex(url: url)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.clip(for: clip.key)?.hits, ClipIndex.hitFlushThreshold + 2, "the last hit went out at close")
+    }
+
     func testWriteTransactionsCountCommitsAndNotReads() throws {
         let index = try ClipIndex(url: try makeIndexURL())
         let start = index.writeTransactions

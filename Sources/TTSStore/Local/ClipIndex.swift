@@ -431,7 +431,19 @@ public final class ClipIndex: Sendable {
     /// the stored and the recorded time; waits for a batch being written in the background.
     /// Hits for keys that were removed meanwhile are dropped.
     public func flush() throws {
-        let pending = try withDatabase { _, state in state.takePendingHits() }
+        // Through this connection, under its lock, while the writer has none of its own (a
+        // one-shot's one hit: opening a second connection would cost more than the write);
+        // otherwise on the writer's, with this lock released, so look-ups do not wait for a
+        // batch in flight.
+        let pending = try withDatabase { database, state -> (hits: [RequestKey: PendingHit], count: Int)? in
+            let pending = state.takePendingHits()
+            guard hitWriter.hasOwnConnection else {
+                try hitWriter.flush(adding: pending.hits, count: pending.count, orThrough: database)
+                return nil
+            }
+            return pending
+        }
+        guard let pending else { return }
         do {
             try hitWriter.flush(adding: pending.hits, count: pending.count)
         } catch let error as SQLiteError {
@@ -441,16 +453,14 @@ public final class ClipIndex: Sendable {
 
     /// Flushes buffered hits (best effort) and closes the connections. Later calls throw.
     public func close() {
-        let pending = connection.withLock { state in
-            defer {
-                state.endReadWindow()
-                state.database?.close()
-                state.database = nil
-                state.lookup = nil
-            }
-            return state.takePendingHits()
+        connection.withLock { state in
+            state.endReadWindow()
+            let pending = state.takePendingHits()
+            hitWriter.close(adding: pending.hits, count: pending.count, orThrough: state.database)
+            state.database?.close()
+            state.database = nil
+            state.lookup = nil
         }
-        hitWriter.close(adding: pending.hits, count: pending.count)
     }
 
     // MARK: Helpers

@@ -48,6 +48,12 @@ final class HitBatchWriter: Sendable {
     /// Guards the writer's connection (opened on the first write), and is held for the whole
     /// write, so `flush()` waits for a write in flight.
     private let connection = Mutex<SQLiteDatabase?>(nil)
+    /// Whether the connection was ever opened, readable without waiting for a write in flight.
+    private let opened = Atomic(false)
+
+    /// Whether this writer has written a batch on a connection of its own (otherwise `flush`
+    /// can write through the index's connection).
+    var hasOwnConnection: Bool { opened.load(ordering: .acquiring) }
 
     init(url: URL, busyTimeoutMs: Int, commits: CommitCounter) {
         self.url = url
@@ -72,9 +78,13 @@ final class HitBatchWriter: Sendable {
 
     /// Writes `batch` and everything queued, after any write in flight. On failure the hits
     /// stay queued and the error is thrown.
-    func flush(adding batch: Batch = [:], count: Int = 0) throws {
+    ///
+    /// When this writer never opened its connection (a one-shot's one hit, a quiet server's
+    /// first few), the hits go through `reader`, the index's own connection, which the caller
+    /// holds: opening a second connection would cost more than the write.
+    func flush(adding batch: Batch = [:], count: Int = 0, orThrough reader: SQLiteDatabase? = nil) throws {
         queue.withLock { if !$0.closed { $0.add(batch, count: count) } }
-        try write(scheduled: false)
+        try write(scheduled: false, fallback: reader)
     }
 
     /// Drops the queued hits of a removed clip.
@@ -84,9 +94,10 @@ final class HitBatchWriter: Sendable {
         }
     }
 
-    /// Writes what is queued (best effort), then closes the connection; later hits are dropped.
-    func close(adding batch: Batch = [:], count: Int = 0) {
-        try? flush(adding: batch, count: count)
+    /// Writes what is queued (best effort, through `reader` as `flush` does), then closes the
+    /// connection; later hits are dropped.
+    func close(adding batch: Batch = [:], count: Int = 0, orThrough reader: SQLiteDatabase? = nil) {
+        try? flush(adding: batch, count: count, orThrough: reader)
         connection.withLock { database in
             queue.withLock { $0.closed = true; $0.hits = [:]; $0.count = 0 }
             database?.close()
@@ -103,7 +114,7 @@ final class HitBatchWriter: Sendable {
         }
     }
 
-    private func write(scheduled: Bool) throws {
+    private func write(scheduled: Bool, fallback: SQLiteDatabase? = nil) throws {
         try connection.withLock { database in
             let (batch, count) = queue.withLock { queue -> (Batch, Int) in
                 if scheduled { queue.scheduled = false }
@@ -114,10 +125,15 @@ final class HitBatchWriter: Sendable {
             defer { queue.withLock { $0.writing = 0 } }
             guard !batch.isEmpty else { return }
             do {
+                if database == nil, let fallback {
+                    try Self.write(batch, to: fallback)
+                    return
+                }
                 if database == nil {
                     let (opened, _) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
                     opened.countCommits(into: commits)
                     database = opened
+                    self.opened.store(true, ordering: .releasing)
                 }
                 try Self.write(batch, to: database!)
             } catch {
