@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A `Duration` as a floating-point count, for logs, reports and metrics: one conversion for the
 /// whole program instead of each file splitting `components` by hand.
 extension Duration {
@@ -11,5 +13,12 @@ extension Duration {
     public var milliseconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
+
+extension Duration {
+    /// The same span for Dispatch's timers (`asyncAfter`), to the nanosecond.
+    public var dispatchInterval: DispatchTimeInterval {
+        .nanoseconds(Int(milliseconds * 1_000_000))
     }
 }

@@ -138,9 +138,14 @@ public final class SpeechService: Sendable {
     /// Validates and normalizes the request, then lets its engine fill in the voice and model.
     /// The result is what gets keyed.
     public func prepare(_ request: AudioRequest) async throws -> AudioRequest {
-        let normalized = try request.normalized(maxTextCharacters: maxTextCharacters)
-        let engine = try engines.engine(named: normalized.engine)
+        let (normalized, engine) = try normalizedWithEngine(request)
         return try await engine.resolve(normalized)
+    }
+
+    /// The first steps of `prepare` and `cachedHit`: the request normalized, and its engine.
+    private func normalizedWithEngine(_ request: AudioRequest) throws -> (AudioRequest, any SpeechEngine) {
+        let normalized = try request.normalized(maxTextCharacters: maxTextCharacters)
+        return (normalized, try engines.engine(named: normalized.engine))
     }
 
     public func generateOrFetch(_ request: AudioRequest) async throws -> Generation {
@@ -156,8 +161,8 @@ public final class SpeechService: Sendable {
     /// more than the hit (a script's line).
     public func cachedHit(_ request: AudioRequest) throws -> Generation? {
         let started = ContinuousClock.now
-        let normalized = try request.normalized(maxTextCharacters: maxTextCharacters)
-        guard let resolved = try engines.engine(named: normalized.engine).resolveAtOnce(normalized) else { return nil }
+        let (normalized, engine) = try normalizedWithEngine(request)
+        guard let resolved = try engine.resolveAtOnce(normalized) else { return nil }
         let key = RequestKey(resolved)
         var seen: UInt64 = 0
         return try hereAndNow(key, started: started, seen: &seen)

@@ -59,9 +59,8 @@ public final class BlobSyncQueue: Sendable {
             return !state.flushScheduled
         }
         guard schedule else { return }
-        let delay = DispatchTimeInterval.nanoseconds(Int(delay.milliseconds * 1_000_000))
         // A failed background flush leaves the rows unmarked: the next open rehashes them.
-        queue.asyncAfter(deadline: .now() + delay) { [self] in _ = try? flushPending() }
+        queue.asyncAfter(deadline: .now() + delay.dispatchInterval) { [self] in _ = try? flushPending() }
     }
 
     /// Flushes every pending blob now and marks its rows durable; returns how many rows were

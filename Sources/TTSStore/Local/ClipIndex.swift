@@ -202,8 +202,7 @@ public final class ClipIndex: Sendable {
     /// processes, so there every look-up is `clip(for:)`.
     public func clipInReadWindow(for key: RequestKey) throws -> (clip: Clip?, fresh: Bool) {
         guard generation.isShared else { return (try clip(for: key), true) }
-        let (clip, openedAt) = try connection.withLock { state -> (Clip?, ContinuousClock.Instant?) in
-            guard let database = state.database, let lookup = state.lookup else { throw closedError() }
+        let (clip, openedAt) = try withDatabase(keepingReadWindow: true) { database, state -> (Clip?, ContinuousClock.Instant?) in
             // Read under the lock: a look-up that waited for it judges the window as of now.
             let now = ContinuousClock.now
             let generationNow = generation.current
@@ -217,17 +216,14 @@ public final class ClipIndex: Sendable {
                     state.window = ReadWindow(generation: generationNow, openedAt: now)
                     opened = now
                 }
-                defer { lookup.reset() }
-                try lookup.bind(key.hex, at: 1)
-                return (try lookup.step() ? try decodeClip(lookup, key: key) : nil, opened)
+                return (try lookUp(key, state), opened)
             } catch {
                 state.endReadWindow()
-                if let error = error as? SQLiteError { throw error.storeError(file: url.path, busyTimeoutMs: busyTimeoutMs) }
                 throw error
             }
         }
         if let openedAt, endsIdleWindows {
-            DispatchQueue.global().asyncAfter(deadline: .now() + .microseconds(Int(readWindowLength.milliseconds * 1000))) { [weak self] in
+            DispatchQueue.global().asyncAfter(deadline: .now() + readWindowLength.dispatchInterval) { [weak self] in
                 self?.endReadWindow(openedAt: openedAt)
             }
         }
@@ -254,12 +250,15 @@ public final class ClipIndex: Sendable {
     /// The clip stored under `key`, or nil, as of the latest commit. One prepared statement,
     /// reused.
     public func clip(for key: RequestKey) throws -> Clip? {
-        try withDatabase { _, state in
-            guard let lookup = state.lookup else { throw closedError() }
-            defer { lookup.reset() }
-            try lookup.bind(key.hex, at: 1)
-            return try lookup.step() ? try decodeClip(lookup, key: key) : nil
-        }
+        try withDatabase { _, state in try lookUp(key, state) }
+    }
+
+    /// The hot path's statement, run once for `key`: in or out of a read window.
+    private func lookUp(_ key: RequestKey, _ state: Connection) throws -> Clip? {
+        guard let lookup = state.lookup else { throw closedError() }
+        defer { lookup.reset() }
+        try lookup.bind(key.hex, at: 1)
+        return try lookup.step() ? try decodeClip(lookup, key: key) : nil
     }
 
     /// Every clip whose audio is `blob` (identical audio from several requests), newest first.
@@ -466,11 +465,12 @@ public final class ClipIndex: Sendable {
     // MARK: Helpers
 
     /// Runs `body` under the connection lock, turning SQLite failures into `.store` errors that
-    /// name this index file.
-    func withDatabase<T: Sendable>(_ body: (SQLiteDatabase, inout Connection) throws -> T) throws -> T {
+    /// name this index file. Ends the read window first, but for the windowed look-up itself.
+    func withDatabase<T: Sendable>(keepingReadWindow: Bool = false,
+                                   _ body: (SQLiteDatabase, inout Connection) throws -> T) throws -> T {
         try connection.withLock { state in
             guard let database = state.database else { throw closedError() }
-            state.endReadWindow()
+            if !keepingReadWindow { state.endReadWindow() }
             do {
                 return try body(database, &state)
             } catch let error as SQLiteError {

@@ -72,7 +72,9 @@ public final class LocalTier: Sendable {
     /// judged against the row as it is now.
     public func located(for key: RequestKey) throws -> (clip: Clip, file: BlobFile)? {
         let windowed = try index.clipInReadWindow(for: key)
-        if let clip = windowed.clip, let file = blobs.file(of: clip.blob), file.size == clip.bytes { return (clip, file) }
+        if !windowed.fresh, let clip = windowed.clip, let file = blobs.file(of: clip.blob), file.size == clip.bytes {
+            return (clip, file)
+        }
         guard let clip = windowed.fresh ? windowed.clip : try index.clip(for: key) else { return nil }
         guard let file = blobs.file(of: clip.blob) else {
             logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])

@@ -40,15 +40,11 @@ struct ShellPeersScenario: Scenario {
         /// Seconds from spawn to exit, with `input` on stdin and every output line read.
         func timed(_ executable: String, _ arguments: [String], input: [UInt8]?, expectLines: Int) throws -> Double {
             let start = monotonicNanos()
-            let child = try ChildProcess(executable: executable, arguments, environment: environment, stdin: input != nil)
-            let writer = input.map { child.feedInput($0) }
             var lines = 0
-            while child.readLine() != nil { lines += 1 }
-            let exit = try child.wait()
+            let status = try runToExit(executable, arguments, environment: environment, input: input) { _ in lines += 1 }
             let elapsed = Double(monotonicNanos() - start) / 1e9
-            if let writer { while writer.isExecuting { usleep(1000) } }
-            guard exit.status == 0, lines == expectLines else {
-                throw HarnessError("\(executable) \(arguments.joined(separator: " ")) exited \(exit.status) after \(lines) of \(expectLines) lines")
+            guard status == 0, lines == expectLines else {
+                throw HarnessError("\(executable) \(arguments.joined(separator: " ")) exited \(status) after \(lines) of \(expectLines) lines")
             }
             return elapsed
         }
@@ -108,19 +104,27 @@ struct ShellPeersScenario: Scenario {
         var script: [UInt8] = []
         for line in lines { script += line + [UInt8(ascii: "\n")] }
         script += Array("metrics\n".utf8)
-        let child = try ChildProcess(executable: repl, ["--json"] + arguments, environment: environment, stdin: true)
-        let writer = child.feedInput(script)
         var commits: Double?
-        while let line = child.readLine() {
+        let status = try runToExit(repl, ["--json"] + arguments, environment: environment, input: script) { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  object["series"] as? String == "tts_index_write_transactions_total" else { continue }
+                  object["series"] as? String == "tts_index_write_transactions_total" else { return }
             commits = object["value"] as? Double
         }
-        let exit = try child.wait()
-        while writer.isExecuting { usleep(1000) }
-        guard exit.status == 0, let commits else {
-            throw HarnessError("tts-repl --json with \(lines.count) say lines and metrics exited \(exit.status) without tts_index_write_transactions_total")
+        guard status == 0, let commits else {
+            throw HarnessError("tts-repl --json with \(lines.count) say lines and metrics exited \(status) without tts_index_write_transactions_total")
         }
         return commits
+    }
+
+    /// Runs a child with `input` on stdin, hands each line it prints to `eachLine`, and returns
+    /// its exit status once it has exited and its input was all written.
+    private func runToExit(_ executable: String, _ arguments: [String], environment: [String: String], input: [UInt8]?,
+                           eachLine: ([UInt8]) -> Void) throws -> Int32 {
+        let child = try ChildProcess(executable: executable, arguments, environment: environment, stdin: input != nil)
+        let writer = input.map { child.feedInput($0) }
+        while let line = child.readLine() { eachLine(line) }
+        let exit = try child.wait()
+        if let writer { while writer.isExecuting { usleep(1000) } }
+        return exit.status
     }
 }

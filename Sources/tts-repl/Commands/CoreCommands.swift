@@ -96,7 +96,7 @@ struct Quit: Error {}
     var request = session.request(text: arguments.positional.first ?? "")
     if let speakers = arguments.text("speakers") { request.speakers = try parseSpeakers(speakers) }
     if arguments.flag("stream") {
-        guard !audioTargetOptions.contains(where: { arguments.given($0.name) }) else {
+        guard !asksForAudioTarget(arguments) else {
             throw TTSError.validation("stream", "say --stream plays the clip as it is made; it cannot be combined with --encoding, --bitrate, --quality or --rate")
         }
         // Plays the clip as it is made; it is cached when complete.
@@ -115,7 +115,7 @@ struct Quit: Error {}
 /// WAV file (no stream, dialogue or encoding): answered on the spot, or nil for `say` to run.
 @Sendable func sayCached(_ session: inout Session, _ context: CommandContext, _ arguments: ParsedArguments) throws -> Report? {
     guard !arguments.flag("stream"), !arguments.given("speakers"),
-          !audioTargetOptions.contains(where: { arguments.given($0.name) }) else { return nil }
+          !asksForAudioTarget(arguments) else { return nil }
     let request = session.request(text: arguments.positional.first ?? "")
     guard let result = try context.service.cachedHit(request) else { return nil }
     session.lastClip = result.clip

@@ -139,10 +139,15 @@ private func codecSettingOption(_ kind: QualitySetting.Kind, _ placeholder: Stri
     return .integer(kind.rawValue, placeholder, range, help: "\(help): \(each.joined(separator: ", "))")
 }
 
+/// Whether any of `audioTargetOptions` was given (`--encoding`, `--bitrate`, …).
+func asksForAudioTarget(_ arguments: ParsedArguments) -> Bool {
+    audioTargetOptions.contains { arguments.given($0.name) }
+}
+
 /// The audio target options as a validated target (nil when none is given: the clips are
 /// used as they are stored).
 func audioTarget(_ arguments: ParsedArguments) throws -> AudioTarget? {
-    guard audioTargetOptions.contains(where: { arguments.given($0.name) }) else { return nil }
+    guard asksForAudioTarget(arguments) else { return nil }
     let target = AudioTarget(sampleRate: arguments.int("rate"),
                              encoding: arguments.choice("encoding", as: AudioEncoding.self) ?? .pcm16,
                              bitrate: arguments.int("bitrate"), quality: arguments.int("quality"))
