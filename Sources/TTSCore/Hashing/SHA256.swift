@@ -18,7 +18,9 @@ public struct SHA256: Sendable {
 
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
-    private var buffer = [UInt8](repeating: 0, count: 64)
+    /// The partial block: 64 bytes inline (eight words), so a hasher allocates nothing; keys
+    /// are hashed on every hit.
+    private var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     private var buffered = 0
     private var totalBytes: UInt64 = 0
     private var blockFunction: BlockFunction?
@@ -74,15 +76,16 @@ public struct SHA256: Sendable {
         totalBytes &+= UInt64(remaining)
         if buffered > 0 {
             let take = min(64 - buffered, remaining)
-            buffer.withUnsafeMutableBytes { buf in
-                (buf.baseAddress! + buffered).copyMemory(from: base, byteCount: take)
+            let at = buffered
+            withUnsafeMutableBytes(of: &buffer) { buf in
+                (buf.baseAddress! + at).copyMemory(from: base, byteCount: take)
             }
             buffered += take
             base += take
             remaining -= take
             if buffered == 64 {
                 let block = buffer
-                block.withUnsafeBytes { compress($0.baseAddress!, blocks: 1) }
+                withUnsafeBytes(of: block) { compress($0.baseAddress!, blocks: 1) }
                 buffered = 0
             }
         }
@@ -93,8 +96,9 @@ public struct SHA256: Sendable {
             remaining -= blocks * 64
         }
         if remaining > 0 {
-            buffer.withUnsafeMutableBytes { buf in
-                buf.baseAddress!.copyMemory(from: base, byteCount: remaining)
+            let count = remaining
+            withUnsafeMutableBytes(of: &buffer) { buf in
+                buf.baseAddress!.copyMemory(from: base, byteCount: count)
             }
             buffered = remaining
         }
@@ -102,20 +106,31 @@ public struct SHA256: Sendable {
 
     public consuming func finalize() -> SHA256Digest {
         let bitLength = totalBytes &* 8
-        var tail = [UInt8](buffer[0..<buffered])
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        tail.withUnsafeBytes { compress($0.baseAddress!, blocks: tail.count / 64) }
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
-            out.append(UInt8(truncatingIfNeeded: word >> 24))
-            out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-            out.append(UInt8(truncatingIfNeeded: word))
+        // The padded tail, one or two blocks, on the stack: the rest of the partial block,
+        // 0x80, zeros, and the length in bits as a big-endian 64-bit number.
+        let blocks = buffered < 56 ? 1 : 2
+        let pending = buffer, count = buffered
+        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 8) { tail in
+            withUnsafeBytes(of: pending) { tail.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: count) }
+            tail[count] = 0x80
+            let end = blocks * 64
+            for i in (count + 1)..<(end - 8) { tail[i] = 0 }
+            for i in 0..<8 { tail[end - 8 + i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * i)) }
+            compress(UnsafeRawPointer(tail.baseAddress!), blocks: blocks)
         }
-        return SHA256Digest(bytes: out)
+        let words = state
+        return SHA256Digest(bytes: [UInt8](unsafeUninitializedCapacity: 32) { out, initialized in
+            withUnsafeBytes(of: words) { raw in
+                for i in 0..<8 {
+                    let word = raw.load(fromByteOffset: 4 * i, as: UInt32.self)
+                    out[4 * i] = UInt8(truncatingIfNeeded: word >> 24)
+                    out[4 * i + 1] = UInt8(truncatingIfNeeded: word >> 16)
+                    out[4 * i + 2] = UInt8(truncatingIfNeeded: word >> 8)
+                    out[4 * i + 3] = UInt8(truncatingIfNeeded: word)
+                }
+            }
+            initialized = 32
+        })
     }
 
     private static let k: [UInt32] = [
@@ -198,13 +213,16 @@ public struct SHA256Digest: Sendable, Hashable {
     }
 
     public var hex: String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        // Straight into the string's storage: a key is made on every hit.
+        String(unsafeUninitializedCapacity: 64) { out in
+            for (i, byte) in bytes.enumerated() {
+                out[2 * i] = SHA256Digest.digit(byte >> 4)
+                out[2 * i + 1] = SHA256Digest.digit(byte & 0x0f)
+            }
+            return 64
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    @inline(__always)
+    private static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
 }

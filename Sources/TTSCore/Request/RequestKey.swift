@@ -70,10 +70,16 @@ public struct RequestKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         bytes.reserveCapacity(7 + request.engine.utf8.count + request.model.utf8.count + request.voice.utf8.count
                               + request.language.utf8.count + request.text.utf8.count + 5)
         bytes.append(contentsOf: "tts/v1".utf8)
-        for field in [request.engine, request.model, request.voice, request.language, request.text] {
+        // Field by field, not over an array of the five: that array was an allocation per key.
+        func append(_ field: String) {
             bytes.append(separator)
             bytes.append(contentsOf: field.utf8)
         }
+        append(request.engine)
+        append(request.model)
+        append(request.voice)
+        append(request.language)
+        append(request.text)
         if !request.style.isEmpty {
             bytes.append(separator)
             bytes.append(contentsOf: "style=".utf8)
