@@ -56,6 +56,38 @@ final class BlobStoreTests: XCTestCase {
         }
     }
 
+    /// The hit's `stat` goes through the held `blobs/` folder; a folder replaced under the
+    /// store is noticed and the new one used, and what stays in the old one is not found.
+    func testABlobsFolderReplacedUnderTheStoreIsFollowed() throws {
+        let store = try makeStore()
+        let old = sampleWAV(seed: 11), new = sampleWAV(seed: 12)
+        let oldHash = try store.put(old)
+        XCTAssertEqual(store.file(of: oldHash)?.size, old.count)
+        let blobs = store.layout.blobsURL
+        let aside = blobs.deletingLastPathComponent().appendingPathComponent("blobs.aside")
+        try FileManager.default.moveItem(at: blobs, to: aside)
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        // Only in the new folder: found by its full path, and the folder is opened again.
+        let newHash = BlobHash(of: new)
+        try FileManager.default.createDirectory(at: store.layout.shardURL(newHash), withIntermediateDirectories: true)
+        try new.write(to: store.url(for: newHash))
+        XCTAssertEqual(store.file(of: newHash)?.size, new.count)
+        // Only in the folder moved aside: no longer found through the descriptor.
+        XCTAssertNil(store.file(of: oldHash))
+        XCTAssertFalse(store.contains(oldHash))
+        XCTAssertTrue(store.contains(newHash))
+    }
+
+    func testPathsOutsideTheBlobsFolderAreStatedByTheirFullPath() throws {
+        let store = try makeStore()
+        let outside = store.layout.tmpURL.appendingPathComponent("x.wav")
+        try sampleWAV(seed: 4).write(to: outside)
+        XCTAssertEqual(store.folder.status(of: outside.path).map { Int($0.st_size) }, sampleWAV(seed: 4).count)
+        XCTAssertNil(store.folder.status(of: store.layout.blobsURL.path + "/ab/cd/missing.wav"))
+        // The folder's own path (nothing after the prefix) is not a blob inside it.
+        XCTAssertNotNil(store.folder.status(of: store.layout.blobsURL.path + "/"))
+    }
+
     func testBlobPathIsShardedByTheFirstTwoBytesOfTheHash() throws {
         let store = try makeStore()
         let hash = try store.put(sampleWAV(seed: 9))

@@ -97,7 +97,7 @@ public final class SpeechService: Sendable {
                 memoryEntries: Int = 0) {
         self.engines = engines
         self.local = local
-        memory = MemoryTier(capacity: memoryEntries, generation: local.index.generation)
+        memory = MemoryTier(capacity: memoryEntries, generation: local.index.generation, blobs: local.blobs)
         self.shared = shared
         self.logger = logger
         self.maxTextCharacters = maxTextCharacters

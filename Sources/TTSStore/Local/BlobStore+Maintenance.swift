@@ -59,8 +59,7 @@ extension BlobStore {
     /// its size, and the memory tier keeps its inode, from the same call.
     public func file(of hash: BlobHash) -> BlobFile? {
         let path = path(for: hash)
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard let info = folder.status(of: path), (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size))
     }
 

@@ -60,8 +60,8 @@ public final class HeldBlobFile: Sendable {
 /// Blob files are created read-only (0444, less the umask): a blob is immutable, and this keeps
 /// an exported hard link or an editor from changing bytes under their hash.
 ///
-/// Sendable without `@unchecked`: the only stored state is the immutable layout; the rest is
-/// the file system, whose operations used here are atomic.
+/// Sendable without `@unchecked`: the stored state is the immutable layout and the held blob
+/// folder (`BlobFolder`); the rest is the file system, whose operations used here are atomic.
 ///
 /// ```swift
 /// let blobs = try BlobStore(layout: StoreLayout(root: root))
@@ -70,13 +70,14 @@ public final class HeldBlobFile: Sendable {
 /// ```
 public final class BlobStore: Sendable {
     public let layout: StoreLayout
+    /// `<root>/blobs/` held open: the `stat` of a hit starts from it.
+    let folder: BlobFolder
     /// `<root>/blobs/`, made once: `URL.path` costs more than the `stat` a hit makes.
-    private let blobsFolderPrefix: String
+    private var blobsFolderPrefix: String { folder.prefix }
 
     /// Creates `<root>`, `<root>/blobs` and `<root>/tmp` when missing.
     public init(layout: StoreLayout) throws {
         self.layout = layout
-        blobsFolderPrefix = layout.blobsPath + "/"
         for folder in [layout.root, layout.blobsURL, layout.tmpURL] {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -84,6 +85,7 @@ public final class BlobStore: Sendable {
                 throw TTSError.store("cannot create the store folder \(folder.path): \(FileSystemReason.describe(error, path: folder.path)). Check that the path is right and writable, or choose another store with --store.")
             }
         }
+        folder = BlobFolder(prefix: layout.blobsPath + "/")
     }
 
     /// Stores `wav` under its hash, flushed before it is named, and returns the hash.
@@ -132,8 +134,7 @@ public final class BlobStore: Sendable {
     /// Which file holds the blob now (nil when none): lets a flusher notice that the file it
     /// flushed was replaced before it recorded the flush.
     public func fileIdentity(of hash: BlobHash) -> BlobFileIdentity? {
-        var info = stat()
-        guard stat(path(for: hash), &info) == 0 else { return nil }
+        guard let info = folder.status(of: path(for: hash)) else { return nil }
         return BlobFileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
@@ -211,8 +212,7 @@ public final class BlobStore: Sendable {
 
     /// Whether the blob is present: one `stat`, no read.
     public func contains(_ hash: BlobHash) -> Bool {
-        var info = stat()
-        guard stat(path(for: hash), &info) == 0 else { return false }
+        guard let info = folder.status(of: path(for: hash)) else { return false }
         return (info.st_mode & S_IFMT) == S_IFREG
     }
 
@@ -221,16 +221,18 @@ public final class BlobStore: Sendable {
     /// The blob's file path (`<root>/blobs/ab/cd/<hash>.wav`) as a plain string, for callers
     /// that make a system call per blob (export links thousands).
     public func path(for hash: BlobHash) -> String {
-        var path = blobsFolderPrefix
-        let hex = hash.hex.utf8
-        path.reserveCapacity(path.utf8.count + 6 + hex.count + 4)
-        path += Substring(hash.hex.prefix(2))
-        path += "/"
-        path += Substring(hash.hex.dropFirst(2).prefix(2))
-        path += "/"
-        path += hash.hex
-        path += ".wav"
-        return path
+        // One pass into a string of the final length: `ab/cd/<hash>.wav` after the prefix.
+        let hex = hash.hex.utf8, prefix = blobsFolderPrefix.utf8
+        return String(unsafeUninitializedCapacity: prefix.count + 6 + hex.count + 4) { out in
+            var at = out.initialize(fromContentsOf: prefix)
+            for (i, byte) in hex.prefix(4).enumerated() {
+                out[at] = byte
+                at += 1
+                if i & 1 == 1 { out[at] = UInt8(ascii: "/"); at += 1 }
+            }
+            at = out[at...].initialize(fromContentsOf: hex)
+            return out[at...].initialize(fromContentsOf: ".wav".utf8)
+        }
     }
 
     /// The bytes of a blob. With `verify`, rehashes them and throws a `.store` error when they

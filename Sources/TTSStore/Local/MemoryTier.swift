@@ -40,12 +40,23 @@ public final class MemoryTier: Sendable {
 
     public let capacity: Int
     private let generation: StoreGeneration
+    /// The blob folder the entries' files are in, when known: their `stat` starts from it.
+    private let folder: BlobFolder?
     private let recency = Mutex(Recency())
 
-    /// - Parameter capacity: entries kept; 0 turns the tier off.
-    public init(capacity: Int, generation: StoreGeneration) {
+    /// - Parameters:
+    ///   - capacity: entries kept; 0 turns the tier off.
+    ///   - blobs: the store the remembered files are in (a faster `stat` per hit).
+    public init(capacity: Int, generation: StoreGeneration, blobs: BlobStore? = nil) {
         self.capacity = max(0, capacity)
         self.generation = generation
+        folder = blobs?.folder
+    }
+
+    private func status(of path: String) -> stat? {
+        if let folder { return folder.status(of: path) }
+        var info = stat()
+        return stat(path, &info) == 0 ? info : nil
     }
 
     public var isEnabled: Bool { capacity > 0 }
@@ -67,8 +78,7 @@ public final class MemoryTier: Sendable {
             Self.moveToFront(slot, in: &state)
             return entry
         }) else { return nil }
-        var info = stat()
-        guard stat(entry.path, &info) == 0, UInt64(info.st_ino) == entry.inode, Int(info.st_size) == entry.size else {
+        guard let info = status(of: entry.path), UInt64(info.st_ino) == entry.inode, Int(info.st_size) == entry.size else {
             forget(key)
             return nil
         }
@@ -80,8 +90,7 @@ public final class MemoryTier: Sendable {
     /// raced with it leaves the entry already stale.
     public func remember(_ clip: Clip, path: String, generation seen: UInt64? = nil) {
         guard capacity > 0 else { return }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }
+        guard let info = status(of: path) else { return }
         remember(clip, file: BlobFile(path: path, inode: UInt64(info.st_ino), size: Int(info.st_size)), generation: seen)
     }
 
