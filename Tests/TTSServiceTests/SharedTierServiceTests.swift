@@ -48,6 +48,32 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(third.tier, .local, "a Redis hit fills the local tier")
     }
 
+    /// A Redis hit is taken by each caller outside single-flight: callers of one key at once
+    /// may each fetch and store it. All are answered from Redis with the same bytes, the store
+    /// ends with one row and one intact blob, no flight is left behind, and the engine is
+    /// never called.
+    func testConcurrentRedisHitsOfOneKeyStoreOneIntactClip() async throws {
+        let url = try serverURL()
+        let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
+        let made = try await a.service.generateOrFetch(a.request("one phrase, many callers"))
+        let service = b.service, request = b.request("one phrase, many callers")
+        let answers = try await withThrowingTaskGroup(of: Generation.self) { group in
+            for _ in 0..<8 { group.addTask { try await service.generateOrFetch(request) } }
+            return try await group.reduce(into: [Generation]()) { $0.append($1) }
+        }
+        XCTAssertEqual(answers.count, 8)
+        let expected = try Data(contentsOf: made.path)
+        for answer in answers {
+            XCTAssertTrue(answer.tier == .redis || answer.tier == .local, "\(answer.tier)")
+            XCTAssertEqual(answer.clip.key, made.clip.key)
+            XCTAssertEqual(try Data(contentsOf: answer.path), expected)
+        }
+        XCTAssertEqual(b.tone.calls, 0)
+        XCTAssertEqual(service.flightsInProgress, 0)
+        XCTAssertEqual(try service.local.index.clips(forBlob: made.clip.blob).map(\.key), [made.clip.key])
+        XCTAssertEqual(try service.local.verifiedAudio(of: made.clip), expected)
+    }
+
     /// A prewarm whose phrases are all cached locally publishes the ones Redis lacks, as a
     /// `say` of each would (it used to publish none).
     func testAllCachedPrewarmPublishesTheClipsRedisLacks() async throws {
@@ -85,6 +111,7 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(try a.service.local.index.clipsWithBlobNotDurable(), [], "an engine's clip is durable at once")
         let hit = try await b.service.generateOrFetch(b.request("flushed later"))
         XCTAssertEqual(hit.tier, .redis)
+        b.service.local.settlePendingRows()  // read from the index itself below
         XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable().map(\.key), [hit.clip.key])
         XCTAssertEqual(b.service.local.pendingFlushCount, 1)
         let meanwhile = try await b.service.generateOrFetch(b.request("flushed later"))

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TTSConcurrency
 import TTSCore
 import TTSEngines
@@ -74,7 +75,10 @@ public final class SpeechService: Sendable {
     let flights = SingleFlight<RequestKey, Generation>()
     /// Generations streaming now, for callers that join them (SpeechService+Streaming).
     let streams = StreamBroadcasts()
-    var flightsInProgress: Int { flights.count }
+    var flightsInProgress: Int { flights.count + sharedFetches.load(ordering: .relaxed) }
+    /// Redis hits being fetched and stored outside single-flight (see `generateOrFetch`):
+    /// `drain` waits for them as for flights.
+    private let sharedFetches = Atomic<Int>(0)
 
     /// How long a generation lock lives and how long another process waits for its holder.
     public struct LockPolicy: Sendable {
@@ -174,13 +178,27 @@ public final class SpeechService: Sendable {
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
         var seen: UInt64 = 0
         if let hit = try hereAndNow(key, started: started, seen: &seen) { return hit }
+        // A Redis hit is taken by the caller itself, outside single-flight: the flight's task
+        // and the hand-back of its result were two thread wake-ups more per shared hit. Two
+        // callers of one key at once may both read and store it, which the store allows; only
+        // engine calls must be single, and they stay in the flight.
+        if shared.isEnabled {
+            sharedFetches.add(1, ordering: .relaxed)
+            defer { sharedFetches.subtract(1, ordering: .relaxed) }
+            if let hit = try await fromShared(key) { return remembered(hit, started: started, seen: seen) }
+        }
         let generated = try await flights.run(key) { [self] in
             // Another caller may have stored it between our look-up and this flight.
             if let clip = try local.clip(for: key) {
                 return Generation(clip: clip, tier: .local, path: local.url(for: clip), elapsedMs: 0)
             }
-            return try await fetchSharedOrGenerate(resolved, key: key)
+            return try await fetchSharedOrGenerate(resolved, key: key, sharedLookedUp: shared.isEnabled)
         }
+        return remembered(generated, started: started, seen: seen)
+    }
+
+    /// A clip fetched or made for this request: into the memory tier, counted, timed.
+    private func remembered(_ generated: Generation, started: ContinuousClock.Instant, seen: UInt64) -> Generation {
         memory.remember(generated.clip, path: generated.filePath, generation: seen)
         return finish(generated.clip, tier: generated.tier, started: started, filePath: generated.filePath)
     }
@@ -214,11 +232,12 @@ public final class SpeechService: Sendable {
     /// the holder vanished (the lock expires), and gives up waiting after `maxWait`.
     ///
     /// `generator` makes the clip when it must be made here: the unary engine call by default,
-    /// a streamed one for `speakStreaming`.
-    func fetchSharedOrGenerate(_ request: AudioRequest, key: RequestKey,
+    /// a streamed one for `speakStreaming`. `sharedLookedUp`: the caller has just missed in
+    /// Redis itself, so the first look-up is skipped (the lock's own re-check still runs).
+    func fetchSharedOrGenerate(_ request: AudioRequest, key: RequestKey, sharedLookedUp: Bool = false,
                                generator: ((AudioRequest, RequestKey) async throws -> Generation)? = nil) async throws -> Generation {
         let generate = generator ?? { try await self.generate($0, key: $1) }
-        if let hit = try await fromShared(key) { return hit }
+        if !sharedLookedUp, let hit = try await fromShared(key) { return hit }
         let deadline = ContinuousClock.now + locking.maxWait
         while true {
             switch await shared.acquireLock(key, ttlMs: Int(locking.ttl.milliseconds)) {
