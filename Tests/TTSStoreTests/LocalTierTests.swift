@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import XCTest
 import TTSCore
-import TTSStore
+@testable import TTSStore
 
 /// The local tier on its own: storing an engine's answer, the look-up's size check and
 /// quarantine, a Redis hit stored with deferred durability, the budget after a write.
@@ -64,6 +64,59 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(local.pendingFlushCount, 1)
         XCTAssertEqual(try local.flush(), 1)
         XCTAssertEqual(try local.clip(for: clip.key)?.blob, clip.blob)
+    }
+
+    /// The row of a Redis hit is written after the hit is answered: meanwhile the local tier
+    /// finds the clip anyway (the index alone does not), and afterwards the index has it.
+    func testARedisHitsRowIsFoundBeforeItIsWrittenAndWrittenAfter() async throws {
+        let local = try tier()
+        defer { local.close() }
+        let wav = sampleWAV(seed: 9)
+        let clip = sampleClip(blobSeed: 9, bytes: wav.count)
+        local.pendingRows.holdWrites()
+        let fill = try local.store(RedisHit(clip: clip, audio: wav))
+        XCTAssertNil(try local.index.clip(for: clip.key), "the row waits")
+        XCTAssertEqual(try local.clip(for: clip.key)?.blob, clip.blob, "found while its row waits")
+        XCTAssertEqual(try local.row(for: clip.key)?.key, clip.key)
+        XCTAssertEqual(local.pendingRows.count, 1)
+        local.pendingRows.resumeWrites()
+        local.settlePendingRows()
+        XCTAssertEqual(try local.index.clip(for: clip.key)?.blob, clip.blob)
+        XCTAssertEqual(local.pendingRows.count, 0)
+        let finished = await local.finish(fill)
+        XCTAssertEqual(finished?.key, clip.key)
+    }
+
+    /// `rm` right after a Redis hit waits for the hit's row, so the row cannot come back
+    /// after the removal.
+    func testRemovingARedisHitRightAwayLeavesNoRowBehind() throws {
+        let local = try tier()
+        defer { local.close() }
+        let wav = sampleWAV(seed: 10)
+        let clip = sampleClip(blobSeed: 10, bytes: wav.count)
+        local.pendingRows.holdWrites()
+        _ = try local.store(RedisHit(clip: clip, audio: wav))
+        // Released from another thread while `remove` is already waiting.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { local.pendingRows.resumeWrites() }
+        XCTAssertEqual(try local.remove(clip.key)?.clip.key, clip.key)
+        local.settlePendingRows()
+        XCTAssertNil(try local.index.clip(for: clip.key))
+        XCTAssertNil(try local.clip(for: clip.key))
+    }
+
+    /// Closing writes the rows still waiting before the index closes.
+    func testCloseWritesTheRowsStillWaiting() throws {
+        let root = try makeTemporaryFolder(self)
+        let local = try LocalTier(layout: StoreLayout(root: root))
+        let wav = sampleWAV(seed: 11)
+        let clip = sampleClip(blobSeed: 11, bytes: wav.count)
+        local.pendingRows.holdWrites()
+        _ = try local.store(RedisHit(clip: clip, audio: wav))
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { local.pendingRows.resumeWrites() }
+        local.close()
+        let reopened = try LocalTier(layout: StoreLayout(root: root))
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.index.clip(for: clip.key)?.blob, clip.blob)
     }
 
     func testAudioThatIsNotTheNamedBlobIsNotStored() throws {
