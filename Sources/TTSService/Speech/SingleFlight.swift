@@ -9,9 +9,10 @@ import TTSCore
 /// run is cancelled only when no waiter is left, so one impatient caller never spoils the
 /// result for the others. That is why the run is a task of its own, not the first caller's.
 ///
-/// The flights live behind one `Mutex`, not in an actor: every miss passes through here (a
-/// Redis hit too), and an actor cost two more thread wake-ups per miss (into the actor, and
-/// back into it to hand out the result), about 25 µs of a ~400 µs shared-tier hit.
+/// The flights live behind one `Mutex`, not in an actor: every miss in both tiers passes
+/// through here, and an actor cost two more thread wake-ups per miss (into the actor, and back
+/// into it to hand out the result). Redis hits do not come here: they share a fetch through
+/// `JoinedFetches`, without a task of their own.
 final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private typealias Waiter = CheckedContinuation<Value, Error>
 

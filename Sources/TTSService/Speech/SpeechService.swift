@@ -75,10 +75,12 @@ public final class SpeechService: Sendable {
     let flights = SingleFlight<RequestKey, Generation>()
     /// Generations streaming now, for callers that join them (SpeechService+Streaming).
     let streams = StreamBroadcasts()
-    var flightsInProgress: Int { flights.count + sharedFetches.load(ordering: .relaxed) }
-    /// Redis hits being fetched and stored outside single-flight (see `generateOrFetch`):
+    var flightsInProgress: Int { flights.count + missesInProgress.load(ordering: .relaxed) }
+    /// Redis hits of one key at once share one fetch, outside single-flight (see `JoinedFetches`).
+    let sharedFetches = JoinedFetches<RequestKey, Generation>()
+    /// Requests past the memory and local tiers, from their first miss to their answer:
     /// `drain` waits for them as for flights.
-    private let sharedFetches = Atomic<Int>(0)
+    private let missesInProgress = Atomic<Int>(0)
 
     /// How long a generation lock lives and how long another process waits for its holder.
     public struct LockPolicy: Sendable {
@@ -178,14 +180,12 @@ public final class SpeechService: Sendable {
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
         var seen: UInt64 = 0
         if let hit = try hereAndNow(key, started: started, seen: &seen) { return hit }
-        // A Redis hit is taken by the caller itself, outside single-flight: the flight's task
-        // and the hand-back of its result were two thread wake-ups more per shared hit. Two
-        // callers of one key at once may both read and store it, which the store allows; only
-        // engine calls must be single, and they stay in the flight.
-        if shared.isEnabled {
-            sharedFetches.add(1, ordering: .relaxed)
-            defer { sharedFetches.subtract(1, ordering: .relaxed) }
-            if let hit = try await fromShared(key) { return remembered(hit, started: started, seen: seen) }
+        missesInProgress.add(1, ordering: .relaxed)
+        defer { missesInProgress.subtract(1, ordering: .relaxed) }
+        // A Redis hit is fetched by the first caller itself (see `JoinedFetches`); only engine
+        // calls go through single-flight, which then skips its own first Redis look-up.
+        if shared.isEnabled, let hit = try await sharedFetches.run(key, { try await fromShared(key) }) {
+            return remembered(hit, started: started, seen: seen)
         }
         let generated = try await flights.run(key) { [self] in
             // Another caller may have stored it between our look-up and this flight.

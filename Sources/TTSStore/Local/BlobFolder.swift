@@ -6,13 +6,13 @@ import Synchronization
 /// this machine's ext4 (bench/NOTES.md): 1.10 µs against 1.42 µs for a seven-component path,
 /// the largest single step of a local or memory hit.
 ///
-/// A folder replaced under a running process (the store moved aside and made anew) shows as a
-/// blob missing through the held descriptor but present by its full path: the descriptor is
-/// opened again and the answer taken from the full path. The old descriptor stays open until
-/// the folder object goes away, since another thread may be using it that very moment. A
-/// store moved elsewhere whole, while a process runs on it, is not noticed (its files are
-/// still found through the descriptor): the mapped `StoreGeneration` makes the same
-/// assumption, that a running process's store stays where it was opened.
+/// A folder replaced under a running process (deleted and made anew) shows as a blob missing
+/// through the held descriptor but present by its full path, with a folder at the path that is
+/// not the held one: the descriptor is opened again. The old one stays open until the folder
+/// object goes away, since another thread may be using it that very moment. A folder moved
+/// aside is not noticed while its files are still found through the descriptor: the mapped
+/// `StoreGeneration` makes the same assumption, that a running process's store stays where
+/// it was opened.
 final class BlobFolder: Sendable {
     /// `<root>/blobs/`: every blob path starts with it.
     let prefix: String
@@ -56,8 +56,13 @@ final class BlobFolder: Sendable {
         return info
     }
 
-    /// The held folder no longer has a file its full path has: it was replaced.
+    /// The held folder lacks a file its full path has: opened again when the folder at the
+    /// path is another one (not when the file was merely named between the two calls).
     private func reopen() {
+        var held = stat(), named = stat()
+        let current = descriptor.load(ordering: .relaxed)
+        guard fstat(current, &held) == 0, stat(prefix, &named) == 0,
+              held.st_dev != named.st_dev || held.st_ino != named.st_ino else { return }
         let fresh = BlobFolder.open(prefix)
         guard fresh >= 0 else { return }
         let old = descriptor.exchange(fresh, ordering: .relaxed)

@@ -66,6 +66,9 @@ public final class ClipIndex: Sendable {
     private let connection: Mutex<Connection>
     /// Writes full batches of hits off the caller's thread.
     let hitWriter: HitBatchWriter
+    /// Rows written just after their request was answered (`upsertAfterAnswer`); settled
+    /// before every other use of the connection.
+    let pendingRows = PendingRows()
 
     struct Connection {
         var database: SQLiteDatabase?
@@ -317,6 +320,19 @@ public final class ClipIndex: Sendable {
         try upsert([clip], blobIsDurable: blobIsDurable)
     }
 
+    /// `upsert` just after the answer that needed it: on the pending rows' queue, while the
+    /// caller goes on. Until written, `clipAfterAnswer(for:)` finds the clip; every other use
+    /// of the index waits for the write first. `failed` hears of a row that was dropped.
+    public func upsertAfterAnswer(_ clip: Clip, blobIsDurable: Bool, failed: @escaping @Sendable (Error) -> Void) {
+        pendingRows.add(clip, write: { [self] in try upsert(clip, blobIsDurable: blobIsDurable) }, failed: failed)
+    }
+
+    /// A clip whose row `upsertAfterAnswer` has not written yet (the hot look-up's second place
+    /// to look).
+    public func clipAfterAnswer(for key: RequestKey) -> Clip? {
+        pendingRows.clip(for: key)
+    }
+
     /// Inserts or replaces all `clips` in one transaction: all or none are stored.
     public func upsert(_ clips: [Clip], blobIsDurable: Bool = true) throws {
         guard !clips.isEmpty else { return }
@@ -452,6 +468,7 @@ public final class ClipIndex: Sendable {
 
     /// Flushes buffered hits (best effort) and closes the connections. Later calls throw.
     public func close() {
+        pendingRows.settle()
         connection.withLock { state in
             state.endReadWindow()
             let pending = state.takePendingHits()
@@ -468,7 +485,10 @@ public final class ClipIndex: Sendable {
     /// name this index file. Ends the read window first, but for the windowed look-up itself.
     func withDatabase<T: Sendable>(keepingReadWindow: Bool = false,
                                    _ body: (SQLiteDatabase, inout Connection) throws -> T) throws -> T {
-        try connection.withLock { state in
+        // Every reader and writer but the hot look-up (which asks the pending rows itself)
+        // sees the rows written after their answers; their writer takes this path too.
+        if !keepingReadWindow { pendingRows.settle() }
+        return try connection.withLock { state in
             guard let database = state.database else { throw closedError() }
             if !keepingReadWindow { state.endReadWindow() }
             do {

@@ -33,8 +33,6 @@ public final class LocalTier: Sendable {
     /// Flushes the blobs Redis hits store with deferred durability: `recover` at open, `close`
     /// flushes what is left.
     let blobSync: BlobSyncQueue
-    /// Rows of Redis hits written just after the hit is answered (see `store(_ hit:)`).
-    let pendingRows: PendingRows
     let logger: Logger
     let events: LocalTierEvents?
 
@@ -46,7 +44,6 @@ public final class LocalTier: Sendable {
         self.logger = logger
         self.events = events
         blobSync = BlobSyncQueue(blobs: blobs, index: index, delay: blobSyncDelay)
-        pendingRows = PendingRows(index: index, logger: logger)
     }
 
     /// Opens (creating when needed) the index and blob folders under `layout`.
@@ -74,13 +71,14 @@ public final class LocalTier: Sendable {
     /// so a clip another process stored a moment ago is found, and a blob found missing is
     /// judged against the row as it is now.
     public func located(for key: RequestKey) throws -> (clip: Clip, file: BlobFile)? {
-        let windowed = try index.clipInReadWindow(for: key)
+        // A Redis hit's row written after its answer: asked first, so a row that leaves the
+        // pending set before this look-up is already committed for the fresh read below.
+        let pending = index.clipAfterAnswer(for: key)
+        let windowed = pending == nil ? try index.clipInReadWindow(for: key) : (clip: pending, fresh: true)
         if !windowed.fresh, let clip = windowed.clip, let file = blobs.file(of: clip.blob), file.size == clip.bytes {
             return (clip, file)
         }
-        guard let clip = (windowed.fresh ? windowed.clip : try index.clip(for: key)) ?? pendingRows.clip(for: key) else {
-            return nil
-        }
+        guard let clip = windowed.fresh ? windowed.clip : try index.clip(for: key) else { return nil }
         guard let file = blobs.file(of: clip.blob) else {
             logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
             return nil
@@ -94,7 +92,7 @@ public final class LocalTier: Sendable {
 
     /// The row stored under `key`, without checking its blob (for showing what is known).
     public func row(for key: RequestKey) throws -> Clip? {
-        try index.clip(for: key) ?? pendingRows.clip(for: key)
+        try index.clip(for: key)
     }
 
     /// Where the clip's WAV file is.
@@ -170,7 +168,6 @@ public final class LocalTier: Sendable {
     /// Removes a clip (the `rm` command), and its blob when no other clip uses it. Nil when
     /// there is no such clip here.
     public func remove(_ key: RequestKey) throws -> LocalRemoval? {
-        pendingRows.settle()
         let pinned = try index.isPinned(key)
         guard let removal = try index.removeClip(key) else { return nil }
         var freedBytes: Int?
@@ -191,7 +188,8 @@ public final class LocalTier: Sendable {
 
     /// Stores a Redis hit; called on the Redis connection's thread, right after the look-up:
     /// hashing and the file write block, and one hop between threads is all a hit pays. The
-    /// index row is written just after, while the caller has its answer (`PendingRows`).
+    /// index row is written just after, while the caller has its answer
+    /// (`ClipIndex.upsertAfterAnswer`).
     /// Finish with `finish(_:)` back in async code.
     public func store(_ hit: RedisHit) throws -> SharedFill {
         var clip = hit.clip
@@ -209,7 +207,10 @@ public final class LocalTier: Sendable {
             guard try blobs.put(audio, ifHashIs: clip.blob, durability: deferred ? .deferred : .beforeNaming) else {
                 return .mismatch(clip)
             }
-            pendingRows.write(clip, blobIsDurable: !deferred)
+            index.upsertAfterAnswer(clip, blobIsDurable: !deferred) { [logger, key = clip.key] error in
+                logger.warn("index-row", [("key", .string(key.hex)), ("outcome", "dropped"),
+                                          ("error", .string(String(describing: error)))])
+            }
             return .stored(clip, flushLater: deferred)
         }
         // Metadata only: usable when this machine has the blob intact (rehashed and
@@ -266,11 +267,7 @@ public final class LocalTier: Sendable {
         let started = ContinuousClock.now
         let evictor = Evictor(index: index, blobs: blobs)
         do {
-            let pendingRows = self.pendingRows
-            let report = try await Blocking.run {
-                pendingRows.settle()  // every row in the index before the scan
-                return try evictor.evict(toMaxBytes: target, dryRun: false, sparing: [clip.key])
-            }
+            let report = try await Blocking.run { try evictor.evict(toMaxBytes: target, dryRun: false, sparing: [clip.key]) }
             budget.settle(usedBytes: report.bytesAfter)
             events?.recordEviction(clips: report.evicted.count, bytes: report.freedBytes)
             if !report.evicted.isEmpty || report.stillOverBudget {
@@ -290,11 +287,7 @@ public final class LocalTier: Sendable {
     /// The `evict` command: brings the tier down to `maxBytes` now (or says what it would do).
     public func evict(toMaxBytes maxBytes: Int, dryRun: Bool) async throws -> EvictionReport {
         let evictor = Evictor(index: index, blobs: blobs)
-        let pendingRows = self.pendingRows
-        let report = try await Blocking.run {
-            pendingRows.settle()
-            return try evictor.evict(toMaxBytes: maxBytes, dryRun: dryRun)
-        }
+        let report = try await Blocking.run { try evictor.evict(toMaxBytes: maxBytes, dryRun: dryRun) }
         if !dryRun { events?.recordEviction(clips: report.evicted.count, bytes: report.freedBytes) }
         return report
     }
@@ -307,19 +300,12 @@ public final class LocalTier: Sendable {
         try blobSync.recover()
     }
 
-    /// Waits until the rows of the Redis hits answered so far are in the index: for a caller
-    /// that reads the index itself right after a hit (the data path looks in both).
-    public func settlePendingRows() {
-        pendingRows.settle()
-    }
-
     /// Blobs stored but not yet flushed (for tests and `stats`).
     public var pendingFlushCount: Int { blobSync.pendingCount }
 
     /// Flushes blobs not yet on the disk and buffered hit counts. Returns the blobs flushed.
     @discardableResult
     public func flush() throws -> Int {
-        pendingRows.settle()
         let flushed = try blobSync.flush()
         try index.flush()
         return flushed
@@ -328,7 +314,6 @@ public final class LocalTier: Sendable {
     /// Flushes (a failure leaves rows unmarked, and the next start rehashes their blobs), then
     /// closes the index.
     public func close() {
-        pendingRows.settle()
         _ = try? blobSync.flush()
         try? index.flush()
         index.close()
