@@ -1,9 +1,24 @@
 import Foundation
+import Synchronization
 
 public enum LogLevel: String, Sendable, Comparable, CaseIterable {
     case debug, info, warn, error
 
-    private var rank: Int { LogLevel.allCases.firstIndex(of: self)! }
+    /// The order of severity, by a switch: `allCases.firstIndex` built an array per
+    /// comparison, and a comparison guards a debug line on every hit.
+    var rank: Int {
+        switch self {
+        case .debug: 0
+        case .info: 1
+        case .warn: 2
+        case .error: 3
+        }
+    }
+
+    init(rank: Int) {
+        self = rank <= 0 ? .debug : rank == 1 ? .info : rank == 2 ? .warn : .error
+    }
+
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
 }
 
@@ -14,12 +29,12 @@ public enum LogLevel: String, Sendable, Comparable, CaseIterable {
 /// logger.info("generate", ["key": .string(key.short), "tier": "engine", "ms": 12])
 /// ```
 public final class Logger: @unchecked Sendable {
-    /// Changes live (`config reload`); guarded by `writeLock`.
+    /// Changes live (`config reload`); read without a lock (every hit asks).
     public var minimumLevel: LogLevel {
-        get { writeLock.withLock { level } }
-        set { writeLock.withLock { level = newValue } }
+        get { LogLevel(rank: minimumRank.load(ordering: .relaxed)) }
+        set { minimumRank.store(newValue.rank, ordering: .relaxed) }
     }
-    private var level: LogLevel
+    private let minimumRank: Atomic<Int>
     private let handle: FileHandle?
     /// Guards writes to `handle` so lines from concurrent tasks never interleave.
     private let writeLock = NSLock()
@@ -30,7 +45,7 @@ public final class Logger: @unchecked Sendable {
     private let redactor: Redactor
 
     public init(file: URL?, level: LogLevel, redactor: Redactor = .process) {
-        self.level = level
+        minimumRank = Atomic(level.rank)
         self.redactor = redactor
         var handle: FileHandle?
         var openError: String?

@@ -209,13 +209,13 @@ public final class SpeechService: Sendable {
     private func hereAndNow(_ key: RequestKey, started: ContinuousClock.Instant, seen: inout UInt64) throws -> Generation? {
         // One map look-up, one load of the shared generation and one stat; no SQLite.
         if let (clip, path) = memory.clip(for: key) {
-            local.recordHit(key)
+            local.recordHit(key, now: started)
             return finish(clip, tier: .memory, started: started, filePath: path)
         }
         // Read before the local look-up: a removal racing with it leaves the entry stale.
         seen = memory.currentGeneration
         if let (clip, file) = try local.located(for: key) {
-            local.recordHit(key)
+            local.recordHit(key, now: started)
             memory.remember(clip, file: file, generation: seen)
             // Publishing reads the bytes with their hash checked: a damaged blob is not shared,
             // and is quarantined so the next request regenerates it.

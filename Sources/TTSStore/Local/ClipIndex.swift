@@ -95,11 +95,12 @@ public final class ClipIndex: Sendable {
 
         /// The pending hits, handed over to be written.
         mutating func takePendingHits() -> (hits: [RequestKey: PendingHit], count: Int) {
-            defer {
-                pendingHits = [:]
-                pendingHitCount = 0
-            }
-            return (pendingHits, pendingHitCount)
+            let taken = (pendingHits, pendingHitCount)
+            // Room for a batch like this one: a run of hits refills the map without growing it
+            // a dozen times per batch.
+            pendingHits = Dictionary(minimumCapacity: min(taken.1, ClipIndex.hitFlushThreshold))
+            pendingHitCount = 0
+            return taken
         }
     }
 
@@ -419,9 +420,9 @@ public final class ClipIndex: Sendable {
     /// Counts a use of the clip at `date`, in memory. Written in a batch: in the background
     /// once `hitFlushThreshold` hits are pending or the oldest has waited `hitFlushInterval`,
     /// or by `flush()`, `close()` and deinit. Never throws: a failed batch write keeps the hits
-    /// for the next one.
-    public func recordHit(_ key: RequestKey, at date: Date = Date()) {
-        let now = ContinuousClock.now
+    /// for the next one. `now`: the caller's reading of the monotonic clock, when it has one
+    /// from this moment (a hit's start), for the time-based flush.
+    public func recordHit(_ key: RequestKey, at date: Date = Date(), now: ContinuousClock.Instant = .now) {
         let due = connection.withLock { state -> (hits: [RequestKey: PendingHit], count: Int)? in
             if state.pendingHitCount == 0 { state.flushDeadline = now + hitFlushInterval }
             // One hash of the key, in place.

@@ -100,9 +100,10 @@ public final class LocalTier: Sendable {
         blobs.url(for: clip.blob)
     }
 
-    /// Counts a hit (buffered; written at the next flush).
-    public func recordHit(_ key: RequestKey) {
-        index.recordHit(key, at: Date())
+    /// Counts a hit (buffered; written at the next flush). `now`: the monotonic time the
+    /// caller read for this hit, when it has one.
+    public func recordHit(_ key: RequestKey, now: ContinuousClock.Instant = .now) {
+        index.recordHit(key, at: Date(), now: now)
     }
 
     /// The clip's bytes, hash-checked. A damaged blob is quarantined and the error thrown.
