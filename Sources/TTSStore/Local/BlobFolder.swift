@@ -51,9 +51,15 @@ final class BlobFolder: Sendable {
             return fstatat(fd, full + prefixLength, &info, 0) == 0
         }
         if found == true { return info }
-        guard stat(path, &info) == 0 else { return nil }
+        guard let status = BlobFolder.status(ofFullPath: path) else { return nil }
         if found == false { reopen() }
-        return info
+        return status
+    }
+
+    /// One `stat` of the full path: for a file outside the folder, or with no folder held.
+    static func status(ofFullPath path: String) -> stat? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info : nil
     }
 
     /// The held folder lacks a file its full path has: opened again when the folder at the

@@ -70,10 +70,9 @@ public final class HeldBlobFile: Sendable {
 /// ```
 public final class BlobStore: Sendable {
     public let layout: StoreLayout
-    /// `<root>/blobs/` held open: the `stat` of a hit starts from it.
+    /// `<root>/blobs/` held open: the `stat` of a hit starts from it. Its `prefix` is the
+    /// folder's path, made once: `URL.path` costs more than the `stat` a hit makes.
     let folder: BlobFolder
-    /// `<root>/blobs/`, made once: `URL.path` costs more than the `stat` a hit makes.
-    private var blobsFolderPrefix: String { folder.prefix }
 
     /// Creates `<root>`, `<root>/blobs` and `<root>/tmp` when missing.
     public init(layout: StoreLayout) throws {
@@ -222,7 +221,7 @@ public final class BlobStore: Sendable {
     /// that make a system call per blob (export links thousands).
     public func path(for hash: BlobHash) -> String {
         // One pass into a string of the final length: `ab/cd/<hash>.wav` after the prefix.
-        let hex = hash.hex.utf8, prefix = blobsFolderPrefix.utf8
+        let hex = hash.hex.utf8, prefix = folder.prefix.utf8
         return String(unsafeUninitializedCapacity: prefix.count + 6 + hex.count + 4) { out in
             var at = out.initialize(fromContentsOf: prefix)
             for (i, byte) in hex.prefix(4).enumerated() {

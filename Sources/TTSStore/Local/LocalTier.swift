@@ -73,14 +73,20 @@ public final class LocalTier: Sendable {
     public func located(for key: RequestKey) throws -> (clip: Clip, file: BlobFile)? {
         // A Redis hit's row written after its answer: asked first, so a row that leaves the
         // pending set before this look-up is already committed for the fresh read below.
-        let pending = index.clipAfterAnswer(for: key)
-        let windowed = pending == nil ? try index.clipInReadWindow(for: key) : (clip: pending, fresh: true)
+        if let pending = index.clipAfterAnswer(for: key) { return checkedFile(of: pending) }
+        let windowed = try index.clipInReadWindow(for: key)
         if !windowed.fresh, let clip = windowed.clip, let file = blobs.file(of: clip.blob), file.size == clip.bytes {
             return (clip, file)
         }
         guard let clip = windowed.fresh ? windowed.clip : try index.clip(for: key) else { return nil }
+        return checkedFile(of: clip)
+    }
+
+    /// The clip with its blob file when that file is there with the row's size; a missing one
+    /// is logged, a damaged one quarantined, and both are a miss.
+    private func checkedFile(of clip: Clip) -> (clip: Clip, file: BlobFile)? {
         guard let file = blobs.file(of: clip.blob) else {
-            logger.warn("blob-missing", [("key", .string(key.hex)), ("blob", .string(clip.blob.hex))])
+            logger.warn("blob-missing", [("key", .string(clip.key.hex)), ("blob", .string(clip.blob.hex))])
             return nil
         }
         guard file.size == clip.bytes else {

@@ -54,9 +54,7 @@ public final class MemoryTier: Sendable {
     }
 
     private func status(of path: String) -> stat? {
-        if let folder { return folder.status(of: path) }
-        var info = stat()
-        return stat(path, &info) == 0 ? info : nil
+        folder?.status(of: path) ?? BlobFolder.status(ofFullPath: path)
     }
 
     public var isEnabled: Bool { capacity > 0 }
