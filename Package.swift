@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TTSStore"], path: "Tests/TestSupport"),
         .testTarget(name: "TTSConcurrencyTests", dependencies: ["TTSConcurrency"]),
         .testTarget(name: "TTSCoreTests", dependencies: ["TTSCore"]),
-        .testTarget(name: "TTSStoreTests", dependencies: ["TTSStore", "TestSupport", "CSQLite"]),
+        .testTarget(name: "TTSStoreTests", dependencies: ["TTSConcurrency", "TTSStore", "TestSupport", "CSQLite"]),
         .testTarget(name: "TTSEnginesTests", dependencies: ["TTSEngines", "FakeGeminiServer"]),
         .testTarget(name: "TTSServiceTests", dependencies: ["TTSService", "TestSupport", "FakeGeminiServer"]),
         .testTarget(name: "TTSKitTests", dependencies: ["TTSKit"]),

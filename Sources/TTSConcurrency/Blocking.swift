@@ -34,7 +34,7 @@ public enum Blocking {
     /// the cooperative pool.
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            threads.run { continuation.resume(with: Result { try body() }) }
+            threads.run { AfterAnswer.answering({ Result { try body() } }, then: { continuation.resume(with: $0) }) }
         }
     }
 

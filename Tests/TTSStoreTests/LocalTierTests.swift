@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import XCTest
+import TTSConcurrency
 import TTSCore
 @testable import TTSStore
 
@@ -85,6 +86,22 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(local.index.pendingRows.count, 0)
         let finished = await local.finish(fill)
         XCTAssertEqual(finished?.key, clip.key)
+    }
+
+    /// A Redis hit stored on a thread that is answering someone (a Redis connection's) leaves
+    /// its row to that thread, right after the answer: no other thread is woken for it.
+    func testARedisHitsRowIsWrittenByTheAnsweringThreadAfterTheAnswer() throws {
+        let local = try tier()
+        defer { local.close() }
+        let wav = sampleWAV(seed: 12)
+        let clip = sampleClip(blobSeed: 12, bytes: wav.count)
+        var waitingAtAnswer = -1
+        AfterAnswer.answering({ Result { try local.store(RedisHit(clip: clip, audio: wav)) } }, then: { _ in
+            waitingAtAnswer = local.index.pendingRows.count
+        })
+        XCTAssertEqual(waitingAtAnswer, 1, "the row waited while the caller was answered")
+        XCTAssertEqual(local.index.pendingRows.count, 0, "written on this thread before `answering` returned")
+        XCTAssertEqual(try local.index.clipsWithBlobNotDurable().map(\.key), [clip.key])
     }
 
     /// `rm` right after a Redis hit waits for the hit's row (as every use of the index but the

@@ -87,6 +87,22 @@ final class ReadWindowTests: XCTestCase {
         XCTAssertEqual(checkpoint.checkpointed, checkpoint.logFrames, "no snapshot holds the log back: \(checkpoint)")
     }
 
+    func testAWindowOpenedWhileTheTimerOfAnEarlierOneIsSetStillEndsByItself() async throws {
+        // One timer at a time: the second window is opened 30 ms into the first's timer, so
+        // that timer fires while the second is still young and must set itself again.
+        let (reader, other) = try tiers(windowLength: .milliseconds(80))
+        let first = try await store("first", seed: 10, in: other)
+        XCTAssertNotNil(try reader.located(for: first.key))
+        try await Task.sleep(for: .milliseconds(30))
+        reader.index.endReadWindow()
+        XCTAssertNotNil(try reader.located(for: first.key))
+        XCTAssertTrue(reader.index.hasOpenReadWindow)
+
+        let deadline = ContinuousClock.now + .seconds(5)
+        while reader.index.hasOpenReadWindow && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertFalse(reader.index.hasOpenReadWindow, "the timer set itself again for the second window")
+    }
+
     func testAWindowEndsOnceItIsAsOldAsItsLengthAtTheNextLookUp() async throws {
         // No timer here: only the look-up can end the old window.
         let (reader, other) = try tiers(windowLength: .milliseconds(30), endsIdleWindows: false)

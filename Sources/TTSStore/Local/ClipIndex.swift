@@ -80,6 +80,12 @@ public final class ClipIndex: Sendable {
         var flushDeadline = ContinuousClock.Instant.now
         /// The read transaction `clipInReadWindow` look-ups share, while one is open.
         var window: ReadWindow?
+        /// Whether a timer that ends idle windows is set. One at a time: setting a Dispatch
+        /// timer costs ~16 µs here, a third of a Redis hit's local miss when every window
+        /// set its own (a write between look-ups ends each window, so a run of Redis hits
+        /// opens one per hit). The timer, when it fires, sets itself again for a window
+        /// opened after the one it was set for.
+        var idleTimerSet = false
 
         /// Ends the read window, if one is open: before any other use of the connection (a write
         /// cannot begin inside it, and every other read should see the latest commits).
@@ -87,6 +93,13 @@ public final class ClipIndex: Sendable {
             guard window != nil else { return }
             window = nil
             database?.endReadTransaction()
+        }
+
+        /// Whether the caller is to set the idle-window timer: true when none is set (and from
+        /// now on it counts as set).
+        mutating func claimIdleTimer() -> Bool {
+            defer { idleTimerSet = true }
+            return !idleTimerSet
         }
 
         mutating func dropPendingHits(for key: RequestKey) {
@@ -206,32 +219,28 @@ public final class ClipIndex: Sendable {
     /// processes, so there every look-up is `clip(for:)`.
     public func clipInReadWindow(for key: RequestKey) throws -> (clip: Clip?, fresh: Bool) {
         guard generation.isShared else { return (try clip(for: key), true) }
-        let (clip, openedAt) = try withDatabase(keepingReadWindow: true) { database, state -> (Clip?, ContinuousClock.Instant?) in
+        let (clip, opened, setsTimer) = try withDatabase(keepingReadWindow: true) { database, state -> (Clip?, Bool, Bool) in
             // Read under the lock: a look-up that waited for it judges the window as of now.
             let now = ContinuousClock.now
             let generationNow = generation.current
             if let window = state.window, window.generation != generationNow || now >= window.openedAt + readWindowLength {
                 state.endReadWindow()
             }
-            var opened: ContinuousClock.Instant?
+            var opened = false
             do {
                 if state.window == nil {
                     try database.beginReadTransaction()
                     state.window = ReadWindow(generation: generationNow, openedAt: now)
-                    opened = now
+                    opened = true
                 }
-                return (try lookUp(key, state), opened)
+                return (try lookUp(key, state), opened, opened && endsIdleWindows && state.claimIdleTimer())
             } catch {
                 state.endReadWindow()
                 throw error
             }
         }
-        if let openedAt, endsIdleWindows {
-            DispatchQueue.global().asyncAfter(deadline: .now() + readWindowLength.dispatchInterval) { [weak self] in
-                self?.endReadWindow(openedAt: openedAt)
-            }
-        }
-        return (clip, openedAt != nil)
+        if setsTimer { setIdleTimer(after: readWindowLength) }
+        return (clip, opened)
     }
 
     /// Ends the read window now (`clipInReadWindow`), if one is open: the next look-up sees every
@@ -243,11 +252,21 @@ public final class ClipIndex: Sendable {
     /// Whether a read window is open now (for tests: an idle index holds none for long).
     var hasOpenReadWindow: Bool { connection.withLock { $0.window != nil } }
 
-    /// The timer's end of a window: only of the one it was set for, which may have been
-    /// replaced by a newer window meanwhile.
-    private func endReadWindow(openedAt: ContinuousClock.Instant) {
-        connection.withLock { state in
-            if state.window?.openedAt == openedAt { state.endReadWindow() }
+    /// The timer that ends an idle window: the open window once it is `readWindowLength` old;
+    /// a younger one (opened since the timer was set) gets the timer again, for when it will be.
+    private func setIdleTimer(after delay: Duration) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay.dispatchInterval) { [weak self] in
+            guard let self else { return }
+            let again = connection.withLock { state -> Duration? in
+                let left = state.window.map { $0.openedAt + readWindowLength - ContinuousClock.now }
+                guard let left, left > .zero else {
+                    state.endReadWindow()
+                    state.idleTimerSet = false
+                    return nil
+                }
+                return left
+            }
+            if let again { setIdleTimer(after: again) }
         }
     }
 
@@ -321,11 +340,13 @@ public final class ClipIndex: Sendable {
         try upsert([clip], blobIsDurable: blobIsDurable)
     }
 
-    /// `upsert` just after the answer that needed it: on the pending rows' queue, while the
-    /// caller goes on. Until written, `clipAfterAnswer(for:)` finds the clip; every other use
-    /// of the index waits for the write first. `failed` hears of a row that was dropped.
+    /// `upsert` just after the answer that needed it, while the caller goes on (`PendingRows`).
+    /// Until written, `clipAfterAnswer(for:)` finds the clip; every other use of the index
+    /// waits for the write first. `failed` hears of a row that was dropped.
     public func upsertAfterAnswer(_ clip: Clip, blobIsDurable: Bool, failed: @escaping @Sendable (Error) -> Void) {
-        pendingRows.add(clip, write: { [self] in try upsert(clip, blobIsDurable: blobIsDurable) }, failed: failed)
+        pendingRows.add(clip, write: { [self] in
+            try upsert([clip], blobIsDurable: blobIsDurable, settlingPendingRows: false)
+        }, failed: failed)
     }
 
     /// A clip whose row `upsertAfterAnswer` has not written yet (the hot look-up's second place
@@ -336,8 +357,13 @@ public final class ClipIndex: Sendable {
 
     /// Inserts or replaces all `clips` in one transaction: all or none are stored.
     public func upsert(_ clips: [Clip], blobIsDurable: Bool = true) throws {
+        try upsert(clips, blobIsDurable: blobIsDurable, settlingPendingRows: true)
+    }
+
+    /// `upsert`; the pending rows' own writes do not settle the rows (they are the settling).
+    private func upsert(_ clips: [Clip], blobIsDurable: Bool, settlingPendingRows: Bool) throws {
         guard !clips.isEmpty else { return }
-        try withDatabase { database, _ in
+        try withDatabase(settlingPendingRows: settlingPendingRows) { database, _ in
             let statement = try database.cachedStatement(
                 // An upsert rather than INSERT OR REPLACE: replacing would delete the row and reset
                 // columns the clip does not carry (`pinned`).
@@ -484,11 +510,11 @@ public final class ClipIndex: Sendable {
 
     /// Runs `body` under the connection lock, turning SQLite failures into `.store` errors that
     /// name this index file. Ends the read window first, but for the windowed look-up itself.
-    func withDatabase<T: Sendable>(keepingReadWindow: Bool = false,
+    func withDatabase<T: Sendable>(keepingReadWindow: Bool = false, settlingPendingRows: Bool = true,
                                    _ body: (SQLiteDatabase, inout Connection) throws -> T) throws -> T {
         // Every reader and writer but the hot look-up (which asks the pending rows itself)
-        // sees the rows written after their answers; their writer takes this path too.
-        if !keepingReadWindow { pendingRows.settle() }
+        // and the pending rows' own writes sees the rows written after their answers.
+        if !keepingReadWindow && settlingPendingRows { pendingRows.settle() }
         return try connection.withLock { state in
             guard let database = state.database else { throw closedError() }
             if !keepingReadWindow { state.endReadWindow() }

@@ -1,67 +1,95 @@
 import Dispatch
 import Synchronization
+import TTSConcurrency
 import TTSCore
 
 /// Index rows written just after the request they belong to was answered (a Redis hit's row).
 ///
 /// A Redis hit's blob is on this machine the moment it is named; its row (one SQLite write
-/// transaction, 45–63 µs here, a tenth of the hit) is written right after, on a serial queue
-/// of its own, while the caller already has its answer. `ClipIndex` keeps the rows here and
-/// settles them (waits for their writes) before any other use of its connection, so every
-/// reader but the hot look-up sees them in the index itself; the hot look-up asks `clip(for:)`
-/// here first. Other processes miss locally for that moment and read Redis, which still holds
-/// the clip; an `rm` in another process during that moment removes a row not yet written,
-/// and the row lands after it (with its blob, so the store stays consistent).
+/// transaction, 45–63 µs here, a tenth of the hit) is written right after the answer, by the
+/// thread that stored the blob (`AfterAnswer`: the Redis connection's, which is awake anyway),
+/// or, when the row was handed in elsewhere, on a serial queue of its own. `ClipIndex` keeps
+/// the rows here and settles them (writes those still waiting, and waits for one being
+/// written) before any other use of its connection, so every reader but the hot look-up sees
+/// them in the index itself; the hot look-up asks `clip(for:)` here first. Other processes miss
+/// locally for that moment and read Redis, which still holds the clip; an `rm` in another
+/// process during that moment removes a row not yet written, and the row lands after it (with
+/// its blob, so the store stays consistent).
 ///
 /// A row that cannot be written (the disk full, the index busy past its timeout) is reported
 /// to the writer's `failed` handler and dropped: its blob is left an orphan for `gc` (after
 /// its grace period) and the next request reads Redis again.
 final class PendingRows: Sendable {
-    private let rows = Mutex<[RequestKey: Clip]>([:])
-    /// The number of rows in `rows`, read without the lock on every use of the index.
-    private let waiting = Atomic<Int>(0)
-    private let queue = DispatchQueue(label: "tts.index.pending-rows")
-    private static let onQueue = DispatchSpecificKey<Bool>()
-
-    init() {
-        queue.setSpecific(key: PendingRows.onQueue, value: true)
+    private struct Row: Sendable {
+        let clip: Clip
+        /// Order of hand-in: a later row of the same key replaces one not yet written.
+        let turn: UInt64
+        let write: @Sendable () throws -> Void
+        let failed: @Sendable (Error) -> Void
     }
 
-    /// Runs `write` for `clip` soon; until it has run, `clip(for:)` answers the clip.
+    private struct Waiting {
+        var rows: [RequestKey: Row] = [:]
+        var turns: UInt64 = 0
+    }
+
+    /// Rows handed in and not yet written; a row leaves only once its write is over.
+    private let waiting = Mutex(Waiting())
+    /// The number of rows in `waiting`, read without the lock on every use of the index.
+    private let count_ = Atomic<Int>(0)
+    /// One writer at a time, so a settle returns only after a write another thread began.
+    /// A semaphore rather than a lock: tests hold it from one thread and release it from another.
+    private let gate = DispatchSemaphore(value: 1)
+    /// For rows handed in by a thread that is not answering anyone (no `AfterAnswer`).
+    private let queue = DispatchQueue(label: "tts.index.pending-rows")
+
+    /// Runs `write` for `clip` soon; until it has run, `clip(for:)` answers the clip. `write`
+    /// must not settle the rows itself (it runs while they are being settled).
     func add(_ clip: Clip, write: @escaping @Sendable () throws -> Void, failed: @escaping @Sendable (Error) -> Void) {
-        rows.withLock { rows in
-            if rows.updateValue(clip, forKey: clip.key) == nil { waiting.add(1, ordering: .relaxed) }
+        let row = waiting.withLock { waiting in
+            waiting.turns += 1
+            let row = Row(clip: clip, turn: waiting.turns, write: write, failed: failed)
+            if waiting.rows.updateValue(row, forKey: clip.key) == nil { count_.add(1, ordering: .relaxed) }
+            return row
         }
-        queue.async { [self] in
-            do { try write() } catch { failed(error) }
-            // Only this write's entry: a later one of the key has its own turn on the queue.
-            rows.withLock { rows in
-                if rows[clip.key] == clip {
-                    rows[clip.key] = nil
-                    waiting.subtract(1, ordering: .relaxed)
-                }
-            }
-        }
+        let writeIt: @Sendable () -> Void = { [self] in self.write([row]) }
+        if !AfterAnswer.later(writeIt) { queue.async(execute: writeIt) }
     }
 
     /// The clip whose row is about to be written, if any.
     func clip(for key: RequestKey) -> Clip? {
-        guard waiting.load(ordering: .relaxed) > 0 else { return nil }
-        return rows.withLock { $0[key] }
+        guard count_.load(ordering: .relaxed) > 0 else { return nil }
+        return waiting.withLock { $0.rows[key]?.clip }
     }
 
     /// Rows not written yet.
-    var count: Int { waiting.load(ordering: .relaxed) }
+    var count: Int { count_.load(ordering: .relaxed) }
 
-    /// Returns once every row handed in before the call is written (or dropped). A no-op on
-    /// the queue itself (its writes use the index too) and when nothing waits.
+    /// Returns once every row handed in before the call is written (or dropped): writes those
+    /// still waiting, in one go, after a write in progress. A no-op when nothing waits.
     func settle() {
-        guard waiting.load(ordering: .relaxed) > 0, DispatchQueue.getSpecific(key: PendingRows.onQueue) == nil else { return }
-        queue.sync {}
+        guard count_.load(ordering: .relaxed) > 0 else { return }
+        write(waiting.withLock { Array($0.rows.values) })
     }
 
-    /// For tests: rows handed in from now on wait until `resumeWrites`, so the moment between
-    /// a hit's answer and its row can be looked at.
-    func holdWrites() { queue.suspend() }
-    func resumeWrites() { queue.resume() }
+    /// Writes those of `rows` still waiting (another writer may have written them), in the
+    /// order they were handed in.
+    private func write(_ rows: [Row]) {
+        gate.wait()
+        defer { gate.signal() }
+        for row in rows.sorted(by: { $0.turn < $1.turn }) {
+            guard waiting.withLock({ $0.rows[row.clip.key]?.turn == row.turn }) else { continue }
+            do { try row.write() } catch { row.failed(error) }
+            waiting.withLock { waiting in
+                guard waiting.rows[row.clip.key]?.turn == row.turn else { return }
+                waiting.rows[row.clip.key] = nil
+                count_.subtract(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// For tests: rows wait (and so does every settle) until `resumeWrites`, so the moment
+    /// between a hit's answer and its row can be looked at.
+    func holdWrites() { gate.wait() }
+    func resumeWrites() { gate.signal() }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TTSConcurrency
 import TTSCore
 
 /// How a `RedisPool` connects, how many connections it may hold, and how it recovers.
@@ -314,7 +315,7 @@ private final class PooledConnection: Sendable {
     /// Runs blocking work on this connection's queue without blocking a cooperative thread.
     func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: work()) }
+            queue.async { AfterAnswer.answering(work, then: { continuation.resume(returning: $0) }) }
         }
     }
 }
