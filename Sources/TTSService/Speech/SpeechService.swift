@@ -103,7 +103,8 @@ public final class SpeechService: Sendable {
                 memoryEntries: Int = 0) {
         self.engines = engines
         self.local = local
-        memory = MemoryTier(capacity: memoryEntries, generation: local.index.generation, blobs: local.blobs)
+        memory = MemoryTier(capacity: memoryEntries, generation: local.index.generation, blobs: local.blobs,
+                            countingHitsFor: local.index)
         self.shared = shared
         self.logger = logger
         self.maxTextCharacters = maxTextCharacters
@@ -156,8 +157,16 @@ public final class SpeechService: Sendable {
 
     public func generateOrFetch(_ request: AudioRequest) async throws -> Generation {
         let started = ContinuousClock.now
-        let resolved = try await prepare(request)
-        return try await generateOrFetch(prepared: resolved, key: RequestKey(resolved), started: started)
+        // Resolved without suspending when the engine can (espeak-ng always, Gemini once its
+        // voice list is loaded), and the memory and local tiers asked right here: a hit then
+        // takes no async call beyond this one (each cost a frame and a resumption).
+        let (normalized, engine) = try normalizedWithEngine(request)
+        var resolved: AudioRequest
+        if let atOnce = try engine.resolveAtOnce(normalized) { resolved = atOnce } else { resolved = try await engine.resolve(normalized) }
+        let key = RequestKey(resolved)
+        var seen: UInt64 = 0
+        if let hit = try hereAndNow(key, started: started, seen: &seen) { return hit }
+        return try await fetchOrGenerate(resolved, key: key, started: started, seen: seen)
     }
 
     /// The answer from the memory or the local tier, when this machine has the clip, without
@@ -180,6 +189,13 @@ public final class SpeechService: Sendable {
                          started: ContinuousClock.Instant = .now) async throws -> Generation {
         var seen: UInt64 = 0
         if let hit = try hereAndNow(key, started: started, seen: &seen) { return hit }
+        return try await fetchOrGenerate(resolved, key: key, started: started, seen: seen)
+    }
+
+    /// After a miss in the memory and local tiers (`seen`: the store generation read before
+    /// the local look-up): Redis, else the engine.
+    private func fetchOrGenerate(_ resolved: AudioRequest, key: RequestKey, started: ContinuousClock.Instant,
+                                 seen: UInt64) async throws -> Generation {
         missesInProgress.add(1, ordering: .relaxed)
         defer { missesInProgress.subtract(1, ordering: .relaxed) }
         // A Redis hit is fetched by the first caller itself (see `JoinedFetches`); only engine
@@ -207,9 +223,9 @@ public final class SpeechService: Sendable {
     /// generation read before the local look-up, for the miss path to remember its clip at.
     /// (An inout rather than a tuple: the hit is returned as it is built, not copied.)
     private func hereAndNow(_ key: RequestKey, started: ContinuousClock.Instant, seen: inout UInt64) throws -> Generation? {
-        // One map look-up, one load of the shared generation and one stat; no SQLite.
-        if let (clip, path) = memory.clip(for: key) {
-            local.recordHit(key, now: started)
+        // One map look-up, one load of the shared generation and one stat; no SQLite. The hit
+        // is counted in its memory entry (handed to the index in batches).
+        if let (clip, path) = memory.clip(for: key, countingHitAt: started) {
             return finish(clip, tier: .memory, started: started, filePath: path)
         }
         // Read before the local look-up: a removal racing with it leaves the entry stale.

@@ -66,6 +66,8 @@ public final class ClipIndex: Sendable {
     private let connection: Mutex<Connection>
     /// Writes full batches of hits off the caller's thread.
     let hitWriter: HitBatchWriter
+    /// Where hits are counted besides `recordHit` (`addHitSource`).
+    private let hitSources = Mutex<[any HitSource]>([])
     /// Rows written just after their request was answered (`upsertAfterAnswer`); settled
     /// before every other use of the connection.
     let pendingRows = PendingRows()
@@ -106,6 +108,14 @@ public final class ClipIndex: Sendable {
             if let pending = pendingHits.removeValue(forKey: key) { pendingHitCount -= pending.count }
         }
 
+        /// Adds hits counted elsewhere to the pending ones.
+        mutating func add(_ hits: [RequestKey: PendingHit], count: Int) {
+            for (key, hit) in hits {
+                pendingHits[key, default: PendingHit(count: 0, lastUsed: hit.lastUsed)].add(hit)
+            }
+            pendingHitCount += count
+        }
+
         /// The pending hits, handed over to be written.
         mutating func takePendingHits() -> (hits: [RequestKey: PendingHit], count: Int) {
             let taken = (pendingHits, pendingHitCount)
@@ -131,6 +141,11 @@ public final class ClipIndex: Sendable {
         mutating func count(at date: Date) {
             count += 1
             if date > lastUsed { lastUsed = date }
+        }
+
+        mutating func add(_ other: PendingHit) {
+            count += other.count
+            if other.lastUsed > lastUsed { lastUsed = other.lastUsed }
         }
 
         func merged(with other: PendingHit) -> PendingHit {
@@ -460,6 +475,29 @@ public final class ClipIndex: Sendable {
         if let due { hitWriter.submit(due.hits, count: due.count) }
     }
 
+    /// A batch of hits counted elsewhere (`HitSource`), due by the same rules as this index's
+    /// own (`hitFlushThreshold` of them, or the oldest `hitFlushInterval` old): written in the
+    /// background with this index's pending hits, as one batch.
+    func writeHits(_ hits: [RequestKey: PendingHit], count: Int) {
+        guard count > 0 else { return }
+        let due = connection.withLock { state in
+            state.add(hits, count: count)
+            return state.takePendingHits()
+        }
+        hitWriter.submit(due.hits, count: due.count)
+    }
+
+    /// Adds a place that counts hits of its own (the memory tier); its hits are taken before
+    /// every flush and at close, and counted in `pendingHitCount`.
+    func addHitSource(_ source: any HitSource) {
+        hitSources.withLock { $0.append(source) }
+    }
+
+    /// Every hit source's held hits, taken.
+    private func takeSourcedHits() -> [(hits: [RequestKey: PendingHit], count: Int)] {
+        hitSources.withLock { $0 }.map { $0.takeHeldHits() }
+    }
+
     /// Write transactions this index committed (hit flushes, upserts, removals, migrations…),
     /// counted by SQLite's commit hook, so none is missed and no read is counted.
     public var writeTransactions: Int { commits.value }
@@ -467,6 +505,7 @@ public final class ClipIndex: Sendable {
     /// Hits recorded but not yet written (buffered, queued or being written).
     public var pendingHitCount: Int {
         connection.withLock { $0.pendingHitCount } + hitWriter.pendingCount
+            + hitSources.withLock { $0 }.reduce(0) { $0 + $1.heldHitCount }
     }
 
     /// Writes buffered hits now, in one transaction: `hits += n`, `last_used_at` = the later of
@@ -477,7 +516,9 @@ public final class ClipIndex: Sendable {
         // one-shot's one hit: opening a second connection would cost more than the write);
         // otherwise on the writer's, with this lock released, so look-ups do not wait for a
         // batch in flight.
+        let sourced = takeSourcedHits()
         let pending = try withDatabase { database, state -> (hits: [RequestKey: PendingHit], count: Int)? in
+            for batch in sourced { state.add(batch.hits, count: batch.count) }
             let pending = state.takePendingHits()
             guard hitWriter.hasOwnConnection else {
                 try hitWriter.flush(adding: pending.hits, count: pending.count, orThrough: database)
@@ -496,8 +537,10 @@ public final class ClipIndex: Sendable {
     /// Flushes buffered hits (best effort) and closes the connections. Later calls throw.
     public func close() {
         pendingRows.settle()
+        let sourced = takeSourcedHits()
         connection.withLock { state in
             state.endReadWindow()
+            for batch in sourced { state.add(batch.hits, count: batch.count) }
             let pending = state.takePendingHits()
             hitWriter.close(adding: pending.hits, count: pending.count, orThrough: state.database)
             state.database?.close()
@@ -550,4 +593,13 @@ public final class ClipIndex: Sendable {
                     lastUsedAt: Date(timeIntervalSince1970: row.double(at: 12)),
                     hits: row.int(at: 13), speakers: row.isEmptyText(at: 14) ? [] : SpeakerVoice.list(storedText: row.text(at: 14)))
     }
+}
+
+/// A place that counts hits itself and hands them to a `ClipIndex` in batches (the memory
+/// tier, which counts a hit in the entry it answered from, under the lock it holds anyway).
+protocol HitSource: AnyObject, Sendable {
+    /// The hits counted and not yet handed over, taken (the source holds none afterwards).
+    func takeHeldHits() -> (hits: [RequestKey: ClipIndex.PendingHit], count: Int)
+    /// How many hits it holds.
+    var heldHitCount: Int { get }
 }

@@ -12,6 +12,11 @@ import TTSCore
 /// mapped memory) and one `stat` of the blob still finds the same file. Anything else is a
 /// memory miss: the local tier's look-up decides, and refills the entry.
 ///
+/// A hit is counted in the entry it was answered from, not in the index's buffer: no second
+/// lock and no second hash of the key per hit. Held hits go to the index (`countingHitsFor`)
+/// by the index's rules: a batch of `ClipIndex.hitFlushThreshold`, or once the oldest is
+/// `hitFlushInterval` old, and whenever the index flushes or closes (it takes them first).
+///
 /// ```swift
 /// let memory = MemoryTier(capacity: 10_000, generation: generation)
 /// memory.remember(clip, path: blobPath)
@@ -26,6 +31,12 @@ public final class MemoryTier: Sendable {
         var generation: UInt64
         var newer: Int
         var older: Int
+        /// False once dropped (its slot is free): a hit counted between the look-up and the
+        /// count must not land on a freed slot.
+        var inUse = true
+        /// Hits answered from this entry and not yet handed to the index, and the last one's time.
+        var hits = 0
+        var lastHit = ContinuousClock.Instant.now
     }
 
     /// The entries and their recency list, threaded through the array by index so a hit moves
@@ -36,6 +47,11 @@ public final class MemoryTier: Sendable {
         var free: [Int] = []
         var newest = -1
         var oldest = -1
+        /// Hits held (in entries and in `dropped`), and when the oldest of them was counted.
+        var heldHits = 0
+        var heldSince = ContinuousClock.Instant.now
+        /// The held hits of entries dropped since the last hand-over.
+        var dropped: [RequestKey: ClipIndex.PendingHit] = [:]
     }
 
     public let capacity: Int
@@ -43,14 +59,19 @@ public final class MemoryTier: Sendable {
     /// The blob folder the entries' files are in, when known: their `stat` starts from it.
     private let folder: BlobFolder?
     private let recency = Mutex(Recency())
+    /// Where counted hits go (nil: the caller counts hits itself).
+    private let index: ClipIndex?
 
     /// - Parameters:
     ///   - capacity: entries kept; 0 turns the tier off.
     ///   - blobs: the store the remembered files are in (a faster `stat` per hit).
-    public init(capacity: Int, generation: StoreGeneration, blobs: BlobStore? = nil) {
+    ///   - index: the index that hits counted by `clip(for:countingHitAt:)` go to.
+    public init(capacity: Int, generation: StoreGeneration, blobs: BlobStore? = nil, countingHitsFor index: ClipIndex? = nil) {
         self.capacity = max(0, capacity)
         self.generation = generation
         folder = blobs?.folder
+        self.index = index
+        if let index, capacity > 0 { index.addHitSource(self) }
     }
 
     private func status(of path: String) -> stat? {
@@ -63,10 +84,13 @@ public final class MemoryTier: Sendable {
 
     /// The clip and its blob's path when the entry is still valid; nil otherwise (a stale entry
     /// is dropped).
-    public func clip(for key: RequestKey) -> (clip: Clip, path: String)? {
+    ///
+    /// `countingHitAt`: the hit's time, to count it in the entry (for the index given at
+    /// `init`); nil counts nothing.
+    public func clip(for key: RequestKey, countingHitAt hitTime: ContinuousClock.Instant? = nil) -> (clip: Clip, path: String)? {
         guard capacity > 0 else { return nil }
         let now = generation.current
-        guard let entry = recency.withLock({ state -> Entry? in
+        guard let (entry, slot) = recency.withLock({ state -> (Entry, Int)? in
             guard let slot = state.slots[key] else { return nil }
             let entry = state.entries[slot]
             guard entry.generation == now else {
@@ -74,13 +98,33 @@ public final class MemoryTier: Sendable {
                 return nil
             }
             Self.moveToFront(slot, in: &state)
-            return entry
+            return (entry, slot)
         }) else { return nil }
         guard let info = status(of: entry.path), UInt64(info.st_ino) == entry.inode, Int(info.st_size) == entry.size else {
             forget(key)
             return nil
         }
+        if let hitTime, let index { count(hitTime, at: slot, of: key, for: index) }
         return (entry.clip, entry.path)
+    }
+
+    /// Counts a hit in its entry (found again by slot, not by key); hands the held hits to the
+    /// index when they are due.
+    private func count(_ hitTime: ContinuousClock.Instant, at slot: Int, of key: RequestKey, for index: ClipIndex) {
+        let due = recency.withLock { state -> (hits: [RequestKey: ClipIndex.PendingHit], count: Int)? in
+            if state.entries[slot].inUse && state.entries[slot].clip.key == key {
+                state.entries[slot].hits += 1
+                state.entries[slot].lastHit = hitTime
+            } else {
+                // Dropped since the look-up: held with the dropped entries' hits.
+                state.dropped[key, default: ClipIndex.PendingHit(count: 0, lastUsed: Date())].count += 1
+            }
+            if state.heldHits == 0 { state.heldSince = hitTime }
+            state.heldHits += 1
+            guard state.heldHits >= ClipIndex.hitFlushThreshold || hitTime >= state.heldSince + index.hitFlushInterval else { return nil }
+            return Self.takeHeld(from: &state)
+        }
+        if let due { index.writeHits(due.hits, count: due.count) }
     }
 
     /// Remembers a clip the local tier just answered or stored, with its blob's current inode.
@@ -134,9 +178,37 @@ public final class MemoryTier: Sendable {
         }
     }
 
-    /// Drops everything.
+    /// Drops everything (the held hits stay held).
     public func forgetAll() {
-        recency.withLock { $0 = Recency() }
+        recency.withLock { state in
+            for slot in state.entries.indices where state.entries[slot].inUse {
+                Self.drop(slot, key: state.entries[slot].clip.key, from: &state)
+            }
+            state.slots = [:]
+            state.entries = []
+            state.free = []
+        }
+    }
+
+    // MARK: Held hits
+
+    /// Every held hit, as the index's pending hits (wall-clock last use), and none held after.
+    private static func takeHeld(from state: inout Recency) -> (hits: [RequestKey: ClipIndex.PendingHit], count: Int) {
+        let count = state.heldHits
+        guard count > 0 else { return ([:], 0) }
+        let wallNow = Date(), now = ContinuousClock.now
+        var hits = state.dropped
+        hits.reserveCapacity(min(count, state.slots.count) + state.dropped.count)
+        for slot in state.entries.indices where state.entries[slot].hits > 0 {
+            let entry = state.entries[slot]
+            let lastUsed = wallNow.addingTimeInterval(-(now - entry.lastHit).seconds)
+            hits[entry.clip.key, default: ClipIndex.PendingHit(count: 0, lastUsed: lastUsed)]
+                .add(ClipIndex.PendingHit(count: entry.hits, lastUsed: lastUsed))
+            state.entries[slot].hits = 0
+        }
+        state.dropped = [:]
+        state.heldHits = 0
+        return (hits, count)
     }
 
     /// The store generation now, to pass to `remember` after a local look-up.
@@ -168,5 +240,21 @@ public final class MemoryTier: Sendable {
         unlink(slot, in: &state)
         state.slots[key] = nil
         state.free.append(slot)
+        state.entries[slot].inUse = false
+        let entry = state.entries[slot]
+        if entry.hits > 0 {
+            let lastUsed = Date().addingTimeInterval(-(ContinuousClock.now - entry.lastHit).seconds)
+            state.dropped[key, default: ClipIndex.PendingHit(count: 0, lastUsed: lastUsed)]
+                .add(ClipIndex.PendingHit(count: entry.hits, lastUsed: lastUsed))
+            state.entries[slot].hits = 0
+        }
     }
+}
+
+extension MemoryTier: HitSource {
+    func takeHeldHits() -> (hits: [RequestKey: ClipIndex.PendingHit], count: Int) {
+        recency.withLock { Self.takeHeld(from: &$0) }
+    }
+
+    var heldHitCount: Int { recency.withLock { $0.heldHits } }
 }
