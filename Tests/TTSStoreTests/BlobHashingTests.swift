@@ -156,6 +156,7 @@ final class BlobHashingTests: XCTestCase {
         var after = stat()
         XCTAssertEqual(stat(path, &after), 0)
         XCTAssertEqual(after.st_ino, before.st_ino, "an intact blob is kept, not rewritten")
+        XCTAssertEqual(try store.strayTempFiles(), [], "the deferred put's own copy is gone")
     }
 
     func testAdoptTakesOnlyAnIntactFile() throws {

@@ -152,7 +152,9 @@ public final class BlobStore: Sendable {
     /// file there is adopted, and a damaged one (or a file system without hard links) gets
     /// flushed bytes, as a durable write would.
     private func store(_ wav: Data, as hash: BlobHash, durability: BlobDurability) throws {
-        if try adoptExisting(hash, durability: durability) { return }
+        // A deferred write learns that the name is taken from link(2) instead (below): one
+        // open fewer on the hit path, where the blob is almost never there yet.
+        if durability == .beforeNaming, try adoptExisting(hash, durability: durability) { return }
         let tempPath = layout.tmpPath + "/" + hash.hex + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
         do {
             try writeNew(wav, to: tempPath, flush: durability == .beforeNaming)
@@ -163,16 +165,13 @@ public final class BlobStore: Sendable {
             switch try name(tempPath, as: hash, mode: .ifAbsent) {
             case .named:
                 return
-            case .taken:
-                // Taken by another writer since the check above, or by the damaged or
-                // unreadable file that check turned down (replaced, with flushed bytes).
+            case .taken, .needsReplacing:
+                // Taken (or, without hard links, perhaps taken): an intact file there is kept;
+                // a damaged or unreadable one is replaced, with flushed bytes.
                 if try adoptExisting(hash, durability: .deferred) {
                     unlink(tempPath)
                     return
                 }
-                try flushFile(at: tempPath)
-                try name(tempPath, as: hash, mode: .replacing)
-            case .needsReplacing:
                 try flushFile(at: tempPath)
                 try name(tempPath, as: hash, mode: .replacing)
             }

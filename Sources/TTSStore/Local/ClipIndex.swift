@@ -68,7 +68,7 @@ public final class ClipIndex: Sendable {
     let hitWriter: HitBatchWriter
     /// Where hits are counted besides `recordHit` (`addHitSource`).
     private let hitSources = Mutex<[any HitSource]>([])
-    /// Rows written just after their request was answered (`upsertAfterAnswer`); settled
+    /// Rows written just after their request was answered (`writeAfterAnswer`); settled
     /// before every other use of the connection.
     let pendingRows = PendingRows()
 
@@ -355,16 +355,15 @@ public final class ClipIndex: Sendable {
         try upsert([clip], blobIsDurable: blobIsDurable)
     }
 
-    /// `upsert` just after the answer that needed it, while the caller goes on (`PendingRows`).
-    /// Until written, `clipAfterAnswer(for:)` finds the clip; every other use of the index
-    /// waits for the write first. `failed` hears of a row that was dropped.
-    public func upsertAfterAnswer(_ clip: Clip, blobIsDurable: Bool, failed: @escaping @Sendable (Error) -> Void) {
-        pendingRows.add(clip, write: { [self] in
-            try upsert([clip], blobIsDurable: blobIsDurable, settlingPendingRows: false)
-        }, failed: failed)
+    /// `clip`'s row, written by `write` just after the answer that needed it, while the caller
+    /// goes on (`PendingRows`). Until written, `clipAfterAnswer(for:)` finds the clip; every
+    /// other use of the index waits for the write first. `write` uses this index only with
+    /// `settlingPendingRows: false` (it is the settling). `failed` hears of a row that was dropped.
+    func writeAfterAnswer(_ clip: Clip, write: @escaping @Sendable () throws -> Void, failed: @escaping @Sendable (Error) -> Void) {
+        pendingRows.add(clip, write: write, failed: failed)
     }
 
-    /// A clip whose row `upsertAfterAnswer` has not written yet (the hot look-up's second place
+    /// A clip whose row `writeAfterAnswer` has not written yet (the hot look-up's second place
     /// to look).
     public func clipAfterAnswer(for key: RequestKey) -> Clip? {
         pendingRows.clip(for: key)
@@ -376,7 +375,7 @@ public final class ClipIndex: Sendable {
     }
 
     /// `upsert`; the pending rows' own writes do not settle the rows (they are the settling).
-    private func upsert(_ clips: [Clip], blobIsDurable: Bool, settlingPendingRows: Bool) throws {
+    func upsert(_ clips: [Clip], blobIsDurable: Bool, settlingPendingRows: Bool) throws {
         guard !clips.isEmpty else { return }
         try withDatabase(settlingPendingRows: settlingPendingRows) { database, _ in
             let statement = try database.cachedStatement(
@@ -437,8 +436,8 @@ public final class ClipIndex: Sendable {
 
     /// Whether a row marked durable names `blob`: such a row counts on the blob's file being
     /// on the disk, so a new copy of that blob must be flushed before it gets the name.
-    public func hasDurableClip(forBlob blob: BlobHash) throws -> Bool {
-        try withDatabase { database, _ in
+    public func hasDurableClip(forBlob blob: BlobHash, settlingPendingRows: Bool = true) throws -> Bool {
+        try withDatabase(settlingPendingRows: settlingPendingRows) { database, _ in
             try database.cachedStatement("SELECT 1 FROM clips WHERE blob = ?1 AND durable = 1 LIMIT 1")
                 .firstRow([.text(blob.hex)]) { _ in true } ?? false
         }

@@ -196,42 +196,49 @@ public final class LocalTier: Sendable {
     /// Stores a Redis hit; called on the Redis connection's thread, right after the look-up:
     /// hashing and the file write block, and one hop between threads is all a hit pays. The
     /// index row is written just after, while the caller has its answer
-    /// (`ClipIndex.upsertAfterAnswer`).
+    /// (`ClipIndex.writeAfterAnswer`, `writeRow(ofSharedHit:)`).
     /// Finish with `finish(_:)` back in async code.
     public func store(_ hit: RedisHit) throws -> SharedFill {
         var clip = hit.clip
         clip.hits = 0
         if let audio = hit.audio {
             // The store hashes the bytes and names them only when they are the blob the
-            // metadata says. Redis still holds them, so the fsync is deferred to
-            // `blobSync`, and the row records that until then. Unless a durable row names
-            // this blob already (its file was lost or damaged): that row counts on the
-            // name meaning bytes on the disk, so the new copy is flushed first. A WAV that
+            // metadata says, before they reach the disk: Redis still holds them. A WAV that
             // does not parse is refused by its header, which accepts what `WAVAudio.decode`
             // does without decoding or copying the samples.
             guard WAVHeader(audio) != nil else { return .mismatch(clip) }
-            let deferred = try !index.hasDurableClip(forBlob: clip.blob)
-            guard try blobs.put(audio, ifHashIs: clip.blob, durability: deferred ? .deferred : .beforeNaming) else {
-                return .mismatch(clip)
-            }
-            index.upsertAfterAnswer(clip, blobIsDurable: !deferred) { [logger, key = clip.key] error in
+            guard try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else { return .mismatch(clip) }
+            index.writeAfterAnswer(clip, write: { [self, clip] in try writeRow(ofSharedHit: clip) }, failed: { [logger, key = clip.key] error in
                 logger.warn("index-row", [("key", .string(key.hex)), ("outcome", "dropped"),
                                           ("error", .string(String(describing: error)))])
-            }
-            return .stored(clip, flushLater: deferred)
+            })
+            return .stored(clip)
         }
         // Metadata only: usable when this machine has the blob intact (rehashed and
         // flushed, since the row about to name it says it is on the disk).
         guard try blobs.adopt(clip.blob) else { return .absent }
         try index.upsert(clip)
-        return .stored(clip, flushLater: false)
+        return .stored(clip)
     }
 
-    /// The second half of storing a Redis hit: schedules the deferred flush and keeps the
-    /// budget. Returns the stored clip, or nil when the hit was not usable.
+    /// The row of a Redis hit whose blob was named before its bytes reached the disk, written
+    /// just after the answer. It records that the blob is not durable yet, and `blobSync`
+    /// flushes it later; unless a durable row names this blob already (its file was lost or
+    /// damaged): that row counts on the name meaning bytes on the disk, so the bytes are
+    /// flushed now, before this row joins it. (Checked here rather than before the write, off
+    /// the hit's path: for the moment between the naming and this flush, a crash could leave
+    /// that earlier row naming bytes not on the disk, in a store that had already lost them.)
+    private func writeRow(ofSharedHit clip: Clip) throws {
+        let namedDurably = try index.hasDurableClip(forBlob: clip.blob, settlingPendingRows: false)
+        if namedDurably { _ = try blobs.flushToDisk(clip.blob) }
+        try index.upsert([clip], blobIsDurable: namedDurably, settlingPendingRows: false)
+        if !namedDurably { blobSync.add(clip.key, blob: clip.blob) }
+    }
+
+    /// The second half of storing a Redis hit: keeps the budget. Returns the stored clip, or
+    /// nil when the hit was not usable.
     public func finish(_ fill: SharedFill) async -> Clip? {
-        guard case let .stored(clip, flushLater) = fill else { return nil }
-        if flushLater { blobSync.add(clip.key, blob: clip.blob) }
+        guard case let .stored(clip) = fill else { return nil }
         await enforceBudget(afterWriting: clip)
         return clip
     }
@@ -308,7 +315,11 @@ public final class LocalTier: Sendable {
     }
 
     /// Blobs stored but not yet flushed (for tests and `stats`).
-    public var pendingFlushCount: Int { blobSync.pendingCount }
+    public var pendingFlushCount: Int {
+        // A Redis hit's blob joins the queue with its row, written after the answer.
+        index.pendingRows.settle()
+        return blobSync.pendingCount
+    }
 
     /// Flushes blobs not yet on the disk and buffered hit counts. Returns the blobs flushed.
     @discardableResult
@@ -338,8 +349,8 @@ public struct LocalRemoval: Sendable {
 
 /// What a Redis hit turned into locally.
 public enum SharedFill: Sendable {
-    /// Stored and indexed; `flushLater` when the blob's fsync was deferred.
-    case stored(Clip, flushLater: Bool)
+    /// Stored; indexed, or about to be (a row written after the answer).
+    case stored(Clip)
     /// The shared audio is not a WAV file or not the blob the metadata names.
     case mismatch(Clip)
     /// Metadata only, and this machine lacks the blob: a miss.
