@@ -206,7 +206,7 @@ public final class SpeechService: Sendable {
         let generated = try await flights.run(key) { [self] in
             // Another caller may have stored it between our look-up and this flight.
             if let clip = try local.clip(for: key) {
-                return Generation(clip: clip, tier: .local, path: local.url(for: clip), elapsedMs: 0)
+                return Generation(clip: clip, tier: .local, filePath: local.blobs.path(for: clip.blob), elapsedMs: 0)
             }
             return try await fetchSharedOrGenerate(resolved, key: key, sharedLookedUp: shared.isEnabled)
         }
@@ -304,8 +304,12 @@ public final class SpeechService: Sendable {
         guard let clip = await local.finish(fill) else { return nil }
         shared.count("hits.redis")
         shared.count("bytes.served", by: clip.bytes)
-        logger.info("fetch", [("key", .string(key.hex)), ("tier", "redis"), ("bytes", .int(clip.bytes))])
-        return Generation(clip: clip, tier: .redis, path: local.url(for: clip), elapsedMs: 0)
+        // The fields only when they will be written, and the path as a string (a file URL
+        // costs a few microseconds to build): the hit is a few hundred.
+        if logger.minimumLevel <= .info {
+            logger.info("fetch", [("key", .string(key.hex)), ("tier", "redis"), ("bytes", .int(clip.bytes))])
+        }
+        return Generation(clip: clip, tier: .redis, filePath: local.blobs.path(for: clip.blob), elapsedMs: 0)
     }
 
     private func generate(_ request: AudioRequest, key: RequestKey) async throws -> Generation {
@@ -349,7 +353,7 @@ public final class SpeechService: Sendable {
                                  ("tier", "engine"), ("bytes", .int(wav.count)),
                                  ("audio_ms", .int(audio.durationMs)),
                                  ("ms", .double(started.duration(to: .now).milliseconds)), ("outcome", "stored")])
-        return Generation(clip: clip, tier: .engine, path: local.url(for: clip), elapsedMs: 0)
+        return Generation(clip: clip, tier: .engine, filePath: local.blobs.path(for: clip.blob), elapsedMs: 0)
     }
 
     func finish(_ clip: Clip, tier: Tier, started: ContinuousClock.Instant, filePath: String? = nil) -> Generation {

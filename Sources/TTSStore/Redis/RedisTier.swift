@@ -369,11 +369,11 @@ public final class RedisTier: Sendable {
         message.hasPrefix("OOM ") || message.contains("used memory > 'maxmemory'")
     }
 
-    private func check(_ reply: RedisReply, doing what: String) throws {
+    private func check(_ reply: RedisReply, doing what: @autoclosure () -> String) throws {
         if let message = reply.errorMessage {
             try RedisClient.checkRedirect(reply)
             let line = String(message.prefix { $0 != "\n" && $0 != "\r" }.prefix(200))
-            throw TTSError.store("Redis at \(client.description) refused to \(what): \(line).")
+            throw TTSError.store("Redis at \(client.description) refused to \(what()): \(line).")
         }
     }
 

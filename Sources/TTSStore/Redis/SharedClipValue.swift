@@ -78,19 +78,23 @@ struct SharedClipValue: Sendable {
                 throw Unreadable("metadata of \(metadataLength) bytes in a value of \(count)")
             }
             let end = headerSize + metadataLength
-            var map: [String: String] = [:]
+            // The fields walked in place, each straight into what the clip holds: no map of
+            // strings, numbers parsed from their digits (a hit decodes one value).
+            var fields = ValueFields()
             var offset = headerSize
             while offset < end {
                 let nameLength = Int(bytes[offset])
                 guard offset + 1 + nameLength + 4 <= end else { throw Unreadable("a field runs past the metadata") }
-                let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<(offset + 1 + nameLength)]), as: UTF8.self)
+                let name = UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<(offset + 1 + nameLength)])
                 let valueLength = Int(readBigEndian32(bytes, at: offset + 1 + nameLength))
                 let start = offset + 1 + nameLength + 4
-                guard valueLength <= end - start else { throw Unreadable("field '\(name)' runs past the metadata") }
-                map[name] = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(start + valueLength)]), as: UTF8.self)
+                guard valueLength <= end - start else {
+                    throw Unreadable("field '\(String(decoding: name, as: UTF8.self))' runs past the metadata")
+                }
+                fields.read(name, UnsafeBufferPointer(rebasing: bytes[start..<(start + valueLength)]))
                 offset = start + valueLength
             }
-            guard let clip = decodeClip(key: key, map) else { throw Unreadable("a required field is missing or not a number") }
+            guard let clip = fields.clip(key: key) else { throw Unreadable("a required field is missing or not a number") }
             var audio: Data?
             if end < count {
                 if count >= 4096 {
@@ -102,7 +106,55 @@ struct SharedClipValue: Sendable {
                     audio = Data(bytes: raw.baseAddress! + end, count: count - end)
                 }
             }
-            return SharedClipValue(clip: clip, channels: map["channels"].flatMap { Int($0) } ?? 1, audio: audio)
+            return SharedClipValue(clip: clip, channels: fields.channels ?? 1, audio: audio)
+        }
+    }
+
+    /// The fields of a version-1 value, read as they are met; unknown names are skipped.
+    private struct ValueFields {
+        var blob: BlobHash?, bytes: Int?, durationMs: Int?, sampleRate: Int?, channels: Int?, created: Double?
+        var engine: String?, model: String?, voice: String?, text: String?
+        var language = "", style = "", speakers = ""
+
+        mutating func read(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
+            func text() -> String { String(decoding: value, as: UTF8.self) }
+            func named(_ known: StaticString) -> Bool {
+                name.count == known.utf8CodeUnitCount && memcmp(name.baseAddress!, known.utf8Start, name.count) == 0
+            }
+            if named("blob") { blob = BlobHash(hex: text()) }
+            else if named("bytes") { bytes = Self.number(value) }
+            else if named("duration_ms") { durationMs = Self.number(value) }
+            else if named("sample_rate") { sampleRate = Self.number(value) }
+            else if named("channels") { channels = Self.number(value) }
+            else if named("created") { created = Self.number(value).map(Double.init) ?? Double(text()) }
+            else if named("engine") { engine = text() }
+            else if named("model") { model = text() }
+            else if named("voice") { voice = text() }
+            else if named("text") { self.text = text() }
+            else if named("language") { language = text() }
+            else if named("style") { style = text() }
+            else if named("speakers") { speakers = text() }
+        }
+
+        /// A non-negative decimal integer, or nil.
+        static func number(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
+            guard !digits.isEmpty, digits.count < 19 else { return nil }
+            var n = 0
+            for digit in digits {
+                guard digit >= 48, digit <= 57 else { return nil }
+                n = n * 10 + Int(digit - 48)
+            }
+            return n
+        }
+
+        func clip(key: RequestKey) -> Clip? {
+            guard let blob, let bytes, let durationMs, let sampleRate, let created,
+                  let engine, let model, let voice, let text else { return nil }
+            return Clip(key: key, blob: blob, text: text, voice: voice, language: language,
+                        engine: engine, model: model, style: style, bytes: bytes,
+                        durationMs: durationMs, sampleRate: sampleRate,
+                        createdAt: Date(timeIntervalSince1970: created), lastUsedAt: Date(), hits: 0,
+                        speakers: SpeakerVoice.list(storedText: speakers))
         }
     }
 

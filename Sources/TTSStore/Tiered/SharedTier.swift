@@ -233,7 +233,8 @@ public final class SharedTier: Sendable {
     }
 
     /// Runs one Redis operation; on failure enters degraded mode (saying so once) and returns nil.
-    private func attempt<T: Sendable>(_ what: String, _ body: () async throws -> T) async -> T? {
+    /// `what`: built only when something is logged (every hit passes here).
+    private func attempt<T: Sendable>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async -> T? {
         do {
             let value = try await body()
             let recovered = state.withLock { state -> Bool in
@@ -253,7 +254,7 @@ public final class SharedTier: Sendable {
                 return !state.memoryFull
             }
             if first {
-                logger.warn("redis-memory-full", [("server", .string(describe)), ("operation", .string(what))])
+                logger.warn("redis-memory-full", [("server", .string(describe)), ("operation", .string(what()))])
                 notify("warning: \(describe) is at its memory limit and refuses writes (maxmemory with policy noeviction): clips made here are not shared until it has room; shared clips are still read. Raise maxmemory or use an evicting policy such as allkeys-lru.")
             }
             return nil
@@ -263,7 +264,7 @@ public final class SharedTier: Sendable {
                 return !state.degraded
             }
             let reason = TTSError.message(of: error)
-            logger.warn("redis-degraded", [("server", .string(describe)), ("operation", .string(what)), ("error", .string(reason))])
+            logger.warn("redis-degraded", [("server", .string(describe)), ("operation", .string(what())), ("error", .string(reason))])
             if first && isDefaultServer {
                 notify("note: \(describe) (the default address) is not reachable: using the local cache only. Set REDIS_URL to share a cache between machines, or REDIS_URL=off to silence this.")
             } else if first {
