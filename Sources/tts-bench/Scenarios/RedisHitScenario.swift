@@ -10,8 +10,8 @@ import TTSStore
 /// Through `SpeechService.generateOrFetch`: key, local miss, one GETEX of the clip's value,
 /// metadata and WAV checks, SHA-256 check of the bytes, blob write (temp file, rename; its
 /// fsync deferred to `BlobSyncQueue`); the index row is written just after the answer
-/// (`PendingRows`), outside the timed span. Between iterations (untimed) the local row and
-/// blob are deleted again, and after each pass the deferred fsyncs are done (untimed).
+/// (`PendingRows`), outside the timed span. Before each pass (untimed) the local rows and
+/// blobs are deleted again and the disk left quiet; after it the deferred fsyncs are done.
 ///
 /// Baseline: the floor of a one-trip hit's required steps, raw C through hiredis (GETEX of the
 /// value + SHA-256 of the audio + writing the file). Beside it, the earlier baseline: one GET
@@ -80,35 +80,32 @@ struct RedisHitScenario: Scenario {
         var checked: [Double] = [], handOffs: [Double] = []
         var parts = Breakdown()
         let ttl = Array(String(tier.ttlSeconds).utf8)
-        // Each round times each path in a pass of its own, so a file created right after
-        // another's write does not charge one path for the other's journal work.
+        // Each round times each path in a pass of its own, and every pass meets the disk alike:
+        // what the pass before wrote is flushed and removed before it begins (untimed), and
+        // the files it writes stay until the pass is over. (A floor file removed right after
+        // its write is never written back at all, and a blob removed just before a hit
+        // charged that hit for the removal's journal work.)
         for round in 0...rounds {
             var p: [Double] = [], s: [Double] = [], c: [Double] = [], r: [Double] = [], q: [Double] = [], h: [Double] = []
-            for clip in clips {
-                p.append(try timeFloor(clip, folder: floorFolder) { key, path in
-                    floor.fetch(Array((prefix + "audio:" + key.blob.hex).utf8), to: path)
-                })
+            p = try timeFloorPass(clips, folder: floorFolder) { key, path in
+                floor.fetch(Array((prefix + "audio:" + key.blob.hex).utf8), to: path)
             }
             s = try await timeService(service, requests: requests, clips: clips, expect: "Redis")
             if let clusterService {
                 c = try await timeService(clusterService, requests: requests, clips: clips, expect: "Redis Cluster")
             }
-            for clip in clips {
-                r.append(try timeFloor(clip, folder: floorFolder) { key, path in
-                    floor.fetchOneTrip(Array((prefix + "clip:" + key.key.hex).utf8), ttl: ttl, to: path)
-                })
+            r = try timeFloorPass(clips, folder: floorFolder) { key, path in
+                floor.fetchOneTrip(Array((prefix + "clip:" + key.key.hex).utf8), ttl: ttl, to: path)
             }
-            for clip in clips {
-                let keyHex = Array(clip.key.hex.utf8)
+            q = try timeFloorPass(clips, folder: floorFolder) { key, path in
+                let keyHex = Array(key.key.hex.utf8)
                 let requestKey = SHA256Digest(bytes: RedisHitScenario.bytes(ofHex: keyHex))
-                q.append(try timeFloor(clip, folder: floorFolder) { key, path in
-                    folderPath.withUnsafeBufferPointer { folder in
-                        floor.fetchOneTripChecked(Array((prefix + "clip:" + key.key.hex).utf8), requestKey: requestKey,
-                                                  keyHex: keyHex, ttl: ttl, to: path, folder: folder.baseAddress!, index: floorIndex)
-                    }
-                })
-                floorIndex.forget(clip.key.hex)
+                return folderPath.withUnsafeBufferPointer { folder in
+                    floor.fetchOneTripChecked(Array((prefix + "clip:" + key.key.hex).utf8), requestKey: requestKey,
+                                              keyHex: keyHex, ttl: ttl, to: path, folder: folder.baseAddress!, index: floorIndex)
+                }
             }
+            for clip in clips { floorIndex.forget(clip.key.hex) }
             for _ in clips {
                 let start = monotonicNanos()
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in handOffQueue.async { done.resume() } }
@@ -182,14 +179,19 @@ struct RedisHitScenario: Scenario {
         return rows
     }
 
-    /// One pass of hits through `service`: each clip's local row and blob removed (untimed),
-    /// then asked for (timed); every answer must come from the shared tier.
+    /// One pass of hits through `service`: every clip's local row and blob removed and the
+    /// disk quiet (untimed), then each clip asked for (timed); every answer must come from the
+    /// shared tier. The fsyncs the hits deferred are done after the pass (untimed): left to the
+    /// sync queue they landed in whichever pass came next and charged it.
     private func timeService(_ service: SpeechService, requests: [AudioRequest], clips: [Clip],
                              expect: String) async throws -> [Double] {
-        var times: [Double] = []
-        for (request, clip) in zip(requests, clips) {
+        for clip in clips {
             try service.local.index.remove(clip.key)
             try service.local.blobs.remove(clip.blob)
+        }
+        sync()
+        var times: [Double] = []
+        for (request, clip) in zip(requests, clips) {
             let start = monotonicNanos()
             let result = try await service.generateOrFetch(request)
             let end = monotonicNanos()
@@ -198,9 +200,6 @@ struct RedisHitScenario: Scenario {
             }
             times.append(microseconds(from: start, to: end))
         }
-        // The fsyncs the hits deferred, done now (untimed): left to the sync queue, they land
-        // in whichever pass comes next and charge it (the cluster pass, or a floor's) for
-        // this pass's work.
         try service.local.flush()
         return times
     }
@@ -224,6 +223,10 @@ struct RedisHitScenario: Scenario {
         for clip in clips {
             try service.local.index.remove(clip.key)
             try service.local.blobs.remove(clip.blob)
+        }
+        sync()
+        defer { _ = try? service.local.flush() }
+        for clip in clips {
             let t0 = monotonicNanos()
             let hit = await shared.lookup(clip.key)
             let t1 = monotonicNanos()
@@ -249,20 +252,33 @@ struct RedisHitScenario: Scenario {
         return stride(from: 0, to: hex.count - 1, by: 2).map { nibble(hex[$0]) << 4 | nibble(hex[$0 + 1]) }
     }
 
-    /// One floor fetch of `clip` into a new file, timed; the file is removed afterwards (untimed).
-    private func timeFloor(_ clip: Clip, folder: URL,
-                           _ fetch: (Clip, UnsafePointer<CChar>) -> Int) throws -> Double {
-        let path = folder.appendingPathComponent(clip.blob.hex + ".wav").path
-        var start: UInt64 = 0, end: UInt64 = 0
-        let written = path.withCString { file in
-            start = monotonicNanos()
-            defer { end = monotonicNanos() }
-            return fetch(clip, file)
+    /// One pass of floor fetches, each clip into a new file (timed); the disk quiet before the
+    /// pass, and the files flushed and removed after it (untimed), as the service's pass has it.
+    private func timeFloorPass(_ clips: [Clip], folder: URL,
+                               _ fetch: (Clip, UnsafePointer<CChar>) -> Int) throws -> [Double] {
+        sync()
+        var times: [Double] = [], paths: [String] = []
+        defer {
+            for path in paths {
+                let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+                if descriptor >= 0 { fsync(descriptor); close(descriptor) }
+                unlink(path)
+            }
         }
-        unlink(path)
-        guard written == clip.bytes else {
-            throw HarnessError("the hiredis floor got \(written) bytes for \(clip.blob.short), expected \(clip.bytes)")
+        for clip in clips {
+            let path = folder.appendingPathComponent(clip.blob.hex + ".wav").path
+            var start: UInt64 = 0, end: UInt64 = 0
+            let written = path.withCString { file in
+                start = monotonicNanos()
+                defer { end = monotonicNanos() }
+                return fetch(clip, file)
+            }
+            paths.append(path)
+            guard written == clip.bytes else {
+                throw HarnessError("the hiredis floor got \(written) bytes for \(clip.blob.short), expected \(clip.bytes)")
+            }
+            times.append(microseconds(from: start, to: end))
         }
-        return microseconds(from: start, to: end)
+        return times
     }
 }
