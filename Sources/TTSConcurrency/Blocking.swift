@@ -12,6 +12,11 @@ import Synchronization
 ///   `Blocking.threads`, started on demand). Components that own a C handle keep their own
 ///   dedicated threads for it instead: a Redis connection its serial queue, espeak-ng its one
 ///   serial queue (it is not re-entrant), curl a `BlockingThreads` of its own.
+/// - One bounded exception: a short blocking call whose two hand-offs would cost a large part
+///   of it (a Redis hit) may run on its caller's thread, one caller at a time process-wide
+///   and only with a core to spare (`InlineBlocking`).
+/// - Work a blocking call leaves for after its answer runs on that call's thread, right after
+///   the caller was resumed (`AfterAnswer`): no other thread is woken for it.
 /// - Plain threads that must wait for async work (a signal handler's thread, the input thread,
 ///   start-up and close) use `Blocking.wait`, the one sync-to-async bridge, always with a bound.
 /// - Shared mutable state lives behind one `Mutex` (e.g. `SingleFlight`'s) whose

@@ -104,6 +104,25 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(try local.index.clipsWithBlobNotDurable().map(\.key), [clip.key])
     }
 
+    /// Rows handed in by a thread that answers nobody (a hit run on its caller's thread) are
+    /// written together by one timer, soon, with nothing else touching the index.
+    func testRowsHandedInOffAnAnsweringThreadAreWrittenSoonByOneTimer() throws {
+        let local = try tier()
+        defer { local.close() }
+        var clips: [Clip] = []
+        for seed in UInt8(20)..<23 {
+            let wav = sampleWAV(seed: seed)
+            let clip = sampleClip(text: "batch \(seed)", blobSeed: seed, bytes: wav.count)
+            _ = try local.store(RedisHit(clip: clip, audio: wav))
+            clips.append(clip)
+        }
+        XCTAssertEqual(local.index.pendingRows.count, 3)
+        let deadline = Date().addingTimeInterval(5)
+        while local.index.pendingRows.count > 0 && Date() < deadline { usleep(1_000) }
+        XCTAssertEqual(local.index.pendingRows.count, 0, "written without a settle")
+        XCTAssertEqual(Set(try local.index.clipsWithBlobNotDurable().map(\.key)), Set(clips.map(\.key)))
+    }
+
     /// `rm` right after a Redis hit waits for the hit's row (as every use of the index but the
     /// hot look-up does), so the row cannot come back after the removal.
     func testRemovingARedisHitRightAwayLeavesNoRowBehind() throws {

@@ -2,6 +2,7 @@ import Foundation
 import TTSCore
 import XCTest
 import TestSupport
+import TTSConcurrency
 @testable import TTSStore
 
 final class RedisPoolTests: RedisServerTestCase {
@@ -128,6 +129,31 @@ final class RedisPoolTests: RedisServerTestCase {
         let served = try await behind.value
         XCTAssertEqual(served, .status("PONG"))
         _ = try await holding.value
+    }
+
+    /// A call that may run inline does so only with an idle connection in good standing:
+    /// the first (no connection yet) and one after a long idle time hop as usual.
+    func testAnInlineCallRunsOnTheCallersThreadOnlyWithAnIdleConnectionInGoodStanding() async throws {
+        var configuration = RedisPoolConfiguration(url: try serverURL(), maxConnections: 1)
+        configuration.healthCheckAfterIdle = .milliseconds(200)
+        let pool = RedisPool(configuration)
+        defer { pool.close() }
+        func ranHere() async throws -> Bool {
+            let caller = pthread_self()
+            return try await pool.withConnection(inlineWhenFree: true) { connection in
+                XCTAssertEqual(try connection.command(["PING"]), .status("PONG"))
+                return pthread_equal(pthread_self(), caller) != 0
+            }
+        }
+        let first = try await ranHere()
+        let second = try await ranHere()
+        XCTAssertEqual(pool.connectionCount, 1)
+        try await Task.sleep(for: .milliseconds(400))
+        let afterIdling = try await ranHere()
+        XCTAssertFalse(first, "no connection yet: connected on its own thread")
+        XCTAssertEqual(second, InlineBlocking.isAvailable, "an idle connection just used: run here (with a core to spare)")
+        XCTAssertFalse(afterIdling, "idle too long: checked with PING on its thread first")
+        XCTAssertFalse(InlineBlocking.isBusy)
     }
 
     func testPipelineRunsOnOneConnection() async throws {

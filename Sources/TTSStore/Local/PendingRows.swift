@@ -8,7 +8,8 @@ import TTSCore
 /// A Redis hit's blob is on this machine the moment it is named; its row (one SQLite write
 /// transaction, 45–63 µs here, a tenth of the hit) is written right after the answer, by the
 /// thread that stored the blob (`AfterAnswer`: the Redis connection's, which is awake anyway),
-/// or, when the row was handed in elsewhere, on a serial queue of its own. `ClipIndex` keeps
+/// or, when the row was handed in elsewhere (a hit run on its caller's thread), with the
+/// other rows of the next `batchDelay`, on a serial queue of its own. `ClipIndex` keeps
 /// the rows here and settles them (writes those still waiting, and waits for one being
 /// written) before any other use of its connection, so every reader but the hot look-up sees
 /// them in the index itself; the hot look-up asks `clip(for:)` here first. Other processes miss
@@ -31,7 +32,14 @@ final class PendingRows: Sendable {
     private struct Waiting {
         var rows: [RequestKey: Row] = [:]
         var turns: UInt64 = 0
+        /// Whether the timer that writes rows handed in off an answering thread is set.
+        var timerSet = false
     }
+
+    /// How long a row handed in off an answering thread (a Redis hit run on its caller's
+    /// thread, `InlineBlocking`) waits for its write: the rows of that moment go together, and
+    /// only the first of them pays for setting the timer (~16 µs here, as a queue's wake-up).
+    static let batchDelay = Duration.milliseconds(5)
 
     /// Rows handed in and not yet written; a row leaves only once its write is over.
     private let waiting = Mutex(Waiting())
@@ -40,7 +48,7 @@ final class PendingRows: Sendable {
     /// One writer at a time, so a settle returns only after a write another thread began.
     /// A semaphore rather than a lock: tests hold it from one thread and release it from another.
     private let gate = DispatchSemaphore(value: 1)
-    /// For rows handed in by a thread that is not answering anyone (no `AfterAnswer`).
+    /// Where the batch timer writes rows handed in by a thread that is not answering anyone.
     private let queue = DispatchQueue(label: "tts.index.pending-rows")
 
     /// Runs `write` for `clip` soon; until it has run, `clip(for:)` answers the clip. `write`
@@ -52,8 +60,18 @@ final class PendingRows: Sendable {
             if waiting.rows.updateValue(row, forKey: clip.key) == nil { count_.add(1, ordering: .relaxed) }
             return row
         }
-        let writeIt: @Sendable () -> Void = { [self] in self.write([row]) }
-        if !AfterAnswer.later(writeIt) { queue.async(execute: writeIt) }
+        if AfterAnswer.later({ [self] in self.write([row]) }) { return }
+        let setsTimer = waiting.withLock { waiting in
+            defer { waiting.timerSet = true }
+            return !waiting.timerSet
+        }
+        if setsTimer {
+            queue.asyncAfter(deadline: .now() + PendingRows.batchDelay.dispatchInterval) { [self] in
+                // Rows handed in from now on set a timer of their own.
+                waiting.withLock { $0.timerSet = false }
+                settle()
+            }
+        }
     }
 
     /// The clip whose row is about to be written, if any.

@@ -128,6 +128,22 @@ public final class RedisPool: Sendable {
         return try result.get()
     }
 
+    /// `withConnection`, run on the caller's own thread when `InlineBlocking` has room and an
+    /// idle connection in good standing is at hand (used recently, not suspect): a short call
+    /// then pays no hop to the connection's thread and back. Otherwise exactly `withConnection`.
+    public func withConnection<T: Sendable>(inlineWhenFree: Bool,
+                                            _ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
+        if inlineWhenFree, let result = InlineBlocking.run({ () -> Result<T, any Error>? in
+            guard let pooled = checkOutAtOnce() else { return nil }
+            let result = Result { try body(pooled.connection) }
+            checkIn(pooled)
+            return result
+        }), let result {
+            return try result.get()
+        }
+        return try await withConnection(body)
+    }
+
     public func command(_ arguments: [Data]) async throws -> RedisReply {
         try await withConnection { try $0.command(arguments) }
     }
@@ -195,6 +211,18 @@ public final class RedisPool: Sendable {
             case .wait:
                 continue
             }
+        }
+    }
+
+    /// An idle connection that needs no check (not suspect, used within
+    /// `healthCheckAfterIdle`), taken without waiting; nil when there is none.
+    private func checkOutAtOnce() -> PooledConnection? {
+        let now = clock.now
+        return state.withLock { state -> PooledConnection? in
+            guard !state.isClosed, let entry = state.idle.last, !entry.suspect,
+                  now - entry.lastUsed <= configuration.healthCheckAfterIdle else { return nil }
+            state.idle.removeLast()
+            return entry.connection
         }
     }
 

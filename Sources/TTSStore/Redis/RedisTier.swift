@@ -154,7 +154,9 @@ public final class RedisTier: Sendable {
         let cluster = try await client.isCluster()
         let clipKey = Data(clipKey(key, cluster: cluster).utf8)
         let ttl = ttlSeconds > 0 ? Data(String(ttlSeconds).utf8) : nil
-        let outcome = try await client.withConnection(routing: clipKey) { [self] connection -> Result<T, any Error> in
+        // A hit's GETEX, checks, hash and file write take a few hundred microseconds: run where
+        // the caller is when it may (`InlineBlocking`), rather than pay two thread hops.
+        let outcome = try await client.withConnection(routing: clipKey, inlineWhenFree: true) { [self] connection -> Result<T, any Error> in
             let reply = try fetch(clipKey, ttl: ttl, on: connection)
             let found: RedisEntry
             if let message = reply.errorMessage, message.hasPrefix("WRONGTYPE"), !cluster {

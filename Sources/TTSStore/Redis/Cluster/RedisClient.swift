@@ -113,9 +113,12 @@ public final class RedisClient: Sendable {
     /// Runs `body` with a connection to the node serving `key`'s slot (any node when `key` is
     /// nil), off the cooperative pool. `body` should pass each reply through
     /// `RedisClient.check(_:)` before trusting it, so a redirect repeats it on the right node.
-    public func withConnection<T: Sendable>(routing key: Data?,
+    ///
+    /// `inlineWhenFree`: a short call that may run on the caller's thread
+    /// (`RedisPool.withConnection(inlineWhenFree:_:)`).
+    public func withConnection<T: Sendable>(routing key: Data?, inlineWhenFree: Bool = false,
                                             _ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
-        guard try await isCluster() else { return try await seedPool.withConnection(body) }
+        guard try await isCluster() else { return try await seedPool.withConnection(inlineWhenFree: inlineWhenFree, body) }
         let slot = key.map { RedisSlot(key: $0) }
         var asking: RedisNodeAddress?
         var retriedAfterFailure = false
@@ -125,7 +128,7 @@ public final class RedisClient: Sendable {
             let ask = asking != nil
             asking = nil
             do {
-                return try await pool.withConnection { connection in
+                return try await pool.withConnection(inlineWhenFree: inlineWhenFree) { connection in
                     if ask {
                         let reply = try connection.command(["ASKING"])
                         if let message = reply.errorMessage {
