@@ -123,6 +123,20 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(Set(try local.index.clipsWithBlobNotDurable().map(\.key)), Set(clips.map(\.key)))
     }
 
+    /// A flush right after a Redis hit flushes its blob too, though the blob joins the sync
+    /// queue only with its row (written after the answer).
+    func testAFlushRightAfterARedisHitFlushesItsBlob() throws {
+        let local = try tier()
+        defer { local.close() }
+        let wav = sampleWAV(seed: 24)
+        let clip = sampleClip(text: "flushed at once", blobSeed: 24, bytes: wav.count)
+        _ = try local.store(RedisHit(clip: clip, audio: wav))
+        XCTAssertEqual(local.index.pendingRows.count, 1, "its row waits for the batch timer")
+        try local.flush()
+        XCTAssertEqual(local.pendingFlushCount, 0)
+        XCTAssertEqual(try local.index.clipsWithBlobNotDurable(), [], "flushed and marked durable by the flush itself")
+    }
+
     /// `rm` right after a Redis hit waits for the hit's row (as every use of the index but the
     /// hot look-up does), so the row cannot come back after the removal.
     func testRemovingARedisHitRightAwayLeavesNoRowBehind() throws {

@@ -60,6 +60,32 @@ final class MemoryTierHitCountTests: XCTestCase {
         XCTAssertEqual(try local.index.clip(for: clip.key)?.hits, ClipIndex.hitFlushThreshold)
     }
 
+    func testHitsHeldForARemovedClipAreDropped() async throws {
+        let (local, memory, clip) = try await stored("removed", seed: 5, root: try makeTemporaryFolder(self))
+        defer { local.close() }
+        hit(memory, clip, times: 2)
+        memory.forget(clip.key)   // one more way of holding them: as a dropped entry's
+        memory.remember(clip, path: local.url(for: clip).path)
+        hit(memory, clip, times: 1)
+        XCTAssertTrue(try local.index.remove(clip.key))
+        XCTAssertEqual(memory.heldHitCount, 0)
+        try local.index.upsert(clip)
+        try local.index.flush()
+        XCTAssertEqual(try local.index.clip(for: clip.key)?.hits, 0, "the stored-again clip starts afresh")
+    }
+
+    func testTheIndexDoesNotKeepItsHitSourcesAlive() throws {
+        let root = try makeTemporaryFolder(self)
+        var index: ClipIndex? = try ClipIndex(url: StoreLayout(root: root).indexURL)
+        var memory: MemoryTier? = MemoryTier(capacity: 4, generation: index!.generation, countingHitsFor: index)
+        weak var weakIndex = index, weakMemory = memory
+        index?.close()
+        index = nil
+        memory = nil
+        XCTAssertNil(weakMemory)
+        XCTAssertNil(weakIndex, "no cycle between the index and the memory tier")
+    }
+
     func testClosingTheIndexWritesTheHeldHits() async throws {
         let root = try makeTemporaryFolder(self)
         let (local, memory, clip) = try await stored("closed", seed: 4, root: root)

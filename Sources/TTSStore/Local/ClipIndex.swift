@@ -66,8 +66,13 @@ public final class ClipIndex: Sendable {
     private let connection: Mutex<Connection>
     /// Writes full batches of hits off the caller's thread.
     let hitWriter: HitBatchWriter
-    /// Where hits are counted besides `recordHit` (`addHitSource`).
-    private let hitSources = Mutex<[any HitSource]>([])
+    /// Where hits are counted besides `recordHit` (`addHitSource`); held weakly, since a
+    /// source (the memory tier) holds this index.
+    private let hitSources = Mutex<[WeakHitSource]>([])
+
+    private struct WeakHitSource {
+        weak var source: (any HitSource)?
+    }
     /// Rows written just after their request was answered (`writeAfterAnswer`); settled
     /// before every other use of the connection.
     let pendingRows = PendingRows()
@@ -447,7 +452,8 @@ public final class ClipIndex: Sendable {
     /// was there. Buffered hits for the key are dropped.
     @discardableResult
     public func remove(_ key: RequestKey) throws -> Bool {
-        try withDatabase { database, state in
+        for source in liveHitSources() { source.dropHeldHits(for: key) }
+        return try withDatabase { database, state in
             state.dropPendingHits(for: key)
             hitWriter.drop(key)
             try database.cachedStatement("DELETE FROM clips WHERE key = ?1").run([.text(key.hex)])
@@ -489,12 +495,19 @@ public final class ClipIndex: Sendable {
     /// Adds a place that counts hits of its own (the memory tier); its hits are taken before
     /// every flush and at close, and counted in `pendingHitCount`.
     func addHitSource(_ source: any HitSource) {
-        hitSources.withLock { $0.append(source) }
+        hitSources.withLock { sources in
+            sources.removeAll { $0.source == nil }
+            sources.append(WeakHitSource(source: source))
+        }
     }
 
     /// Every hit source's held hits, taken.
     private func takeSourcedHits() -> [(hits: [RequestKey: PendingHit], count: Int)] {
-        hitSources.withLock { $0 }.map { $0.takeHeldHits() }
+        liveHitSources().map { $0.takeHeldHits() }
+    }
+
+    private func liveHitSources() -> [any HitSource] {
+        hitSources.withLock { $0.compactMap(\.source) }
     }
 
     /// Write transactions this index committed (hit flushes, upserts, removals, migrations…),
@@ -504,7 +517,7 @@ public final class ClipIndex: Sendable {
     /// Hits recorded but not yet written (buffered, queued or being written).
     public var pendingHitCount: Int {
         connection.withLock { $0.pendingHitCount } + hitWriter.pendingCount
-            + hitSources.withLock { $0 }.reduce(0) { $0 + $1.heldHitCount }
+            + liveHitSources().reduce(0) { $0 + $1.heldHitCount }
     }
 
     /// Writes buffered hits now, in one transaction: `hits += n`, `last_used_at` = the later of
@@ -601,4 +614,6 @@ protocol HitSource: AnyObject, Sendable {
     func takeHeldHits() -> (hits: [RequestKey: ClipIndex.PendingHit], count: Int)
     /// How many hits it holds.
     var heldHitCount: Int { get }
+    /// Forgets the hits held for `key` (its row is being removed).
+    func dropHeldHits(for key: RequestKey)
 }

@@ -215,9 +215,16 @@ public final class LocalTier: Sendable {
             return .stored(clip)
         }
         // Metadata only: usable when this machine has the blob intact (rehashed and
-        // flushed, since the row about to name it says it is on the disk).
+        // flushed, since the row about to name it says it is on the disk). The row after the
+        // answer too: no write transaction (which may wait out a busy index) on a thread that
+        // may be its caller's (`InlineBlocking`).
         guard try blobs.adopt(clip.blob) else { return .absent }
-        try index.upsert(clip)
+        index.writeAfterAnswer(clip, write: { [index, clip] in
+            try index.upsert([clip], blobIsDurable: true, settlingPendingRows: false)
+        }, failed: { [logger, key = clip.key] error in
+            logger.warn("index-row", [("key", .string(key.hex)), ("outcome", "dropped"),
+                                      ("error", .string(String(describing: error)))])
+        })
         return .stored(clip)
     }
 
@@ -229,9 +236,17 @@ public final class LocalTier: Sendable {
     /// the hit's path: for the moment between the naming and this flush, a crash could leave
     /// that earlier row naming bytes not on the disk, in a store that had already lost them.)
     private func writeRow(ofSharedHit clip: Clip) throws {
-        let namedDurably = try index.hasDurableClip(forBlob: clip.blob, settlingPendingRows: false)
-        if namedDurably { _ = try blobs.flushToDisk(clip.blob) }
-        try index.upsert([clip], blobIsDurable: namedDurably, settlingPendingRows: false)
+        let namedDurably: Bool
+        do {
+            namedDurably = try index.hasDurableClip(forBlob: clip.blob, settlingPendingRows: false)
+            if namedDurably { _ = try blobs.flushToDisk(clip.blob) }
+            try index.upsert([clip], blobIsDurable: namedDurably, settlingPendingRows: false)
+        } catch {
+            // The row is dropped, the blob is not: it still gets its flush (a durable row may
+            // name it), and `gc` finds it an orphan if nothing else does.
+            blobSync.add(clip.key, blob: clip.blob)
+            throw error
+        }
         if !namedDurably { blobSync.add(clip.key, blob: clip.blob) }
     }
 
@@ -324,6 +339,8 @@ public final class LocalTier: Sendable {
     /// Flushes blobs not yet on the disk and buffered hit counts. Returns the blobs flushed.
     @discardableResult
     public func flush() throws -> Int {
+        // A Redis hit's blob joins the sync queue with its row: rows first.
+        index.pendingRows.settle()
         let flushed = try blobSync.flush()
         try index.flush()
         return flushed
@@ -332,6 +349,7 @@ public final class LocalTier: Sendable {
     /// Flushes (a failure leaves rows unmarked, and the next start rehashes their blobs), then
     /// closes the index.
     public func close() {
+        index.pendingRows.settle()
         _ = try? blobSync.flush()
         try? index.flush()
         index.close()

@@ -112,7 +112,7 @@ public final class MemoryTier: Sendable {
     /// index when they are due.
     private func count(_ hitTime: ContinuousClock.Instant, at slot: Int, of key: RequestKey, for index: ClipIndex) {
         let due = recency.withLock { state -> (hits: [RequestKey: ClipIndex.PendingHit], count: Int)? in
-            if state.entries[slot].inUse && state.entries[slot].clip.key == key {
+            if slot < state.entries.count, state.entries[slot].inUse, state.entries[slot].clip.key == key {
                 state.entries[slot].hits += 1
                 state.entries[slot].lastHit = hitTime
             } else {
@@ -257,4 +257,15 @@ extension MemoryTier: HitSource {
     }
 
     var heldHitCount: Int { recency.withLock { $0.heldHits } }
+
+    func dropHeldHits(for key: RequestKey) {
+        recency.withLock { state in
+            var dropped = state.dropped.removeValue(forKey: key)?.count ?? 0
+            if let slot = state.slots[key] {
+                dropped += state.entries[slot].hits
+                state.entries[slot].hits = 0
+            }
+            state.heldHits -= dropped
+        }
+    }
 }

@@ -117,14 +117,19 @@ public final class RedisPool: Sendable {
 
     var peakConnectionCount: Int { state.withLock { $0.peakConnectionCount } }
 
+    /// Connections checked in and idle (tests wait for one: a check-in happens on the
+    /// connection's thread, just after its caller was resumed).
+    var idleConnectionCount: Int { state.withLock { $0.idle.count } }
+
     /// Runs `body` with a connection of its own, off the cooperative pool.
     /// The connection goes back to the pool afterwards, or is dropped if it broke.
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (RedisConnection) throws -> T
     ) async throws -> T {
         let pooled = try await checkOut()
-        let result = await pooled.run { Result { try body(pooled.connection) } }
-        checkIn(pooled)
+        // Checked in on the connection's thread once the work left for after the answer is
+        // done too (`AfterAnswer`): the next caller's command does not queue behind a row write.
+        let result = await pooled.run({ Result { try body(pooled.connection) } }, then: { [self] in checkIn(pooled) })
         return try result.get()
     }
 
@@ -340,10 +345,14 @@ private final class PooledConnection: Sendable {
         self.queue = queue
     }
 
-    /// Runs blocking work on this connection's queue without blocking a cooperative thread.
-    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    /// Runs blocking work on this connection's queue without blocking a cooperative thread;
+    /// `finally` runs there after the answer and what `work` left for after it.
+    func run<T: Sendable>(_ work: @escaping @Sendable () -> T, then finally: @escaping @Sendable () -> Void = {}) async -> T {
         await withCheckedContinuation { continuation in
-            queue.async { AfterAnswer.answering(work, then: { continuation.resume(returning: $0) }) }
+            queue.async {
+                AfterAnswer.answering(work, then: { continuation.resume(returning: $0) })
+                finally()
+            }
         }
     }
 }
