@@ -170,11 +170,11 @@ struct RedisHitScenario: Scenario {
         }
         rows += [
             .measured("  of which: Redis look-up and checks (one GETEX), p50", Figure(try Stats(parts.lookUp).p50, .microseconds),
-                      note: "information: the steps of a Redis hit timed one by one through public API (SharedTier.lookup, whose checks read the WAV header; BlobStore.put; ClipIndex.upsert, which a hit now leaves to PendingRows after answering); the rest of the total is hand-offs between threads"),
+                      note: "information: the steps of a Redis hit timed one by one through public API (SharedTier.lookup, whose checks read the WAV header; BlobStore.put; ClipIndex.upsert, which a hit leaves to PendingRows after answering); the rest of the total is the local miss before the look-up, the answer after it, and a thread hand-off when the hit could not run on its caller's thread (InlineBlocking)"),
             .measured("  of which: SHA-256 check + blob write (temp, rename; fsync deferred), p50", Figure(try Stats(parts.put).p50, .microseconds)),
             .measured("  beside: index row (written after the answer), p50", Figure(try Stats(parts.upsert).p50, .microseconds)),
             .measured("  beside: one hand-off to a Dispatch queue and back, p50", Figure(try Stats(handOffs).p50, .microseconds),
-                      note: "information: an async caller resuming after a continuation resumed on a Dispatch queue; a hit takes one such round trip (blocking work never runs on the cooperative pool), plus the single-flight task's own"),
+                      note: "information: an async caller resuming after a continuation resumed on a Dispatch queue; a hit that cannot run on its caller's thread (another one does, or no idle connection is at hand) takes one such round trip"),
         ]
         return rows
     }
