@@ -103,6 +103,31 @@ final class ReadWindowTests: XCTestCase {
         XCTAssertFalse(reader.index.hasOpenReadWindow, "the timer set itself again for the second window")
     }
 
+    /// A miss in an older window is looked up again as of now without writing the rows that
+    /// wait to be written after their answers: in a run of Redis hits, each hit's miss would
+    /// otherwise write the previous hit's row.
+    func testTheFreshLookUpAfterAWindowedMissLeavesWaitingRowsWaiting() async throws {
+        let (reader, _) = try tiers(windowLength: .seconds(600))
+        let first = try await store("first", seed: 11, in: reader)
+        XCTAssertNotNil(try reader.located(for: first.key))
+        XCTAssertTrue(reader.index.hasOpenReadWindow)
+        let wav = sampleWAV(seed: 12)
+        let shared = Clip(key: RequestKey(AudioRequest(text: "from redis", voice: "en-us", engine: "espeak", model: "")),
+                          blob: BlobHash(of: wav), text: "from redis", voice: "en-us", language: "", engine: "espeak",
+                          model: "", style: "", bytes: wav.count, durationMs: 9, sampleRate: 22050,
+                          createdAt: Date(), lastUsedAt: Date(), hits: 0)
+        // Held for a second: a look-up that waited for the row would come back after the
+        // release, with the row written.
+        reader.index.pendingRows.holdWrites()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) { reader.index.pendingRows.resumeWrites() }
+        _ = try reader.store(RedisHit(clip: shared, audio: wav))
+        XCTAssertEqual(reader.index.pendingRows.count, 1)
+        let absent = RequestKey(AudioRequest(text: "nowhere", voice: "en-us", engine: "espeak", model: ""))
+        XCTAssertNil(try reader.located(for: absent), "a miss in the window, then as of now")
+        XCTAssertEqual(reader.index.pendingRows.count, 1, "the waiting row was neither written nor waited for")
+        XCTAssertEqual(try reader.located(for: shared.key)?.clip.key, shared.key, "found among the waiting rows")
+    }
+
     func testAWindowEndsOnceItIsAsOldAsItsLengthAtTheNextLookUp() async throws {
         // No timer here: only the look-up can end the old window.
         let (reader, other) = try tiers(windowLength: .milliseconds(30), endsIdleWindows: false)

@@ -296,6 +296,14 @@ public final class ClipIndex: Sendable {
         try withDatabase { _, state in try lookUp(key, state) }
     }
 
+    /// `clip(for:)` as of now for a caller that asked `clipAfterAnswer(for:)` just before:
+    /// the rows still waiting are not written first (a row that left them before that question
+    /// is committed), so a run of Redis hits does not write the previous hit's row on the
+    /// next one's path.
+    func freshClip(for key: RequestKey) throws -> Clip? {
+        try withDatabase(settlingPendingRows: false) { _, state in try lookUp(key, state) }
+    }
+
     /// The hot path's statement, run once for `key`: in or out of a read window.
     private func lookUp(_ key: RequestKey, _ state: Connection) throws -> Clip? {
         guard let lookup = state.lookup else { throw closedError() }

@@ -78,7 +78,7 @@ public final class LocalTier: Sendable {
         if !windowed.fresh, let clip = windowed.clip, let file = blobs.file(of: clip.blob), file.size == clip.bytes {
             return (clip, file)
         }
-        guard let clip = windowed.fresh ? windowed.clip : try index.clip(for: key) else { return nil }
+        guard let clip = windowed.fresh ? windowed.clip : try index.freshClip(for: key) else { return nil }
         return checkedFile(of: clip)
     }
 
