@@ -74,6 +74,17 @@ final class MemoryTierHitCountTests: XCTestCase {
         XCTAssertEqual(try local.index.clip(for: clip.key)?.hits, 0, "the stored-again clip starts afresh")
     }
 
+    func testHitsHeldForAClipRemovedLikeRmAreDroppedToo() async throws {
+        let (local, memory, clip) = try await stored("rm", seed: 6, root: try makeTemporaryFolder(self))
+        defer { local.close() }
+        hit(memory, clip, times: 3)
+        XCTAssertNotNil(try local.remove(clip.key), "the path `rm` and eviction take (ClipIndex.removeClip)")
+        XCTAssertEqual(memory.heldHitCount, 0)
+        try local.index.upsert(clip)
+        try local.index.flush()
+        XCTAssertEqual(try local.index.clip(for: clip.key)?.hits, 0)
+    }
+
     func testTheIndexDoesNotKeepItsHitSourcesAlive() throws {
         let root = try makeTemporaryFolder(self)
         var index: ClipIndex? = try ClipIndex(url: StoreLayout(root: root).indexURL)

@@ -163,6 +163,7 @@ extension ClipIndex {
     /// the key. Buffered hits for the key are dropped.
     public func removeClip(_ key: RequestKey) throws -> (clip: Clip, blobIsUnreferenced: Bool)? {
         defer { generation.advance() }
+        dropSourcedHits(for: key)
         return try withDatabase { database, state in
             try database.writeTransaction {
                 guard let clip = try database.cachedStatement("SELECT \(ClipIndex.columns) FROM clips WHERE key = ?1")

@@ -460,7 +460,7 @@ public final class ClipIndex: Sendable {
     /// was there. Buffered hits for the key are dropped.
     @discardableResult
     public func remove(_ key: RequestKey) throws -> Bool {
-        for source in liveHitSources() { source.dropHeldHits(for: key) }
+        dropSourcedHits(for: key)
         return try withDatabase { database, state in
             state.dropPendingHits(for: key)
             hitWriter.drop(key)
@@ -512,6 +512,11 @@ public final class ClipIndex: Sendable {
     /// Every hit source's held hits, taken.
     private func takeSourcedHits() -> [(hits: [RequestKey: PendingHit], count: Int)] {
         liveHitSources().map { $0.takeHeldHits() }
+    }
+
+    /// Forgets what every hit source holds for `key` (its row is being removed).
+    func dropSourcedHits(for key: RequestKey) {
+        for source in liveHitSources() { source.dropHeldHits(for: key) }
     }
 
     private func liveHitSources() -> [any HitSource] {
