@@ -155,14 +155,21 @@ public final class SpeechService: Sendable {
         return (normalized, try engines.engine(named: normalized.engine))
     }
 
+    /// `normalizedWithEngine`, and the request resolved when its engine can do so without
+    /// waiting (espeak-ng always, Gemini once its voice list is loaded): the start of every hit.
+    private func resolvedAtOnce(_ request: AudioRequest) throws
+        -> (normalized: AudioRequest, engine: any SpeechEngine, resolved: AudioRequest?) {
+        let (normalized, engine) = try normalizedWithEngine(request)
+        return (normalized, engine, try engine.resolveAtOnce(normalized))
+    }
+
     public func generateOrFetch(_ request: AudioRequest) async throws -> Generation {
         let started = ContinuousClock.now
-        // Resolved without suspending when the engine can (espeak-ng always, Gemini once its
-        // voice list is loaded), and the memory and local tiers asked right here: a hit then
-        // takes no async call beyond this one (each cost a frame and a resumption).
-        let (normalized, engine) = try normalizedWithEngine(request)
-        var resolved: AudioRequest
-        if let atOnce = try engine.resolveAtOnce(normalized) { resolved = atOnce } else { resolved = try await engine.resolve(normalized) }
+        // Resolved at once when it can be, and the memory and local tiers asked right here: a
+        // hit then takes no async call beyond this one (each cost a frame and a resumption).
+        let (normalized, engine, atOnce) = try resolvedAtOnce(request)
+        let resolved: AudioRequest
+        if let atOnce { resolved = atOnce } else { resolved = try await engine.resolve(normalized) }
         let key = RequestKey(resolved)
         var seen: UInt64 = 0
         if let hit = try hereAndNow(key, started: started, seen: &seen) { return hit }
@@ -176,8 +183,7 @@ public final class SpeechService: Sendable {
     /// more than the hit (a script's line).
     public func cachedHit(_ request: AudioRequest) throws -> Generation? {
         let started = ContinuousClock.now
-        let (normalized, engine) = try normalizedWithEngine(request)
-        guard let resolved = try engine.resolveAtOnce(normalized) else { return nil }
+        guard let resolved = try resolvedAtOnce(request).resolved else { return nil }
         let key = RequestKey(resolved)
         var seen: UInt64 = 0
         return try hereAndNow(key, started: started, seen: &seen)

@@ -49,7 +49,12 @@ public final class BlobSyncQueue: Sendable {
     }
 
     /// Blobs named but not yet flushed by this queue.
-    public var pendingCount: Int { state.withLock { $0.pending.count } }
+    /// (Rows still waiting to be written after their answers are written first: a Redis hit's
+    /// blob joins this queue with its row.)
+    public var pendingCount: Int {
+        index.pendingRows.settle()
+        return state.withLock { $0.pending.count }
+    }
 
     /// Takes a row just written with `blobIsDurable: false`; its blob is flushed within `delay`.
     public func add(_ key: RequestKey, blob: BlobHash) {
@@ -68,7 +73,9 @@ public final class BlobSyncQueue: Sendable {
     /// before the index closes) nothing added earlier is still being flushed.
     @discardableResult
     public func flush() throws -> Int {
-        try queue.sync { try flushPending() }
+        // A Redis hit's blob joins this queue with its row, written after the answer: rows first.
+        index.pendingRows.settle()
+        return try queue.sync { try flushPending() }
     }
 
     /// One pass, on `queue`. The files stay open from their fsync until the rows are marked,

@@ -208,10 +208,7 @@ public final class LocalTier: Sendable {
             // does without decoding or copying the samples.
             guard WAVHeader(audio) != nil else { return .mismatch(clip) }
             guard try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else { return .mismatch(clip) }
-            index.writeAfterAnswer(clip, write: { [self, clip] in try writeRow(ofSharedHit: clip) }, failed: { [logger, key = clip.key] error in
-                logger.warn("index-row", [("key", .string(key.hex)), ("outcome", "dropped"),
-                                          ("error", .string(String(describing: error)))])
-            })
+            index.writeAfterAnswer(clip, write: { [self, clip] in try writeRow(ofSharedHit: clip) }, failed: rowDropped(clip.key))
             return .stored(clip)
         }
         // Metadata only: usable when this machine has the blob intact (rehashed and
@@ -221,11 +218,17 @@ public final class LocalTier: Sendable {
         guard try blobs.adopt(clip.blob) else { return .absent }
         index.writeAfterAnswer(clip, write: { [index, clip] in
             try index.upsert([clip], blobIsDurable: true, settlingPendingRows: false)
-        }, failed: { [logger, key = clip.key] error in
+        }, failed: rowDropped(clip.key))
+        return .stored(clip)
+    }
+
+    /// What a row written after its answer does when it cannot be written: say so (its blob
+    /// stays, an orphan for `gc`; the next request reads Redis again).
+    private func rowDropped(_ key: RequestKey) -> @Sendable (Error) -> Void {
+        { [logger] error in
             logger.warn("index-row", [("key", .string(key.hex)), ("outcome", "dropped"),
                                       ("error", .string(String(describing: error)))])
-        })
-        return .stored(clip)
+        }
     }
 
     /// The row of a Redis hit whose blob was named before its bytes reached the disk, written
@@ -330,17 +333,11 @@ public final class LocalTier: Sendable {
     }
 
     /// Blobs stored but not yet flushed (for tests and `stats`).
-    public var pendingFlushCount: Int {
-        // A Redis hit's blob joins the queue with its row, written after the answer.
-        index.pendingRows.settle()
-        return blobSync.pendingCount
-    }
+    public var pendingFlushCount: Int { blobSync.pendingCount }
 
     /// Flushes blobs not yet on the disk and buffered hit counts. Returns the blobs flushed.
     @discardableResult
     public func flush() throws -> Int {
-        // A Redis hit's blob joins the sync queue with its row: rows first.
-        index.pendingRows.settle()
         let flushed = try blobSync.flush()
         try index.flush()
         return flushed
@@ -349,7 +346,6 @@ public final class LocalTier: Sendable {
     /// Flushes (a failure leaves rows unmarked, and the next start rehashes their blobs), then
     /// closes the index.
     public func close() {
-        index.pendingRows.settle()
         _ = try? blobSync.flush()
         try? index.flush()
         index.close()

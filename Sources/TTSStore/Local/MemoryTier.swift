@@ -181,12 +181,12 @@ public final class MemoryTier: Sendable {
     /// Drops everything (the held hits stay held).
     public func forgetAll() {
         recency.withLock { state in
-            for slot in state.entries.indices where state.entries[slot].inUse {
-                Self.drop(slot, key: state.entries[slot].clip.key, from: &state)
-            }
-            state.slots = [:]
-            state.entries = []
-            state.free = []
+            var emptied = Recency()
+            emptied.dropped = state.dropped
+            emptied.heldHits = state.heldHits
+            emptied.heldSince = state.heldSince
+            for entry in state.entries where entry.inUse && entry.hits > 0 { Self.hold(entry, in: &emptied.dropped) }
+            state = emptied
         }
     }
 
@@ -196,14 +196,11 @@ public final class MemoryTier: Sendable {
     private static func takeHeld(from state: inout Recency) -> (hits: [RequestKey: ClipIndex.PendingHit], count: Int) {
         let count = state.heldHits
         guard count > 0 else { return ([:], 0) }
-        let wallNow = Date(), now = ContinuousClock.now
+        let clocks = (wall: Date(), monotonic: ContinuousClock.now)
         var hits = state.dropped
         hits.reserveCapacity(min(count, state.slots.count) + state.dropped.count)
         for slot in state.entries.indices where state.entries[slot].hits > 0 {
-            let entry = state.entries[slot]
-            let lastUsed = wallNow.addingTimeInterval(-(now - entry.lastHit).seconds)
-            hits[entry.clip.key, default: ClipIndex.PendingHit(count: 0, lastUsed: lastUsed)]
-                .add(ClipIndex.PendingHit(count: entry.hits, lastUsed: lastUsed))
+            hold(state.entries[slot], in: &hits, clocks: clocks)
             state.entries[slot].hits = 0
         }
         state.dropped = [:]
@@ -241,13 +238,19 @@ public final class MemoryTier: Sendable {
         state.slots[key] = nil
         state.free.append(slot)
         state.entries[slot].inUse = false
-        let entry = state.entries[slot]
-        if entry.hits > 0 {
-            let lastUsed = Date().addingTimeInterval(-(ContinuousClock.now - entry.lastHit).seconds)
-            state.dropped[key, default: ClipIndex.PendingHit(count: 0, lastUsed: lastUsed)]
-                .add(ClipIndex.PendingHit(count: entry.hits, lastUsed: lastUsed))
+        if state.entries[slot].hits > 0 {
+            hold(state.entries[slot], in: &state.dropped)
             state.entries[slot].hits = 0
         }
+    }
+
+    /// Adds an entry's hits to `hits` as the index keeps them: their count, and the last one's
+    /// wall-clock time (read from the monotonic one, against the clocks' readings now).
+    private static func hold(_ entry: Entry, in hits: inout [RequestKey: ClipIndex.PendingHit],
+                             clocks: (wall: Date, monotonic: ContinuousClock.Instant) = (Date(), .now)) {
+        let lastUsed = clocks.wall.addingTimeInterval(-(clocks.monotonic - entry.lastHit).seconds)
+        hits[entry.clip.key, default: ClipIndex.PendingHit(count: 0, lastUsed: lastUsed)]
+            .add(ClipIndex.PendingHit(count: entry.hits, lastUsed: lastUsed))
     }
 }
 

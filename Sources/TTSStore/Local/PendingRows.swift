@@ -44,7 +44,7 @@ final class PendingRows: Sendable {
     /// Rows handed in and not yet written; a row leaves only once its write is over.
     private let waiting = Mutex(Waiting())
     /// The number of rows in `waiting`, read without the lock on every use of the index.
-    private let count_ = Atomic<Int>(0)
+    private let waitingCount = Atomic<Int>(0)
     /// One writer at a time, so a settle returns only after a write another thread began.
     /// A semaphore rather than a lock: tests hold it from one thread and release it from another.
     private let gate = DispatchSemaphore(value: 1)
@@ -57,7 +57,7 @@ final class PendingRows: Sendable {
         let row = waiting.withLock { waiting in
             waiting.turns += 1
             let row = Row(clip: clip, turn: waiting.turns, write: write, failed: failed)
-            if waiting.rows.updateValue(row, forKey: clip.key) == nil { count_.add(1, ordering: .relaxed) }
+            if waiting.rows.updateValue(row, forKey: clip.key) == nil { waitingCount.add(1, ordering: .relaxed) }
             return row
         }
         if AfterAnswer.later({ [self] in self.write([row]) }) { return }
@@ -76,17 +76,17 @@ final class PendingRows: Sendable {
 
     /// The clip whose row is about to be written, if any.
     func clip(for key: RequestKey) -> Clip? {
-        guard count_.load(ordering: .relaxed) > 0 else { return nil }
+        guard waitingCount.load(ordering: .relaxed) > 0 else { return nil }
         return waiting.withLock { $0.rows[key]?.clip }
     }
 
     /// Rows not written yet.
-    var count: Int { count_.load(ordering: .relaxed) }
+    var count: Int { waitingCount.load(ordering: .relaxed) }
 
     /// Returns once every row handed in before the call is written (or dropped): writes those
     /// still waiting, in one go, after a write in progress. A no-op when nothing waits.
     func settle() {
-        guard count_.load(ordering: .relaxed) > 0 else { return }
+        guard waitingCount.load(ordering: .relaxed) > 0 else { return }
         write(waiting.withLock { Array($0.rows.values) })
     }
 
@@ -101,7 +101,7 @@ final class PendingRows: Sendable {
             waiting.withLock { waiting in
                 guard waiting.rows[row.clip.key]?.turn == row.turn else { return }
                 waiting.rows[row.clip.key] = nil
-                count_.subtract(1, ordering: .relaxed)
+                waitingCount.subtract(1, ordering: .relaxed)
             }
         }
     }

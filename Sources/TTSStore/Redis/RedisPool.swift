@@ -76,6 +76,11 @@ public final class RedisPool: Sendable {
         var lastUsed: ContinuousClock.Instant
         /// Set when another connection failed: check this one before trusting it.
         var suspect: Bool
+
+        /// Whether it must answer a PING before it is used (suspect, or idle too long).
+        func needsCheck(at now: ContinuousClock.Instant, after idleLimit: Duration) -> Bool {
+            suspect || now - lastUsed > idleLimit
+        }
     }
 
     private struct State {
@@ -224,8 +229,8 @@ public final class RedisPool: Sendable {
     private func checkOutAtOnce() -> PooledConnection? {
         let now = clock.now
         return state.withLock { state -> PooledConnection? in
-            guard !state.isClosed, let entry = state.idle.last, !entry.suspect,
-                  now - entry.lastUsed <= configuration.healthCheckAfterIdle else { return nil }
+            guard !state.isClosed, let entry = state.idle.last,
+                  !entry.needsCheck(at: now, after: configuration.healthCheckAfterIdle) else { return nil }
             state.idle.removeLast()
             return entry.connection
         }
@@ -238,8 +243,7 @@ public final class RedisPool: Sendable {
             return .fail(TTSError.store("The Redis pool for \(url) was closed; no more commands are sent."))
         }
         if let entry = state.idle.popLast() {
-            let stale = entry.suspect || now - entry.lastUsed > configuration.healthCheckAfterIdle
-            return stale ? .check(entry.connection) : .use(entry.connection)
+            return entry.needsCheck(at: now, after: configuration.healthCheckAfterIdle) ? .check(entry.connection) : .use(entry.connection)
         }
         guard state.openCount < configuration.maxConnections else { return .wait }
         if let next = state.nextConnectAttempt, now < next, let lastConnectError = state.lastConnectError {
