@@ -91,7 +91,7 @@ bench: deps
 	$(SWIFT) build $(RELEASE) --product tts-repl
 	$(SWIFT) build $(RELEASE) --product fake-gemini
 	$(SWIFT) build $(RELEASE) --product tts-bench
-	@bash Tests/with-redis.sh --export TTS_BENCH_REDIS_URL \
+	@bash Tests/with-redis.sh --export TTS_BENCH_REDIS_URL --cluster-replicas 0 \
 	  "$$($(SWIFT) build $(RELEASE) --show-bin-path)/tts-bench" $(if $(QUICK),--quick) \
 	  --out "$(CURDIR)/bench/results.json" --commit "$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 

@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
 # Runs a command with a throwaway redis-server on a free loopback port, exported as
 # TTS_TEST_REDIS_URL (`make test`) or as the variable named by --export (`make bench` uses
-# TTS_BENCH_REDIS_URL), and a throwaway Redis Cluster (3 masters, one replica each) exported
-# as the same name with _CLUSTER before _URL (TTS_TEST_REDIS_CLUSTER_URL); servers and their
-# folder are removed on every exit path.
-#   usage: with-redis.sh [--export VARIABLE] COMMAND [ARGS…]
+# TTS_BENCH_REDIS_URL), and a throwaway Redis Cluster (3 masters, one replica each unless
+# --cluster-replicas 0) exported as the same name with _CLUSTER before _URL
+# (TTS_TEST_REDIS_CLUSTER_URL); servers and their folder are removed on every exit path.
+# The tests need the replicas (failover); the benchmarks run without them: on a two-core
+# machine three more redis-servers take CPU from the hit being timed, which a cluster whose
+# nodes have machines of their own does not.
+#   usage: with-redis.sh [--export VARIABLE] [--cluster-replicas 0|1] COMMAND [ARGS…]
 set -euo pipefail
 variable=TTS_TEST_REDIS_URL
-if [ "${1:-}" = "--export" ]; then
-  [ -n "${2:-}" ] || { echo "with-redis.sh: --export needs a variable name" >&2; exit 2; }
-  variable=$2
-  shift 2
-fi
+replicas=1
+while true; do
+  case "${1:-}" in
+    --export)
+      [ -n "${2:-}" ] || { echo "with-redis.sh: --export needs a variable name" >&2; exit 2; }
+      variable=$2
+      shift 2 ;;
+    --cluster-replicas)
+      [ "${2:-}" = 0 ] || [ "${2:-}" = 1 ] || { echo "with-redis.sh: --cluster-replicas takes 0 or 1" >&2; exit 2; }
+      replicas=$2
+      shift 2 ;;
+    *) break ;;
+  esac
+done
+nodes=$(( 3 * (1 + replicas) ))
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tts-test-redis.XXXXXX")
 pid=""
 cluster_pids=()
@@ -50,21 +63,21 @@ done
 export "$variable=redis://127.0.0.1:$port"
 echo "redis-server on loopback: $variable=redis://127.0.0.1:$port"
 
-# The cluster: six nodes on consecutive free ports (each also needs port+10000 for the
-# cluster bus), joined by redis-cli, ready once every node says cluster_state:ok. A short
-# node timeout lets failover tests finish in seconds.
+# The cluster: six nodes (three without replicas) on consecutive free ports (each also needs
+# port+10000 for the cluster bus), joined by redis-cli, ready once every node says
+# cluster_state:ok. A short node timeout lets failover tests finish in seconds.
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 cluster_ports=()
-# Bounded: up to 10 tries, each on six other ports (a port taken between the check and the
-# start, by another process, makes a node fail; all six are then stopped and tried elsewhere).
+# Bounded: up to 10 tries, each on other ports (a port taken between the check and the
+# start, by another process, makes a node fail; all are then stopped and tried elsewhere).
 for _ in $(seq 1 10); do
   # Below the kernel's ephemeral range (32768+), bus ports (port + 10000) included.
   base=$(( (RANDOM % 2700) + 20000 ))
   cluster_ports=()
-  for i in 0 1 2 3 4 5; do
+  for i in $(seq 0 $((nodes - 1))); do
     if port_is_free $((base + i)) && port_is_free $((base + i + 10000)); then cluster_ports+=($((base + i))); fi
   done
-  [ ${#cluster_ports[@]} -eq 6 ] || continue
+  [ ${#cluster_ports[@]} -eq "$nodes" ] || continue
   cluster_pids=()
   for p in "${cluster_ports[@]}"; do
     redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/nodes-$p.conf" \
@@ -82,14 +95,14 @@ for _ in $(seq 1 10); do
   # Every answer must come from our own nodes: one that could not bind its port has exited.
   alive=0
   for p in "${cluster_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
-  [ "$answering" -eq 6 ] && [ "$alive" -eq 6 ] && break
+  [ "$answering" -eq "$nodes" ] && [ "$alive" -eq "$nodes" ] && break
   for p in "${cluster_pids[@]}"; do stop "$p"; done
   rm -f "$dir"/nodes-*.conf
   cluster_pids=()
   cluster_ports=()
 done
-[ ${#cluster_ports[@]} -eq 6 ] || { echo "could not start six redis-server cluster nodes on free ports" >&2; exit 2; }
-redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 1 --cluster-yes \
+[ ${#cluster_ports[@]} -eq "$nodes" ] || { echo "could not start $nodes redis-server cluster nodes on free ports" >&2; exit 2; }
+redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas "$replicas" --cluster-yes \
   >"$dir/cluster-create.log" 2>&1 || { echo "redis-cli --cluster create failed:" >&2; cat "$dir/cluster-create.log" >&2; exit 2; }
 for p in "${cluster_ports[@]}"; do
   ok=""
@@ -99,15 +112,15 @@ for p in "${cluster_ports[@]}"; do
   done
   [ -n "$ok" ] || { echo "the Redis Cluster did not reach cluster_state:ok (node $p)" >&2; exit 2; }
 done
-# Each replica attaches to its master a moment after the join: wait for all three.
+# Each replica attaches to its master a moment after the join: wait for all of them.
 for _ in $(seq 1 100); do
-  [ "$(redis-cli -p "${cluster_ports[0]}" cluster nodes 2>/dev/null | grep -c slave)" -eq 3 ] && break
+  [ "$(redis-cli -p "${cluster_ports[0]}" cluster nodes 2>/dev/null | grep -c slave)" -eq $((3 * replicas)) ] && break
   sleep 0.1
 done
 cluster_variable="${variable%_URL}_CLUSTER_URL"
 cluster_url="redis+cluster://127.0.0.1:${cluster_ports[0]},127.0.0.1:${cluster_ports[1]},127.0.0.1:${cluster_ports[2]}"
 export "$cluster_variable=$cluster_url"
-echo "Redis Cluster on loopback (3 masters, 3 replicas): $cluster_variable=$cluster_url"
+echo "Redis Cluster on loopback (3 masters, $((3 * replicas)) replicas): $cluster_variable=$cluster_url"
 set +e
 "$@"
 status=$?

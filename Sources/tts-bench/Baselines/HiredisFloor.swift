@@ -3,6 +3,7 @@ import CSQLite
 import Foundation
 import Glibc
 import TTSCore
+import TTSStore
 
 /// The floors of a Redis-tier hit, raw C calls only on a connection made once: one hiredis GET
 /// of the clip's bytes then writing them to a new file (open/write/close), and the steps of a
@@ -135,6 +136,11 @@ final class HiredisFloor {
             offset += n
         }
         return true
+    }
+
+    /// A PING, its reply dropped (wakes the server before a pass).
+    func ping() {
+        if let raw = command(["PING".utf8.map { $0 }]) { freeReplyObject(raw) }
     }
 
     /// A command (`GET key`, `GETEX key EX seconds`) through redisCommandArgv, pointing hiredis
@@ -358,5 +364,42 @@ final class FloorIndex {
             _ = sqlite3_step(delete)
         }
         sqlite3_reset(delete)
+    }
+}
+
+/// The one-trip floor on a Redis Cluster: a hiredis connection per master, each key sent
+/// straight to the master that holds its slot (learned once, untimed, by asking each master:
+/// the others answer MOVED). No slot map, redirection or pool: what a cluster hit's round trip
+/// costs the server side, for telling the cluster's own cost from the client's.
+final class ClusterFloor {
+    private let floors: [HiredisFloor]
+    private var owners: [[UInt8]: HiredisFloor] = [:]
+
+    init(masters: [RedisNodeAddress]) throws {
+        floors = try masters.map { try HiredisFloor(host: $0.host, port: $0.port) }
+    }
+
+    /// Finds the master holding `key` (its value must be there), using `scratch` as the file.
+    func learnOwner(of key: [UInt8], ttl: [UInt8], scratch: String) throws {
+        defer { unlink(scratch) }
+        for floor in floors {
+            let written = scratch.withCString { floor.fetchOneTrip(key, ttl: ttl, to: $0) }
+            unlink(scratch)
+            if written > 0 {
+                owners[key] = floor
+                return
+            }
+        }
+        throw HarnessError("no master of the cluster holds \(String(decoding: key, as: UTF8.self))")
+    }
+
+    /// A PING to every master, as the cluster's hits have before their pass.
+    func wakeMasters() {
+        for floor in floors { floor.ping() }
+    }
+
+    /// `HiredisFloor.fetchOneTrip` on the master holding `key`; -1 for a key not learned.
+    func fetchOneTrip(_ key: [UInt8], ttl: [UInt8], to path: UnsafePointer<CChar>) -> Int {
+        owners[key]?.fetchOneTrip(key, ttl: ttl, to: path) ?? -1
     }
 }
