@@ -228,7 +228,8 @@ struct RedisHitScenario: Scenario {
     /// One pass of hits through `service`: every clip's local row and blob removed and the
     /// disk quiet (untimed), then each clip asked for (timed); every answer must come from the
     /// shared tier. The fsyncs the hits deferred are done after the pass (untimed): left to the
-    /// sync queue they landed in whichever pass came next and charged it.
+    /// sync queue they landed in whichever pass came next and charged it. `wake` runs just
+    /// before the first hit (the cluster's pass PINGs every master).
     private func timeService(_ service: SpeechService, requests: [AudioRequest], clips: [Clip],
                              expect: String, wake: () async throws -> Void = {}) async throws -> [Double] {
         for clip in clips {
@@ -238,7 +239,7 @@ struct RedisHitScenario: Scenario {
         sync()
         try await wake()
         var times: [Double] = []
-        for (request, clip) in zip(requests, clips) {
+        for request in requests {
             let start = monotonicNanos()
             let result = try await service.generateOrFetch(request)
             let end = monotonicNanos()
