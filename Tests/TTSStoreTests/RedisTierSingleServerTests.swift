@@ -69,6 +69,17 @@ final class RedisTierSingleServerTests: RedisServerTestCase {
         XCTAssertEqual(hit?.audio, audio)
         XCTAssertEqual(hit?.clip.text, clip.text)
         XCTAssertEqual(hit?.clip.createdAt, clip.createdAt)
+        // Converted in place by that hit: one value with the audio, read with one GETEX from now
+        // on; the old blob key is left to expire.
+        let converted = try await pool.command(["TYPE", clipKey(clip.key)])
+        XCTAssertEqual(converted, .status("string"))
+        let value = try await pool.command(["GET", clipKey(clip.key)])
+        XCTAssertEqual(try SharedClipValue.decode(XCTUnwrap(value.data), key: clip.key).audio, audio)
+        let expiry = try await pool.command(["TTL", clipKey(clip.key)])
+        XCTAssertGreaterThan(expiry.integer ?? 0, 0, "the converted value has the time-to-live")
+        let convertedHit = try await tier.lookup(clip.key)
+        XCTAssertEqual(convertedHit?.audio, audio)
+        XCTAssertEqual(convertedHit?.clip.createdAt, clip.createdAt)
 
         // Its metadata is checked like any other: another phrase's hash under this key is refused.
         let other = makeClip(audio: audio, text: "someone else's phrase")

@@ -186,6 +186,9 @@ public final class RedisTier: Sendable {
     }
 
     /// The earlier layout: metadata hash, then the blob it names (refreshing both expiries).
+    /// A hit with its audio is converted in place: the value of this layout replaces the hash
+    /// (the blob's key is left to expire), so the next hit takes one GETEX and an entry that
+    /// keeps being hit does not keep the earlier layout alive past its time-to-live.
     private func earlierLayoutEntry(_ key: RequestKey, clipKey: Data, ttl: Data?, withAudio: Bool,
                                     on connection: RedisConnection) throws -> RedisEntry {
         var first = [[Data("HGETALL".utf8), clipKey]]
@@ -215,6 +218,10 @@ public final class RedisTier: Sendable {
                 return .hit(RedisHit(clip: clip, audio: nil))
             }
             return .refused(problem)
+        }
+        if withAudio, let converted = sharedValue(clip, audio: audio) {
+            // Best effort: the hit stands whether or not the conversion was written.
+            _ = try? connection.command(setCommand(clipKey, converted))
         }
         return .hit(RedisHit(clip: clip, audio: audio))
     }
@@ -255,17 +262,28 @@ public final class RedisTier: Sendable {
     /// dialogue clip whose speakers were lost): readers would refuse the entry.
     @discardableResult
     public func publish(_ clip: Clip, audio: Data?) async throws -> Bool {
-        let shared = audio.flatMap { shareAudio && $0.count <= maxAudioBytes ? $0 : nil }
-        let channels = audio.flatMap { WAVHeader($0)?.channels } ?? 1
-        let value = SharedClipValue(clip: clip, channels: channels, audio: shared)
-        guard SharedClipCheck.problem(with: SharedClipValue(clip: clip, channels: channels, audio: nil),
-                                      key: clip.key) == nil else { return false }
+        guard let value = sharedValue(clip, audio: audio) else { return false }
         let clipKey = Data(try await clipKey(clip.key).utf8)
-        var set = [Data("SET".utf8), clipKey, value.encoded()]
-        if ttlSeconds > 0 { set += [Data("EX".utf8), Data(String(ttlSeconds).utf8)] }
-        let reply = try await client.command(set, routing: clipKey)
+        let reply = try await client.command(setCommand(clipKey, value), routing: clipKey)
         try check(reply, doing: "publish clip \(clip.key.short)")
         return true
+    }
+
+    /// The value `publish` stores for `clip`: its audio when sharing is on and it fits under
+    /// the cap; nil when the clip's fields do not key to `clip.key`.
+    private func sharedValue(_ clip: Clip, audio: Data?) -> SharedClipValue? {
+        let shared = audio.flatMap { shareAudio && $0.count <= maxAudioBytes ? $0 : nil }
+        let channels = audio.flatMap { WAVHeader($0)?.channels } ?? 1
+        guard SharedClipCheck.problem(with: SharedClipValue(clip: clip, channels: channels, audio: nil),
+                                      key: clip.key) == nil else { return nil }
+        return SharedClipValue(clip: clip, channels: channels, audio: shared)
+    }
+
+    /// SET of a clip's value with the configured time-to-live.
+    private func setCommand(_ clipKey: Data, _ value: SharedClipValue) -> [Data] {
+        var set = [Data("SET".utf8), clipKey, value.encoded()]
+        if ttlSeconds > 0 { set += [Data("EX".utf8), Data(String(ttlSeconds).utf8)] }
+        return set
     }
 
     /// Whether an entry for `key` is in Redis (without refreshing its time-to-live).
