@@ -112,11 +112,14 @@ for p in "${cluster_ports[@]}"; do
   done
   [ -n "$ok" ] || { echo "the Redis Cluster did not reach cluster_state:ok (node $p)" >&2; exit 2; }
 done
-# Each replica attaches to its master a moment after the join: wait for all of them.
+# Each replica attaches to its master a moment after the join: wait (bounded) for all of them.
+attached=0
 for _ in $(seq 1 100); do
-  [ "$(redis-cli -p "${cluster_ports[0]}" cluster nodes 2>/dev/null | grep -c slave)" -eq $((3 * replicas)) ] && break
+  attached=$(redis-cli -p "${cluster_ports[0]}" cluster nodes 2>/dev/null | grep -c slave || true)
+  [ "$attached" -eq $((3 * replicas)) ] && break
   sleep 0.1
 done
+[ "$attached" -eq $((3 * replicas)) ] || { echo "only $attached of $((3 * replicas)) cluster replicas attached" >&2; exit 2; }
 cluster_variable="${variable%_URL}_CLUSTER_URL"
 cluster_url="redis+cluster://127.0.0.1:${cluster_ports[0]},127.0.0.1:${cluster_ports[1]},127.0.0.1:${cluster_ports[2]}"
 export "$cluster_variable=$cluster_url"

@@ -267,6 +267,28 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(later.tier, .redis)
     }
 
+    /// `stats` (and `--json stats`, `GET /v1/stats`) on the cluster: every node with its keys
+    /// and memory.
+    func testStatsListEveryNodeOfTheCluster() async throws {
+        guard let text = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_CLUSTER_URL"], !text.isEmpty else {
+            return XCTFail("TTS_TEST_REDIS_CLUSTER_URL is not set: run the tests through Tests/with-redis.sh (make test)")
+        }
+        let fixture = try ServiceFixture(shared: SharedTier(tier: RedisTier(client: RedisClient(try RedisTarget(parsing: text)),
+                                                                            prefix: prefix), describe: "Redis Cluster"))
+        _ = try await fixture.service.generateOrFetch(fixture.request("a phrase for the counters"))
+        let statistics = try await StoreStatistics.gather(service: fixture.service, pricePerCall: 0, pricePerAudioSecond: 0)
+        XCTAssertEqual(statistics.redisNodes.count, 6, "three masters and their replicas: \(statistics.redisNodes)")
+        XCTAssertEqual(statistics.redisNodes.filter(\.isMaster).count, 3)
+        XCTAssertTrue(statistics.redisNodes.allSatisfy { $0.problem == nil && $0.keys != nil && $0.usedMemoryBytes != nil },
+                      "\(statistics.redisNodes)")
+        guard case let .object(top) = statistics.json(store: "s"),
+              case let .object(redis)? = top.first(where: { $0.0 == "redis" })?.1,
+              case let .array(nodes)? = redis.first(where: { $0.0 == "nodes" })?.1 else {
+            return XCTFail("no redis.nodes in \(statistics.json(store: "s"))")
+        }
+        XCTAssertEqual(nodes.count, 6)
+    }
+
     func testTwoMachinesAskingTheSamePhrasesAtOnceCallTheEngineOncePerPhrase() async throws {
         let url = try serverURL()
         let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))

@@ -188,21 +188,34 @@ final class RedisClusterFailoverTests: RedisServerTestCase {
             }
             XCTAssertEqual(acknowledged, 1, "master \(master) has a replica in step")
         }
-        let victim = try await client.node(serving: tier.clipKey(clips[0].0.key))
+        // The first master of the map: the one a cluster-wide question (CLUSTER NODES) went to.
+        let masters = try await client.masters()
+        let victim = try XCTUnwrap(masters.first)
+        var onVictim: (Clip, Data)?
+        for clip in clips where onVictim == nil {
+            if try await client.node(serving: tier.clipKey(clip.0.key)) == victim { onVictim = clip }
+        }
+        let (probe, probeAudio) = try XCTUnwrap(onVictim, "30 clips over 3 masters")
         try XCTUnwrap(cluster.node(port: victim.port)).stop()
+
+        // `health` during the election: every node listed, the dead one with its problem.
+        let during = try await tier.diagnose()
+        XCTAssertEqual(during.nodes.count, 6, "\(during.nodes)")
+        XCTAssertNotNil(during.nodes.first { $0.address == victim.description }?.problem, "\(during.nodes)")
+        XCTAssertEqual(during.nodes.filter { $0.problem == nil }.count, 5, "\(during.nodes)")
 
         var recovered = false
         for _ in 0..<200 where !recovered {  // bounded: 200 × 50 ms plus timeouts
             do {
-                let hit = try await tier.lookup(clips[0].0.key)
-                XCTAssertEqual(hit?.audio, clips[0].1)
+                let hit = try await tier.lookup(probe.key)
+                XCTAssertEqual(hit?.audio, probeAudio)
                 recovered = true
             } catch {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
         XCTAssertTrue(recovered, "the replica never took over")
-        let newOwner = try await client.node(serving: tier.clipKey(clips[0].0.key))
+        let newOwner = try await client.node(serving: tier.clipKey(probe.key))
         XCTAssertNotEqual(newOwner, victim)
         // Every node reports CLUSTERDOWN until it has seen the promotion itself, which can lag the
         // new owner by a moment: each look-up may wait that out (bounded), none may come back empty.

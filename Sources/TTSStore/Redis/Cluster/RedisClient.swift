@@ -218,9 +218,26 @@ public final class RedisClient: Sendable {
 
     /// Every node of the cluster as `CLUSTER NODES` lists it (failed ones too, which
     /// `CLUSTER SLOTS` leaves out, as it does replicas that have not synced yet), masters first.
+    /// Asked of each node the map names, then of the seeds, until one answers: during a
+    /// failover the first master may be the one that is down.
     public func nodes() async throws -> [(address: RedisNodeAddress, isMaster: Bool, flags: String)] {
         guard try await isCluster() else { return try await masters().map { ($0, true, "master") } }
-        let text = try await command(["CLUSTER", "NODES"], routing: nil).text ?? ""
+        let known = state.withLock { $0.map?.allNodes ?? [] }
+        let candidates = known + target.seeds.compactMap { RedisNodeAddress(url: $0) }.filter { !known.contains($0) }
+        var text: String?
+        var lastError: (any Error)?
+        for node in candidates where text == nil {
+            do {
+                let reply = try await command(["CLUSTER", "NODES"], on: node)
+                if let message = reply.errorMessage { throw TTSError.store("Redis at \(node) answered CLUSTER NODES with \(message.prefix(200))") }
+                text = reply.text
+            } catch {
+                lastError = error
+            }
+        }
+        guard let text else {
+            throw lastError ?? TTSError.store("Redis Cluster \(target) has no node to ask for its members.")
+        }
         let nodes = text.split(whereSeparator: \.isNewline).compactMap { line -> (RedisNodeAddress, Bool, String)? in
             let fields = line.split(separator: " ")
             guard fields.count >= 3 else { return nil }
