@@ -130,6 +130,20 @@ final class RedisClusterTests: RedisServerTestCase {
         }
     }
 
+    /// A clip's value and its generation lock share a slot (the lock's re-check and the value
+    /// it guards are on one node), and different clips land in different slots.
+    func testAClipsValueAndLockShareASlot() throws {
+        let tier = RedisTier(client: RedisClient(try clusterTarget()), prefix: prefix)
+        var slots = Set<RedisSlot>()
+        for i in 0..<20 {
+            let key = makeClip(audio: wav(frames: 10, seed: i)).key
+            let slot = RedisSlot(key: tier.clipKey(key, cluster: true))
+            XCTAssertEqual(RedisSlot(key: tier.lockKey(key, cluster: true)), slot, "clip \(key.short)")
+            slots.insert(slot)
+        }
+        XCTAssertGreaterThan(slots.count, 15, "keys spread over slots")
+    }
+
     func testAPlainURLToAClusterNodeIsDetectedAsACluster() async throws {
         let seed = try clusterTarget().seeds[0]
         let client = RedisClient(RedisTarget(seed))

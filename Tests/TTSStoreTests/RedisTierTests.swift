@@ -51,6 +51,35 @@ final class RedisTierTests: RedisServerTestCase {
         }
     }
 
+    /// A hit is one round trip: one command on the node holding the clip, a GETEX.
+    func testAHitIsOneGETEX() async throws {
+        try await onEveryTarget {
+            let client = try makeClient()
+            let tier = RedisTier(client: client, prefix: prefix)
+            let audio = wav(frames: 800)
+            let clip = makeClip(audio: audio)
+            try await tier.publish(clip, audio: audio)
+            let node = usesCluster ? try await client.node(serving: try await tier.clipKey(clip.key)) : try await client.masters()[0]
+            func calls() async throws -> (all: Int, getex: Int) {
+                let text = try await client.command(["INFO", "commandstats"], on: node).text ?? ""
+                var all = 0, getex = 0
+                for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
+                    guard let field = line.split(separator: ",").first?.split(separator: "=").last,
+                          let count = Int(field) else { continue }
+                    all += count
+                    if line.hasPrefix("cmdstat_getex:") { getex = count }
+                }
+                return (all, getex)
+            }
+            let before = try await calls()
+            let hit = try await tier.lookup(clip.key)
+            let after = try await calls()
+            XCTAssertEqual(hit?.audio, audio)
+            XCTAssertEqual(after.getex - before.getex, 1)
+            XCTAssertEqual(after.all - before.all, 2, "the GETEX and the first INFO, nothing else")
+        }
+    }
+
     func testUnknownKeyIsAMiss() async throws {
         try await onEveryTarget {
             let tier = try makeTier()
