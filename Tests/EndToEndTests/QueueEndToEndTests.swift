@@ -81,6 +81,20 @@ final class QueueEndToEndTests: XCTestCase {
     }
 
     func testTwoWorkersOneKilledMidRunEveryJobIsDoneExactlyOnceAndNothingIsLost() throws {
+        try assertTwoWorkersOneKilledMidRunDoEveryJobOnce()
+    }
+
+    /// The same on the Redis Cluster `make test` starts (the queue's keys in the `{queue}` slot,
+    /// the clips spread over every master).
+    func testTwoWorkersOneKilledMidRunOnARedisCluster() throws {
+        guard let url = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_CLUSTER_URL"], !url.isEmpty else {
+            return XCTFail("TTS_TEST_REDIS_CLUSTER_URL is not set: run the tests through Tests/with-redis.sh (make test)")
+        }
+        redisURL = url
+        try assertTwoWorkersOneKilledMidRunDoEveryJobOnce()
+    }
+
+    private func assertTwoWorkersOneKilledMidRunDoEveryJobOnce() throws {
         let gemini = try FakeGeminiServer(options: .init(latencyMs: 300))
         defer { gemini.stop() }
         let producer = try machine(gemini), a = try machine(gemini), b = try machine(gemini)
@@ -124,7 +138,9 @@ final class QueueEndToEndTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(events("job-reclaimed", in: b).count, 1, "B took over A's jobs in flight")
 
         // Nothing lost: every phrase's clip is in Redis.
-        let tier = RedisTier(pool: RedisPool(url: try RedisURL(parsing: redisURL)), prefix: prefix)
+        let client = RedisClient(try RedisTarget(parsing: redisURL))
+        defer { client.close() }
+        let tier = RedisTier(client: client, prefix: prefix)
         let expected = Set(geminiKeys(of: phrases))
         XCTAssertEqual(expected.count, 100)
         let present = try blocking { try await tier.existingClips(expected.compactMap { RequestKey(hex: $0) }) }
