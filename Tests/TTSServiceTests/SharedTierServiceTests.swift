@@ -6,7 +6,8 @@ import TTSCore
 import TTSStore
 @testable import TTSService
 
-/// The data path with the Redis tier: two stores stand for two machines sharing one server.
+/// The data path with the Redis tier: two stores stand for two machines sharing one server
+/// (most tests run on the single server, then on the Redis Cluster `make test` starts).
 final class SharedTierServiceTests: XCTestCase {
     private var ownServer: RedisTestServer?
     private var prefix = ""
@@ -27,25 +28,39 @@ final class SharedTierServiceTests: XCTestCase {
         return server.url
     }
 
+    /// Runs `body` against the server `make test` started, then against its Redis Cluster.
+    private func onEveryTarget(_ body: (RedisTarget) async throws -> Void) async throws {
+        try await body(RedisTarget(try serverURL()))
+        guard let text = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_CLUSTER_URL"], !text.isEmpty else {
+            return XCTFail("TTS_TEST_REDIS_CLUSTER_URL is not set: run the tests through Tests/with-redis.sh (make test)")
+        }
+        try await body(try RedisTarget(parsing: text))
+    }
+
     private func sharedTier(_ url: RedisURL, shareAudio: Bool = true, notices: NoticeLog? = nil) -> SharedTier {
-        let tier = RedisTier(pool: RedisPool(RedisPoolConfiguration(url: url, initialReconnectDelay: .milliseconds(20),
-                                                                     maxReconnectDelay: .milliseconds(100))),
-                             prefix: prefix, shareAudio: shareAudio)
-        return SharedTier(tier: tier, describe: "Redis at \(url)") { notices?.add($0) }
+        sharedTier(RedisTarget(url), shareAudio: shareAudio, notices: notices)
+    }
+
+    private func sharedTier(_ target: RedisTarget, shareAudio: Bool = true, notices: NoticeLog? = nil) -> SharedTier {
+        let client = RedisClient(target, configuration: RedisPoolConfiguration(url: target.seeds[0], initialReconnectDelay: .milliseconds(20),
+                                                                               maxReconnectDelay: .milliseconds(100)))
+        let tier = RedisTier(client: client, prefix: prefix, shareAudio: shareAudio)
+        return SharedTier(tier: tier, describe: "Redis at \(target)") { notices?.add($0) }
     }
 
     func testSecondMachineIsServedByRedisWithIdenticalBytesAndNoEngineCall() async throws {
-        let url = try serverURL()
-        let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
-        let first = try await a.service.generateOrFetch(a.request("shared phrase"))
-        let second = try await b.service.generateOrFetch(b.request("shared phrase"))
-        XCTAssertEqual(first.tier, .engine)
-        XCTAssertEqual(second.tier, .redis)
-        XCTAssertEqual(b.tone.calls, 0)
-        XCTAssertEqual(try Data(contentsOf: first.path), try Data(contentsOf: second.path))
-        XCTAssertEqual(second.clip.key, first.clip.key)
-        let third = try await b.service.generateOrFetch(b.request("shared phrase"))
-        XCTAssertEqual(third.tier, .local, "a Redis hit fills the local tier")
+        try await onEveryTarget { url in
+            let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
+            let first = try await a.service.generateOrFetch(a.request("shared phrase"))
+            let second = try await b.service.generateOrFetch(b.request("shared phrase"))
+            XCTAssertEqual(first.tier, .engine)
+            XCTAssertEqual(second.tier, .redis)
+            XCTAssertEqual(b.tone.calls, 0)
+            XCTAssertEqual(try Data(contentsOf: first.path), try Data(contentsOf: second.path))
+            XCTAssertEqual(second.clip.key, first.clip.key)
+            let third = try await b.service.generateOrFetch(b.request("shared phrase"))
+            XCTAssertEqual(third.tier, .local, "a Redis hit fills the local tier")
+        }
     }
 
     /// A Redis hit is taken by each caller outside single-flight: callers of one key at once
@@ -53,92 +68,96 @@ final class SharedTierServiceTests: XCTestCase {
     /// ends with one row and one intact blob, no flight is left behind, and the engine is
     /// never called.
     func testConcurrentRedisHitsOfOneKeyStoreOneIntactClip() async throws {
-        let url = try serverURL()
-        let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
-        let made = try await a.service.generateOrFetch(a.request("one phrase, many callers"))
-        let service = b.service, request = b.request("one phrase, many callers")
-        let answers = try await withThrowingTaskGroup(of: Generation.self) { group in
-            for _ in 0..<8 { group.addTask { try await service.generateOrFetch(request) } }
-            return try await group.reduce(into: [Generation]()) { $0.append($1) }
+        try await onEveryTarget { url in
+            let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
+            let made = try await a.service.generateOrFetch(a.request("one phrase, many callers"))
+            let service = b.service, request = b.request("one phrase, many callers")
+            let answers = try await withThrowingTaskGroup(of: Generation.self) { group in
+                for _ in 0..<8 { group.addTask { try await service.generateOrFetch(request) } }
+                return try await group.reduce(into: [Generation]()) { $0.append($1) }
+            }
+            XCTAssertEqual(answers.count, 8)
+            let expected = try Data(contentsOf: made.path)
+            for answer in answers {
+                XCTAssertTrue(answer.tier == .redis || answer.tier == .local, "\(answer.tier)")
+                XCTAssertEqual(answer.clip.key, made.clip.key)
+                XCTAssertEqual(try Data(contentsOf: answer.path), expected)
+            }
+            XCTAssertEqual(b.tone.calls, 0)
+            XCTAssertEqual(service.flightsInProgress, 0)
+            XCTAssertEqual(try service.local.index.clips(forBlob: made.clip.blob).map(\.key), [made.clip.key])
+            XCTAssertEqual(try service.local.verifiedAudio(of: made.clip), expected)
         }
-        XCTAssertEqual(answers.count, 8)
-        let expected = try Data(contentsOf: made.path)
-        for answer in answers {
-            XCTAssertTrue(answer.tier == .redis || answer.tier == .local, "\(answer.tier)")
-            XCTAssertEqual(answer.clip.key, made.clip.key)
-            XCTAssertEqual(try Data(contentsOf: answer.path), expected)
-        }
-        XCTAssertEqual(b.tone.calls, 0)
-        XCTAssertEqual(service.flightsInProgress, 0)
-        XCTAssertEqual(try service.local.index.clips(forBlob: made.clip.blob).map(\.key), [made.clip.key])
-        XCTAssertEqual(try service.local.verifiedAudio(of: made.clip), expected)
     }
 
     /// A prewarm whose phrases are all cached locally publishes the ones Redis lacks, as a
     /// `say` of each would (it used to publish none).
     func testAllCachedPrewarmPublishesTheClipsRedisLacks() async throws {
-        let url = try serverURL()
-        let a = try ServiceFixture(shared: sharedTier(url))
-        let texts = ["first cached phrase", "second cached phrase", "third cached phrase"]
-        var keys: [RequestKey] = []
-        for text in texts { keys.append(try await a.service.generateOrFetch(a.request(text)).clip.key) }
-        for key in keys.prefix(2) { _ = await a.service.shared.remove(key) }  // Redis lost two of them
-        for key in keys.prefix(2) {
-            let present = try await a.service.shared.redisHasClip(key)
-            XCTAssertEqual(present, false)
+        try await onEveryTarget { url in
+            let a = try ServiceFixture(shared: sharedTier(url))
+            let texts = ["first cached phrase", "second cached phrase", "third cached phrase"]
+            var keys: [RequestKey] = []
+            for text in texts { keys.append(try await a.service.generateOrFetch(a.request(text)).clip.key) }
+            for key in keys.prefix(2) { _ = await a.service.shared.remove(key) }  // Redis lost two of them
+            for key in keys.prefix(2) {
+                let present = try await a.service.shared.redisHasClip(key)
+                XCTAssertEqual(present, false)
+            }
+            let list = PhraseList.parse(Data((texts.joined(separator: "\n") + "\n").utf8), format: .text, source: "list")
+            let summary = try await Prewarmer(service: a.service).run(list, defaults: AudioRequest(text: "", engine: "tone", model: ""))
+            XCTAssertEqual(summary.cached, 3)
+            XCTAssertEqual(summary.generated, 0)
+            XCTAssertEqual(a.tone.calls, 3, "no engine call for cached phrases")
+            for key in keys {
+                let present = try await a.service.shared.redisHasClip(key)
+                XCTAssertEqual(present, true, "\(key.short) is in Redis after the prewarm")
+            }
+            let b = try ServiceFixture(shared: sharedTier(url))
+            let served = try await b.service.generateOrFetch(b.request(texts[0]))
+            XCTAssertEqual(served.tier, .redis)
         }
-        let list = PhraseList.parse(Data((texts.joined(separator: "\n") + "\n").utf8), format: .text, source: "list")
-        let summary = try await Prewarmer(service: a.service).run(list, defaults: AudioRequest(text: "", engine: "tone", model: ""))
-        XCTAssertEqual(summary.cached, 3)
-        XCTAssertEqual(summary.generated, 0)
-        XCTAssertEqual(a.tone.calls, 3, "no engine call for cached phrases")
-        for key in keys {
-            let present = try await a.service.shared.redisHasClip(key)
-            XCTAssertEqual(present, true, "\(key.short) is in Redis after the prewarm")
-        }
-        let b = try ServiceFixture(shared: sharedTier(url))
-        let served = try await b.service.generateOrFetch(b.request(texts[0]))
-        XCTAssertEqual(served.tier, .redis)
     }
 
     /// The Redis hit names the blob before its fsync (Redis still has the bytes): the row says
     /// so until the sync queue has flushed it.
     func testARedisHitsBlobIsMarkedDurableOnceFlushed() async throws {
-        let url = try serverURL()
-        let a = try ServiceFixture(shared: sharedTier(url))
-        let b = try ServiceFixture(shared: sharedTier(url), blobSyncDelay: .seconds(600))
-        let made = try await a.service.generateOrFetch(a.request("flushed later"))
-        XCTAssertEqual(try a.service.local.index.clipsWithBlobNotDurable(), [], "an engine's clip is durable at once")
-        let hit = try await b.service.generateOrFetch(b.request("flushed later"))
-        XCTAssertEqual(hit.tier, .redis)
-        XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable().map(\.key), [hit.clip.key])
-        XCTAssertEqual(b.service.local.pendingFlushCount, 1)
-        let meanwhile = try await b.service.generateOrFetch(b.request("flushed later"))
-        XCTAssertEqual(meanwhile.tier, .local, "served from the local tier meanwhile")
-        XCTAssertEqual(try b.service.local.flush(), 1)
-        XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable(), [])
-        XCTAssertEqual(try b.service.local.blobs.read(hit.clip.blob, verify: true), try Data(contentsOf: made.path))
+        try await onEveryTarget { url in
+            let a = try ServiceFixture(shared: sharedTier(url))
+            let b = try ServiceFixture(shared: sharedTier(url), blobSyncDelay: .seconds(600))
+            let made = try await a.service.generateOrFetch(a.request("flushed later"))
+            XCTAssertEqual(try a.service.local.index.clipsWithBlobNotDurable(), [], "an engine's clip is durable at once")
+            let hit = try await b.service.generateOrFetch(b.request("flushed later"))
+            XCTAssertEqual(hit.tier, .redis)
+            XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable().map(\.key), [hit.clip.key])
+            XCTAssertEqual(b.service.local.pendingFlushCount, 1)
+            let meanwhile = try await b.service.generateOrFetch(b.request("flushed later"))
+            XCTAssertEqual(meanwhile.tier, .local, "served from the local tier meanwhile")
+            XCTAssertEqual(try b.service.local.flush(), 1)
+            XCTAssertEqual(try b.service.local.index.clipsWithBlobNotDurable(), [])
+            XCTAssertEqual(try b.service.local.blobs.read(hit.clip.blob, verify: true), try Data(contentsOf: made.path))
+        }
     }
 
     func testLocalHitIsPublishedForOtherMachines() async throws {
-        let url = try serverURL()
-        // Machine A made the clip while Redis was off.
-        let offline = try ServiceFixture()
-        _ = try await offline.service.generateOrFetch(offline.request("made offline"))
-        let a = try SpeechServiceReopened(offline, shared: sharedTier(url))
-        let hit = try await a.service.generateOrFetch(offline.request("made offline"))
-        XCTAssertEqual(hit.tier, .local)
-        let b = try ServiceFixture(shared: sharedTier(url))
-        var served: Tier?
-        for _ in 0..<100 {  // the publish runs in the background: bounded wait
-            if try await RedisTier(pool: RedisPool(url: url), prefix: prefix).hasClip(hit.clip.key) {
-                served = try await b.service.generateOrFetch(b.request("made offline")).tier
-                break
+        try await onEveryTarget { url in
+            // Machine A made the clip while Redis was off.
+            let offline = try ServiceFixture()
+            _ = try await offline.service.generateOrFetch(offline.request("made offline"))
+            let a = try SpeechServiceReopened(offline, shared: sharedTier(url))
+            let hit = try await a.service.generateOrFetch(offline.request("made offline"))
+            XCTAssertEqual(hit.tier, .local)
+            let b = try ServiceFixture(shared: sharedTier(url))
+            var served: Tier?
+            for _ in 0..<100 {  // the publish runs in the background: bounded wait
+                if try await RedisTier(client: RedisClient(url), prefix: prefix).hasClip(hit.clip.key) {
+                    served = try await b.service.generateOrFetch(b.request("made offline")).tier
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
             }
-            try await Task.sleep(for: .milliseconds(20))
+            XCTAssertEqual(served, .redis)
+            XCTAssertEqual(b.tone.calls, 0)
         }
-        XCTAssertEqual(served, .redis)
-        XCTAssertEqual(b.tone.calls, 0)
     }
 
     func testMetadataWithoutSharedAudioIsAMiss() async throws {
@@ -290,37 +309,39 @@ final class SharedTierServiceTests: XCTestCase {
     }
 
     func testTwoMachinesAskingTheSamePhrasesAtOnceCallTheEngineOncePerPhrase() async throws {
-        let url = try serverURL()
-        let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
-        a.tone.latency = .milliseconds(50)
-        b.tone.latency = .milliseconds(50)
-        let phrases = (1...20).map { "phrase \($0)" }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for fixture in [a, b] {
-                for phrase in phrases {
-                    group.addTask { _ = try await fixture.service.generateOrFetch(fixture.request(phrase)) }
+        try await onEveryTarget { url in
+            let a = try ServiceFixture(shared: sharedTier(url)), b = try ServiceFixture(shared: sharedTier(url))
+            a.tone.latency = .milliseconds(50)
+            b.tone.latency = .milliseconds(50)
+            let phrases = (1...20).map { "phrase \($0)" }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for fixture in [a, b] {
+                    for phrase in phrases {
+                        group.addTask { _ = try await fixture.service.generateOrFetch(fixture.request(phrase)) }
+                    }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+            XCTAssertEqual(a.tone.calls + b.tone.calls, phrases.count)
         }
-        XCTAssertEqual(a.tone.calls + b.tone.calls, phrases.count)
     }
 
     func testWaiterTakesOverWhenTheLockHolderVanished() async throws {
-        let url = try serverURL()
-        var policy = SpeechService.LockPolicy()
-        policy.pollEvery = .milliseconds(20)
-        let a = try ServiceFixture(shared: sharedTier(url), locking: policy)
-        // A holder that died: its lock stays until it expires.
-        let request = try await a.service.prepare(a.request("orphaned lock"))
-        let tier = RedisTier(pool: RedisPool(url: url), prefix: prefix)
-        let dead = try await tier.acquireLock(RequestKey(request), ttlMs: 400)
-        XCTAssertNotNil(dead)
-        let started = ContinuousClock.now
-        let result = try await a.service.generateOrFetch(a.request("orphaned lock"))
-        XCTAssertEqual(result.tier, .engine)
-        XCTAssertGreaterThanOrEqual(started.duration(to: .now), .milliseconds(300), "it waited for the lock to expire")
-        XCTAssertEqual(a.tone.calls, 1)
+        try await onEveryTarget { url in
+            var policy = SpeechService.LockPolicy()
+            policy.pollEvery = .milliseconds(20)
+            let a = try ServiceFixture(shared: sharedTier(url), locking: policy)
+            // A holder that died: its lock stays until it expires.
+            let request = try await a.service.prepare(a.request("orphaned lock"))
+            let tier = RedisTier(client: RedisClient(url), prefix: prefix)
+            let dead = try await tier.acquireLock(RequestKey(request), ttlMs: 400)
+            XCTAssertNotNil(dead)
+            let started = ContinuousClock.now
+            let result = try await a.service.generateOrFetch(a.request("orphaned lock"))
+            XCTAssertEqual(result.tier, .engine)
+            XCTAssertGreaterThanOrEqual(started.duration(to: .now), .milliseconds(300), "it waited for the lock to expire")
+            XCTAssertEqual(a.tone.calls, 1)
+        }
     }
 
     func testRedisLostMidRunDegradesOnceAndComesBackByItself() async throws {
