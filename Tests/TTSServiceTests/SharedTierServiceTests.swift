@@ -258,34 +258,6 @@ final class SharedTierServiceTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: third.path), try Data(contentsOf: mine.path))
     }
 
-    /// The same on the Redis Cluster `make test` starts: two machines, 50 phrases at once,
-    /// one engine call per phrase (the locks and values of each key share a slot).
-    func testTwoMachinesOnARedisClusterCallTheEngineOncePerPhrase() async throws {
-        guard let text = ProcessInfo.processInfo.environment["TTS_TEST_REDIS_CLUSTER_URL"], !text.isEmpty else {
-            return XCTFail("TTS_TEST_REDIS_CLUSTER_URL is not set: run the tests through Tests/with-redis.sh (make test)")
-        }
-        let target = try RedisTarget(parsing: text)
-        func shared() -> SharedTier {
-            SharedTier(tier: RedisTier(client: RedisClient(target), prefix: prefix), describe: "Redis Cluster")
-        }
-        let a = try ServiceFixture(shared: shared()), b = try ServiceFixture(shared: shared())
-        a.tone.latency = .milliseconds(20)
-        b.tone.latency = .milliseconds(20)
-        let phrases = (1...50).map { "cluster phrase \($0)" }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for fixture in [a, b] {
-                for phrase in phrases {
-                    group.addTask { _ = try await fixture.service.generateOrFetch(fixture.request(phrase)) }
-                }
-            }
-            try await group.waitForAll()
-        }
-        XCTAssertEqual(a.tone.calls + b.tone.calls, phrases.count)
-        let c = try ServiceFixture(shared: shared())
-        let later = try await c.service.generateOrFetch(c.request("cluster phrase 7"))
-        XCTAssertEqual(later.tier, .redis)
-    }
-
     /// `stats` (and `--json stats`, `GET /v1/stats`) on the cluster: every node with its keys
     /// and memory.
     func testStatsListEveryNodeOfTheCluster() async throws {
