@@ -175,6 +175,45 @@ final class RedisClusterTests: RedisServerTestCase {
     }
 }
 
+/// A cluster whose nodes require a password: the one in the URL is used on every node (each
+/// master's pool, the slot map, health); without it, or with a wrong one, the error says so.
+final class RedisClusterPasswordTests: RedisServerTestCase {
+    func testThePasswordInTheURLIsUsedOnEveryNode() async throws {
+        let cluster = try RedisTestCluster(password: "cluster-s3cret")
+        defer { cluster.stop() }
+        let client = RedisClient(try RedisTarget(parsing: cluster.urlString))
+        defer { client.close() }
+        let tier = RedisTier(client: client, prefix: prefix)
+        var clips: [(Clip, Data)] = []
+        for i in 0..<30 {
+            let audio = wav(frames: 10, seed: i)
+            let clip = makeClip(audio: audio)
+            try await tier.publish(clip, audio: audio)
+            clips.append((clip, audio))
+        }
+        var owners = Set<RedisNodeAddress>()
+        for (clip, audio) in clips {
+            let hit = try await tier.lookup(clip.key)
+            XCTAssertEqual(hit?.audio, audio)
+            owners.insert(try await client.node(serving: try await tier.clipKey(clip.key)))
+        }
+        XCTAssertEqual(owners.count, 3, "clips on every master, each reached with the password")
+        let diagnosis = try await tier.diagnose()
+        XCTAssertEqual(diagnosis.nodes.count, 6)
+        XCTAssertTrue(diagnosis.nodes.allSatisfy { $0.problem == nil }, "\(diagnosis.nodes)")
+
+        let seeds = cluster.nodes.prefix(3).map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+        for url in ["redis+cluster://" + seeds, "redis+cluster://:wrong@" + seeds] {
+            let refused = RedisTier(client: RedisClient(try RedisTarget(parsing: url)), prefix: prefix)
+            let error = await assertThrowsTTSErrorAsync(.store) { _ = try await refused.lookup(clips[0].0.key) }
+            let message = error?.message ?? ""
+            XCTAssertTrue(message.contains("NOAUTH") || message.contains("WRONGPASS") || message.lowercased().contains("password"),
+                          message)
+            XCTAssertFalse(message.contains("cluster-s3cret"), "the password is never printed: \(message)")
+        }
+    }
+}
+
 /// A master killed under load: its replica takes over, the client finds the new master in the
 /// slot map and goes on; during the election calls fail (the shared tier's degraded mode).
 final class RedisClusterFailoverTests: RedisServerTestCase {

@@ -10,22 +10,26 @@ import Glibc
 /// Each node is a `RedisTestServer`; stopping one is killing that node.
 public final class RedisTestCluster {
     public let nodes: [RedisTestServer]
+    /// Every node's `requirepass` (and `masterauth`, so replicas can sync), when given.
+    public let password: String?
 
     /// Starts `masters * 2` nodes, joins them with `redis-cli --cluster create` and waits
     /// (bounded) for `cluster_state:ok` and every replica attached.
-    public init(masters: Int = 3, nodeTimeoutMs: Int = 1000) throws {
+    public init(masters: Int = 3, nodeTimeoutMs: Int = 1000, password: String? = nil) throws {
         var nodes: [RedisTestServer] = []
         for _ in 0..<(masters * 2) {
-            nodes.append(try RedisTestServer(extraArguments: [
+            nodes.append(try RedisTestServer(password: password, extraArguments: [
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-port", String(try RedisTestServer.freePort()),
                 "--cluster-node-timeout", String(nodeTimeoutMs),
-            ]))
+            ] + (password.map { ["--masterauth", $0] } ?? [])))
         }
         self.nodes = nodes
+        self.password = password
         let create = Process()
         create.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        create.arguments = ["redis-cli", "--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+        create.arguments = ["redis-cli"] + (password.map { ["--no-auth-warning", "-a", $0] } ?? [])
+            + ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
             + ["--cluster-replicas", "1", "--cluster-yes"]
         create.standardOutput = FileHandle.nullDevice
         create.standardError = FileHandle.nullDevice
@@ -52,9 +56,9 @@ public final class RedisTestCluster {
         return text.components(separatedBy: "slave").count - 1 == replicas
     }
 
-    /// `redis+cluster://` with the first three nodes as seeds.
+    /// `redis+cluster://` with the first three nodes as seeds (and the password, if any).
     public var urlString: String {
-        "redis+cluster://" + nodes.prefix(3).map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+        "redis+cluster://" + (password.map { ":\($0)@" } ?? "") + nodes.prefix(3).map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
     }
 
     /// The node listening on `port`.
