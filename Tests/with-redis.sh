@@ -4,7 +4,7 @@
 # TTS_BENCH_REDIS_URL), and a throwaway Redis Cluster (3 masters, one replica each unless
 # --cluster-replicas 0) exported as the same name with _CLUSTER before _URL
 # (TTS_TEST_REDIS_CLUSTER_URL); servers and their folder are removed on every exit path.
-# The tests need the replicas (failover); the benchmarks run without them: on a two-core
+# The tests expect the replicas (health and stats list six nodes); the benchmarks run without them: on a two-core
 # machine three more redis-servers take CPU from the hit being timed, which a cluster whose
 # nodes have machines of their own does not.
 #   usage: with-redis.sh [--export VARIABLE] [--cluster-replicas 0|1] COMMAND [ARGS…]

@@ -60,7 +60,10 @@ final class ClusterWorkerFailoverTests: XCTestCase {
             try await Task.sleep(for: .seconds(90))
             for run in runs { run.cancel() }
         }
-        defer { watchdog.cancel() }
+        defer {
+            watchdog.cancel()
+            for run in runs { run.cancel() }
+        }
         func engineCalls() -> Int { machines.reduce(0) { $0 + $1.fixture.tone.calls } }
         for _ in 0..<400 where engineCalls() < 12 { try await Task.sleep(for: .milliseconds(25)) }  // bounded: 10 s
         let callsAtKill = engineCalls()

@@ -95,6 +95,42 @@ final class RedisTierSingleServerTests: RedisServerTestCase {
         XCTAssertEqual(again?.audio, audio)
     }
 
+    /// An entry of the earlier layout, planted as an earlier version wrote it.
+    private func plantEarlierLayout(_ clip: Clip, audio: Data) async throws {
+        let fields: [(String, String)] = [
+            ("blob", clip.blob.hex), ("bytes", String(clip.bytes)), ("duration_ms", String(clip.durationMs)),
+            ("sample_rate", String(clip.sampleRate)), ("engine", clip.engine), ("model", clip.model),
+            ("voice", clip.voice), ("language", clip.language), ("style", clip.style), ("text", clip.text),
+            ("created", "1750000000"),
+        ]
+        let pool = try makePool()
+        _ = try await pool.command([Data("HSET".utf8), Data(clipKey(clip.key).utf8)] + fields.flatMap { [Data($0.0.utf8), Data($0.1.utf8)] })
+        _ = try await pool.command([Data("SET".utf8), Data((prefix + "blob:" + clip.blob.hex).utf8), audio])
+    }
+
+    /// Callers hitting one entry of the earlier layout at once: whoever reads it after another
+    /// converted it reads the new value (it got WRONGTYPE on the hash before), and a machine
+    /// that shares no audio leaves the entry as it is (its conversion would drop the audio).
+    func testAnEarlierLayoutEntryHitConcurrentlyAndByAMachineSharingNoAudio() async throws {
+        let audio = wav(frames: 700)
+        let clip = makeClip(audio: audio)
+        try await plantEarlierLayout(clip, audio: audio)
+        let metadataOnly = try makeTier(shareAudio: false)
+        let kept = try await metadataOnly.lookup(clip.key)
+        XCTAssertEqual(kept?.clip.blob, clip.blob)
+        let type = try await makePool().command(["TYPE", clipKey(clip.key)])
+        XCTAssertEqual(type, .status("hash"), "not converted without its audio")
+
+        let tiers = try (0..<8).map { _ in try makeTier() }
+        let audios = try await withThrowingTaskGroup(of: Data?.self) { group in
+            for tier in tiers { group.addTask { try await tier.lookup(clip.key)?.audio } }
+            return try await group.reduce(into: [Data?]()) { $0.append($1) }
+        }
+        XCTAssertEqual(audios, Array(repeating: audio, count: 8))
+        let converted = try await makePool().command(["TYPE", clipKey(clip.key)])
+        XCTAssertEqual(converted, .status("string"))
+    }
+
     func testIncrementWithRedisDownDoesNotThrowButLookupIsAStoreError() async throws {
         let url = RedisURL(endpoint: .tcp(host: "127.0.0.1", port: try RedisTestServer.freePort()))
         let tier = RedisTier(pool: RedisPool(url: url), prefix: prefix)

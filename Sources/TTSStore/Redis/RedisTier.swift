@@ -54,7 +54,8 @@ public enum RedisEntry: Sendable {
 /// | `tts:stats` | hash | counters (`hits`, `misses`, …) |
 ///
 /// Entries of the earlier layout (a hash at `tts:clip:<key>` naming `tts:blob:<sha>`) are still
-/// read on a single server until they expire, so a fleet being upgraded does not miss.
+/// read on a single server, and converted into one value by their first hit: this version does
+/// not miss them (processes of the earlier version cannot read the new values).
 ///
 /// Every entry is checked before it is handed out: its request fields must key to the key it
 /// was found under, and its audio must have the size, rate, channels and duration its metadata
@@ -146,8 +147,8 @@ public final class RedisTier: Sendable {
     /// The entry under `key`, checked, handed to `take` on the connection's thread.
     ///
     /// One round trip: GETEX of the value (GET + EXPIRE where GETEX is refused). An entry of
-    /// the earlier layout (a hash) costs a second trip for its blob, on a single server only
-    /// (that layout predates cluster support). `take` runs only after the round trips
+    /// the earlier layout (a hash) costs a second trip for its blob and, once, a SET that
+    /// converts it, on a single server only (that layout predates cluster support). `take` runs only after the round trips
     /// succeeded; what it throws is rethrown as is.
     public func entry<T: Sendable>(for key: RequestKey, withAudio: Bool = true,
                                    then take: @escaping @Sendable (RedisEntry) throws -> T) async throws -> T {
@@ -194,6 +195,13 @@ public final class RedisTier: Sendable {
         var first = [[Data("HGETALL".utf8), clipKey]]
         if let ttl { first.append([Data("EXPIRE".utf8), clipKey, ttl]) }
         let metadata = try connection.pipeline(first)[0]
+        if let message = metadata.errorMessage, message.hasPrefix("WRONGTYPE") {
+            // Converted by another caller since our GETEX: read the value it wrote.
+            // (Another type altogether answers WRONGTYPE again: an error, as for any command.)
+            let value = try fetch(clipKey, ttl: ttl, on: connection)
+            try check(value, doing: "look up clip \(key.short)")
+            return RedisTier.entry(from: value, key: key, withAudio: withAudio)
+        }
         try check(metadata, doing: "look up clip \(key.short)")
         guard let fields = metadata.elements, !fields.isEmpty else { return .missing }
         var map: [String: String] = [:]
@@ -219,9 +227,11 @@ public final class RedisTier: Sendable {
             }
             return .refused(problem)
         }
-        if withAudio, let converted = sharedValue(clip, audio: audio) {
-            // Best effort: the hit stands whether or not the conversion was written.
-            _ = try? connection.command(setCommand(clipKey, converted))
+        // Only when the audio shared so far stays shared (this machine may share none, or less);
+        // XX: a clip removed meanwhile (`rm`) is not brought back. Best effort: the hit stands
+        // whether or not the conversion was written.
+        if withAudio, let converted = sharedValue(clip, audio: audio), audio == nil || converted.audio != nil {
+            _ = try? connection.command(setCommand(clipKey, converted) + [Data("XX".utf8)])
         }
         return .hit(RedisHit(clip: clip, audio: audio))
     }

@@ -101,6 +101,10 @@ public final class RedisClient: Sendable {
             return known
         }
         let info = try await seedPool.command(["INFO", "cluster"])
+        // An error (NOAUTH, LOADING) decides nothing: asked again on the next call.
+        if let message = info.errorMessage {
+            throw TTSError.store("Redis at \(target) answered INFO cluster with \(message.prefix(200))")
+        }
         let cluster = info.text?.split(whereSeparator: \.isNewline)
             .contains { $0.trimmingCharacters(in: .whitespaces) == "cluster_enabled:1" } ?? false
         state.withLock { $0.isCluster = cluster }
