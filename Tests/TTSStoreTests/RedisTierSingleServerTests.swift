@@ -56,15 +56,9 @@ final class RedisTierSingleServerTests: RedisServerTestCase {
         let tier = try makeTier()
         let audio = wav(frames: 500)
         let clip = makeClip(audio: audio)
-        let fields: [(String, String)] = [
-            ("blob", clip.blob.hex), ("bytes", String(clip.bytes)), ("duration_ms", String(clip.durationMs)),
-            ("sample_rate", String(clip.sampleRate)), ("engine", clip.engine), ("model", clip.model),
-            ("voice", clip.voice), ("language", clip.language), ("style", clip.style), ("text", clip.text),
-            ("created", "1750000000"),
-        ]
+        try await plantEarlierLayout(clip, audio: audio)
+        let fields = earlierLayoutFields(clip)
         let pool = try makePool()
-        _ = try await pool.command([Data("HSET".utf8), Data(clipKey(clip.key).utf8)] + fields.flatMap { [Data($0.0.utf8), Data($0.1.utf8)] })
-        _ = try await pool.command([Data("SET".utf8), Data((prefix + "blob:" + clip.blob.hex).utf8), audio])
         let hit = try await tier.lookup(clip.key)
         XCTAssertEqual(hit?.audio, audio)
         XCTAssertEqual(hit?.clip.text, clip.text)
@@ -95,14 +89,19 @@ final class RedisTierSingleServerTests: RedisServerTestCase {
         XCTAssertEqual(again?.audio, audio)
     }
 
-    /// An entry of the earlier layout, planted as an earlier version wrote it.
-    private func plantEarlierLayout(_ clip: Clip, audio: Data) async throws {
-        let fields: [(String, String)] = [
+    /// The metadata hash of the earlier layout, as an earlier version wrote it.
+    private func earlierLayoutFields(_ clip: Clip) -> [(String, String)] {
+        [
             ("blob", clip.blob.hex), ("bytes", String(clip.bytes)), ("duration_ms", String(clip.durationMs)),
             ("sample_rate", String(clip.sampleRate)), ("engine", clip.engine), ("model", clip.model),
             ("voice", clip.voice), ("language", clip.language), ("style", clip.style), ("text", clip.text),
             ("created", "1750000000"),
         ]
+    }
+
+    /// An entry of the earlier layout (hash and blob), planted as an earlier version wrote it.
+    private func plantEarlierLayout(_ clip: Clip, audio: Data) async throws {
+        let fields = earlierLayoutFields(clip)
         let pool = try makePool()
         _ = try await pool.command([Data("HSET".utf8), Data(clipKey(clip.key).utf8)] + fields.flatMap { [Data($0.0.utf8), Data($0.1.utf8)] })
         _ = try await pool.command([Data("SET".utf8), Data((prefix + "blob:" + clip.blob.hex).utf8), audio])
