@@ -14,7 +14,7 @@ public final class RedisTestCluster {
     public let password: String?
 
     /// Starts `masters * 2` nodes, joins them with `redis-cli --cluster create` and waits
-    /// (bounded) for `cluster_state:ok` and every replica attached.
+    /// (bounded) for `cluster_state:ok` and every replica attached and synced.
     public init(masters: Int = 3, nodeTimeoutMs: Int = 1000, password: String? = nil) throws {
         var nodes: [RedisTestServer] = []
         for _ in 0..<(masters * 2) {
@@ -22,6 +22,9 @@ public final class RedisTestCluster {
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-port", String(try RedisTestServer.freePort()),
                 "--cluster-node-timeout", String(nodeTimeoutMs),
+                // A replica's first sync starts at once rather than after the default 5 s wait
+                // for more replicas to share it.
+                "--repl-diskless-sync-delay", "0",
             ] + (password.map { ["--masterauth", $0] } ?? [])))
         }
         self.nodes = nodes
@@ -43,17 +46,24 @@ public final class RedisTestCluster {
             if isReady(replicas: masters) { return }
             usleep(50_000)
         }
-        throw RedisTestServer.Failure(description: "the test cluster did not reach cluster_state:ok with \(masters) replicas attached")
+        throw RedisTestServer.Failure(description: "the test cluster did not reach cluster_state:ok with \(masters) replicas synced")
     }
 
+    /// Every node sees `cluster_state:ok`, and `replicas` replicas have finished their first
+    /// sync: a replica listed in `CLUSTER NODES` but still syncing is not eligible for
+    /// failover (its data counts as too old), so a master killed then would stay down.
     private func isReady(replicas: Int) -> Bool {
+        var synced = 0
         for node in nodes {
             guard let connection = try? RedisConnection(url: node.url),
-                  let info = try? connection.command(["CLUSTER", "INFO"]).text, info.contains("cluster_state:ok") else { return false }
+                  let info = try? connection.command(["CLUSTER", "INFO"]).text, info.contains("cluster_state:ok"),
+                  let replication = try? connection.command(["INFO", "replication"]).text else { return false }
+            if replication.contains("role:slave") {
+                guard replication.contains("master_link_status:up") else { return false }
+                synced += 1
+            }
         }
-        guard let connection = try? RedisConnection(url: nodes[0].url),
-              let text = try? connection.command(["CLUSTER", "NODES"]).text else { return false }
-        return text.components(separatedBy: "slave").count - 1 == replicas
+        return synced == replicas
     }
 
     /// `redis+cluster://` with the first three nodes as seeds (and the password, if any).
