@@ -123,6 +123,50 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(Set(try local.index.clipsWithBlobNotDurable().map(\.key)), Set(clips.map(\.key)))
     }
 
+    /// The rows written together share one write transaction: a batch does not hold the
+    /// index (against the next hits' look-ups) for one commit per row.
+    func testRowsWrittenTogetherAreOneWriteTransaction() throws {
+        let local = try tier()
+        defer { local.close() }
+        local.index.pendingRows.holdWrites()
+        var clips: [Clip] = []
+        for seed in UInt8(30)..<34 {
+            let wav = sampleWAV(seed: seed)
+            let clip = sampleClip(text: "together \(seed)", blobSeed: seed, bytes: wav.count)
+            _ = try local.store(RedisHit(clip: clip, audio: wav))
+            clips.append(clip)
+        }
+        let before = local.index.writeTransactions
+        local.index.pendingRows.resumeWrites()
+        local.index.pendingRows.settle()
+        XCTAssertEqual(local.index.writeTransactions - before, 1)
+        XCTAssertEqual(Set(try local.index.clipsWithBlobNotDurable().map(\.key)), Set(clips.map(\.key)))
+    }
+
+    /// A row whose write fails is dropped alone, with what it wrote before failing; the others
+    /// of its batch are written, and only the failed one is reported.
+    func testARowThatFailsInABatchIsDroppedAloneWithItsPartialWrites() throws {
+        struct Refused: Error {}
+        let local = try tier()
+        defer { local.close() }
+        let clips = (UInt8(40)..<43).map { sampleClip(text: "row \($0)", blobSeed: $0, bytes: 100) }
+        let dropped = Mutex<[RequestKey]>([])
+        local.index.pendingRows.holdWrites()
+        for (i, clip) in clips.enumerated() {
+            local.index.writeAfterAnswer(clip, write: { rows in
+                try rows.upsert(clip, blobIsDurable: true)
+                if i == 1 { throw Refused() }
+            }, failed: { _ in dropped.withLock { $0.append(clip.key) } })
+        }
+        local.index.pendingRows.resumeWrites()
+        local.index.pendingRows.settle()
+        XCTAssertEqual(dropped.withLock { $0 }, [clips[1].key])
+        XCTAssertNotNil(try local.index.clip(for: clips[0].key))
+        XCTAssertNil(try local.index.clip(for: clips[1].key), "its upsert rolled back with it")
+        XCTAssertNotNil(try local.index.clip(for: clips[2].key))
+        XCTAssertEqual(local.index.pendingRows.count, 0)
+    }
+
     /// A flush right after a Redis hit flushes its blob too, though the blob joins the sync
     /// queue only with its row (written after the answer).
     func testAFlushRightAfterARedisHitFlushesItsBlob() throws {

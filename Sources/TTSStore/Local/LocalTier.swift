@@ -208,7 +208,8 @@ public final class LocalTier: Sendable {
             // does without decoding or copying the samples.
             guard WAVHeader(audio) != nil else { return .mismatch(clip) }
             guard try blobs.put(audio, ifHashIs: clip.blob, durability: .deferred) else { return .mismatch(clip) }
-            index.writeAfterAnswer(clip, write: { [self, clip] in try writeRow(ofSharedHit: clip) }, failed: rowDropped(clip.key))
+            index.writeAfterAnswer(clip, write: { [self, clip] rows in try writeRow(ofSharedHit: clip, through: rows) },
+                                   failed: rowDropped(clip.key))
             return .stored(clip)
         }
         // Metadata only: usable when this machine has the blob intact (rehashed and
@@ -216,8 +217,8 @@ public final class LocalTier: Sendable {
         // answer too: no write transaction (which may wait out a busy index) on a thread that
         // may be its caller's (`InlineBlocking`).
         guard try blobs.adopt(clip.blob) else { return .absent }
-        index.writeAfterAnswer(clip, write: { [index, clip] in
-            try index.upsert([clip], blobIsDurable: true, settlingPendingRows: false)
+        index.writeAfterAnswer(clip, write: { [clip] rows in
+            try rows.upsert(clip, blobIsDurable: true)
         }, failed: rowDropped(clip.key))
         return .stored(clip)
     }
@@ -238,12 +239,14 @@ public final class LocalTier: Sendable {
     /// flushed now, before this row joins it. (Checked here rather than before the write, off
     /// the hit's path: for the moment between the naming and this flush, a crash could leave
     /// that earlier row naming bytes not on the disk, in a store that had already lost them.)
-    private func writeRow(ofSharedHit clip: Clip) throws {
+    /// A blob named durably is flushed inside the batch's write transaction: rare (its file was
+    /// lost), and the row must not commit before the bytes are on the disk.
+    private func writeRow(ofSharedHit clip: Clip, through rows: ClipIndex.RowWriting) throws {
         let namedDurably: Bool
         do {
-            namedDurably = try index.hasDurableClip(forBlob: clip.blob, settlingPendingRows: false)
+            namedDurably = try rows.hasDurableClip(forBlob: clip.blob)
             if namedDurably { _ = try blobs.flushToDisk(clip.blob) }
-            try index.upsert([clip], blobIsDurable: namedDurably, settlingPendingRows: false)
+            try rows.upsert(clip, blobIsDurable: namedDurably)
         } catch {
             // The row is dropped, the blob is not: it still gets its flush (a durable row may
             // name it), and `gc` finds it an orphan if nothing else does.

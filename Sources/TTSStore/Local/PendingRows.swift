@@ -9,7 +9,9 @@ import TTSCore
 /// transaction, 45–63 µs here, a tenth of the hit) is written right after the answer, by the
 /// thread that stored the blob (`AfterAnswer`: the Redis connection's, which is awake anyway),
 /// or, when the row was handed in elsewhere (a hit run on its caller's thread), with the
-/// other rows of the next `batchDelay`, on a serial queue of its own. `ClipIndex` keeps
+/// other rows of the next `batchDelay`, on a serial queue of its own. The rows written
+/// together share one write transaction (`ClipIndex.RowWriting`), each in a savepoint, so a
+/// row that fails is dropped alone. `ClipIndex` keeps
 /// the rows here and settles them (writes those still waiting, and waits for one being
 /// written) before any other use of its connection, so every reader but the hot look-up sees
 /// them in the index itself; the hot look-up asks `clip(for:)` here first. Other processes miss
@@ -25,9 +27,14 @@ final class PendingRows: Sendable {
         let clip: Clip
         /// Order of hand-in: a later row of the same key replaces one not yet written.
         let turn: UInt64
-        let write: @Sendable () throws -> Void
+        let write: @Sendable (ClipIndex.RowWriting) throws -> Void
         let failed: @Sendable (Error) -> Void
     }
+
+    /// Writes the rows of one batch, their writes in one transaction: what each threw (nil:
+    /// written), or a throw when none was written. Set by the index that owns these rows.
+    typealias BatchWriter = @Sendable ([@Sendable (ClipIndex.RowWriting) throws -> Void]) throws -> [(any Error)?]
+    private let batchWriter = Mutex<BatchWriter?>(nil)
 
     private struct Waiting {
         var rows: [RequestKey: Row] = [:]
@@ -53,7 +60,13 @@ final class PendingRows: Sendable {
 
     /// Runs `write` for `clip` soon; until it has run, `clip(for:)` answers the clip. `write`
     /// must not settle the rows itself (it runs while they are being settled).
-    func add(_ clip: Clip, write: @escaping @Sendable () throws -> Void, failed: @escaping @Sendable (Error) -> Void) {
+    /// Where the rows are written: set once, by the index, when it opens.
+    func writeBatches(_ writer: @escaping BatchWriter) {
+        batchWriter.withLock { $0 = writer }
+    }
+
+    func add(_ clip: Clip, write: @escaping @Sendable (ClipIndex.RowWriting) throws -> Void,
+             failed: @escaping @Sendable (Error) -> Void) {
         let row = waiting.withLock { waiting in
             waiting.turns += 1
             let row = Row(clip: clip, turn: waiting.turns, write: write, failed: failed)
@@ -91,13 +104,25 @@ final class PendingRows: Sendable {
     }
 
     /// Writes those of `rows` still waiting (another writer may have written them), in the
-    /// order they were handed in.
+    /// order they were handed in, in one transaction; each leaves `waiting` once committed.
     private func write(_ rows: [Row]) {
         gate.wait()
         defer { gate.signal() }
-        for row in rows.sorted(by: { $0.turn < $1.turn }) {
-            guard waiting.withLock({ $0.rows[row.clip.key]?.turn == row.turn }) else { continue }
-            do { try row.write() } catch { row.failed(error) }
+        let live = rows.sorted(by: { $0.turn < $1.turn }).filter { row in
+            waiting.withLock { $0.rows[row.clip.key]?.turn == row.turn }
+        }
+        guard !live.isEmpty else { return }
+        var outcomes: [(any Error)?]
+        do {
+            guard let writer = batchWriter.withLock({ $0 }) else {
+                throw TTSError(.internal, "rows were handed in before their index was open; this is a bug in tts-repl, please report it.")
+            }
+            outcomes = try writer(live.map(\.write))
+        } catch {
+            outcomes = Array(repeating: error, count: live.count)
+        }
+        for (row, outcome) in zip(live, outcomes) {
+            if let outcome { row.failed(outcome) }
             waiting.withLock { waiting in
                 guard waiting.rows[row.clip.key]?.turn == row.turn else { return }
                 waiting.rows[row.clip.key] = nil

@@ -100,6 +100,23 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Runs `body` inside a savepoint of the write transaction in progress: what it wrote is
+    /// rolled back alone when it throws (and the error rethrown), and the transaction goes on.
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        try cachedStatement("SAVEPOINT part").run()
+        do {
+            let result = try body()
+            try cachedStatement("RELEASE part").run()
+            return result
+        } catch {
+            if let db = handle, sqlite3_get_autocommit(db) == 0 {
+                _ = sqlite3_exec(db, "ROLLBACK TO part", nil, nil, nil)
+                _ = sqlite3_exec(db, "RELEASE part", nil, nil, nil)
+            }
+            throw error
+        }
+    }
+
     /// Opens a read transaction that lasts until `endReadTransaction()`: the statements run in
     /// between share one snapshot and one WAL read lock, taken at the first of them, instead of
     /// each taking and dropping its own (two `fcntl` and a check of the WAL index per statement).
