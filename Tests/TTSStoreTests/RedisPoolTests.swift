@@ -109,6 +109,11 @@ final class RedisPoolTests: RedisServerTestCase {
         let pool = RedisPool(RedisPoolConfiguration(url: server.url, maxConnections: 2,
                                                     initialReconnectDelay: .seconds(30)))
         _ = try await pool.command(["CONFIG", "SET", "maxclients", "1"])
+        // That connection is checked in on its own thread just after this caller resumed: until
+        // it is, the holder below would open a second one, refused by the server, and the
+        // refused connect below would find the first connection idle (seen on a loaded run).
+        for _ in 0..<200 where pool.idleConnectionCount < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(pool.idleConnectionCount, 1)
         let release = DispatchSemaphore(value: 0), entered = DispatchSemaphore(value: 0)
         let holding = Task {
             try await pool.withConnection { connection -> RedisReply in
