@@ -167,6 +167,25 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(local.index.pendingRows.count, 0)
     }
 
+    /// A row waiting after its answer keeps its index: an index let go without `close()` is
+    /// freed once the row is written (and closes then), not before with the row dropped.
+    func testAnIndexLetGoWhileARowWaitsIsFreedAfterWritingIt() throws {
+        let url = try makeTemporaryFolder(self).appendingPathComponent("index.sqlite")
+        let clip = sampleClip(text: "kept", blobSeed: 50, bytes: 100)
+        weak var released: ClipIndex?
+        do {
+            let index = try ClipIndex(url: url)
+            released = index
+            index.writeAfterAnswer(clip, write: { rows in try rows.upsert(clip, blobIsDurable: true) }, failed: { _ in })
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while released != nil && Date() < deadline { usleep(1_000) }
+        XCTAssertNil(released, "freed once its row was written")
+        let reopened = try ClipIndex(url: url)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.clip(for: clip.key)?.key, clip.key)
+    }
+
     /// A flush right after a Redis hit flushes its blob too, though the blob joins the sync
     /// queue only with its row (written after the answer).
     func testAFlushRightAfterARedisHitFlushesItsBlob() throws {

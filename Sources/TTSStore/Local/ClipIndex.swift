@@ -379,7 +379,8 @@ public final class ClipIndex: Sendable {
     /// `failed` hears of a row that was dropped.
     func writeAfterAnswer(_ clip: Clip, write: @escaping @Sendable (RowWriting) throws -> Void,
                           failed: @escaping @Sendable (Error) -> Void) {
-        pendingRows.add(clip, write: write, failed: failed)
+        // The row holds the index until it is written: one freed meanwhile would drop it.
+        pendingRows.add(clip, write: { [self] rows in try withExtendedLifetime(self) { try write(rows) } }, failed: failed)
     }
 
     /// What a row written after its answer may do with the index. The rows of one batch share
@@ -412,11 +413,14 @@ public final class ClipIndex: Sendable {
                     try rows.first?(writing)
                     return [nil]
                 }
-                return rows.map { write in
+                return try rows.map { write in
                     do {
                         try database.savepoint { try write(writing) }
                         return nil
                     } catch {
+                        // SQLite ended the whole transaction (a full disk, an I/O error): the
+                        // rows before were undone, and the next would run outside it.
+                        guard database.isInTransaction else { throw error }
                         return error
                     }
                 }

@@ -100,33 +100,42 @@ final class PendingRows: Sendable {
     /// still waiting, in one go, after a write in progress. A no-op when nothing waits.
     func settle() {
         guard waitingCount.load(ordering: .relaxed) > 0 else { return }
-        write(waiting.withLock { Array($0.rows.values) })
+        write(nil)
     }
 
-    /// Writes those of `rows` still waiting (another writer may have written them), in the
-    /// order they were handed in, in one transaction; each leaves `waiting` once committed.
-    private func write(_ rows: [Row]) {
+    /// Writes `rows` (nil: every row waiting once the gate is ours, so rows handed in while a
+    /// settle waited for the gate join its batch), those still waiting (another writer may
+    /// have written them), in the order they were handed in, in one transaction; each leaves
+    /// `waiting` once committed.
+    ///
+    /// The rows hold their index (`ClipIndex.writeAfterAnswer`) and are kept until the gate is
+    /// released: an index whose last other owner let go meanwhile is freed after the batch,
+    /// and its `close()` settles without waiting for a gate its own thread holds.
+    private func write(_ rows: [Row]?) {
         gate.wait()
-        defer { gate.signal() }
-        let live = rows.sorted(by: { $0.turn < $1.turn }).filter { row in
+        let candidates = rows ?? waiting.withLock { Array($0.rows.values) }
+        let live = candidates.sorted(by: { $0.turn < $1.turn }).filter { row in
             waiting.withLock { $0.rows[row.clip.key]?.turn == row.turn }
         }
-        guard !live.isEmpty else { return }
-        var outcomes: [(any Error)?]
-        do {
-            guard let writer = batchWriter.withLock({ $0 }) else {
-                throw TTSError(.internal, "rows were handed in before their index was open; this is a bug in tts-repl, please report it.")
+        withExtendedLifetime((candidates, live)) {
+            defer { gate.signal() }
+            guard !live.isEmpty else { return }
+            var outcomes: [(any Error)?]
+            do {
+                guard let writer = batchWriter.withLock({ $0 }) else {
+                    throw TTSError(.internal, "rows were handed in before their index was open; this is a bug in tts-repl, please report it.")
+                }
+                outcomes = try writer(live.map(\.write))
+            } catch {
+                outcomes = Array(repeating: error, count: live.count)
             }
-            outcomes = try writer(live.map(\.write))
-        } catch {
-            outcomes = Array(repeating: error, count: live.count)
-        }
-        for (row, outcome) in zip(live, outcomes) {
-            if let outcome { row.failed(outcome) }
-            waiting.withLock { waiting in
-                guard waiting.rows[row.clip.key]?.turn == row.turn else { return }
-                waiting.rows[row.clip.key] = nil
-                waitingCount.subtract(1, ordering: .relaxed)
+            for (row, outcome) in zip(live, outcomes) {
+                if let outcome { row.failed(outcome) }
+                waiting.withLock { waiting in
+                    guard waiting.rows[row.clip.key]?.turn == row.turn else { return }
+                    waiting.rows[row.clip.key] = nil
+                    waitingCount.subtract(1, ordering: .relaxed)
+                }
             }
         }
     }

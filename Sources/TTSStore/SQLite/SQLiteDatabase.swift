@@ -100,6 +100,13 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Whether a transaction is open (SQLite ends one by itself on some errors: a full disk,
+    /// an I/O error, out of memory).
+    var isInTransaction: Bool {
+        guard let db = handle else { return false }
+        return sqlite3_get_autocommit(db) == 0
+    }
+
     /// Runs `body` inside a savepoint of the write transaction in progress: what it wrote is
     /// rolled back alone when it throws (and the error rethrown), and the transaction goes on.
     func savepoint<T>(_ body: () throws -> T) throws -> T {
