@@ -104,18 +104,22 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(try local.index.clipsWithBlobNotDurable().map(\.key), [clip.key])
     }
 
+    /// Redis hits stored in `local` on this thread, one per seed; their rows are left waiting.
+    private func storeRedisHits(in local: LocalTier, text: String, seeds: Range<UInt8>) throws -> [Clip] {
+        try seeds.map { seed in
+            let wav = sampleWAV(seed: seed)
+            let clip = sampleClip(text: "\(text) \(seed)", blobSeed: seed, bytes: wav.count)
+            _ = try local.store(RedisHit(clip: clip, audio: wav))
+            return clip
+        }
+    }
+
     /// Rows handed in by a thread that answers nobody (a hit run on its caller's thread) are
     /// written together by one timer, soon, with nothing else touching the index.
     func testRowsHandedInOffAnAnsweringThreadAreWrittenSoonByOneTimer() throws {
         let local = try tier()
         defer { local.close() }
-        var clips: [Clip] = []
-        for seed in UInt8(20)..<23 {
-            let wav = sampleWAV(seed: seed)
-            let clip = sampleClip(text: "batch \(seed)", blobSeed: seed, bytes: wav.count)
-            _ = try local.store(RedisHit(clip: clip, audio: wav))
-            clips.append(clip)
-        }
+        let clips = try storeRedisHits(in: local, text: "batch", seeds: UInt8(20)..<23)
         XCTAssertEqual(local.index.pendingRows.count, 3)
         let deadline = Date().addingTimeInterval(5)
         while local.index.pendingRows.count > 0 && Date() < deadline { usleep(1_000) }
@@ -129,13 +133,7 @@ final class LocalTierTests: XCTestCase {
         let local = try tier()
         defer { local.close() }
         local.index.pendingRows.holdWrites()
-        var clips: [Clip] = []
-        for seed in UInt8(30)..<34 {
-            let wav = sampleWAV(seed: seed)
-            let clip = sampleClip(text: "together \(seed)", blobSeed: seed, bytes: wav.count)
-            _ = try local.store(RedisHit(clip: clip, audio: wav))
-            clips.append(clip)
-        }
+        let clips = try storeRedisHits(in: local, text: "together", seeds: UInt8(30)..<34)
         let before = local.index.writeTransactions
         local.index.pendingRows.resumeWrites()
         local.index.pendingRows.settle()

@@ -58,13 +58,13 @@ final class PendingRows: Sendable {
     /// Where the batch timer writes rows handed in by a thread that is not answering anyone.
     private let queue = DispatchQueue(label: "tts.index.pending-rows")
 
-    /// Runs `write` for `clip` soon; until it has run, `clip(for:)` answers the clip. `write`
-    /// must not settle the rows itself (it runs while they are being settled).
     /// Where the rows are written: set once, by the index, when it opens.
     func writeBatches(_ writer: @escaping BatchWriter) {
         batchWriter.withLock { $0 = writer }
     }
 
+    /// Runs `write` for `clip` soon; until it has run, `clip(for:)` answers the clip. `write`
+    /// must not settle the rows itself (it runs while they are being settled).
     func add(_ clip: Clip, write: @escaping @Sendable (ClipIndex.RowWriting) throws -> Void,
              failed: @escaping @Sendable (Error) -> Void) {
         let row = waiting.withLock { waiting in

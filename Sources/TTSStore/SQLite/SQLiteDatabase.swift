@@ -93,9 +93,7 @@ final class SQLiteDatabase {
             try cachedStatement("COMMIT").run()
             return result
         } catch {
-            if let db = handle, sqlite3_get_autocommit(db) == 0 {
-                _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
-            }
+            if isInTransaction { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             throw error
         }
     }
@@ -116,9 +114,9 @@ final class SQLiteDatabase {
             try cachedStatement("RELEASE part").run()
             return result
         } catch {
-            if let db = handle, sqlite3_get_autocommit(db) == 0 {
-                _ = sqlite3_exec(db, "ROLLBACK TO part", nil, nil, nil)
-                _ = sqlite3_exec(db, "RELEASE part", nil, nil, nil)
+            if isInTransaction {
+                _ = sqlite3_exec(handle, "ROLLBACK TO part", nil, nil, nil)
+                _ = sqlite3_exec(handle, "RELEASE part", nil, nil, nil)
             }
             throw error
         }
@@ -136,8 +134,8 @@ final class SQLiteDatabase {
     /// Ends the read transaction begun by `beginReadTransaction()`, if one is open. A read-only
     /// transaction has nothing to commit: this only drops the snapshot and its lock.
     func endReadTransaction() {
-        guard let db = handle, sqlite3_get_autocommit(db) == 0 else { return }
-        if (try? cachedStatement("COMMIT").run()) == nil { _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
+        guard isInTransaction else { return }
+        if (try? cachedStatement("COMMIT").run()) == nil { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
     }
 
     /// Counts every write transaction this connection commits into `counter`, explicit or
