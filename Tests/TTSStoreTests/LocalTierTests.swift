@@ -141,6 +141,37 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(Set(try local.index.clipsWithBlobNotDurable().map(\.key)), Set(clips.map(\.key)))
     }
 
+    /// A batch of rows is written on a connection of its own: the hot look-up (the next hits'
+    /// local miss, or a hit) goes on while the batch's transaction is open, instead of waiting
+    /// for it to commit.
+    func testTheHotLookUpGoesOnWhileABatchOfRowsIsBeingWritten() throws {
+        let local = try tier()
+        defer { local.close() }
+        let stored = sampleClip(text: "already stored", blobSeed: 60, bytes: 100)
+        try local.index.upsert(stored)
+        let waiting = sampleClip(text: "written after its answer", blobSeed: 61, bytes: 100)
+        let inTransaction = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        local.index.writeAfterAnswer(waiting, write: { rows in
+            try rows.upsert(waiting, blobIsDurable: true)
+            inTransaction.signal()
+            release.wait()
+        }, failed: { _ in })
+        XCTAssertEqual(inTransaction.wait(timeout: .now() + 10), .success, "the batch timer began the write")
+        let lookedUp = DispatchSemaphore(value: 0)
+        let found = Mutex<Clip?>(nil)
+        DispatchQueue.global().async {
+            found.withLock { $0 = try? local.index.clipInReadWindow(for: stored.key).clip }
+            lookedUp.signal()
+        }
+        let answered = lookedUp.wait(timeout: .now() + 5)
+        release.signal()
+        XCTAssertEqual(answered, .success, "the look-up answered while the batch was still open")
+        if answered != .success { lookedUp.wait() }
+        XCTAssertEqual(found.withLock { $0 }?.key, stored.key)
+        local.index.pendingRows.settle()
+        XCTAssertEqual(try local.index.clip(for: waiting.key)?.key, waiting.key, "and the batch committed after it")
+    }
+
     /// A row whose write fails is dropped alone, with what it wrote before failing; the others
     /// of its batch are written, and only the failed one is reported.
     func testARowThatFailsInABatchIsDroppedAloneWithItsPartialWrites() throws {

@@ -66,6 +66,8 @@ public final class ClipIndex: Sendable {
     private let connection: Mutex<Connection>
     /// Writes full batches of hits off the caller's thread.
     let hitWriter: HitBatchWriter
+    /// Where `pendingRows` are written, beside the look-ups on `connection`.
+    private let rowWriter: RowWriterConnection
     /// Where hits are counted besides `recordHit` (`addHitSource`); held weakly, since a
     /// source (the memory tier) holds this index.
     private let hitSources = Mutex<[WeakHitSource]>([])
@@ -182,6 +184,7 @@ public final class ClipIndex: Sendable {
         database.countCommits(into: commits)
         connection = Mutex(Connection(database: database, lookup: lookup))
         hitWriter = HitBatchWriter(url: url, busyTimeoutMs: busyTimeoutMs, commits: commits)
+        rowWriter = RowWriterConnection(url: url, busyTimeoutMs: busyTimeoutMs, commits: commits)
         pendingRows.writeBatches { [weak self] rows in
             guard let self else { throw TTSError(.store, "the index was closed before its rows were written") }
             return try self.writeRows(rows)
@@ -201,10 +204,19 @@ public final class ClipIndex: Sendable {
         }
     }
 
+    /// A connection that only writes (`HitBatchWriter`, `RowWriterConnection`), its commits
+    /// counted with the index's.
+    static func openWriter(_ url: URL, busyTimeoutMs: Int, commits: CommitCounter) throws -> SQLiteDatabase {
+        let (database, _) = try open(url, busyTimeoutMs: busyTimeoutMs)
+        database.countCommits(into: commits)
+        return database
+    }
+
     /// Swaps the connection for one on the file now at `url` (after `rebuild` put a new file
     /// there); buffered hits for the old file are dropped.
     func reopen() throws {
         hitWriter.reset()
+        rowWriter.reset()
         try connection.withLock { state in
             state.endReadWindow()
             state.database?.close()
@@ -384,9 +396,8 @@ public final class ClipIndex: Sendable {
     }
 
     /// What a row written after its answer may do with the index. The rows of one batch share
-    /// one write transaction, this connection held throughout: at one transaction a row (45–63
-    /// µs each here), the batch of a stream of hits held the connection for most of a
-    /// millisecond, and the hits that came meanwhile waited for it in their local look-up.
+    /// one write transaction (`RowWriterConnection`): at one transaction a row (45–63 µs each
+    /// here), a batch of a stream of hits took most of a millisecond.
     struct RowWriting {
         fileprivate let database: SQLiteDatabase
 
@@ -406,7 +417,7 @@ public final class ClipIndex: Sendable {
     /// Returns what each row threw (nil: written); throws when the transaction as a whole
     /// failed, and then no row was written.
     private func writeRows(_ rows: [@Sendable (RowWriting) throws -> Void]) throws -> [(any Error)?] {
-        try withDatabase(settlingPendingRows: false) { database, _ in
+        try rowWriter.write { database in
             let writing = RowWriting(database: database)
             return try database.writeTransaction {
                 guard rows.count > 1 else {
@@ -620,6 +631,7 @@ public final class ClipIndex: Sendable {
             for batch in sourced { state.add(batch.hits, count: batch.count) }
             let pending = state.takePendingHits()
             hitWriter.close(adding: pending.hits, count: pending.count, orThrough: state.database)
+            rowWriter.close()
             state.database?.close()
             state.database = nil
             state.lookup = nil

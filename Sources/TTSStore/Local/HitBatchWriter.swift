@@ -130,9 +130,7 @@ final class HitBatchWriter: Sendable {
                     return
                 }
                 if database == nil {
-                    let (opened, _) = try ClipIndex.open(url, busyTimeoutMs: busyTimeoutMs)
-                    opened.countCommits(into: commits)
-                    database = opened
+                    database = try ClipIndex.openWriter(url, busyTimeoutMs: busyTimeoutMs, commits: commits)
                     self.opened.store(true, ordering: .releasing)
                 }
                 try Self.write(batch, to: database!)

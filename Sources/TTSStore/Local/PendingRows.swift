@@ -11,7 +11,8 @@ import TTSCore
 /// or, when the row was handed in elsewhere (a hit run on its caller's thread), with the
 /// other rows of the next `batchDelay`, on a serial queue of its own. The rows written
 /// together share one write transaction (`ClipIndex.RowWriting`), each in a savepoint, so a
-/// row that fails is dropped alone. `ClipIndex` keeps
+/// row that fails is dropped alone, on a connection of their own (`RowWriterConnection`), so
+/// the hits that come meanwhile do not wait for the commit in their look-up. `ClipIndex` keeps
 /// the rows here and settles them (writes those still waiting, and waits for one being
 /// written) before any other use of its connection, so every reader but the hot look-up sees
 /// them in the index itself; the hot look-up asks `clip(for:)` here first. Other processes miss
