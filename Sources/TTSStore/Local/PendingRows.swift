@@ -8,8 +8,9 @@ import TTSCore
 /// A Redis hit's blob is on this machine the moment it is named; its row (one SQLite write
 /// transaction, 45–63 µs here, a tenth of the hit) is written right after the answer, by the
 /// thread that stored the blob (`AfterAnswer`: the Redis connection's, which is awake anyway),
-/// or, when the row was handed in elsewhere (a hit run on its caller's thread), with the
-/// other rows of the next `batchDelay`, on a serial queue of its own. The rows written
+/// or, when the row was handed in elsewhere (a hit run on its caller's thread), by a timer on
+/// a serial queue of its own, with the other rows handed in meanwhile, once such hand-ins
+/// pause (`BatchTiming`). The rows written
 /// together share one write transaction (`ClipIndex.RowWriting`), each in a savepoint, so a
 /// row that fails is dropped alone, on a connection of their own (`RowWriterConnection`), so
 /// the hits that come meanwhile do not wait for the commit in their look-up. `ClipIndex` keeps
@@ -40,14 +41,39 @@ final class PendingRows: Sendable {
     private struct Waiting {
         var rows: [RequestKey: Row] = [:]
         var turns: UInt64 = 0
-        /// Whether the timer that writes rows handed in off an answering thread is set.
-        var timerSet = false
+        /// When the first row the timer will write was handed in: nil while no timer is set.
+        var timerBatchBegan: ContinuousClock.Instant?
+        /// When the last row for the timer was handed in.
+        var lastHandedIn = ContinuousClock.Instant.now
     }
 
-    /// How long a row handed in off an answering thread (a Redis hit run on its caller's
-    /// thread, `InlineBlocking`) waits for its write: the rows of that moment go together, and
-    /// only the first of them pays for setting the timer (~16 µs here, as a queue's wake-up).
-    static let batchDelay = Duration.milliseconds(5)
+    /// When the timer writes the rows handed in off an answering thread (Redis hits run on
+    /// their caller's thread, `InlineBlocking`, one at a time process-wide).
+    ///
+    /// A batch written while hits go on slows the hits it overlaps, on their own connection
+    /// or not: written 5 ms after its first row, it landed on the last hits of a burst of
+    /// sixteen and made their p99 1.2–1.8× the others' on two cores (bench/NOTES.md,
+    /// 2026-12-06). So the rows wait for the hits to pause; a stream without a pause meets a
+    /// batch once per `longest` (a hit takes 200 µs or more: a few hundred rows at most).
+    struct BatchTiming: Sendable {
+        /// No row handed in for this long: the hits have paused, the rows are written.
+        var quiet: Duration
+        /// The longest the first row of a batch waits, however the hits go on.
+        var longest: Duration
+
+        static let standard = BatchTiming(quiet: .milliseconds(5), longest: .milliseconds(50))
+
+        /// When the batch begun at `began` is due, its last row handed in at `last`.
+        func due(began: ContinuousClock.Instant, last: ContinuousClock.Instant) -> ContinuousClock.Instant {
+            min(last + quiet, began + longest)
+        }
+    }
+
+    private let timing: BatchTiming
+
+    init(timing: BatchTiming = .standard) {
+        self.timing = timing
+    }
 
     /// Rows handed in and not yet written; a row leaves only once its write is over.
     private let waiting = Mutex(Waiting())
@@ -75,16 +101,32 @@ final class PendingRows: Sendable {
             return row
         }
         if AfterAnswer.later({ [self] in self.write([row]) }) { return }
+        let now = ContinuousClock.now
         let setsTimer = waiting.withLock { waiting in
-            defer { waiting.timerSet = true }
-            return !waiting.timerSet
+            waiting.lastHandedIn = now
+            guard waiting.timerBatchBegan == nil else { return false }
+            waiting.timerBatchBegan = now
+            return true
         }
-        if setsTimer {
-            queue.asyncAfter(deadline: .now() + PendingRows.batchDelay.dispatchInterval) { [self] in
+        if setsTimer { setTimer(after: timing.quiet) }
+    }
+
+    /// The timer's wake-up: writes the rows once they are due, or sleeps until they are (a
+    /// row was handed in since it was set). During a stream of hits it wakes once per `quiet`
+    /// (~16 µs a wake-up here) instead of writing a batch each time.
+    private func setTimer(after delay: Duration) {
+        queue.asyncAfter(deadline: .now() + delay.dispatchInterval) { [self] in
+            let now = ContinuousClock.now
+            let sleep: Duration? = waiting.withLock { waiting in
+                if let began = waiting.timerBatchBegan {
+                    let due = timing.due(began: began, last: waiting.lastHandedIn)
+                    if due > now { return due - now }
+                }
                 // Rows handed in from now on set a timer of their own.
-                waiting.withLock { $0.timerSet = false }
-                settle()
+                waiting.timerBatchBegan = nil
+                return nil
             }
+            if let sleep { setTimer(after: sleep) } else { settle() }
         }
     }
 

@@ -88,9 +88,9 @@ struct RedisHitScenario: Scenario {
         let floorIndex = try FloorIndex(path: floorFolder.appendingPathComponent("index.sqlite").path)
         let folderPath = Array(floorFolder.path.utf8CString)
         let handOffQueue = DispatchQueue(label: "bench.redis-hit.hand-off")
-        // 14,400 timed hits a path: with 3,600 (240 rounds) the cluster's p99 against the
-        // single server's read 0.96–1.25× from run to run of one build (bench/NOTES.md,
-        // 2026-12-06), a p99 being the 36th slowest of them.
+        // 14,400 timed hits a path: with 3,600 (240 rounds, a p99 being the 36th slowest) the
+        // cluster's p99 against the single server's read 1.01–1.25× over seven runs of one
+        // build (bench/NOTES.md, 2026-12-06).
         let rounds = context.quick ? 10 : 960
         var service_: [Double] = [], cluster_: [Double] = [], plain: [Double] = [], oneTrip: [Double] = []
         var clusterOneTrip: [Double] = []
