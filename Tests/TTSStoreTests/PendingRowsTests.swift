@@ -28,6 +28,18 @@ final class PendingRowsTests: XCTestCase {
         rows.add(clip, write: { _ in }, failed: { _ in })
     }
 
+    /// Hands in a row every 10 ms for `seconds`; returns how many.
+    private func handInStream(_ rows: PendingRows, seconds: Double) -> Int {
+        let start = Date()
+        var n = 0
+        while Date().timeIntervalSince(start) < seconds {
+            handIn(rows, n)
+            n += 1
+            usleep(10_000)
+        }
+        return n
+    }
+
     /// Waits (bounded) until `batches` has `count` batches.
     private func waitFor(_ count: Int, in batches: Batches, seconds: Double = 10) {
         let deadline = Date().addingTimeInterval(seconds)
@@ -38,15 +50,8 @@ final class PendingRowsTests: XCTestCase {
     /// timer's first wake-up and are written as one batch once the hand-ins stop.
     func testRowsWaitWhileHandInsGoOnAndAreWrittenTogetherOnceTheyPause() {
         let (rows, batches) = rows(quiet: .milliseconds(200), longest: .seconds(60))
-        let start = Date()
-        var n = 0
-        // 600 ms of hand-ins every 10 ms: the first wake-up (200 ms in) finds the last row
-        // 10 ms old and sleeps again, twice more.
-        while Date().timeIntervalSince(start) < 0.6 {
-            handIn(rows, n)
-            n += 1
-            usleep(10_000)
-        }
+        // The first wake-up (200 ms in) finds the last row 10 ms old and sleeps again, twice more.
+        let n = handInStream(rows, seconds: 0.6)
         XCTAssertEqual(batches.count, 0, "nothing written while the hand-ins went on")
         XCTAssertEqual(rows.count, n)
         waitFor(1, in: batches)
@@ -59,13 +64,7 @@ final class PendingRowsTests: XCTestCase {
     /// for as long as they go on; the rows after it make a batch of their own.
     func testRowsOfAStreamWithoutAPauseAreWrittenNoLaterThanLongest() {
         let (rows, batches) = rows(quiet: .milliseconds(200), longest: .milliseconds(300))
-        let start = Date()
-        var n = 0
-        while Date().timeIntervalSince(start) < 1.0 {
-            handIn(rows, n)
-            n += 1
-            usleep(10_000)
-        }
+        let n = handInStream(rows, seconds: 1.0)
         XCTAssertGreaterThanOrEqual(batches.count, 1, "written during a stream that never paused")
         waitFor(batches.count + 1, in: batches)
         rows.settle()

@@ -108,6 +108,51 @@ final class RedisPoolTests: RedisServerTestCase {
         defer { server.stop() }
         let pool = RedisPool(RedisPoolConfiguration(url: server.url, maxConnections: 2,
                                                     initialReconnectDelay: .seconds(30)))
+        let (holding, release) = try await holdTheOnlyConnectionWhileBackingOff(pool) { try $0.command(["PING"]) }
+        let behind = Task { try await pool.command(["PING"]) }
+        for _ in 0..<200 where pool.waiterCount < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(pool.waiterCount, 1, "the caller waits for the connection in use")
+        release.signal()
+        let served = try await behind.value
+        XCTAssertEqual(served, .status("PONG"))
+        _ = try await holding.value
+    }
+
+    /// The last connection of a pool that backs off after a failed connect breaks while two
+    /// callers wait for it: both hear at once, not one of them (the first fails within the
+    /// back-off and wakes nobody; the second waited for a check-in that never came, which hung
+    /// a queue worker on a dead cluster master).
+    func testTheLastConnectionBreakingWhileBackingOffAnswersEveryWaiter() async throws {
+        let server = try RedisTestServer()
+        defer { server.stop() }
+        let pool = RedisPool(RedisPoolConfiguration(url: server.url, maxConnections: 3,
+                                                    initialReconnectDelay: .seconds(30)))
+        defer { pool.close() }
+        let (holding, release) = try await holdTheOnlyConnectionWhileBackingOff(pool) { connection in
+            // The server closes the connection after QUIT: the PING breaks it.
+            _ = try? connection.command(["QUIT"])
+            return try connection.command(["PING"])
+        }
+        // The callers after the refused connect wait for the connection in use.
+        let behind = (0..<2).map { _ in Task { try await pool.command(["PING"]) } }
+        for _ in 0..<200 where pool.waiterCount < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(pool.waiterCount, 2, "both callers wait for the connection in use")
+        release.signal()
+        await assertThrowsTTSErrorAsync(.store) { _ = try await holding.value }
+        for _ in 0..<300 where pool.waiterCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(pool.waiterCount, 0, "every waiter was answered once no connection was left")
+        pool.close()  // answers a waiter left behind, so the test ends either way
+        for caller in behind {
+            await assertThrowsTTSErrorAsync(.store) { _ = try await caller.value }
+        }
+    }
+
+    /// Makes `pool`'s server take one client, holds that connection in a call that runs
+    /// `then` once `release` is signalled, and has a second connect refused, so the pool
+    /// backs off (for its `initialReconnectDelay`) with one connection in use.
+    private func holdTheOnlyConnectionWhileBackingOff(
+        _ pool: RedisPool, then: @escaping @Sendable (RedisConnection) throws -> RedisReply
+    ) async throws -> (holding: Task<RedisReply, any Error>, release: DispatchSemaphore) {
         _ = try await pool.command(["CONFIG", "SET", "maxclients", "1"])
         // That connection is checked in on its own thread just after this caller resumed: until
         // it is, the holder below would open a second one, refused by the server, and the
@@ -119,23 +164,13 @@ final class RedisPoolTests: RedisServerTestCase {
             try await pool.withConnection { connection -> RedisReply in
                 entered.signal()
                 _ = release.wait(timeout: .now() + 10)
-                return try connection.command(["PING"])
+                return try then(connection)
             }
         }
-        var tries = 0
-        while entered.wait(timeout: .now()) != .success && tries < 200 {
-            tries += 1
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        // The second connection is refused (max clients): the pool backs off for 30 s.
+        for _ in 0..<200 where entered.wait(timeout: .now()) != .success { try await Task.sleep(for: .milliseconds(10)) }
+        // The second connection is refused (max clients): the pool backs off.
         await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
-        let behind = Task { try await pool.command(["PING"]) }
-        for _ in 0..<200 where pool.waiterCount < 1 { try await Task.sleep(for: .milliseconds(10)) }
-        XCTAssertEqual(pool.waiterCount, 1, "the caller waits for the connection in use")
-        release.signal()
-        let served = try await behind.value
-        XCTAssertEqual(served, .status("PONG"))
-        _ = try await holding.value
+        return (holding, release)
     }
 
     /// A call that may run inline does so only with an idle connection in good standing:

@@ -264,27 +264,37 @@ public final class RedisPool: Sendable {
     private func checkIn(_ pooled: PooledConnection) {
         let broken = pooled.connection.isBroken
         let now = clock.now
-        let (waiter, closeIt) = state.withLock { state -> (CheckedContinuation<Step?, Never>?, Bool) in
+        let (woken, closeIt) = state.withLock { state -> ([CheckedContinuation<Step?, Never>], Bool) in
             let closeIt = broken || state.isClosed
             if closeIt {
-                state.openCount -= 1
                 if broken { for i in state.idle.indices { state.idle[i].suspect = true } }
-            } else {
-                state.idle.append(IdleConnection(connection: pooled, lastUsed: now, suspect: false))
+                return (Self.forgetOne(&state), true)
             }
-            return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), closeIt)
+            state.idle.append(IdleConnection(connection: pooled, lastUsed: now, suspect: false))
+            return (state.waiters.isEmpty ? [] : [state.waiters.removeFirst()], false)
         }
         if closeIt { pooled.connection.close() }
-        waiter?.resume(returning: nil)
+        for waiter in woken { waiter.resume(returning: nil) }
     }
 
     /// Forgets a connection that was closed, and lets a waiter try in its place.
     private func dropOne() {
-        let waiter = state.withLock { state -> CheckedContinuation<Step?, Never>? in
-            state.openCount -= 1
-            return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+        let woken = state.withLock { Self.forgetOne(&$0) }
+        for waiter in woken { waiter.resume(returning: nil) }
+    }
+
+    /// Counts one connection less; returns the waiters to wake: one, to try in its place, or
+    /// every one when it was the last. A waiter woken then, while the pool backs off after a
+    /// failed connect, fails at once (no connection is left to wait for) and wakes nobody:
+    /// the others, woken one at a time, would wait for a check-in that never comes (a dead
+    /// master's pool, whose slots went to its replica, hung a queue worker that way).
+    private static func forgetOne(_ state: inout State) -> [CheckedContinuation<Step?, Never>] {
+        state.openCount -= 1
+        if state.openCount == 0 {
+            defer { state.waiters.removeAll() }
+            return state.waiters
         }
-        waiter?.resume(returning: nil)
+        return state.waiters.isEmpty ? [] : [state.waiters.removeFirst()]
     }
 
     /// Connects on the new connection's own queue: a connect may block for the timeout.
