@@ -172,6 +172,28 @@ final class LocalTierTests: XCTestCase {
         XCTAssertEqual(try local.index.clip(for: waiting.key)?.key, waiting.key, "and the batch committed after it")
     }
 
+    /// A rebuild closes the index and opens the new file: the rows written after their
+    /// answers, and the hit counts, go on being written there (they were refused as "closed"
+    /// when the writers' connections stayed closed).
+    func testRowsAndHitCountsAreWrittenAfterARebuild() throws {
+        let local = try tier()
+        defer { local.close() }
+        let before = try storeRedisHits(in: local, text: "before the rebuild", seeds: UInt8(70)..<71)
+        local.index.pendingRows.settle()
+        local.index.recordHit(before[0].key)
+        try local.index.flush()
+        let damaged = try local.index.rebuild(with: local.index.salvageRows())
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: damaged.path + suffix) } }
+        let after = try storeRedisHits(in: local, text: "after the rebuild", seeds: UInt8(71)..<72)
+        local.index.pendingRows.settle()
+        XCTAssertEqual(try local.index.clip(for: after[0].key)?.key, after[0].key, "the hit's row is in the new file")
+        XCTAssertEqual(local.index.pendingRows.count, 0)
+        let hits = try XCTUnwrap(local.index.clip(for: before[0].key)).hits
+        local.index.hitWriter.submit([before[0].key: ClipIndex.PendingHit(count: 2, lastUsed: Date())], count: 2)
+        try local.index.flush()
+        XCTAssertEqual(try local.index.clip(for: before[0].key)?.hits, hits + 2, "hit counts reach the new file")
+    }
+
     /// A row whose write fails is dropped alone, with what it wrote before failing; the others
     /// of its batch are written, and only the failed one is reported.
     func testARowThatFailsInABatchIsDroppedAloneWithItsPartialWrites() throws {

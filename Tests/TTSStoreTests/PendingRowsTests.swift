@@ -49,9 +49,9 @@ final class PendingRowsTests: XCTestCase {
     /// Rows handed in one after another, closer together than `quiet`, wait through the
     /// timer's first wake-up and are written as one batch once the hand-ins stop.
     func testRowsWaitWhileHandInsGoOnAndAreWrittenTogetherOnceTheyPause() {
-        let (rows, batches) = rows(quiet: .milliseconds(200), longest: .seconds(60))
-        // The first wake-up (200 ms in) finds the last row 10 ms old and sleeps again, twice more.
-        let n = handInStream(rows, seconds: 0.6)
+        let (rows, batches) = rows(quiet: .milliseconds(400), longest: .seconds(60))
+        // The first wake-up (400 ms in) finds the last row 10 ms old and sleeps again, and again.
+        let n = handInStream(rows, seconds: 1.0)
         XCTAssertEqual(batches.count, 0, "nothing written while the hand-ins went on")
         XCTAssertEqual(rows.count, n)
         waitFor(1, in: batches)
@@ -75,11 +75,11 @@ final class PendingRowsTests: XCTestCase {
     /// A settle (any other use of the index) writes the rows at once, timer or not, and the
     /// timer that wakes later finds nothing left to write.
     func testASettleWritesTheWaitingRowsBeforeTheTimer() {
-        let (rows, batches) = rows(quiet: .milliseconds(100), longest: .seconds(60))
+        let (rows, batches) = rows(quiet: .milliseconds(500), longest: .seconds(60))
         for n in 0..<3 { handIn(rows, n) }
         rows.settle()
         XCTAssertEqual(batches.sizes.withLock { $0 }, [3])
-        usleep(300_000)
+        usleep(800_000)
         XCTAssertEqual(batches.sizes.withLock { $0 }, [3], "the timer wrote no empty batch")
         handIn(rows, 3)
         waitFor(2, in: batches)

@@ -167,7 +167,11 @@ final class RedisPoolTests: RedisServerTestCase {
                 return try then(connection)
             }
         }
-        for _ in 0..<200 where entered.wait(timeout: .now()) != .success { try await Task.sleep(for: .milliseconds(10)) }
+        var tries = 0
+        while entered.wait(timeout: .now()) != .success && tries < 200 {
+            tries += 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
         // The second connection is refused (max clients): the pool backs off.
         await assertThrowsTTSErrorAsync(.store) { _ = try await pool.command(["PING"]) }
         return (holding, release)

@@ -105,10 +105,11 @@ final class HitBatchWriter: Sendable {
         }
     }
 
-    /// Forgets the queued hits and the connection (the index file was replaced: `rebuild`).
+    /// Forgets the queued hits and the connection (the index file was replaced: `rebuild`,
+    /// which closed the index first); writes go on, on the new file.
     func reset() {
         connection.withLock { database in
-            queue.withLock { $0.hits = [:]; $0.count = 0 }
+            queue.withLock { $0.hits = [:]; $0.count = 0; $0.closed = false }
             database?.close()
             database = nil
         }

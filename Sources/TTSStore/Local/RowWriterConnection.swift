@@ -43,12 +43,13 @@ final class RowWriterConnection: Sendable {
         }
     }
 
-    /// Closes the connection (the index file was replaced: `rebuild`); the next write opens
-    /// one on the new file.
+    /// Closes the connection (the index file was replaced: `rebuild`, which closed the index
+    /// first); the next write opens one on the new file, closed or not before.
     func reset() {
         state.withLock { state in
             state.database?.close()
             state.database = nil
+            state.closed = false
         }
     }
 
