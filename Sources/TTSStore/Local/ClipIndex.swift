@@ -205,9 +205,13 @@ public final class ClipIndex: Sendable {
     }
 
     /// A connection that only writes (`HitBatchWriter`, `RowWriterConnection`), its commits
-    /// counted with the index's.
+    /// counted with the index's. The index's own connection has already checked the file and
+    /// brought its schema up to date (`open`, again in `reopen`), and a writer needs neither
+    /// the look-up nor the filter's fold function: only the per-connection settings. (A
+    /// one-shot whose one index write is a Redis hit's row opens it at exit.)
     static func openWriter(_ url: URL, busyTimeoutMs: Int, commits: CommitCounter) throws -> SQLiteDatabase {
-        let (database, _) = try open(url, busyTimeoutMs: busyTimeoutMs)
+        let database = try SQLiteDatabase(path: url.path, busyTimeoutMs: busyTimeoutMs)
+        try ClipIndexSchema.configure(database)
         database.countCommits(into: commits)
         return database
     }

@@ -75,12 +75,10 @@ enum ClipIndexSchema {
         }
         if version > latestVersion { throw newerVersion(version, file: file) }
 
-        // WAL lets readers in other processes go on while one process writes; NORMAL
-        // synchronous is durable across process crashes and loses at most the last commits on
-        // a power cut, which only costs a re-fetch (blobs are fsync'ed on their own, and a blob
-        // whose row was lost is rehashed before it is used again: see `BlobSyncQueue`).
+        // WAL lets readers in other processes go on while one process writes (a setting of
+        // the file, kept in it).
         try database.execute("PRAGMA journal_mode = WAL")
-        try database.execute("PRAGMA synchronous = NORMAL")
+        try configure(database)
 
         while version < latestVersion {
             version = try database.writeTransaction {
@@ -98,6 +96,15 @@ enum ClipIndexSchema {
                 return current + 1
             }
         }
+    }
+
+    /// The settings each connection to an index needs of its own (SQLite keeps them per
+    /// connection): NORMAL synchronous is durable across process crashes and loses at most the
+    /// last commits on a power cut, which only costs a re-fetch (blobs are fsync'ed on their
+    /// own, and a blob whose row was lost is rehashed before it is used again: see
+    /// `BlobSyncQueue`); FULL would fsync the WAL at every commit.
+    static func configure(_ database: SQLiteDatabase) throws {
+        try database.execute("PRAGMA synchronous = NORMAL")
     }
 
     static func userVersion(_ database: SQLiteDatabase) throws -> Int {
